@@ -1,0 +1,37 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'cdk.out/', 'out/', 'coverage/'] },
+  js.configs.recommended,
+  ...tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // The domain stays pure: no AWS SDK, no Powertools, no clock or randomness reached by import.
+    files: ['shared/domain/**/*.ts', 'shared/usecases/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['@aws-sdk/*', '@aws-lambda-powertools/*', '@middy/*', '#shared/adapters/*'], message: 'shared/domain and shared/usecases are pure: depend on ports, not on SDKs.' }] },
+      ],
+    },
+  },
+  {
+    // Lambda code logs through the structured logger only.
+    files: ['shared/**/*.ts', 'functions/**/*.ts'],
+    rules: { 'no-console': 'error' },
+  },
+  {
+    files: ['eslint.config.js'],
+    extends: [tseslint.configs.disableTypeChecked],
+  },
+);
