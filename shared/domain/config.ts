@@ -1,0 +1,73 @@
+/**
+ * Validation of the settings every part shares (DESIGN §8): the same rules run at `cdk synth`, at
+ * a Lambda's cold start and in the local runtime, and each error names the field.
+ */
+import { ConfigError } from './errors.ts';
+import { IDENTIFIER_PATTERN } from './schemas.ts';
+
+/** Where the settings will run: EventBridge Scheduler needs whole minutes; the local runtime does not. */
+export type DeploymentTarget = 'cloud' | 'local';
+
+export interface SyncSettings {
+  readonly stream: string;
+  readonly intervalSeconds: number;
+  readonly batchSize: number;
+  readonly maxInFlightIntervals: number;
+  readonly staleAfterIntervals: number;
+  /** How many recent intervals the checker re-evaluates until they converge. */
+  readonly openIntervals: number;
+  /** Convergence records expire (DynamoDB TTL) after this many days. */
+  readonly retentionDays: number;
+}
+
+export const DEFAULT_SETTINGS: Omit<SyncSettings, 'stream' | 'intervalSeconds' | 'batchSize'> = {
+  maxInFlightIntervals: 2,
+  staleAfterIntervals: 3,
+  openIntervals: 60,
+  retentionDays: 30,
+};
+
+/** Raw values as they come from context, env or flags: strings or numbers. */
+export type RawSettings = { readonly [K in keyof SyncSettings]?: string | number | undefined };
+
+function integer(field: string, raw: string | number | undefined, min: number, max: number): number {
+  if (raw === undefined || raw === '') throw new ConfigError(field, 'is required');
+  const value = typeof raw === 'number' ? raw : Number(raw);
+  if (!Number.isInteger(value)) throw new ConfigError(field, `must be a whole number (got ${JSON.stringify(raw)})`);
+  if (value < min || value > max) throw new ConfigError(field, `must be between ${min} and ${max} (got ${value})`);
+  return value;
+}
+
+/** Validates and freezes the shared settings, naming the first bad field. */
+export function validateSettings(raw: RawSettings, target: DeploymentTarget): Readonly<SyncSettings> {
+  const stream = raw.stream === undefined || raw.stream === '' ? 'main' : String(raw.stream);
+  if (!IDENTIFIER_PATTERN.test(stream)) {
+    throw new ConfigError('stream', `must be 1–64 characters of A-Z a-z 0-9 _ . - (got ${JSON.stringify(stream)})`);
+  }
+  const intervalSeconds = integer('intervalSeconds', raw.intervalSeconds, 1, 86_400);
+  if (target === 'cloud' && (intervalSeconds < 60 || intervalSeconds % 60 !== 0)) {
+    throw new ConfigError(
+      'intervalSeconds',
+      `must be a whole number of minutes, at least 60, in the cloud: EventBridge Scheduler has a one-minute resolution (got ${intervalSeconds})`,
+    );
+  }
+  const withDefault = (field: keyof typeof DEFAULT_SETTINGS, min: number, max: number): number =>
+    integer(field, raw[field] ?? DEFAULT_SETTINGS[field], min, max);
+  return Object.freeze({
+    stream,
+    intervalSeconds,
+    batchSize: integer('batchSize', raw.batchSize, 1, 10_000),
+    maxInFlightIntervals: withDefault('maxInFlightIntervals', 1, 100),
+    staleAfterIntervals: withDefault('staleAfterIntervals', 1, 1_000),
+    openIntervals: withDefault('openIntervals', 1, 1_000),
+    retentionDays: withDefault('retentionDays', 1, 3_650),
+  });
+}
+
+/** A node's rate r_i must be a positive, finite number of updates per second. */
+export function validateRate(rate: unknown, field = 'rate'): number {
+  if (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0) {
+    throw new ConfigError(field, `must be a positive number of updates per second (got ${JSON.stringify(rate)})`);
+  }
+  return rate;
+}

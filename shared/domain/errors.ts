@@ -1,0 +1,52 @@
+/**
+ * One class per failure (STYLE §7). Adapters turn SDK errors into these; handlers map them to outcomes.
+ */
+
+abstract class MicrobatchSyncError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A configuration value is missing or invalid; `field` names it. */
+export class ConfigError extends MicrobatchSyncError {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+  }
+}
+
+/** Input from outside (an event, a request, a message) failed validation; `issues` say where. */
+export class ValidationError extends MicrobatchSyncError {
+  constructor(
+    message: string,
+    readonly issues: readonly string[] = [],
+  ) {
+    super(issues.length > 0 ? `${message}: ${issues.join('; ')}` : message);
+  }
+}
+
+/** Another writer moved the log head between our read and our transaction. */
+export class HeadMovedError extends MicrobatchSyncError {}
+
+/** The log still had not accepted an append after every retry. */
+export class AppendFailedError extends MicrobatchSyncError {}
+
+/** Log entries a microbatch needs are not (yet) visible: retry the record later. */
+export class LogGapError extends MicrobatchSyncError {}
+
+/** The hash chain does not verify: stored data differs from what was appended. */
+export class IntegrityError extends MicrobatchSyncError {
+  constructor(
+    message: string,
+    readonly seq: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Another delivery kept moving the node's cursor; this one gives up so the record is retried. */
+export class CursorRaceError extends MicrobatchSyncError {}

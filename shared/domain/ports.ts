@@ -1,0 +1,96 @@
+/**
+ * The ports the use cases depend on, in domain words (STYLE §2). `shared/adapters` implements them
+ * with the AWS SDK; the model test implements them in memory.
+ */
+import type {
+  AppliedCursor,
+  ConvergenceRecord,
+  IntervalVerdict,
+  LogEntry,
+  LogHead,
+  Microbatch,
+  NodeState,
+  NodeStatus,
+  PlanClaim,
+  PlanHeader,
+  ReplicaItem,
+  ReplicaWrite,
+} from './types.ts';
+
+export interface LogReader {
+  /** Consistent read of the head item; a stream with no head item has head 0 and the genesis chain. */
+  readHead(stream: string): Promise<LogHead>;
+  /**
+   * Consistent, paginated read of the entries `from+1 … to`, ascending. Returns fewer entries than
+   * asked when some are not (yet) visible; the caller decides what that means.
+   */
+  readRange(stream: string, from: number, to: number): Promise<LogEntry[]>;
+  /** The entries at the given seqs (≥ 1); a seq that does not exist is absent from the map. */
+  readEntries(stream: string, seqs: readonly number[]): Promise<Map<number, LogEntry>>;
+}
+
+export interface LogWriter {
+  /**
+   * Atomically appends `entries` (≤ 99, contiguous, starting at `expected.head + 1`) and moves the
+   * head item to the last one, on the condition that the head is still `expected.head`.
+   * @throws HeadMovedError when another writer moved the head first.
+   */
+  append(stream: string, expected: LogHead, entries: readonly LogEntry[], updatedAt: string): Promise<void>;
+}
+
+/** What a user supplies to register a node. */
+export interface NodeRegistration {
+  readonly nodeId: string;
+  readonly rate: number;
+  readonly status?: NodeStatus;
+}
+
+export interface NodeRepository {
+  /** Every node with status `active` (paginated). */
+  listActive(): Promise<NodeState[]>;
+  /** Consistent read of one node. */
+  get(nodeId: string): Promise<NodeState | undefined>;
+  /**
+   * Sets the plan fields on the condition that `plannedSeq` is still `expectedPlannedSeq`.
+   * @returns false when the condition failed (another planner run claimed first).
+   */
+  claimPlan(nodeId: string, expectedPlannedSeq: number, claim: PlanClaim): Promise<boolean>;
+  /**
+   * Moves the cursor on the condition that `appliedSeq` is still `expectedAppliedSeq`.
+   * @returns false when the condition failed (another delivery moved it first).
+   */
+  advanceCursor(nodeId: string, expectedAppliedSeq: number, cursor: AppliedCursor): Promise<boolean>;
+  /** Creates a node with empty cursors, or updates the rate and status of an existing one. */
+  register(node: NodeRegistration): Promise<void>;
+}
+
+export interface ReplicaStore {
+  /**
+   * Writes each key with a seq guard (a write lands only where the stored seq is older), with
+   * bounded concurrency. A failed guard means a newer write is already there: it counts as skipped.
+   */
+  write(nodeId: string, writes: readonly ReplicaWrite[]): Promise<{ written: number; skipped: number }>;
+  /** Every item of a node's replica, tombstones included (for audits). */
+  list(nodeId: string): Promise<ReplicaItem[]>;
+}
+
+export interface ConvergenceStore {
+  /**
+   * Records the plan header of an interval if none exists yet (first writer wins).
+   * @returns whether this call wrote it.
+   */
+  putPlanHeader(header: PlanHeader, expiresAtEpochSeconds: number): Promise<boolean>;
+  /** The newest `limit` records with `interval ≤ upTo`, newest first. */
+  recent(stream: string, upTo: number, limit: number): Promise<ConvergenceRecord[]>;
+  /** Stores the checker's verdict on an interval; `convergedAt` is set once, the first time it converges. */
+  recordVerdict(stream: string, verdict: IntervalVerdict, checkedAt: string): Promise<void>;
+}
+
+export interface MicrobatchQueue {
+  /**
+   * Sends every microbatch (10 per call, bounded parallel calls), retrying only the entries a
+   * response reports as failed.
+   * @throws when some entries still fail after the retries.
+   */
+  send(microbatches: readonly Microbatch[]): Promise<void>;
+}

@@ -1,0 +1,123 @@
+/**
+ * Everything that enters from outside is validated here: the microbatch message (schema v1), the
+ * two scheduled-event shapes, and ingest requests. zod/mini keeps the Lambda bundles small; its
+ * schemas are Standard Schemas, so the Powertools parser middleware takes them as they are.
+ */
+import * as z from 'zod/mini';
+import { canonicalJson } from './chain.ts';
+import { ValidationError } from './errors.ts';
+import type { JsonValue, Microbatch } from './types.ts';
+
+z.config(z.locales.en());
+
+/** Node ids and stream names appear in SQS deduplication ids, so they keep to a safe alphabet. */
+export const IDENTIFIER_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+export const MAX_KEY_BYTES = 1024;
+/** DynamoDB items are ≤ 400 KB; keep room for the other attributes. */
+export const MAX_UPDATE_BYTES = 350 * 1024;
+export const MAX_UPDATES_PER_REQUEST = 1000;
+
+const identifier = z.string().check(z.regex(IDENTIFIER_PATTERN, 'must be 1–64 characters of A-Z a-z 0-9 _ . -'));
+const nonNegativeInt = z.int().check(z.nonnegative());
+const isoTime = z.iso.datetime({ offset: true });
+
+export const microbatchSchema = z
+  .object({
+    v: z.literal(1),
+    stream: identifier,
+    nodeId: identifier,
+    interval: nonNegativeInt,
+    from: nonNegativeInt,
+    to: nonNegativeInt,
+    index: nonNegativeInt,
+    count: z.int().check(z.positive()),
+    plannedAt: isoTime,
+  })
+  .check(
+    z.refine((m) => m.to > m.from, { error: 'to must be greater than from', path: ['to'] }),
+    z.refine((m) => m.index < m.count, { error: 'index must be less than count', path: ['index'] }),
+  );
+
+/** The classic EventBridge rule payload. */
+export const classicScheduledEventSchema = z.looseObject({
+  'detail-type': z.literal('Scheduled Event'),
+  time: isoTime,
+});
+
+/** The EventBridge Scheduler payload the stack configures with context attributes. */
+export const schedulerEventSchema = z.looseObject({
+  scheduledTime: isoTime,
+  executionId: z.optional(z.string()),
+  attempt: z.optional(z.union([z.int(), z.string()])),
+});
+
+export const scheduledEventSchema = z.union([classicScheduledEventSchema, schedulerEventSchema]);
+export type ScheduledEvent = z.infer<typeof scheduledEventSchema>;
+
+const jsonValue: z.ZodMiniType<JsonValue> = z.lazy(() =>
+  z.union([z.string(), z.number().check(z.refine(Number.isFinite, 'must be a finite number')), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
+);
+
+const byteLength = (text: string): number => Buffer.byteLength(text, 'utf8');
+
+export const newUpdateSchema = z
+  .strictObject({
+    key: z.string().check(
+      z.minLength(1, 'must not be empty'),
+      z.refine((key) => byteLength(key) <= MAX_KEY_BYTES, `must be at most ${MAX_KEY_BYTES} bytes`),
+    ),
+    op: z.enum(['put', 'delete']),
+    value: z.optional(jsonValue),
+  })
+  .check(
+    z.refine((u) => u.op !== 'put' || u.value !== undefined, { error: 'a put needs a value', path: ['value'] }),
+    z.refine((u) => u.op !== 'delete' || u.value === undefined, { error: 'a delete carries no value', path: ['value'] }),
+    z.refine((u) => u.value === undefined || byteLength(canonicalJson(u.value)) + byteLength(u.key) <= MAX_UPDATE_BYTES, {
+      error: `key and value together must be at most ${MAX_UPDATE_BYTES} bytes`,
+      path: ['value'],
+    }),
+  );
+
+export const ingestRequestSchema = z.strictObject({
+  updates: z.array(newUpdateSchema).check(z.minLength(1, 'must hold at least one update'), z.maxLength(MAX_UPDATES_PER_REQUEST)),
+  idempotencyKey: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
+});
+export type IngestRequest = z.infer<typeof ingestRequestSchema>;
+
+/** Parses with `schema` or throws a ValidationError whose issues name each bad field. */
+export function parseOrThrow<T>(schema: z.ZodMiniType<T>, input: unknown, what: string): T {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  throw new ValidationError(
+    `invalid ${what}`,
+    result.error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`),
+  );
+}
+
+/** Parses an SQS body into a microbatch, or throws a ValidationError (bad JSON, wrong version, bad field). */
+export function parseMicrobatch(body: string): Microbatch {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch (error) {
+    throw new ValidationError('invalid microbatch', [`body is not JSON: ${(error as Error).message}`]);
+  }
+  return parseOrThrow(microbatchSchema, json, 'microbatch');
+}
+
+export function serializeMicrobatch(microbatch: Microbatch): string {
+  return JSON.stringify(microbatch);
+}
+
+/**
+ * `nodeId:from:to:interval`: a duplicate planner run for the same interval re-sends the same id,
+ * which SQS drops; a stale-plan recovery in a later interval gets a new one.
+ */
+export function deduplicationId(microbatch: Microbatch): string {
+  return `${microbatch.nodeId}:${microbatch.from}:${microbatch.to}:${microbatch.interval}`;
+}
+
+/** Validates a whole ingest request: one bad update rejects it all. */
+export function parseIngestRequest(input: unknown): IngestRequest {
+  return parseOrThrow(ingestRequestSchema, input, 'ingest request');
+}

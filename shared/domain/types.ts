@@ -1,0 +1,152 @@
+/**
+ * The vocabulary of Microbatch Sync (DESIGN §2). Every other module speaks in these types.
+ */
+
+/** Any JSON value an update may carry. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+export type Op = 'put' | 'delete';
+
+/** What a producer sends: the log assigns `seq`, `chain` and `producedAt`. */
+export interface NewUpdate {
+  readonly key: string;
+  readonly op: Op;
+  readonly value?: JsonValue;
+}
+
+/** One committed entry of the log. `seq` starts at 1 and has no gaps. */
+export interface LogEntry extends NewUpdate {
+  readonly seq: number;
+  /** `chain_seq`: the hash chain up to and including this entry. */
+  readonly chain: string;
+  /** ISO-8601 time the log accepted the update. */
+  readonly producedAt: string;
+}
+
+/** The log's head item (seq 0): the highest committed seq and its chain. */
+export interface LogHead {
+  readonly head: number;
+  readonly headChain: string;
+  readonly updatedAt?: string;
+}
+
+export type NodeStatus = 'active' | 'paused';
+
+/** A replica and its two cursors: what it has applied and what has been enqueued for it. */
+export interface NodeState {
+  readonly nodeId: string;
+  /** Updates per second the node can absorb (r_i). */
+  readonly rate: number;
+  readonly status: NodeStatus;
+  /** Seqs 1…appliedSeq are applied: the node's timestamp in the seed's sense. */
+  readonly appliedSeq: number;
+  readonly appliedChain: string;
+  readonly appliedAt?: string;
+  /** Work for the node has been enqueued up to this seq. */
+  readonly plannedSeq: number;
+  readonly plannedAt?: string;
+  /** Interval index k of the last plan; a node is planned at most once per k. */
+  readonly plannedInterval?: number;
+  /** `producedAt` of the last applied update. */
+  readonly lastProducedAt?: string;
+}
+
+/** The cursor fields the applier moves forward. */
+export interface AppliedCursor {
+  readonly appliedSeq: number;
+  readonly appliedChain: string;
+  readonly appliedAt: string;
+  readonly lastProducedAt?: string;
+}
+
+/** The plan fields the planner claims. */
+export interface PlanClaim {
+  readonly plannedSeq: number;
+  readonly plannedAt: string;
+  readonly plannedInterval: number;
+}
+
+/** Schema version 1 of the SQS message (DESIGN §3): move `nodeId` from `from` toward `to`. */
+export interface Microbatch {
+  readonly v: 1;
+  readonly stream: string;
+  readonly nodeId: string;
+  readonly interval: number;
+  /** Exclusive: the microbatch applies seqs from+1 … to. */
+  readonly from: number;
+  readonly to: number;
+  /** Position of this microbatch among the node's `count` microbatches this interval. */
+  readonly index: number;
+  readonly count: number;
+  readonly plannedAt: string;
+}
+
+/** One replica write after collapsing a microbatch to the last op per key. */
+export interface ReplicaWrite {
+  readonly key: string;
+  readonly op: Op;
+  readonly value?: JsonValue;
+  readonly seq: number;
+  /** The update's `producedAt`: the item's timestamp, so a replica is an exact replay of the log. */
+  readonly updatedAt: string;
+}
+
+/** A replica's stored item: a value, or a tombstone that keeps the seq of the delete. */
+export interface ReplicaItem {
+  readonly key: string;
+  readonly value?: JsonValue;
+  readonly deleted?: true;
+  readonly seq: number;
+  readonly updatedAt: string;
+}
+
+/** What the planner records for interval k (first writer wins). */
+export interface PlanHeader {
+  readonly stream: string;
+  readonly interval: number;
+  /** H_k: the head this interval was planned against. */
+  readonly head: number;
+  readonly headChain: string;
+  readonly plannedAt: string;
+  readonly nodesPlanned: number;
+  readonly microbatches: number;
+}
+
+/** A node that has not reached an interval's head, and by how much. */
+export interface LaggingNode {
+  readonly nodeId: string;
+  readonly appliedSeq: number;
+  readonly lagUpdates: number;
+  readonly stalenessSeconds: number;
+}
+
+/** A node whose share per interval is below the average ingest: it cannot converge while ingest goes on. */
+export interface UnderProvisionedNode {
+  readonly nodeId: string;
+  readonly sharePerInterval: number;
+  readonly averageIngestPerInterval: number;
+}
+
+/** The checker's verdict for interval k (DESIGN §7). */
+export interface IntervalVerdict {
+  readonly interval: number;
+  readonly head: number;
+  readonly activeNodes: number;
+  readonly consistentNodes: number;
+  readonly maxLagUpdates: number;
+  readonly maxStalenessSeconds: number;
+  /** Top 10 by lag. */
+  readonly laggingNodes: readonly LaggingNode[];
+  readonly underProvisionedNodes: readonly UnderProvisionedNode[];
+  /** Nodes at or past the head whose chain differs from the log's: data differs. */
+  readonly integrityFailures: readonly string[];
+  readonly converged: boolean;
+}
+
+/** One row of the Convergence table: the plan header, and the checker's latest verdict once checked. */
+export interface ConvergenceRecord extends PlanHeader {
+  readonly checkedAt?: string;
+  readonly verdict?: IntervalVerdict;
+  readonly converged: boolean;
+  readonly convergedAt?: string;
+}
