@@ -29,11 +29,15 @@ export interface LogReader {
   readEntries(stream: string, seqs: readonly number[]): Promise<Map<number, LogEntry>>;
 }
 
+/** TransactWriteItems takes 100 actions: the head item plus 99 updates. */
+export const MAX_ENTRIES_PER_APPEND = 99;
+
 export interface LogWriter {
   /**
    * Atomically appends `entries` (≤ 99, contiguous, starting at `expected.head + 1`) and moves the
    * head item to the last one, on the condition that the head is still `expected.head`.
-   * @throws HeadMovedError when another writer moved the head first.
+   * @throws HeadMovedError when another writer moved the head first; RangeError for 0 or more than
+   * {@link MAX_ENTRIES_PER_APPEND} entries, or entries that do not follow the head.
    */
   append(stream: string, expected: LogHead, entries: readonly LogEntry[], updatedAt: string): Promise<void>;
 }

@@ -138,7 +138,7 @@ export interface IntervalVerdict {
   /** Top 10 by lag. */
   readonly laggingNodes: readonly LaggingNode[];
   readonly underProvisionedNodes: readonly UnderProvisionedNode[];
-  /** Nodes at or past the head whose chain differs from the log's: data differs. */
+  /** Nodes whose chain differs from the log's chain at their own cursor, laggards included: their data differs. */
   readonly integrityFailures: readonly string[];
   readonly converged: boolean;
 }

@@ -5,12 +5,9 @@
  */
 import { nextChain } from '#shared/domain/chain.ts';
 import { AppendFailedError, HeadMovedError } from '#shared/domain/errors.ts';
-import type { LogReader, LogWriter } from '#shared/domain/ports.ts';
+import { MAX_ENTRIES_PER_APPEND, type LogReader, type LogWriter } from '#shared/domain/ports.ts';
 import { parseIngestRequest } from '#shared/domain/schemas.ts';
 import type { LogEntry, LogHead, NewUpdate } from '#shared/domain/types.ts';
-
-/** TransactWriteItems takes 100 actions: the head item plus 99 updates. */
-export const MAX_UPDATES_PER_TRANSACTION = 99;
 
 export interface AppendUpdatesDeps {
   readonly stream: string;
@@ -58,8 +55,8 @@ export async function appendUpdates(request: unknown, deps: AppendUpdatesDeps): 
   const seqRanges: { firstSeq: number; lastSeq: number }[] = [];
   let retries = 0;
 
-  for (let offset = 0; offset < updates.length; offset += MAX_UPDATES_PER_TRANSACTION) {
-    const chunk = updates.slice(offset, offset + MAX_UPDATES_PER_TRANSACTION);
+  for (let offset = 0; offset < updates.length; offset += MAX_ENTRIES_PER_APPEND) {
+    const chunk = updates.slice(offset, offset + MAX_ENTRIES_PER_APPEND);
     for (let attempt = 1; ; attempt += 1) {
       const head = await deps.log.readHead(deps.stream);
       const now = deps.now().toISOString();

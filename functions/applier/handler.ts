@@ -1,0 +1,104 @@
+/**
+ * Applier ("node") λ: applies each SQS FIFO record's microbatch to its node's replica (DESIGN §6).
+ * Records of one node (message group) run in order; a failing node's later records are skipped and
+ * returned as failures, while other nodes in the batch go on (`skipGroupOnError`).
+ */
+import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { DynamoLogStore } from '#shared/adapters/dynamodb/log-store.ts';
+import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.ts';
+import { DynamoReplicaStore } from '#shared/adapters/dynamodb/replica-store.ts';
+import { createDocumentClient } from '#shared/clients.ts';
+import { loadEndpoints, loadResources, loadSettings } from '#shared/config.ts';
+import { IntegrityError } from '#shared/domain/errors.ts';
+import { parseMicrobatch } from '#shared/domain/schemas.ts';
+import { logger, metrics } from '#shared/observability.ts';
+import { applyMicrobatch, type ApplyOutcome } from '#shared/usecases/apply-microbatch.ts';
+
+const settings = loadSettings();
+const tables = loadResources(['logTable', 'nodesTable', 'replicaTable']);
+const doc = createDocumentClient({ endpoint: loadEndpoints().dynamodb });
+const deps = {
+  stream: settings.stream,
+  batchSize: settings.batchSize,
+  log: new DynamoLogStore(doc, tables.logTable),
+  nodes: new DynamoNodeRepository(doc, tables.nodesTable),
+  replica: new DynamoReplicaStore(doc, tables.replicaTable),
+  now: () => new Date(),
+};
+const processor = new SqsFifoPartialProcessorAsync();
+
+/** Per-invocation counts, added to the metrics once so each metric is one EMF value. */
+interface Tally {
+  applied: number;
+  updatesApplied: number;
+  replicaWrites: number;
+  duplicates: number;
+  unknownOrPaused: number;
+  failed: number;
+  integrityFailures: number;
+}
+
+function count(tally: Tally, outcome: ApplyOutcome): void {
+  switch (outcome.kind) {
+    case 'applied':
+      tally.applied += 1;
+      tally.updatesApplied += outcome.updates;
+      tally.replicaWrites += outcome.written;
+      return;
+    case 'duplicate':
+      tally.duplicates += 1;
+      return;
+    case 'unknown-node':
+    case 'paused-node':
+      tally.unknownOrPaused += 1;
+  }
+}
+
+async function applyRecord(record: SQSRecord, tally: Tally): Promise<ApplyOutcome> {
+  try {
+    const microbatch = parseMicrobatch(record.body);
+    logger.appendKeys({ nodeId: microbatch.nodeId, interval: microbatch.interval });
+    const outcome = await applyMicrobatch(microbatch, deps);
+    count(tally, outcome);
+    logger.debug('microbatch done', { messageId: record.messageId, outcome });
+    if (outcome.kind === 'unknown-node' || outcome.kind === 'paused-node') {
+      logger.warn('microbatch for a node that is not active: acknowledged', { messageId: record.messageId, outcome: outcome.kind });
+    }
+    return outcome;
+  } catch (error) {
+    tally.failed += 1;
+    if (error instanceof IntegrityError) tally.integrityFailures += 1;
+    logger.error('microbatch failed: it will be retried, then dead-lettered', { messageId: record.messageId, error });
+    throw error;
+  } finally {
+    logger.removeKeys(['nodeId', 'interval']);
+  }
+}
+
+async function applyBatch(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  const tally: Tally = { applied: 0, updatesApplied: 0, replicaWrites: 0, duplicates: 0, unknownOrPaused: 0, failed: 0, integrityFailures: 0 };
+  try {
+    return await processPartialResponse(event, (record: SQSRecord) => applyRecord(record, tally), processor, {
+      context,
+      skipGroupOnError: true,
+    });
+  } finally {
+    metrics.addMetric('MicrobatchesApplied', MetricUnit.Count, tally.applied);
+    metrics.addMetric('UpdatesApplied', MetricUnit.Count, tally.updatesApplied);
+    metrics.addMetric('ReplicaWrites', MetricUnit.Count, tally.replicaWrites);
+    metrics.addMetric('DuplicatesSkipped', MetricUnit.Count, tally.duplicates);
+    metrics.addMetric('InactiveNodeMicrobatches', MetricUnit.Count, tally.unknownOrPaused);
+    metrics.addMetric('MicrobatchesFailed', MetricUnit.Count, tally.failed);
+    metrics.addMetric('IntegrityFailures', MetricUnit.Count, tally.integrityFailures);
+  }
+}
+
+export const handler = middy<SQSEvent, SQSBatchResponse>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics))
+  .handler((event: SQSEvent, context: Context) => applyBatch(event, context));

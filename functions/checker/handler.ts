@@ -1,0 +1,65 @@
+/**
+ * Checker λ: on each scheduled tick, records whether the nodes have converged to the heads earlier
+ * intervals were planned against, who lags and by how much, verified by the hash chain (DESIGN §7).
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import { DynamoConvergenceStore } from '#shared/adapters/dynamodb/convergence-store.ts';
+import { DynamoLogStore } from '#shared/adapters/dynamodb/log-store.ts';
+import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.ts';
+import { createDocumentClient } from '#shared/clients.ts';
+import { loadEndpoints, loadResources, loadSettings } from '#shared/config.ts';
+import { intervalIndex, scheduledTimeOf } from '#shared/domain/interval.ts';
+import { scheduledEventSchema, type ScheduledEvent } from '#shared/domain/schemas.ts';
+import { validateEvent } from '#shared/middleware.ts';
+import { logger, metrics } from '#shared/observability.ts';
+import { checkConvergence, type CheckConvergenceResult } from '#shared/usecases/check-convergence.ts';
+
+const settings = loadSettings();
+const tables = loadResources(['logTable', 'nodesTable', 'convergenceTable']);
+const doc = createDocumentClient({ endpoint: loadEndpoints().dynamodb });
+const deps = {
+  stream: settings.stream,
+  intervalSeconds: settings.intervalSeconds,
+  openIntervals: settings.openIntervals,
+  log: new DynamoLogStore(doc, tables.logTable),
+  nodes: new DynamoNodeRepository(doc, tables.nodesTable),
+  convergence: new DynamoConvergenceStore(doc, tables.convergenceTable),
+};
+
+async function check(event: ScheduledEvent): Promise<CheckConvergenceResult> {
+  // Judge as of the tick, not of the invocation: a retried event gives the same verdict.
+  const now = scheduledTimeOf(event);
+  const interval = intervalIndex(now, settings.intervalSeconds);
+  logger.appendKeys({ interval });
+  const result = await checkConvergence({ interval, now }, deps);
+  const { current, latest } = result;
+  metrics.addMetric('ConvergenceLagSeconds', MetricUnit.Seconds, current.maxStalenessSeconds);
+  metrics.addMetric('LaggingNodes', MetricUnit.Count, current.activeNodes - current.consistentNodes);
+  metrics.addMetric('MaxLagUpdates', MetricUnit.Count, current.maxLagUpdates);
+  metrics.addMetric('IntegrityFailures', MetricUnit.Count, current.integrityFailures.length);
+  metrics.addMetric('UnderProvisionedNodes', MetricUnit.Count, current.underProvisionedNodes.length);
+  if (latest !== undefined) metrics.addMetric('Converged', MetricUnit.Count, latest.converged ? 1 : 0);
+
+  for (const verdict of result.evaluated) {
+    const log = verdict.converged ? logger.info.bind(logger) : logger.warn.bind(logger);
+    log(verdict.converged ? 'interval converged' : 'interval not converged', { verdict });
+  }
+  if (current.integrityFailures.length > 0) {
+    logger.error('nodes whose chain differs from the log: their data differs', { nodes: current.integrityFailures });
+  }
+  if (current.underProvisionedNodes.length > 0) {
+    logger.warn('nodes too slow for the ingest rate: they cannot converge while ingest goes on', {
+      nodes: current.underProvisionedNodes,
+    });
+  }
+  return result;
+}
+
+export const handler = middy()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics))
+  .use(validateEvent(scheduledEventSchema, 'scheduled event'))
+  .handler((event: ScheduledEvent) => check(event));

@@ -1,0 +1,52 @@
+/**
+ * Planner λ: on each scheduled tick, gives every active node its share of the backlog as
+ * microbatches on the FIFO queue (DESIGN §5).
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import { DynamoConvergenceStore } from '#shared/adapters/dynamodb/convergence-store.ts';
+import { DynamoLogStore } from '#shared/adapters/dynamodb/log-store.ts';
+import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.ts';
+import { SqsMicrobatchQueue } from '#shared/adapters/sqs/microbatch-queue.ts';
+import { createDocumentClient, createSqsClient } from '#shared/clients.ts';
+import { loadEndpoints, loadResources, loadSettings } from '#shared/config.ts';
+import { intervalIndex, scheduledTimeOf } from '#shared/domain/interval.ts';
+import { scheduledEventSchema, type ScheduledEvent } from '#shared/domain/schemas.ts';
+import { validateEvent } from '#shared/middleware.ts';
+import { logger, metrics } from '#shared/observability.ts';
+import { planInterval, type PlanIntervalResult } from '#shared/usecases/plan-interval.ts';
+
+const settings = loadSettings();
+const tables = loadResources(['logTable', 'nodesTable', 'convergenceTable', 'queueUrl']);
+const endpoints = loadEndpoints();
+const doc = createDocumentClient({ endpoint: endpoints.dynamodb });
+const deps = {
+  rules: settings,
+  retentionDays: settings.retentionDays,
+  log: new DynamoLogStore(doc, tables.logTable),
+  nodes: new DynamoNodeRepository(doc, tables.nodesTable),
+  queue: new SqsMicrobatchQueue(createSqsClient({ endpoint: endpoints.sqs }), tables.queueUrl),
+  convergence: new DynamoConvergenceStore(doc, tables.convergenceTable),
+};
+
+async function plan(event: ScheduledEvent): Promise<PlanIntervalResult> {
+  const scheduledTime = scheduledTimeOf(event);
+  const interval = intervalIndex(scheduledTime, settings.intervalSeconds);
+  logger.appendKeys({ interval });
+  const result = await planInterval({ interval, plannedAt: scheduledTime }, deps);
+  metrics.addMetric('NodesPlanned', MetricUnit.Count, result.nodesPlanned);
+  metrics.addMetric('MicrobatchesPlanned', MetricUnit.Count, result.microbatches);
+  metrics.addMetric('UpdatesPlanned', MetricUnit.Count, result.updatesPlanned);
+  metrics.addMetric('StalePlansRecovered', MetricUnit.Count, result.staleRecoveries);
+  metrics.addMetric('PlanClaimsLost', MetricUnit.Count, result.claimsLost);
+  logger.info('planned interval', { ...result });
+  return result;
+}
+
+export const handler = middy()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics))
+  .use(validateEvent(scheduledEventSchema, 'scheduled event'))
+  .handler((event: ScheduledEvent) => plan(event));

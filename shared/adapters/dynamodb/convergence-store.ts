@@ -1,0 +1,161 @@
+/**
+ * The Convergence table (DESIGN §3, §7): pk `stream` (S), sk `interval` (N). The planner writes an
+ * interval's plan header once; the checker adds its verdict to that same item; `expiresAt` is the TTL.
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { ConvergenceStore } from '#shared/domain/ports.ts';
+import type { ConvergenceRecord, IntervalVerdict, LaggingNode, PlanHeader, UnderProvisionedNode } from '#shared/domain/types.ts';
+import type { StoredItem } from './items.ts';
+import { ItemReader, isConditionFailed, withoutUndefined } from './items.ts';
+
+/** The verdict's attributes, stored as they are (all are numbers, lists or booleans DynamoDB holds exactly). */
+const VERDICT_FIELDS = [
+  'activeNodes',
+  'consistentNodes',
+  'maxLagUpdates',
+  'maxStalenessSeconds',
+  'laggingNodes',
+  'underProvisionedNodes',
+  'integrityFailures',
+  'converged',
+] as const satisfies readonly (keyof IntervalVerdict)[];
+
+/** {@link ConvergenceStore} over the Convergence table. */
+export class DynamoConvergenceStore implements ConvergenceStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async putPlanHeader(header: PlanHeader, expiresAtEpochSeconds: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            stream: header.stream,
+            interval: header.interval,
+            head: header.head,
+            headChain: header.headChain,
+            plannedAt: header.plannedAt,
+            nodesPlanned: header.nodesPlanned,
+            microbatches: header.microbatches,
+            expiresAt: expiresAtEpochSeconds,
+            converged: false,
+          },
+          ConditionExpression: 'attribute_not_exists(#interval)',
+          ExpressionAttributeNames: { '#interval': 'interval' },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  async recent(stream: string, upTo: number, limit: number): Promise<ConvergenceRecord[]> {
+    const records: ConvergenceRecord[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    // Limit caps the items read per page; a page can also end at 1 MB, so page until enough.
+    while (records.length < limit) {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#stream = :stream AND #interval <= :upTo',
+          ExpressionAttributeNames: { '#stream': 'stream', '#interval': 'interval' },
+          ExpressionAttributeValues: { ':stream': stream, ':upTo': upTo },
+          ScanIndexForward: false,
+          Limit: limit - records.length,
+          ConsistentRead: true,
+          ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
+        }),
+      );
+      records.push(...(page.Items ?? []).map((item) => this.toRecord(item)));
+      startKey = page.LastEvaluatedKey;
+      if (startKey === undefined) break;
+    }
+    return records;
+  }
+
+  async recordVerdict(stream: string, verdict: IntervalVerdict, checkedAt: string): Promise<void> {
+    // `head` is left as the plan header wrote it: the verdict is judged against that H_k, and the
+    // header is first-writer-wins.
+    const assignments = ['#checkedAt = :checkedAt', ...VERDICT_FIELDS.map((field) => `#${field} = :${field}`)];
+    const names: Record<string, string> = { '#interval': 'interval', '#checkedAt': 'checkedAt' };
+    const values: Record<string, unknown> = { ':checkedAt': checkedAt };
+    for (const field of VERDICT_FIELDS) {
+      names[`#${field}`] = field;
+      values[`:${field}`] = verdict[field];
+    }
+    if (verdict.converged) {
+      assignments.push('#convergedAt = if_not_exists(#convergedAt, :checkedAt)');
+      names['#convergedAt'] = 'convergedAt';
+    }
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { stream, interval: verdict.interval },
+          UpdateExpression: `SET ${assignments.join(', ')}`,
+          // Without a plan header there is nothing to judge; never create a headless record.
+          ConditionExpression: 'attribute_exists(#interval)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailed(error)) return;
+      throw error;
+    }
+  }
+
+  private toRecord(stored: StoredItem): ConvergenceRecord {
+    const item = new ItemReader(this.tableName, stored);
+    const header: PlanHeader = {
+      stream: item.string('stream'),
+      interval: item.number('interval'),
+      head: item.number('head'),
+      headChain: item.string('headChain'),
+      plannedAt: item.string('plannedAt'),
+      nodesPlanned: item.number('nodesPlanned'),
+      microbatches: item.number('microbatches'),
+    };
+    const converged = item.boolean('converged');
+    const checkedAt = item.optionalString('checkedAt');
+    const verdict: IntervalVerdict | undefined =
+      checkedAt === undefined
+        ? undefined
+        : {
+            interval: header.interval,
+            head: header.head,
+            activeNodes: item.number('activeNodes'),
+            consistentNodes: item.number('consistentNodes'),
+            maxLagUpdates: item.number('maxLagUpdates'),
+            maxStalenessSeconds: item.number('maxStalenessSeconds'),
+            laggingNodes: item.list('laggingNodes', toLaggingNode),
+            underProvisionedNodes: item.list('underProvisionedNodes', toUnderProvisionedNode),
+            integrityFailures: item.stringList('integrityFailures'),
+            converged,
+          };
+    return { ...header, converged, ...withoutUndefined({ checkedAt, verdict, convergedAt: item.optionalString('convergedAt') }) };
+  }
+}
+
+function toLaggingNode(item: ItemReader): LaggingNode {
+  return {
+    nodeId: item.string('nodeId'),
+    appliedSeq: item.number('appliedSeq'),
+    lagUpdates: item.number('lagUpdates'),
+    stalenessSeconds: item.number('stalenessSeconds'),
+  };
+}
+
+function toUnderProvisionedNode(item: ItemReader): UnderProvisionedNode {
+  return {
+    nodeId: item.string('nodeId'),
+    sharePerInterval: item.number('sharePerInterval'),
+    averageIngestPerInterval: item.number('averageIngestPerInterval'),
+  };
+}

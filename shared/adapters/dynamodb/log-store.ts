@@ -1,0 +1,175 @@
+/**
+ * The Log table (DESIGN §3): pk `stream` (S), sk `seq` (N). Seq 0 is the head item
+ * `{ head, headChain, updatedAt }`; seq ≥ 1 are the entries `{ key, op, value?, chain, producedAt }`.
+ */
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import pLimit from 'p-limit';
+import { GENESIS_CHAIN } from '#shared/domain/chain.ts';
+import { HeadMovedError } from '#shared/domain/errors.ts';
+import { MAX_ENTRIES_PER_APPEND, type LogReader, type LogWriter } from '#shared/domain/ports.ts';
+import type { LogEntry, LogHead, Op } from '#shared/domain/types.ts';
+import type { Sleep } from '../backoff.ts';
+import { fullJitterDelay, realSleep } from '../backoff.ts';
+import { chunk, requirePositiveInteger } from '../batching.ts';
+import { UnprocessedKeysError } from '../errors.ts';
+import type { StoredItem } from './items.ts';
+import { ItemReader, queryAll, toJsonText } from './items.ts';
+
+/** BatchGetItem takes 100 keys. */
+const BATCH_GET_KEYS = 100;
+/** BatchGetItem calls in flight at once per readEntries: enough to hide latency, few enough not to throttle. */
+const BATCH_GET_CONCURRENCY = 8;
+const HEAD_SEQ = 0;
+const OPS: readonly Op[] = ['put', 'delete'];
+/** Cancellation reasons that mean "another writer got there first", not "the request is wrong". */
+const LOST_RACE_CODES = new Set(['ConditionalCheckFailed', 'TransactionConflict']);
+
+/** Tuning for the retries of unprocessed BatchGetItem keys; the defaults suit production. */
+export interface DynamoLogStoreOptions {
+  /** BatchGetItem attempts per chunk before giving up (default 6). */
+  readonly maxBatchGetAttempts?: number;
+  readonly sleep?: Sleep;
+}
+
+/** {@link LogReader} and {@link LogWriter} over the Log table. */
+export class DynamoLogStore implements LogReader, LogWriter {
+  private readonly maxBatchGetAttempts: number;
+  private readonly sleep: Sleep;
+
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    options: DynamoLogStoreOptions = {},
+  ) {
+    this.maxBatchGetAttempts = requirePositiveInteger(options.maxBatchGetAttempts ?? 6, 'maxBatchGetAttempts');
+    this.sleep = options.sleep ?? realSleep;
+  }
+
+  async readHead(stream: string): Promise<LogHead> {
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { stream, seq: HEAD_SEQ }, ConsistentRead: true }),
+    );
+    if (Item === undefined) return { head: 0, headChain: GENESIS_CHAIN };
+    const item = new ItemReader(this.tableName, Item);
+    const updatedAt = item.optionalString('updatedAt');
+    return {
+      head: item.number('head'),
+      headChain: item.string('headChain'),
+      ...(updatedAt === undefined ? {} : { updatedAt }),
+    };
+  }
+
+  async readRange(stream: string, from: number, to: number): Promise<LogEntry[]> {
+    // Never below 1: seq 0 is the head item, not an entry.
+    const lo = Math.max(from + 1, 1);
+    if (to < lo) return [];
+    const items = await queryAll(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: '#stream = :stream AND #seq BETWEEN :lo AND :hi',
+      ExpressionAttributeNames: { '#stream': 'stream', '#seq': 'seq' },
+      ExpressionAttributeValues: { ':stream': stream, ':lo': lo, ':hi': to },
+      ConsistentRead: true,
+    });
+    return items.map((item) => this.toEntry(item));
+  }
+
+  async readEntries(stream: string, seqs: readonly number[]): Promise<Map<number, LogEntry>> {
+    const wanted = [...new Set(seqs)].filter((seq) => Number.isInteger(seq) && seq >= 1);
+    const entries = new Map<number, LogEntry>();
+    const limit = pLimit(BATCH_GET_CONCURRENCY);
+    await Promise.all(
+      chunk(wanted, BATCH_GET_KEYS).map((group) =>
+        limit(async () => {
+          for (const item of await this.batchGet(group.map((seq) => ({ stream, seq })))) {
+            const entry = this.toEntry(item);
+            entries.set(entry.seq, entry);
+          }
+        }),
+      ),
+    );
+    return entries;
+  }
+
+  async append(stream: string, expected: LogHead, entries: readonly LogEntry[], updatedAt: string): Promise<void> {
+    const last = entries.at(-1);
+    if (last === undefined || entries.length > MAX_ENTRIES_PER_APPEND) {
+      throw new RangeError(`append takes 1 to ${MAX_ENTRIES_PER_APPEND} entries, got ${entries.length}`);
+    }
+    entries.forEach((entry, index) => {
+      const seq = expected.head + 1 + index;
+      if (entry.seq !== seq) throw new RangeError(`entry ${index} has seq ${entry.seq}, expected ${seq} (contiguous after head ${expected.head})`);
+    });
+
+    const headUpdate = {
+      TableName: this.tableName,
+      Key: { stream, seq: HEAD_SEQ },
+      UpdateExpression: 'SET #head = :head, #headChain = :chain, #updatedAt = :updatedAt',
+      // A stream's first append finds no head item at all.
+      ConditionExpression: expected.head === 0 ? 'attribute_not_exists(#head) OR #head = :expected' : '#head = :expected',
+      ExpressionAttributeNames: { '#head': 'head', '#headChain': 'headChain', '#updatedAt': 'updatedAt' },
+      ExpressionAttributeValues: { ':head': last.seq, ':chain': last.chain, ':updatedAt': updatedAt, ':expected': expected.head },
+    };
+    const puts = entries.map((entry) => ({
+      Put: {
+        TableName: this.tableName,
+        Item: toEntryItem(stream, entry),
+        ConditionExpression: 'attribute_not_exists(#seq)',
+        ExpressionAttributeNames: { '#seq': 'seq' },
+      },
+    }));
+
+    try {
+      // The SDK fills ClientRequestToken once per request, so its own retries of a transaction
+      // whose response was lost are idempotent instead of failing on our own head condition.
+      await this.doc.send(new TransactWriteCommand({ TransactItems: [{ Update: headUpdate }, ...puts] }));
+    } catch (error) {
+      if (error instanceof TransactionCanceledException && (error.CancellationReasons ?? []).some((reason) => LOST_RACE_CODES.has(reason.Code ?? ''))) {
+        throw new HeadMovedError(`head of stream ${stream} is no longer ${expected.head}`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  /** One chunk of keys, retrying the keys DynamoDB leaves unprocessed (it does so under throttling). */
+  private async batchGet(keys: readonly Record<string, unknown>[]): Promise<StoredItem[]> {
+    const items: StoredItem[] = [];
+    let pending = keys;
+    for (let attempt = 1; ; attempt += 1) {
+      const response = await this.doc.send(
+        new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: [...pending], ConsistentRead: true } } }),
+      );
+      items.push(...(response.Responses?.[this.tableName] ?? []));
+      pending = response.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      if (pending.length === 0) return items;
+      if (attempt >= this.maxBatchGetAttempts) throw new UnprocessedKeysError(this.tableName, pending.length, attempt);
+      await this.sleep(fullJitterDelay(attempt, 50, 1_000));
+    }
+  }
+
+  private toEntry(stored: StoredItem): LogEntry {
+    const item = new ItemReader(this.tableName, stored);
+    const value = item.json('value');
+    return {
+      seq: item.number('seq'),
+      key: item.string('key'),
+      op: item.oneOf<Op>('op', OPS),
+      ...(value === undefined ? {} : { value }),
+      chain: item.string('chain'),
+      producedAt: item.string('producedAt'),
+    };
+  }
+}
+
+function toEntryItem(stream: string, entry: LogEntry): Record<string, unknown> {
+  return {
+    stream,
+    seq: entry.seq,
+    key: entry.key,
+    op: entry.op,
+    ...(entry.value === undefined ? {} : { value: toJsonText(entry.value) }),
+    chain: entry.chain,
+    producedAt: entry.producedAt,
+  };
+}

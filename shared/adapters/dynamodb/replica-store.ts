@@ -1,0 +1,112 @@
+/**
+ * The Replica table (DESIGN §3): pk `nodeId` (S), sk `key` (S) — a node's data items, each with the
+ * seq and `updatedAt` of the update that wrote it; a delete leaves a tombstone that keeps its seq.
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import pLimit from 'p-limit';
+import type { ReplicaStore } from '#shared/domain/ports.ts';
+import type { ReplicaItem, ReplicaWrite } from '#shared/domain/types.ts';
+import { requirePositiveInteger } from '../batching.ts';
+import type { StoredItem } from './items.ts';
+import { ItemReader, isConditionFailed, queryAll, toJsonText, withoutUndefined } from './items.ts';
+
+/** Tuning for {@link DynamoReplicaStore}. */
+export interface DynamoReplicaStoreOptions {
+  /** PutItem calls in flight at once per {@link DynamoReplicaStore.write} (default 16). */
+  readonly concurrency?: number;
+}
+
+type Outcome = 'written' | 'skipped' | 'failed' | 'cancelled';
+
+/** {@link ReplicaStore} over the Replica table. */
+export class DynamoReplicaStore implements ReplicaStore {
+  private readonly concurrency: number;
+
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    options: DynamoReplicaStoreOptions = {},
+  ) {
+    this.concurrency = requirePositiveInteger(options.concurrency ?? 16, 'concurrency');
+  }
+
+  /**
+   * One conditional PutItem per key: BatchWriteItem cannot carry a condition, and a transaction
+   * would bill two write units per item where a guarded put bills one.
+   */
+  async write(nodeId: string, writes: readonly ReplicaWrite[]): Promise<{ written: number; skipped: number }> {
+    const limit = pLimit(this.concurrency);
+    let failure: { error: unknown } | undefined;
+    const outcomes = await Promise.all(
+      writes.map((write) =>
+        limit(async (): Promise<Outcome> => {
+          // After a failure, writes still queued are dropped; those in flight finish first.
+          if (failure !== undefined) return 'cancelled';
+          try {
+            return (await this.put(nodeId, write)) ? 'written' : 'skipped';
+          } catch (error) {
+            failure ??= { error };
+            return 'failed';
+          }
+        }),
+      ),
+    );
+    if (failure !== undefined) throw failure.error;
+    return {
+      written: outcomes.filter((outcome) => outcome === 'written').length,
+      skipped: outcomes.filter((outcome) => outcome === 'skipped').length,
+    };
+  }
+
+  async list(nodeId: string): Promise<ReplicaItem[]> {
+    const items = await queryAll(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: '#nodeId = :nodeId',
+      ExpressionAttributeNames: { '#nodeId': 'nodeId' },
+      ExpressionAttributeValues: { ':nodeId': nodeId },
+      ConsistentRead: true,
+    });
+    return items.map((item) => this.toReplicaItem(item));
+  }
+
+  /** @returns false when the seq guard failed: a write at least as new is already stored. */
+  private async put(nodeId: string, write: ReplicaWrite): Promise<boolean> {
+    const item =
+      write.op === 'delete'
+        ? { nodeId, key: write.key, deleted: true, seq: write.seq, updatedAt: write.updatedAt }
+        : {
+            nodeId,
+            key: write.key,
+            ...(write.value === undefined ? {} : { value: toJsonText(write.value) }),
+            seq: write.seq,
+            updatedAt: write.updatedAt,
+          };
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(#seq) OR #seq < :seq',
+          ExpressionAttributeNames: { '#seq': 'seq' },
+          ExpressionAttributeValues: { ':seq': write.seq },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  private toReplicaItem(stored: StoredItem): ReplicaItem {
+    const item = new ItemReader(this.tableName, stored);
+    const deleted = item.optionalBoolean('deleted') === true ? (true as const) : undefined;
+    return {
+      key: item.string('key'),
+      ...withoutUndefined({ value: item.json('value'), deleted }),
+      seq: item.number('seq'),
+      updatedAt: item.string('updatedAt'),
+    };
+  }
+}

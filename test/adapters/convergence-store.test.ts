@@ -1,0 +1,292 @@
+import type { UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { DynamoConvergenceStore } from '#shared/adapters/dynamodb/convergence-store.ts';
+import { MalformedItemError } from '#shared/adapters/errors.ts';
+import type { IntervalVerdict, PlanHeader } from '#shared/domain/types.ts';
+import { conditionFailed, documentClient, throttled } from './support.ts';
+
+const TABLE = 'Convergence';
+const ddbMock = mockClient(DynamoDBDocumentClient);
+
+const header: PlanHeader = {
+  stream: 'main',
+  interval: 29447718,
+  head: 1300,
+  headChain: 'c1300',
+  plannedAt: '2026-11-27T10:18:00Z',
+  nodesPlanned: 3,
+  microbatches: 7,
+};
+
+const verdict: IntervalVerdict = {
+  interval: 29447718,
+  head: 1300,
+  activeNodes: 3,
+  consistentNodes: 1,
+  maxLagUpdates: 250,
+  maxStalenessSeconds: 42.5,
+  laggingNodes: [
+    { nodeId: 'n-2', appliedSeq: 1050, lagUpdates: 250, stalenessSeconds: 42.5 },
+    { nodeId: 'n-3', appliedSeq: 1200, lagUpdates: 100, stalenessSeconds: 12 },
+  ],
+  underProvisionedNodes: [{ nodeId: 'n-2', sharePerInterval: 60, averageIngestPerInterval: 80 }],
+  integrityFailures: [],
+  converged: false,
+};
+
+/** The stored item after the planner's put and the checker's update, as DynamoDB would hold it. */
+function checkedItem(update: UpdateCommandInput): Record<string, unknown> {
+  const item: Record<string, unknown> = { ...header, expiresAt: 1_800_000_000, converged: false };
+  const names = update.ExpressionAttributeNames ?? {};
+  const values = update.ExpressionAttributeValues ?? {};
+  for (const assignment of (update.UpdateExpression ?? '').replace(/^SET /, '').split(/, (?=#)/)) {
+    const [name = '', value = ''] = assignment.split(' = ');
+    const source = /^if_not_exists\(#\w+, (:\w+)\)$/.exec(value)?.[1] ?? value;
+    item[names[name] ?? name] = values[source];
+  }
+  return item;
+}
+
+describe('DynamoConvergenceStore', () => {
+  let store: DynamoConvergenceStore;
+
+  beforeEach(() => {
+    ddbMock.reset();
+    store = new DynamoConvergenceStore(documentClient(), TABLE);
+  });
+
+  describe('putPlanHeader', () => {
+    it('writes the header, its expiry and converged false if no header exists yet', async () => {
+      // Prepare
+      ddbMock.on(PutCommand).resolves({});
+
+      // Act
+      const written = await store.putPlanHeader(header, 1_800_000_000);
+
+      // Assess
+      expect(written).toBe(true);
+      expect(ddbMock).toHaveReceivedCommandExactlyOnceWith(PutCommand, {
+        TableName: TABLE,
+        Item: { ...header, expiresAt: 1_800_000_000, converged: false },
+        ConditionExpression: 'attribute_not_exists(#interval)',
+        ExpressionAttributeNames: { '#interval': 'interval' },
+      });
+    });
+
+    it('lets the first writer win: a second header for the interval is not written', async () => {
+      // Prepare
+      ddbMock.on(PutCommand).resolvesOnce({}).rejectsOnce(conditionFailed());
+
+      // Act
+      const first = await store.putPlanHeader(header, 1_800_000_000);
+      const second = await store.putPlanHeader({ ...header, head: 1400 }, 1_800_000_060);
+
+      // Assess
+      expect([first, second]).toEqual([true, false]);
+    });
+
+    it('lets other errors propagate', async () => {
+      // Prepare
+      const error = throttled();
+      ddbMock.on(PutCommand).rejects(error);
+
+      // Act & Assess
+      await expect(store.putPlanHeader(header, 1_800_000_000)).rejects.toBe(error);
+    });
+  });
+
+  describe('recent', () => {
+    it('reads the newest records up to an interval, newest first, consistently', async () => {
+      // Prepare
+      ddbMock.on(QueryCommand).resolves({ Items: [] });
+
+      // Act
+      await store.recent('main', 29447718, 5);
+
+      // Assess
+      expect(ddbMock).toHaveReceivedCommandExactlyOnceWith(QueryCommand, {
+        TableName: TABLE,
+        KeyConditionExpression: '#stream = :stream AND #interval <= :upTo',
+        ExpressionAttributeNames: { '#stream': 'stream', '#interval': 'interval' },
+        ExpressionAttributeValues: { ':stream': 'main', ':upTo': 29447718 },
+        ScanIndexForward: false,
+        Limit: 5,
+        ConsistentRead: true,
+      });
+    });
+
+    it('gives an unchecked header no verdict', async () => {
+      // Prepare
+      ddbMock.on(QueryCommand).resolves({ Items: [{ ...header, expiresAt: 1_800_000_000, converged: false }] });
+
+      // Act
+      const [record] = await store.recent('main', 29447718, 1);
+
+      // Assess
+      expect(record).toStrictEqual({ ...header, converged: false });
+    });
+
+    it('reads back the verdict the checker recorded', async () => {
+      // Prepare
+      ddbMock.on(UpdateCommand).resolves({});
+      await store.recordVerdict('main', verdict, '2026-11-27T10:19:00Z');
+      const update = ddbMock.commandCalls(UpdateCommand)[0]?.args[0].input as UpdateCommandInput;
+      ddbMock.on(QueryCommand).resolves({ Items: [checkedItem(update)] });
+
+      // Act
+      const [record] = await store.recent('main', 29447718, 1);
+
+      // Assess
+      expect(record).toStrictEqual({ ...header, converged: false, checkedAt: '2026-11-27T10:19:00Z', verdict });
+    });
+
+    it('reads back when the interval converged', async () => {
+      // Prepare
+      ddbMock.on(UpdateCommand).resolves({});
+      const converged = { ...verdict, consistentNodes: 3, maxLagUpdates: 0, maxStalenessSeconds: 0, laggingNodes: [], converged: true };
+      await store.recordVerdict('main', converged, '2026-11-27T10:20:00Z');
+      const update = ddbMock.commandCalls(UpdateCommand)[0]?.args[0].input as UpdateCommandInput;
+      ddbMock.on(QueryCommand).resolves({ Items: [checkedItem(update)] });
+
+      // Act
+      const [record] = await store.recent('main', 29447718, 1);
+
+      // Assess
+      expect(record).toStrictEqual({
+        ...header,
+        converged: true,
+        checkedAt: '2026-11-27T10:20:00Z',
+        convergedAt: '2026-11-27T10:20:00Z',
+        verdict: converged,
+      });
+    });
+
+    it('keeps paging until it has the records asked for', async () => {
+      // Prepare
+      const item = (interval: number) => ({ ...header, interval, expiresAt: 1_800_000_000, converged: false });
+      ddbMock
+        .on(QueryCommand)
+        .resolvesOnce({ Items: [item(10), item(9)], LastEvaluatedKey: { stream: 'main', interval: 9 } })
+        .resolvesOnce({ Items: [item(8)], LastEvaluatedKey: { stream: 'main', interval: 8 } });
+
+      // Act
+      const records = await store.recent('main', 10, 3);
+
+      // Assess
+      expect(records.map((record) => record.interval)).toEqual([10, 9, 8]);
+      expect(ddbMock).toHaveReceivedCommandTimes(QueryCommand, 2);
+      expect(ddbMock).toHaveReceivedNthCommandWith(QueryCommand, 2, { Limit: 1, ExclusiveStartKey: { stream: 'main', interval: 9 } });
+    });
+
+    it('stops when the stream has fewer records than asked', async () => {
+      // Prepare
+      ddbMock.on(QueryCommand).resolves({ Items: [{ ...header, expiresAt: 1_800_000_000, converged: false }] });
+
+      // Act
+      const records = await store.recent('main', 29447718, 10);
+
+      // Assess
+      expect(records).toHaveLength(1);
+      expect(ddbMock).toHaveReceivedCommandTimes(QueryCommand, 1);
+    });
+
+    it('reads nothing for a limit of 0', async () => {
+      // Act & Assess
+      await expect(store.recent('main', 29447718, 0)).resolves.toEqual([]);
+      expect(ddbMock).not.toHaveReceivedAnyCommand();
+    });
+
+    it('rejects a lagging node stored without its lag', async () => {
+      // Prepare
+      ddbMock.on(QueryCommand).resolves({
+        Items: [{ ...header, checkedAt: 't', ...verdict, laggingNodes: [{ nodeId: 'n-2', appliedSeq: 1 }] }],
+      });
+
+      // Act & Assess
+      await expect(store.recent('main', 29447718, 1)).rejects.toThrow(MalformedItemError);
+    });
+  });
+
+  describe('recordVerdict', () => {
+    it('sets every verdict field, checkedAt and converged on the existing header, without convergedAt', async () => {
+      // Prepare
+      ddbMock.on(UpdateCommand).resolves({});
+
+      // Act
+      await store.recordVerdict('main', verdict, '2026-11-27T10:19:00Z');
+
+      // Assess
+      const input = ddbMock.commandCalls(UpdateCommand)[0]?.args[0].input;
+      expect(input).toMatchObject({
+        TableName: TABLE,
+        Key: { stream: 'main', interval: 29447718 },
+        ConditionExpression: 'attribute_exists(#interval)',
+        ExpressionAttributeValues: {
+          ':checkedAt': '2026-11-27T10:19:00Z',
+          ':activeNodes': 3,
+          ':consistentNodes': 1,
+          ':maxLagUpdates': 250,
+          ':maxStalenessSeconds': 42.5,
+          ':laggingNodes': verdict.laggingNodes,
+          ':underProvisionedNodes': verdict.underProvisionedNodes,
+          ':integrityFailures': [],
+          ':converged': false,
+        },
+      });
+      expect(input?.UpdateExpression).toBe(
+        'SET #checkedAt = :checkedAt, #activeNodes = :activeNodes, #consistentNodes = :consistentNodes, #maxLagUpdates = :maxLagUpdates, ' +
+          '#maxStalenessSeconds = :maxStalenessSeconds, #laggingNodes = :laggingNodes, #underProvisionedNodes = :underProvisionedNodes, ' +
+          '#integrityFailures = :integrityFailures, #converged = :converged',
+      );
+      expect(input?.ExpressionAttributeNames).not.toHaveProperty('#convergedAt');
+    });
+
+    it('sets convergedAt only when converged, and only the first time', async () => {
+      // Prepare
+      ddbMock.on(UpdateCommand).resolves({});
+
+      // Act
+      await store.recordVerdict('main', { ...verdict, converged: true }, '2026-11-27T10:20:00Z');
+
+      // Assess
+      const input = ddbMock.commandCalls(UpdateCommand)[0]?.args[0].input;
+      expect(input?.UpdateExpression).toMatch(/, #convergedAt = if_not_exists\(#convergedAt, :checkedAt\)$/);
+      expect(input?.ExpressionAttributeNames).toMatchObject({ '#convergedAt': 'convergedAt' });
+      expect(input?.ExpressionAttributeValues).toMatchObject({ ':converged': true, ':checkedAt': '2026-11-27T10:20:00Z' });
+    });
+
+    it('defines exactly the names and values its expressions use', async () => {
+      // Prepare
+      ddbMock.on(UpdateCommand).resolves({});
+
+      // Act
+      await store.recordVerdict('main', { ...verdict, converged: true }, '2026-11-27T10:20:00Z');
+
+      // Assess
+      const input = ddbMock.commandCalls(UpdateCommand)[0]?.args[0].input;
+      const expressions = `${input?.UpdateExpression ?? ''} ${input?.ConditionExpression ?? ''}`;
+      const used = (pattern: RegExp) => [...new Set(expressions.match(pattern))].sort();
+      expect(Object.keys(input?.ExpressionAttributeNames ?? {}).sort()).toEqual(used(/#\w+/g));
+      expect(Object.keys(input?.ExpressionAttributeValues ?? {}).sort()).toEqual(used(/:\w+/g));
+    });
+
+    it('does nothing for an interval without a plan header', async () => {
+      // Prepare
+      ddbMock.on(UpdateCommand).rejects(conditionFailed());
+
+      // Act & Assess
+      await expect(store.recordVerdict('main', verdict, '2026-11-27T10:19:00Z')).resolves.toBeUndefined();
+    });
+
+    it('lets other errors propagate', async () => {
+      // Prepare
+      const error = throttled();
+      ddbMock.on(UpdateCommand).rejects(error);
+
+      // Act & Assess
+      await expect(store.recordVerdict('main', verdict, '2026-11-27T10:19:00Z')).rejects.toBe(error);
+    });
+  });
+});

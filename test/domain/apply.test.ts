@@ -1,0 +1,119 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { collapseToLastOpPerKey, decideApply } from '#shared/domain/apply.ts';
+import type { JsonValue, LogEntry, Microbatch } from '#shared/domain/types.ts';
+
+function microbatch(from: number, to: number): Microbatch {
+  return { v: 1, stream: 'main', nodeId: 'n-17', interval: 29_447_718, from, to, index: 0, count: 1, plannedAt: '2026-11-27T10:18:00Z' };
+}
+
+function entry(seq: number, key: string, value?: JsonValue): LogEntry {
+  const producedAt = new Date(Date.UTC(2026, 10, 27) + seq * 1000).toISOString();
+  return value === undefined
+    ? { seq, key, op: 'delete', chain: `chain-${seq}`, producedAt }
+    : { seq, key, op: 'put', value, chain: `chain-${seq}`, producedAt };
+}
+
+describe('decideApply', () => {
+  it('skips a microbatch the node has already applied', () => {
+    expect(decideApply(1300, microbatch(1200, 1300), 100)).toEqual({ kind: 'duplicate' });
+    expect(decideApply(1450, microbatch(1200, 1300), 100)).toEqual({ kind: 'duplicate' });
+  });
+
+  it('applies from+1 … to when the cursor is at from', () => {
+    expect(decideApply(1200, microbatch(1200, 1300), 100)).toEqual({ kind: 'apply', start: 1200, end: 1300 });
+  });
+
+  it('finishes a microbatch the node has partly applied', () => {
+    expect(decideApply(1250, microbatch(1200, 1300), 100)).toEqual({ kind: 'apply', start: 1250, end: 1300 });
+  });
+
+  it('starts from the cursor and moves it at most b when an earlier microbatch was lost', () => {
+    expect(decideApply(1000, microbatch(1200, 1300), 100)).toEqual({ kind: 'apply', start: 1000, end: 1100 });
+  });
+
+  it('is a duplicate iff appliedSeq ≥ to, and otherwise applies (appliedSeq, min(to, appliedSeq + b)]', () => {
+    fc.assert(
+      fc.property(
+        fc.nat({ max: 1_000_000 }),
+        fc.integer({ min: 1, max: 1000 }),
+        fc.integer({ min: -2000, max: 2000 }),
+        fc.integer({ min: 1, max: 1000 }),
+        (from, size, offset, batchSize) => {
+          const message = microbatch(from, from + size);
+          const appliedSeq = Math.max(0, from + offset);
+
+          const decision = decideApply(appliedSeq, message, batchSize);
+
+          expect(decision.kind === 'duplicate').toBe(appliedSeq >= message.to);
+          if (decision.kind === 'apply') {
+            expect(decision.start).toBe(appliedSeq);
+            expect(decision.end).toBe(Math.min(message.to, appliedSeq + batchSize));
+            expect(decision.end).toBeGreaterThan(decision.start);
+            expect(decision.end - decision.start).toBeLessThanOrEqual(batchSize);
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('collapseToLastOpPerKey', () => {
+  it('keeps the last op per key, in the order of each key’s last occurrence', () => {
+    const writes = collapseToLastOpPerKey([entry(1, 'a', 1), entry(2, 'b', 2), entry(3, 'a'), entry(4, 'c', { x: 1 }), entry(5, 'b', 3)]);
+
+    expect(writes).toEqual([
+      { key: 'a', op: 'delete', seq: 3, updatedAt: '2026-11-27T00:00:03.000Z' },
+      { key: 'c', op: 'put', value: { x: 1 }, seq: 4, updatedAt: '2026-11-27T00:00:04.000Z' },
+      { key: 'b', op: 'put', value: 3, seq: 5, updatedAt: '2026-11-27T00:00:05.000Z' },
+    ]);
+    expect(writes[0]).not.toHaveProperty('value');
+  });
+
+  it('writes nothing for no entries', () => {
+    expect(collapseToLastOpPerKey([])).toEqual([]);
+  });
+
+  it('gives the same final state as applying every entry in order, with one write per key carrying its last seq and producedAt', () => {
+    const entriesArb = fc
+      .tuple(
+        fc.nat({ max: 1_000_000 }),
+        fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'), fc.option(fc.jsonValue({ maxDepth: 2 }), { nil: undefined })), {
+          maxLength: 40,
+        }),
+      )
+      .map(([start, raw]) => raw.map(([key, value], i) => entry(start + i + 1, key, value as JsonValue | undefined)));
+
+    fc.assert(
+      fc.property(entriesArb, (entries) => {
+        const replayed = new Map<string, JsonValue | undefined>();
+        for (const e of entries) {
+          if (e.op === 'put') replayed.set(e.key, e.value);
+          else replayed.delete(e.key);
+        }
+
+        const writes = collapseToLastOpPerKey(entries);
+
+        const collapsed = new Map<string, JsonValue | undefined>();
+        for (const write of writes) {
+          if (write.op === 'put') collapsed.set(write.key, write.value);
+          else collapsed.delete(write.key);
+        }
+        expect(collapsed).toEqual(replayed);
+        expect(writes.map((write) => write.key).sort()).toEqual([...new Set(entries.map((e) => e.key))].sort());
+        for (const write of writes) {
+          const last = entries.findLast((e) => e.key === write.key);
+          expect(write).toEqual({
+            key: last?.key,
+            op: last?.op,
+            ...(last?.op === 'put' ? { value: last.value } : {}),
+            seq: last?.seq,
+            updatedAt: last?.producedAt,
+          });
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});

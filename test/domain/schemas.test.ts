@@ -1,0 +1,179 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from '#shared/domain/errors.ts';
+import {
+  deduplicationId,
+  MAX_KEY_BYTES,
+  MAX_UPDATE_BYTES,
+  MAX_UPDATES_PER_REQUEST,
+  newUpdateSchema,
+  parseIngestRequest,
+  parseMicrobatch,
+  parseOrThrow,
+  serializeMicrobatch,
+} from '#shared/domain/schemas.ts';
+import type { Microbatch } from '#shared/domain/types.ts';
+
+const MICROBATCH: Microbatch = {
+  v: 1,
+  stream: 'main',
+  nodeId: 'n-17',
+  interval: 29_447_718,
+  from: 1200,
+  to: 1300,
+  index: 0,
+  count: 3,
+  plannedAt: '2026-11-27T10:18:00Z',
+};
+
+function validationErrorOf(act: () => unknown): ValidationError {
+  try {
+    act();
+  } catch (error) {
+    if (error instanceof ValidationError) return error;
+    throw error;
+  }
+  throw new Error('expected a ValidationError, but nothing was thrown');
+}
+
+const identifierArb = fc.stringMatching(/^[A-Za-z0-9_.-]{1,64}$/);
+const microbatchArb = fc
+  .record({
+    stream: identifierArb,
+    nodeId: identifierArb,
+    interval: fc.nat({ max: 100_000_000 }),
+    from: fc.nat({ max: 1_000_000_000 }),
+    size: fc.integer({ min: 1, max: 10_000 }),
+    count: fc.integer({ min: 1, max: 100 }),
+    indexFraction: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+    plannedAt: fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true }),
+  })
+  .map(
+    ({ stream, nodeId, interval, from, size, count, indexFraction, plannedAt }): Microbatch => ({
+      v: 1,
+      stream,
+      nodeId,
+      interval,
+      from,
+      to: from + size,
+      index: Math.floor(indexFraction * count),
+      count,
+      plannedAt: plannedAt.toISOString(),
+    }),
+  );
+
+describe('parseMicrobatch', () => {
+  it('round-trips a valid microbatch through serializeMicrobatch', () => {
+    expect(parseMicrobatch(serializeMicrobatch(MICROBATCH))).toEqual(MICROBATCH);
+  });
+
+  it('round-trips any valid microbatch', () => {
+    fc.assert(
+      fc.property(microbatchArb, (microbatch) => {
+        expect(parseMicrobatch(serializeMicrobatch(microbatch))).toEqual(microbatch);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('rejects a body that is not JSON', () => {
+    const error = validationErrorOf(() => parseMicrobatch('{"v":1,'));
+
+    expect(error.message).toMatch(/^invalid microbatch: body is not JSON/);
+  });
+
+  it.each([
+    ['a wrong schema version', { ...MICROBATCH, v: 2 }, 'v'],
+    ['to equal to from', { ...MICROBATCH, to: MICROBATCH.from }, 'to'],
+    ['to below from', { ...MICROBATCH, to: MICROBATCH.from - 1 }, 'to'],
+    ['index equal to count', { ...MICROBATCH, index: 3 }, 'index'],
+    ['a missing nodeId', { ...MICROBATCH, nodeId: undefined }, 'nodeId'],
+    ['a nodeId with a colon', { ...MICROBATCH, nodeId: 'n:17' }, 'nodeId'],
+    ['a nodeId with spaces', { ...MICROBATCH, nodeId: 'node 17' }, 'nodeId'],
+    ['a negative from', { ...MICROBATCH, from: -1 }, 'from'],
+    ['a fractional to', { ...MICROBATCH, to: 1300.5 }, 'to'],
+    ['a plannedAt that is not a time', { ...MICROBATCH, plannedAt: 'soon' }, 'plannedAt'],
+  ])('rejects %s, naming the field', (_what, body, field) => {
+    const error = validationErrorOf(() => parseMicrobatch(JSON.stringify(body)));
+
+    expect(error.issues.some((issue) => issue.startsWith(`${field}: `))).toBe(true);
+    expect(error.message).toContain(`${field}: `);
+  });
+});
+
+describe('deduplicationId', () => {
+  it('is nodeId:from:to:interval', () => {
+    expect(deduplicationId(MICROBATCH)).toBe('n-17:1200:1300:29447718');
+  });
+});
+
+describe('parseIngestRequest', () => {
+  it('accepts puts with any JSON value and deletes without one', () => {
+    const request = {
+      updates: [
+        { key: 'user/1', op: 'put', value: { name: 'Ada', tags: ['x', 1, null, true] } },
+        { key: 'user/2', op: 'put', value: 0 },
+        { key: 'user/3', op: 'put', value: null },
+        { key: 'user/1', op: 'delete' },
+      ],
+      idempotencyKey: 'req-1',
+    };
+
+    expect(parseIngestRequest(request)).toEqual(request);
+  });
+
+  it('accepts a key of exactly 1024 bytes and a request of exactly 1000 updates', () => {
+    const key = 'é'.repeat(MAX_KEY_BYTES / 2);
+    const updates = Array.from({ length: MAX_UPDATES_PER_REQUEST }, (_, i) => ({ key: `${key.slice(0, 500)}${i}`, op: 'delete' }));
+
+    expect(parseIngestRequest({ updates: [{ key, op: 'put', value: 1 }] }).updates).toHaveLength(1);
+    expect(parseIngestRequest({ updates }).updates).toHaveLength(MAX_UPDATES_PER_REQUEST);
+  });
+
+  it('accepts an update whose key and value together are exactly 350 KiB', () => {
+    const key = 'k';
+    // The canonical JSON of a string adds its two quotes.
+    const value = 'x'.repeat(MAX_UPDATE_BYTES - key.length - 2);
+
+    expect(parseIngestRequest({ updates: [{ key, op: 'put', value }] }).updates).toHaveLength(1);
+  });
+
+  const good = { key: 'ok', op: 'put', value: 1 };
+  it.each([
+    ['an empty key', { key: '', op: 'put', value: 1 }, 'updates.2.key'],
+    // 513 two-byte characters: 1026 bytes although only 513 characters long.
+    ['a key over 1024 bytes', { key: 'é'.repeat(MAX_KEY_BYTES / 2 + 1), op: 'put', value: 1 }, 'updates.2.key'],
+    ['a put without a value', { key: 'k', op: 'put' }, 'updates.2.value'],
+    ['a delete with a value', { key: 'k', op: 'delete', value: 1 }, 'updates.2.value'],
+    ['an oversize value', { key: 'k', op: 'put', value: 'x'.repeat(MAX_UPDATE_BYTES - 2) }, 'updates.2.value'],
+    ['an unknown op', { key: 'k', op: 'upsert', value: 1 }, 'updates.2.op'],
+    ['an unknown field', { key: 'k', op: 'put', value: 1, ttl: 60 }, 'updates.2'],
+    ['a non-finite number', { key: 'k', op: 'put', value: { n: [Infinity] } }, 'updates.2.value'],
+  ])('rejects the whole request for %s, naming the field', (_what, bad, field) => {
+    const error = validationErrorOf(() => parseIngestRequest({ updates: [good, good, bad, good] }));
+
+    expect(error.message).toMatch(/^invalid ingest request: /);
+    expect(error.issues.some((issue) => issue.startsWith(field))).toBe(true);
+  });
+
+  it('names the unknown field it refuses', () => {
+    const error = validationErrorOf(() => parseIngestRequest({ updates: [{ key: 'k', op: 'put', value: 1, ttl: 60 }] }));
+
+    expect(error.message).toContain('ttl');
+  });
+
+  it('rejects a request with an unknown top-level field, zero updates or 1001 updates', () => {
+    expect(validationErrorOf(() => parseIngestRequest({ updates: [good], extra: true })).message).toContain('extra');
+    expect(validationErrorOf(() => parseIngestRequest({ updates: [] })).issues).toEqual(['updates: must hold at least one update']);
+    const tooMany = Array.from({ length: MAX_UPDATES_PER_REQUEST + 1 }, () => good);
+    expect(validationErrorOf(() => parseIngestRequest({ updates: tooMany })).issues[0]).toMatch(/^updates: /);
+    expect(validationErrorOf(() => parseIngestRequest({})).issues[0]).toMatch(/^updates: /);
+  });
+
+  it('rejects a non-finite number (±Infinity, NaN) in the update schema itself', () => {
+    for (const value of [Infinity, -Infinity, Number.NaN]) {
+      const error = validationErrorOf(() => parseOrThrow(newUpdateSchema, { key: 'k', op: 'put', value }, 'update'));
+      expect(error.issues[0]).toMatch(/^value: /);
+    }
+  });
+});
