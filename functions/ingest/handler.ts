@@ -3,13 +3,13 @@
  * (DESIGN §4). Invalid input is rejected whole; with an idempotency key a retried request returns
  * the first result instead of appending again.
  */
-import { IdempotencyConfig } from '@aws-lambda-powertools/idempotency';
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
-import { makeHandlerIdempotent } from '@aws-lambda-powertools/idempotency/middleware';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoLogStore } from '#shared/adapters/dynamodb/log-store.ts';
 import { createDocumentClient, createDynamoClient } from '#shared/clients.ts';
@@ -47,9 +47,16 @@ async function ingest(request: IngestRequest): Promise<AppendResult> {
   return result;
 }
 
+/**
+ * The function wrapper, not the `makeHandlerIdempotent` middleware: in Powertools 2.35 the
+ * middleware's onError deletes the record even when its own `before` turned the request away (a
+ * duplicate still in progress, or the same key with other updates), so the next retry appends again
+ * (aws-powertools/powertools-lambda-typescript#5675). The wrapper deletes only a record it acquired.
+ */
+const idempotentIngest = makeIdempotent((request: IngestRequest, _context: Context) => ingest(request), idempotency);
+
 export const handler = middy()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
   .use(validateEvent(ingestRequestSchema, 'ingest request'))
-  .use(makeHandlerIdempotent(idempotency))
-  .handler((request: IngestRequest) => ingest(request));
+  .handler((request: IngestRequest, context: Context) => idempotentIngest(request, context));

@@ -4,11 +4,13 @@
  * schemas are Standard Schemas, so the Powertools parser middleware takes them as they are.
  */
 import * as z from 'zod/mini';
+// Only the English messages: `z.locales` would bundle every language (~260 KB per function).
+import en from 'zod/v4/locales/en.js';
 import { canonicalJson } from './chain.ts';
 import { ValidationError } from './errors.ts';
 import type { JsonValue, Microbatch } from './types.ts';
 
-z.config(z.locales.en());
+z.config(en());
 
 /** Node ids and stream names appear in SQS deduplication ids, so they keep to a safe alphabet. */
 export const IDENTIFIER_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -84,14 +86,25 @@ export const ingestRequestSchema = z.strictObject({
 });
 export type IngestRequest = z.infer<typeof ingestRequestSchema>;
 
+function pathOf(path: readonly PropertyKey[]): string {
+  return path.length > 0 ? path.map(String).join('.') : '(root)';
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  // When no shape of a union of objects fits (the two scheduled-event shapes), zod reports one bare
+  // "Invalid input" at the union: name the fields each accepted shape lacks instead.
+  if (issue.code === 'invalid_union' && issue.errors.length > 0 && issue.errors.every((shape) => shape.length > 0 && shape.every((inner) => inner.path.length > 0))) {
+    const shapes = issue.errors.map((shape) => shape.map((inner) => `${pathOf([...issue.path, ...inner.path])}: ${inner.message}`).join(', '));
+    return `${pathOf(issue.path)}: matches none of the accepted shapes: { ${shapes.join(' } or { ')} }`;
+  }
+  return `${pathOf(issue.path)}: ${issue.message}`;
+}
+
 /** Parses with `schema` or throws a ValidationError whose issues name each bad field. */
 export function parseOrThrow<T>(schema: z.ZodMiniType<T>, input: unknown, what: string): T {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  throw new ValidationError(
-    `invalid ${what}`,
-    result.error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`),
-  );
+  throw new ValidationError(`invalid ${what}`, result.error.issues.map(describeIssue));
 }
 
 /** Parses an SQS body into a microbatch, or throws a ValidationError (bad JSON, wrong version, bad field). */

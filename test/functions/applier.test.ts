@@ -1,0 +1,290 @@
+import { FullBatchFailureError } from '@aws-lambda-powertools/batch';
+import type { PutCommandInput, QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { serializeMicrobatch } from '#shared/domain/schemas.ts';
+import type { LogEntry, Microbatch, NewUpdate, NodeState } from '#shared/domain/types.ts';
+import { conditionFailed } from '#test/adapters/support.ts';
+import { functionEnv, lambdaContext, sqsEvent, sqsRecord, stubEnv, TABLES } from '#test/support/lambda.ts';
+import { INTERVAL, logEntries, logItem, nodeItem, puts, STREAM } from './support.ts';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+const context = lambdaContext('MicrobatchSync-Applier-AbC123');
+const BATCH_SIZE = 5;
+
+/** Twelve updates whose chain verifies: keys key-1 … key-12, one put each. */
+const LOG = logEntries(puts(12));
+
+function entry(seq: number, log: readonly LogEntry[] = LOG): LogEntry {
+  const found = log[seq - 1];
+  if (found?.seq !== seq) throw new Error(`the test log has no seq ${seq}`);
+  return found;
+}
+
+function body(microbatch: Pick<Microbatch, 'nodeId' | 'from' | 'to'> & Partial<Microbatch>): string {
+  return serializeMicrobatch({ v: 1, stream: STREAM, interval: INTERVAL, index: 0, count: 1, plannedAt: '2026-11-27T10:18:00.000Z', ...microbatch });
+}
+
+/** A record for `nodeId` moving it from `from` to `to`. */
+function record(messageId: string, nodeId: string, from: number, to: number): ReturnType<typeof sqsRecord> {
+  return sqsRecord({ messageId, groupId: nodeId, body: body({ nodeId, from, to }) });
+}
+
+/** Serves the Log table's range queries from `log`, as stored items. */
+function serveLog(log: readonly LogEntry[], stored: (entry: LogEntry) => Record<string, unknown> = logItem): void {
+  ddb.on(QueryCommand, { TableName: TABLES.log }).callsFake((input: QueryCommandInput) => {
+    const lo = Number(input.ExpressionAttributeValues?.[':lo']);
+    const hi = Number(input.ExpressionAttributeValues?.[':hi']);
+    return { Items: log.filter((e) => e.seq >= lo && e.seq <= hi).map(stored) };
+  });
+}
+
+function serveNode(node: Partial<NodeState> & Pick<NodeState, 'nodeId'>): void {
+  ddb.on(GetCommand, { TableName: TABLES.nodes, Key: { nodeId: node.nodeId } }).resolves({ Item: nodeItem(node) });
+}
+
+function replicaPuts(nodeId?: string): PutCommandInput[] {
+  return ddb
+    .commandCalls(PutCommand)
+    .map((call) => call.args[0].input)
+    .filter((input) => nodeId === undefined || input.Item?.nodeId === nodeId);
+}
+
+function cursorUpdates(nodeId: string): unknown[] {
+  return ddb.commandCalls(UpdateCommand).filter((call) => call.args[0].input.Key?.nodeId === nodeId);
+}
+
+describe('applier handler', () => {
+  let apply: (event: SQSEvent) => Promise<SQSBatchResponse>;
+
+  beforeAll(async () => {
+    stubEnv(functionEnv({ BATCH_SIZE: String(BATCH_SIZE) }));
+    // The handler reads its configuration at import: only now is the environment in place.
+    const { handler } = await import('#functions/applier/handler.ts');
+    apply = (event) => handler(event, context);
+  });
+
+  beforeEach(() => {
+    ddb.reset();
+    ddb.on(GetCommand, { TableName: TABLES.nodes }).resolves({});
+    ddb.on(PutCommand).resolves({});
+    ddb.on(UpdateCommand).resolves({});
+    serveLog(LOG);
+  });
+
+  it('applies a microbatch: reads the node, queries the range, writes each key under a seq guard, then advances the cursor it read', async () => {
+    // Prepare
+    serveNode({ nodeId: 'n-1' });
+
+    // Act
+    const response = await apply(sqsEvent([record('m-1', 'n-1', 0, 5)]));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(ddb).toHaveReceivedCommandWith(GetCommand, { TableName: TABLES.nodes, Key: { nodeId: 'n-1' }, ConsistentRead: true });
+    expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 1);
+    expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
+      TableName: TABLES.log,
+      KeyConditionExpression: '#stream = :stream AND #seq BETWEEN :lo AND :hi',
+      ExpressionAttributeValues: { ':stream': STREAM, ':lo': 1, ':hi': 5 },
+      ConsistentRead: true,
+    });
+    const written = replicaPuts().sort((a, b) => Number(a.Item?.seq) - Number(b.Item?.seq));
+    expect(written).toEqual(
+      [1, 2, 3, 4, 5].map((seq) => ({
+        TableName: TABLES.replica,
+        Item: { nodeId: 'n-1', key: `key-${seq}`, value: JSON.stringify({ n: seq }), seq, updatedAt: entry(seq).producedAt },
+        ConditionExpression: 'attribute_not_exists(#seq) OR #seq < :seq',
+        ExpressionAttributeNames: { '#seq': 'seq' },
+        ExpressionAttributeValues: { ':seq': seq },
+      })),
+    );
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      TableName: TABLES.nodes,
+      Key: { nodeId: 'n-1' },
+      ConditionExpression: '#appliedSeq = :expected',
+      ExpressionAttributeValues: {
+        ':expected': 0,
+        ':appliedSeq': 5,
+        ':appliedChain': entry(5).chain,
+        ':appliedAt': expect.any(String) as unknown,
+        ':lastProducedAt': entry(5).producedAt,
+      },
+    });
+    const cursor = ddb.commandCalls(UpdateCommand)[0];
+    for (const put of ddb.commandCalls(PutCommand)) expect(cursor && put.calledBefore(cursor)).toBe(true);
+  });
+
+  it('collapses a key repeated within the microbatch to one write of its last op', async () => {
+    // Prepare
+    const updates: NewUpdate[] = [
+      { key: 'a', op: 'put', value: 1 },
+      { key: 'b', op: 'put', value: 'first' },
+      { key: 'a', op: 'put', value: 2 },
+      { key: 'b', op: 'delete' },
+      { key: 'a', op: 'put', value: { final: true } },
+    ];
+    const log = logEntries(updates);
+    serveLog(log);
+    serveNode({ nodeId: 'n-1' });
+
+    // Act
+    const response = await apply(sqsEvent([record('m-1', 'n-1', 0, 5)]));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect(ddb).toHaveReceivedCommandTimes(PutCommand, 2);
+    expect(replicaPuts().map((input) => input.Item)).toEqual(
+      expect.arrayContaining([
+        { nodeId: 'n-1', key: 'b', deleted: true, seq: 4, updatedAt: entry(4, log).producedAt },
+        { nodeId: 'n-1', key: 'a', value: '{"final":true}', seq: 5, updatedAt: entry(5, log).producedAt },
+      ]),
+    );
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { ExpressionAttributeValues: expect.objectContaining({ ':appliedSeq': 5, ':appliedChain': entry(5, log).chain }) as Record<string, unknown> });
+  });
+
+  it('acknowledges a microbatch the node has already applied without reading the log or writing', async () => {
+    // Prepare
+    serveNode({ nodeId: 'n-1', appliedSeq: 10, appliedChain: entry(10).chain, plannedSeq: 10 });
+
+    // Act
+    const response = await apply(sqsEvent([record('m-1', 'n-1', 0, 5), record('m-2', 'n-1', 5, 10)]));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 0);
+    expect(ddb).toHaveReceivedCommandTimes(PutCommand, 0);
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 0);
+  });
+
+  it('heals a gap from its own cursor: a microbatch ahead of the node applies from appliedSeq + 1, at most b updates', async () => {
+    // Prepare: the microbatch 0 → 5 was dead-lettered; the node is at 3 and the next one says 5 → 10.
+    serveNode({ nodeId: 'n-1', appliedSeq: 3, appliedChain: entry(3).chain, plannedSeq: 10 });
+
+    // Act
+    const response = await apply(sqsEvent([record('m-2', 'n-1', 5, 10)]));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(ddb).toHaveReceivedCommandWith(QueryCommand, { ExpressionAttributeValues: { ':stream': STREAM, ':lo': 4, ':hi': 3 + BATCH_SIZE } });
+    expect(replicaPuts().map((input) => input.Item?.seq as unknown).sort()).toEqual([4, 5, 6, 7, 8]);
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      Key: { nodeId: 'n-1' },
+      ExpressionAttributeValues: expect.objectContaining({ ':expected': 3, ':appliedSeq': 8, ':appliedChain': entry(8).chain }) as Record<string, unknown>,
+    });
+  });
+
+  it.each([
+    ['a body that is not JSON', '{"v":1,"nodeId":'],
+    ['a body of another schema version', body({ nodeId: 'n-1', from: 0, to: 5, v: 2 as 1 })],
+    ['a body whose range runs backward', body({ nodeId: 'n-1', from: 5, to: 0 })],
+  ])('fails only the record with %s while another node in the same batch goes on', async (_what, malformed) => {
+    // Prepare
+    serveNode({ nodeId: 'n-1' });
+    serveNode({ nodeId: 'n-2' });
+
+    // Act
+    const response = await apply(sqsEvent([sqsRecord({ messageId: 'm-bad', groupId: 'n-1', body: malformed }), record('m-good', 'n-2', 0, 5)]));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-bad' }] });
+    expect(replicaPuts('n-1')).toEqual([]);
+    expect(cursorUpdates('n-1')).toEqual([]);
+    expect(replicaPuts('n-2')).toHaveLength(5);
+    expect(cursorUpdates('n-2')).toHaveLength(1);
+  });
+
+  it('fails a record whose log chain breaks, writing nothing to the replica or the cursor', async () => {
+    // Prepare: seq 3 holds another value than the one its chain was computed over.
+    serveLog(LOG, (e) => (e.seq === 3 ? { ...logItem(e), value: JSON.stringify({ n: 'tampered' }) } : logItem(e)));
+    serveNode({ nodeId: 'n-1' });
+    serveNode({ nodeId: 'n-2', appliedSeq: 5, appliedChain: entry(5).chain, plannedSeq: 5 });
+
+    // Act
+    const response = await apply(sqsEvent([record('m-1', 'n-1', 0, 5), record('m-2', 'n-2', 5, 10)]));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-1' }] });
+    expect(replicaPuts('n-1')).toEqual([]);
+    expect(cursorUpdates('n-1')).toEqual([]);
+    expect(cursorUpdates('n-2')).toHaveLength(1);
+  });
+
+  it('fails a record whose log entries are not all visible yet', async () => {
+    // Prepare
+    serveLog(LOG.slice(0, 3));
+    serveNode({ nodeId: 'n-1' });
+
+    // Act: beside a record for an unknown node, so that the batch is not a full failure.
+    const response = await apply(sqsEvent([record('m-1', 'n-1', 0, 5), record('m-other', 'n-other', 0, 5)]));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-1' }] });
+    expect(replicaPuts('n-1')).toEqual([]);
+    expect(cursorUpdates('n-1')).toEqual([]);
+  });
+
+  it('succeeds when another delivery moved the cursor past its range first', async () => {
+    // Prepare: the first read finds the node at 0; the cursor update then loses to a delivery that reached 5.
+    ddb
+      .on(GetCommand, { TableName: TABLES.nodes, Key: { nodeId: 'n-1' } })
+      .resolvesOnce({ Item: nodeItem({ nodeId: 'n-1' }) })
+      .resolves({ Item: nodeItem({ nodeId: 'n-1', appliedSeq: 5, appliedChain: entry(5).chain, plannedSeq: 5 }) });
+    ddb.on(UpdateCommand, { Key: { nodeId: 'n-1' } }).rejects(conditionFailed());
+
+    // Act
+    const response = await apply(sqsEvent([record('m-1', 'n-1', 0, 5)]));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(ddb).toHaveReceivedCommandTimes(GetCommand, 2);
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+  });
+
+  it('acknowledges a microbatch for a node that no longer exists without writing', async () => {
+    // Act
+    const response = await apply(sqsEvent([record('m-1', 'n-gone', 0, 5)]));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(ddb).toHaveReceivedCommandTimes(PutCommand, 0);
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 0);
+  });
+
+  it("fails a node's later records once its first one fails, while other nodes' records succeed", async () => {
+    // Prepare: n-1's first microbatch finds its log entries missing; n-1's second would go on from there.
+    serveLog(LOG.slice(0, 3));
+    serveNode({ nodeId: 'n-1' });
+    serveNode({ nodeId: 'n-2', appliedSeq: 0 });
+
+    // Act
+    const response = await apply(
+      sqsEvent([record('m-1', 'n-1', 0, 5), sqsRecord({ messageId: 'm-2', groupId: 'n-2', body: body({ nodeId: 'n-2', from: 0, to: 3 }) }), record('m-3', 'n-1', 5, 10)]),
+    );
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-1' }, { itemIdentifier: 'm-3' }] });
+    // m-3 was never attempted: the node was read once, for m-1.
+    expect(ddb.commandCalls(GetCommand).filter((call) => call.args[0].input.Key?.nodeId === 'n-1')).toHaveLength(1);
+    expect(replicaPuts('n-2')).toHaveLength(3);
+    expect(cursorUpdates('n-2')).toHaveLength(1);
+  });
+
+  it('throws FullBatchFailureError when every record fails, so that Lambda retries the whole batch', async () => {
+    // Prepare
+    const event = sqsEvent([
+      sqsRecord({ messageId: 'm-1', groupId: 'n-1', body: 'not json' }),
+      sqsRecord({ messageId: 'm-2', groupId: 'n-2', body: JSON.stringify({ v: 1 }) }),
+    ]);
+
+    // Act
+    const invocation = apply(event);
+
+    // Assess
+    await expect(invocation).rejects.toThrow(FullBatchFailureError);
+    expect(ddb.calls()).toHaveLength(0);
+  });
+});

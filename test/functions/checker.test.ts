@@ -1,0 +1,231 @@
+import type { BatchGetCommandInput, QueryCommandInput, UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ValidationError } from '#shared/domain/errors.ts';
+import type { ScheduledEvent } from '#shared/domain/schemas.ts';
+import type { LogEntry, NodeState } from '#shared/domain/types.ts';
+import type { CheckConvergenceResult } from '#shared/usecases/check-convergence.ts';
+import { functionEnv, lambdaContext, stubEnv, TABLES } from '#test/support/lambda.ts';
+import { headItem, INTERVAL, logEntries, logItem, nodeItem, puts, SCHEDULED_AT, schedulerEvent, STREAM } from './support.ts';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+const context = lambdaContext('MicrobatchSync-Checker-AbC123');
+const CHECKED_AT = new Date(SCHEDULED_AT).toISOString();
+
+/** Thirty updates whose chain verifies; the head is at 30. */
+const LOG = logEntries(puts(30));
+const HEAD = 30;
+
+function entry(seq: number): LogEntry {
+  const found = LOG[seq - 1];
+  if (found?.seq !== seq) throw new Error(`the test log has no seq ${seq}`);
+  return found;
+}
+
+/** A node whose cursor is at `appliedSeq` with the log's chain there. */
+function nodeAt(nodeId: string, appliedSeq: number, extra: Partial<NodeState> = {}): Record<string, unknown> {
+  return nodeItem({ nodeId, rate: 1, appliedSeq, appliedChain: entry(appliedSeq).chain, plannedSeq: appliedSeq, ...extra });
+}
+
+/** The plan header the planner wrote for `interval`, not yet judged. */
+function planHeader(interval: number, head: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    stream: STREAM,
+    interval,
+    head,
+    headChain: entry(head).chain,
+    plannedAt: new Date(interval * 60_000).toISOString(),
+    nodesPlanned: 2,
+    microbatches: 4,
+    expiresAt: interval * 60 + 30 * 86_400,
+    converged: false,
+    ...extra,
+  };
+}
+
+/** The Convergence table holds `headers`; a Query returns those at or below `:upTo`, newest first. */
+function serveHeaders(headers: readonly Record<string, unknown>[]): void {
+  ddb.on(QueryCommand, { TableName: TABLES.convergence }).callsFake((input: QueryCommandInput) => {
+    const upTo = Number(input.ExpressionAttributeValues?.[':upTo']);
+    const items = headers
+      .filter((header) => Number(header.interval) <= upTo)
+      .sort((a, b) => Number(b.interval) - Number(a.interval))
+      .slice(0, input.Limit);
+    return { Items: items };
+  });
+}
+
+function serveNodes(nodes: readonly Record<string, unknown>[]): void {
+  ddb.on(ScanCommand, { TableName: TABLES.nodes }).resolves({ Items: [...nodes] });
+}
+
+/** The verdict written for `interval`: the values of its UpdateCommand. */
+function verdictFor(interval: number): UpdateCommandInput | undefined {
+  return ddb
+    .commandCalls(UpdateCommand)
+    .map((call) => call.args[0].input)
+    .find((input) => input.Key?.interval === interval);
+}
+
+describe('checker handler', () => {
+  let check: (event: unknown) => Promise<CheckConvergenceResult>;
+
+  beforeAll(async () => {
+    stubEnv(functionEnv({ INTERVAL_SECONDS: '60' }));
+    // The handler reads its configuration at import: only now is the environment in place.
+    const { handler } = await import('#functions/checker/handler.ts');
+    check = async (event) => (await handler(event as ScheduledEvent, context)) as CheckConvergenceResult;
+  });
+
+  beforeEach(() => {
+    ddb.reset();
+    ddb.on(GetCommand, { TableName: TABLES.log, Key: { stream: STREAM, seq: 0 } }).resolves({ Item: headItem(HEAD, entry(HEAD).chain) });
+    ddb.on(BatchGetCommand).callsFake((input: BatchGetCommandInput) => {
+      const keys = input.RequestItems?.[TABLES.log]?.Keys ?? [];
+      return { Responses: { [TABLES.log]: keys.flatMap((key) => LOG.filter((e) => e.seq === key.seq).map((e) => logItem(e))) } };
+    });
+    ddb.on(UpdateCommand).resolves({});
+  });
+
+  it('records a converged verdict when every node has reached the planned head with the log’s chain', async () => {
+    // Prepare
+    serveHeaders([planHeader(INTERVAL - 1, 20)]);
+    serveNodes([nodeAt('n-1', 20), nodeAt('n-2', 30)]);
+
+    // Act
+    const result = await check(schedulerEvent());
+
+    // Assess
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      TableName: TABLES.convergence,
+      Key: { stream: STREAM, interval: INTERVAL - 1 },
+      ConditionExpression: 'attribute_exists(#interval)',
+      ExpressionAttributeValues: {
+        ':checkedAt': CHECKED_AT,
+        ':activeNodes': 2,
+        ':consistentNodes': 2,
+        ':maxLagUpdates': 0,
+        ':maxStalenessSeconds': 0,
+        ':laggingNodes': [],
+        ':underProvisionedNodes': [],
+        ':integrityFailures': [],
+        ':converged': true,
+      },
+    });
+    expect(verdictFor(INTERVAL - 1)?.UpdateExpression).toContain('#convergedAt = if_not_exists(#convergedAt, :checkedAt)');
+    expect(result.latest).toEqual({ interval: INTERVAL - 1, converged: true, convergedAt: CHECKED_AT });
+  });
+
+  it('records a not-converged verdict naming the laggard and how far it is behind', async () => {
+    // Prepare
+    serveHeaders([planHeader(INTERVAL - 1, 20)]);
+    serveNodes([nodeAt('n-1', 20), nodeAt('n-2', 12)]);
+
+    // Act
+    const result = await check(schedulerEvent());
+
+    // Assess
+    const verdict = verdictFor(INTERVAL - 1);
+    const oldestMissing = Date.parse(entry(13).producedAt);
+    expect(verdict?.ExpressionAttributeValues).toMatchObject({
+      ':converged': false,
+      ':activeNodes': 2,
+      ':consistentNodes': 1,
+      ':maxLagUpdates': 8,
+      ':laggingNodes': [{ nodeId: 'n-2', appliedSeq: 12, lagUpdates: 8, stalenessSeconds: (Date.parse(SCHEDULED_AT) - oldestMissing) / 1000 }],
+      ':integrityFailures': [],
+    });
+    expect(verdict?.UpdateExpression).not.toContain('convergedAt');
+    expect(result.latest).toEqual({ interval: INTERVAL - 1, converged: false });
+  });
+
+  it('names a node whose share per interval is below the average ingest per interval', async () => {
+    // Prepare: the head moved from 10 to 30 over two intervals, 10 updates per interval; n-slow takes ceil(0.1 · 60) = 6.
+    serveHeaders([planHeader(INTERVAL - 1, 30), planHeader(INTERVAL - 3, 10)]);
+    serveNodes([nodeAt('n-fast', 30, { rate: 1 }), nodeAt('n-slow', 24, { rate: 0.1 })]);
+
+    // Act
+    const result = await check(schedulerEvent());
+
+    // Assess
+    const named = [{ nodeId: 'n-slow', sharePerInterval: 6, averageIngestPerInterval: 10 }];
+    expect(verdictFor(INTERVAL - 1)?.ExpressionAttributeValues).toMatchObject({ ':underProvisionedNodes': named, ':converged': false });
+    expect(result.current.underProvisionedNodes).toEqual(named);
+  });
+
+  it('flags an integrity failure when a node’s chain differs from the log’s at its cursor', async () => {
+    // Prepare
+    serveHeaders([planHeader(INTERVAL - 1, 20)]);
+    serveNodes([nodeAt('n-1', 30), nodeAt('n-2', 30, { appliedChain: 'f'.repeat(64) })]);
+
+    // Act
+    const result = await check(schedulerEvent());
+
+    // Assess
+    expect(verdictFor(INTERVAL - 1)?.ExpressionAttributeValues).toMatchObject({
+      ':integrityFailures': ['n-2'],
+      ':consistentNodes': 1,
+      ':laggingNodes': [],
+      ':converged': false,
+    });
+    expect(result.current.integrityFailures).toEqual(['n-2']);
+  });
+
+  it('judges only the intervals before its own: the plan of its own interval has just been made', async () => {
+    // Prepare: the planner of interval k has already written its header.
+    serveHeaders([planHeader(INTERVAL, 30), planHeader(INTERVAL - 1, 20)]);
+    serveNodes([nodeAt('n-1', 20), nodeAt('n-2', 20)]);
+
+    // Act
+    const result = await check(schedulerEvent());
+
+    // Assess
+    expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
+      TableName: TABLES.convergence,
+      ExpressionAttributeValues: { ':stream': STREAM, ':upTo': INTERVAL - 1 },
+      ScanIndexForward: false,
+      ConsistentRead: true,
+    });
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+    expect(verdictFor(INTERVAL)).toBeUndefined();
+    expect(result.evaluated.map((verdict) => verdict.interval)).toEqual([INTERVAL - 1]);
+  });
+
+  it('leaves an interval that has already converged as it was recorded', async () => {
+    // Prepare
+    const judged = {
+      checkedAt: '2026-11-27T10:17:00.000Z',
+      convergedAt: '2026-11-27T10:17:00.000Z',
+      activeNodes: 2,
+      consistentNodes: 2,
+      maxLagUpdates: 0,
+      maxStalenessSeconds: 0,
+      laggingNodes: [],
+      underProvisionedNodes: [],
+      integrityFailures: [],
+      converged: true,
+    };
+    serveHeaders([planHeader(INTERVAL - 1, 25), planHeader(INTERVAL - 2, 20, judged)]);
+    serveNodes([nodeAt('n-1', 25), nodeAt('n-2', 22)]);
+
+    // Act
+    await check(schedulerEvent());
+
+    // Assess
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+    expect(verdictFor(INTERVAL - 2)).toBeUndefined();
+    expect(verdictFor(INTERVAL - 1)?.ExpressionAttributeValues).toMatchObject({ ':converged': false, ':maxLagUpdates': 3 });
+  });
+
+  it('rejects an event with neither scheduled-event shape, naming the fields, and makes no AWS call', async () => {
+    // Act
+    const invocation = check({ source: 'aws.events' });
+
+    // Assess
+    await expect(invocation).rejects.toThrow(ValidationError);
+    await expect(invocation).rejects.toThrow(/\btime: .*scheduledTime: /);
+    expect(ddb.calls()).toHaveLength(0);
+  });
+});

@@ -1,0 +1,118 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { functionEnv, stubEnv } from '#test/support/lambda.ts';
+
+/** Each handler, imported afresh: a cold start reads the configuration again. */
+const HANDLERS = {
+  planner: () => import('#functions/planner/handler.ts'),
+  applier: () => import('#functions/applier/handler.ts'),
+  checker: () => import('#functions/checker/handler.ts'),
+  ingest: () => import('#functions/ingest/handler.ts'),
+} as const;
+const NAMES = Object.keys(HANDLERS) as (keyof typeof HANDLERS)[];
+
+/**
+ * Imports a handler afresh and returns the error its cold start failed with. Module instances differ
+ * after a reset, so the error is told by its name rather than by `instanceof`.
+ */
+async function coldStartFailure(name: keyof typeof HANDLERS): Promise<{ name: string; field?: unknown; message: string }> {
+  try {
+    await HANDLERS[name]();
+  } catch (error) {
+    if (error instanceof Error) return error;
+    throw error;
+  }
+  throw new Error(`the ${name} started`);
+}
+
+describe('handler configuration at cold start', () => {
+  beforeEach(() => {
+    vi.resetModules();
+    stubEnv(functionEnv());
+  });
+
+  it.each(NAMES)('the %s fails naming BATCH_SIZE when it is missing', async (name) => {
+    // Prepare
+    stubEnv({ BATCH_SIZE: undefined });
+
+    // Act
+    const failure = await coldStartFailure(name);
+
+    // Assess
+    expect(failure).toMatchObject({ name: 'ConfigError', field: 'BATCH_SIZE' });
+    expect(failure.message).toMatch(/^BATCH_SIZE: is required/);
+  });
+
+  it.each(NAMES)('the %s fails naming INTERVAL_SECONDS when it is 30 in the cloud', async (name) => {
+    // Prepare
+    stubEnv({ DEPLOYMENT_TARGET: 'cloud', INTERVAL_SECONDS: '30' });
+
+    // Act
+    const failure = await coldStartFailure(name);
+
+    // Assess
+    expect(failure).toMatchObject({ name: 'ConfigError', field: 'INTERVAL_SECONDS' });
+    expect(failure.message).toMatch(/^INTERVAL_SECONDS: must be a whole number of minutes, at least 60/);
+  });
+
+  it.each(NAMES)('the %s accepts INTERVAL_SECONDS=1 when deployed locally', async (name) => {
+    // Prepare
+    stubEnv({ DEPLOYMENT_TARGET: 'local', INTERVAL_SECONDS: '1' });
+
+    // Act
+    const module = await HANDLERS[name]();
+
+    // Assess
+    expect(module.handler).toBeTypeOf('function');
+  });
+
+  it('fails naming BATCH_SIZE when it is not a whole number', async () => {
+    // Prepare
+    stubEnv({ BATCH_SIZE: '2.5' });
+
+    // Act
+    const failure = await coldStartFailure('applier');
+
+    // Assess
+    expect(failure).toMatchObject({ name: 'ConfigError', field: 'BATCH_SIZE' });
+    expect(failure.message).toMatch(/^BATCH_SIZE: must be a whole number/);
+  });
+
+  it('fails naming DEPLOYMENT_TARGET when it is neither cloud nor local', async () => {
+    // Prepare
+    stubEnv({ DEPLOYMENT_TARGET: 'staging' });
+
+    // Act
+    const failure = await coldStartFailure('planner');
+
+    // Assess
+    expect(failure).toMatchObject({ name: 'ConfigError', field: 'DEPLOYMENT_TARGET' });
+  });
+
+  it.each([
+    ['planner', 'QUEUE_URL'],
+    ['applier', 'REPLICA_TABLE_NAME'],
+    ['checker', 'CONVERGENCE_TABLE_NAME'],
+    ['ingest', 'IDEMPOTENCY_TABLE_NAME'],
+  ] as const)('the %s fails naming %s when it is not set', async (name, variable) => {
+    // Prepare
+    stubEnv({ [variable]: '' });
+
+    // Act
+    const failure = await coldStartFailure(name);
+
+    // Assess
+    expect(failure).toMatchObject({ name: 'ConfigError', field: variable });
+    expect(failure.message).toMatch(new RegExp(`^${variable}: is required`));
+  });
+
+  it('asks a function only for the resources it uses: the planner starts without a replica table', async () => {
+    // Prepare
+    stubEnv({ REPLICA_TABLE_NAME: undefined, IDEMPOTENCY_TABLE_NAME: undefined });
+
+    // Act
+    const module = await HANDLERS.planner();
+
+    // Assess
+    expect(module.handler).toBeTypeOf('function');
+  });
+});
