@@ -1,0 +1,175 @@
+/**
+ * Alarms and a dashboard over the system's own signals (DESIGN §7): dead-letter queues, the
+ * checker's convergence metrics, integrity failures and function errors. Alarm actions go to an SNS
+ * topic that always exists (free at rest) and that an e-mail address is subscribed to when configured.
+ */
+import { Duration, Stack } from 'aws-cdk-lib';
+import {
+  Alarm,
+  AlarmStatusWidget,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  Metric,
+  TreatMissingData,
+  type IMetric,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { FunctionName } from './service-function.ts';
+
+export interface MonitoringProps {
+  readonly functions: Readonly<Record<FunctionName, IFunction>>;
+  readonly microbatchDeadLetterQueue: IQueue;
+  readonly schedulerDeadLetterQueue: IQueue;
+  /** Where the functions' EMF metrics land: POWERTOOLS_METRICS_NAMESPACE. */
+  readonly metricsNamespace: string;
+  /** Powertools adds `service` (POWERTOOLS_SERVICE_NAME) to every metric's dimensions, beside `stream`. */
+  readonly serviceName: string;
+  readonly stream: string;
+  readonly intervalSeconds: number;
+  readonly notConvergedIntervals: number;
+  readonly functionErrorsThreshold: number;
+  readonly alarmEmail: string | undefined;
+}
+
+/** How often function errors are summed for their alarm. */
+const ERROR_PERIOD = Duration.minutes(5);
+
+/** The stack's alarms, their topic and the dashboard. */
+export class Monitoring extends Construct {
+  readonly topic: Topic;
+  readonly dashboard: Dashboard;
+  readonly alarms: {
+    readonly microbatchDeadLetters: Alarm;
+    readonly schedulerDeadLetters: Alarm;
+    readonly notConverged: Alarm;
+    readonly integrityFailures: Alarm;
+    readonly functionErrors: Readonly<Record<FunctionName, Alarm>>;
+  };
+
+  constructor(scope: Construct, id: string, props: MonitoringProps) {
+    super(scope, id);
+    this.topic = new Topic(this, 'AlarmTopic', { displayName: 'Microbatch Sync alarms', enforceSSL: true });
+    if (props.alarmEmail !== undefined) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
+
+    const interval = Duration.seconds(props.intervalSeconds);
+    // Alarms take the plain metrics; the dashboard adds labels (a labelled metric renders as metric math).
+    const metric = (metricName: string, statistic: string): Metric =>
+      new Metric({
+        namespace: props.metricsNamespace,
+        metricName,
+        dimensionsMap: { service: props.serviceName, stream: props.stream },
+        statistic,
+        period: interval,
+      });
+    const depth = (queue: IQueue): Metric => queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1) });
+
+    const microbatchDepth = depth(props.microbatchDeadLetterQueue);
+    const schedulerDepth = depth(props.schedulerDeadLetterQueue);
+    const converged = metric('Converged', 'Maximum');
+    const integrity = metric('IntegrityFailures', 'Sum');
+
+    const functionErrors = Object.fromEntries(
+      (Object.entries(props.functions) as [FunctionName, IFunction][]).map(([name, fn]) => [
+        name,
+        this.alarm(`${capitalize(name)}Errors`, fn.metricErrors({ period: ERROR_PERIOD, statistic: 'Sum' }), {
+          alarmDescription: `The ${name} function reported at least ${props.functionErrorsThreshold} error(s) in 5 minutes.`,
+          threshold: props.functionErrorsThreshold,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
+      ]),
+    ) as Record<FunctionName, Alarm>;
+
+    this.alarms = {
+      microbatchDeadLetters: this.alarm('MicrobatchDeadLetters', microbatchDepth, {
+        alarmDescription: 'Microbatches reached the dead-letter queue: a node is being held back until the planner re-plans it. Inspect and purge the DLQ.',
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+      schedulerDeadLetters: this.alarm('SchedulerDeadLetters', schedulerDepth, {
+        alarmDescription: 'A planner or checker tick failed after its retries and was dead-lettered.',
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+      // A period with a converged check clears the streak: Maximum over each interval.
+      notConverged: this.alarm('NotConverged', converged, {
+        alarmDescription: `The checker has reported "not converged" for ${props.notConvergedIntervals} intervals in a row.`,
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: props.notConvergedIntervals,
+        datapointsToAlarm: props.notConvergedIntervals,
+        treatMissingData: TreatMissingData.MISSING,
+      }),
+      integrityFailures: this.alarm('IntegrityFailures', integrity, {
+        alarmDescription: "A node's hash chain differs from the log's: its data differs from the source.",
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+      functionErrors,
+    };
+
+    this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
+    this.dashboard.addWidgets(
+      new GraphWidget({ title: 'Convergence lag (seconds)', left: [metric('ConvergenceLagSeconds', 'Maximum').with({ label: 'Max staleness' })], width: 12 }),
+      new GraphWidget({
+        title: 'Lagging nodes',
+        left: [metric('LaggingNodes', 'Maximum').with({ label: 'Lagging nodes' })],
+        right: [converged.with({ label: 'Converged (1 = yes)' })],
+        width: 12,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Updates per interval',
+        left: [
+          metric('UpdatesApplied', 'Sum').with({ label: 'Applied' }),
+          metric('UpdatesIngested', 'Sum').with({ label: 'Ingested' }),
+          metric('UpdatesPlanned', 'Sum').with({ label: 'Planned' }),
+        ],
+        width: 12,
+      }),
+      new GraphWidget({
+        title: 'Dead-letter queue depth',
+        left: [microbatchDepth.with({ label: 'Microbatch DLQ' }), schedulerDepth.with({ label: 'Scheduler DLQ' })],
+        width: 12,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new AlarmStatusWidget({
+        title: 'Alarms',
+        alarms: [this.alarms.microbatchDeadLetters, this.alarms.schedulerDeadLetters, this.alarms.notConverged, this.alarms.integrityFailures, ...Object.values(functionErrors)],
+        width: 24,
+      }),
+    );
+  }
+
+  /** A link to the dashboard in the console. */
+  get dashboardUrl(): string {
+    const region = Stack.of(this).region;
+    return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#dashboards:name=${this.dashboard.dashboardName}`;
+  }
+
+  private alarm(id: string, metric: IMetric, props: Omit<ConstructorParameters<typeof Alarm>[2], 'metric'>): Alarm {
+    const alarm = new Alarm(this, id, { ...props, metric });
+    alarm.addAlarmAction(new SnsAction(this.topic));
+    alarm.addOkAction(new SnsAction(this.topic));
+    return alarm;
+  }
+}
+
+function capitalize(name: string): string {
+  return `${name.charAt(0).toUpperCase()}${name.slice(1)}`;
+}

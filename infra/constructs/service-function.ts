@@ -1,0 +1,147 @@
+/**
+ * One construct for every function of the system (STYLE §8): Node.js 24 on arm64, bundled by the
+ * local esbuild as minified ESM with source maps, its own role and log group, the Powertools and
+ * shared-settings environment. Access to a table or queue is granted, and its name or URL set in
+ * the environment, in the same call, so a function never gets a resource it was not told about.
+ */
+import { fileURLToPath } from 'node:url';
+import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { LogLevel as EsbuildLogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { RESOURCE_ENV, SETTINGS_ENV, type Resource } from '#shared/config.ts';
+import type { SyncSettings } from '#shared/domain/config.ts';
+import type { LogLevel } from '../config.ts';
+
+/** The repository root: entries, package-lock.json and tsconfig.json are found from here, whatever the cwd. */
+const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The functions under `functions/<name>/handler.ts`. */
+export type FunctionName = 'planner' | 'applier' | 'checker' | 'ingest';
+
+/** DynamoDB actions a function may be granted; a union, so a wildcard cannot be written. */
+export type DynamoAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'Scan' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'ConditionCheckItem';
+
+/** SQS actions a function may be granted for sending (consuming goes through {@link ServiceFunction.consume}). */
+export type SqsSendAction = 'SendMessage';
+
+/** The table resources a function can be told about. */
+export type TableResource = Extract<Resource, `${string}Table`>;
+
+/** Logging and metrics settings shared by every function. */
+export interface ObservabilitySettings {
+  readonly serviceName: string;
+  readonly metricsNamespace: string;
+  readonly logLevel: LogLevel;
+  readonly logRetention: RetentionDays;
+}
+
+export interface ServiceFunctionProps {
+  /** Which handler: `functions/<name>/handler.ts`. */
+  readonly name: FunctionName;
+  readonly description: string;
+  readonly settings: Readonly<SyncSettings>;
+  readonly observability: ObservabilitySettings;
+  readonly timeout: Duration;
+  /** @default 512 (CPU grows with memory; the functions spend it on parallel I/O and hashing) */
+  readonly memorySize?: number;
+  readonly reservedConcurrentExecutions?: number;
+  /** Applies to the log group: RETAIN keeps a deleted stack's logs. */
+  readonly removalPolicy: RemovalPolicy;
+  /** Extra environment, merged over the defaults. */
+  readonly environment?: Readonly<Record<string, string>>;
+}
+
+/** A Lambda function of this system, with its own role, log group and settings. */
+export class ServiceFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
+    super(scope, id);
+    // Its own role without AWSLambdaBasicExecutionRole: that managed policy may write every log group.
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of the ${props.name} function`,
+    });
+    this.logGroup = new LogGroup(this, 'Logs', {
+      retention: props.observability.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    const settingsEnv = Object.fromEntries(
+      (Object.keys(SETTINGS_ENV) as (keyof SyncSettings)[]).map((field) => [SETTINGS_ENV[field], String(props.settings[field])]),
+    );
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: `${PROJECT_ROOT}functions/${props.name}/handler.ts`,
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
+      description: props.description,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      ...(props.reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
+      environment: {
+        // `sourceMap` only writes the map; Node reads it for stack traces with this flag.
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: props.observability.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: props.observability.metricsNamespace,
+        POWERTOOLS_LOG_LEVEL: props.observability.logLevel,
+        ...settingsEnv,
+        ...props.environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node24',
+        minify: true,
+        sourceMap: true,
+        // Stack traces need the mappings, not a copy of the sources: keeps the asset small.
+        sourcesContent: false,
+        // Prefer the ESM build of packages without an `exports` map. No createRequire banner: every
+        // dependency resolves to ESM today, and test/infra checks that no bundle needs `require`.
+        mainFields: ['module', 'main'],
+        // Bundled and tree-shaken, the SDK loads faster than the runtime's full copy (TOOLCHAIN.md).
+        bundleAwsSDK: true,
+        // Never Docker: the machines that synthesize this have none, and esbuild is a dependency.
+        forceDockerBundling: false,
+        logLevel: EsbuildLogLevel.WARNING,
+      },
+    });
+  }
+
+  /** Grants exactly `actions` on `table` and sets the table's name in the variable RESOURCE_ENV names. */
+  useTable(resource: TableResource, table: ITable, actions: readonly [DynamoAction, ...DynamoAction[]]): this {
+    table.grant(this.function, ...actions.map((action) => `dynamodb:${action}`));
+    this.function.addEnvironment(RESOURCE_ENV[resource], table.tableName);
+    return this;
+  }
+
+  /** Grants exactly `actions` on `queue` and sets its URL in the environment. */
+  useQueue(queue: IQueue, actions: readonly [SqsSendAction, ...SqsSendAction[]]): this {
+    queue.grant(this.function, ...actions.map((action) => `sqs:${action}`));
+    this.function.addEnvironment(RESOURCE_ENV.queueUrl, queue.queueUrl);
+    return this;
+  }
+
+  /**
+   * Consumes `queue` through an SQS event source with partial batch responses; the event source
+   * grants the receive/delete/visibility actions it needs.
+   */
+  consume(queue: IQueue, options: { readonly batchSize: number; readonly maxConcurrency: number }): this {
+    this.function.addEventSource(
+      new SqsEventSource(queue, { batchSize: options.batchSize, maxConcurrency: options.maxConcurrency, reportBatchItemFailures: true }),
+    );
+    return this;
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * The stateful resources as pure data: the single source of truth for their keys and settings.
+ * The CDK constructs build the AWS resources from it, and the local runtime creates the same tables
+ * and queues in DynamoDB Local and the SQS emulator from it (DESIGN §3, §9). Nothing here may import
+ * aws-cdk-lib or an AWS SDK: the local runtime must be able to load it without either.
+ */
+import type { Resource } from '#shared/config.ts';
+
+/** A DynamoDB scalar attribute type, as the DynamoDB API spells it. */
+export type AttributeType = 'S' | 'N' | 'B';
+
+/** One key attribute of a table. */
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: AttributeType;
+}
+
+/** A table's keys and the settings that are the same wherever it runs. */
+export interface TableDefinition {
+  /** The construct id, and the CloudFormation logical id kept fixed so that no refactor replaces the table. */
+  readonly logicalId: string;
+  /** The function setting (and, through RESOURCE_ENV, the environment variable) that carries its name. */
+  readonly resource: Extract<Resource, `${string}Table`>;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  /** The attribute holding an epoch-seconds expiry, when the table's items expire. */
+  readonly timeToLiveAttribute?: string;
+  /** Point-in-time recovery: on for data that cannot be rebuilt from another table. */
+  readonly pointInTimeRecovery: boolean;
+  readonly description: string;
+}
+
+/** The tables of one deployment (every table is on-demand: no capacity to plan, nothing billed at rest but storage). */
+export const TABLES = {
+  log: {
+    logicalId: 'LogTable',
+    resource: 'logTable',
+    partitionKey: { name: 'stream', type: 'S' },
+    sortKey: { name: 'seq', type: 'N' },
+    pointInTimeRecovery: true,
+    description: 'The ordered log: seq 0 is the head item, seq ≥ 1 the hash-chained updates',
+  },
+  nodes: {
+    logicalId: 'NodesTable',
+    resource: 'nodesTable',
+    partitionKey: { name: 'nodeId', type: 'S' },
+    pointInTimeRecovery: true,
+    description: "Each node's rate, status, applied cursor and plan",
+  },
+  replica: {
+    logicalId: 'ReplicaTable',
+    resource: 'replicaTable',
+    partitionKey: { name: 'nodeId', type: 'S' },
+    sortKey: { name: 'key', type: 'S' },
+    pointInTimeRecovery: true,
+    description: "The nodes' data items, each with the seq of the update that wrote it",
+  },
+  convergence: {
+    logicalId: 'ConvergenceTable',
+    resource: 'convergenceTable',
+    partitionKey: { name: 'stream', type: 'S' },
+    sortKey: { name: 'interval', type: 'N' },
+    timeToLiveAttribute: 'expiresAt',
+    // Derived, expiring records: the checker rebuilds any open interval's verdict from Log and Nodes.
+    pointInTimeRecovery: false,
+    description: "Per interval: the planner's plan header and the checker's verdict",
+  },
+  idempotency: {
+    logicalId: 'IdempotencyTable',
+    resource: 'idempotencyTable',
+    // Powertools idempotency's default key and expiry attribute names.
+    partitionKey: { name: 'id', type: 'S' },
+    timeToLiveAttribute: 'expiration',
+    // Short-lived request records that only guard producer retries.
+    pointInTimeRecovery: false,
+    description: 'Powertools idempotency records of ingest requests',
+  },
+} as const satisfies Record<string, TableDefinition>;
+
+export type TableName = keyof typeof TABLES;
+
+/** The DynamoDB CreateTable input for a definition (structurally the SDK's `CreateTableCommandInput`). */
+export function createTableInput(definition: TableDefinition, tableName: string): {
+  TableName: string;
+  BillingMode: 'PAY_PER_REQUEST';
+  KeySchema: { AttributeName: string; KeyType: 'HASH' | 'RANGE' }[];
+  AttributeDefinitions: { AttributeName: string; AttributeType: AttributeType }[];
+} {
+  const keys = [definition.partitionKey, ...(definition.sortKey === undefined ? [] : [definition.sortKey])];
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    KeySchema: keys.map((key, index) => ({ AttributeName: key.name, KeyType: index === 0 ? 'HASH' : 'RANGE' })),
+    AttributeDefinitions: keys.map((key) => ({ AttributeName: key.name, AttributeType: key.type })),
+  };
+}
+
+/** A queue's settings that are the same wherever it runs. */
+export interface QueueDefinition {
+  /** The construct id, and the CloudFormation logical id kept fixed (a replaced queue loses its messages). */
+  readonly logicalId: string;
+  readonly fifo: boolean;
+  /** FIFO high throughput: deduplicate per message group and allow the per-group throughput limit. */
+  readonly deduplicationScope?: 'messageGroup' | 'queue';
+  readonly fifoThroughputLimit?: 'perMessageGroupId' | 'perQueue';
+  /** The planner sets explicit deduplication ids (`nodeId:from:to:interval`); content-based dedup stays off. */
+  readonly contentBasedDeduplication?: boolean;
+  readonly retentionSeconds: number;
+  readonly description: string;
+}
+
+const DAY_SECONDS = 86_400;
+
+/** The queues of one deployment. */
+export const QUEUES = {
+  microbatch: {
+    logicalId: 'MicrobatchQueue',
+    fifo: true,
+    deduplicationScope: 'messageGroup',
+    fifoThroughputLimit: 'perMessageGroupId',
+    contentBasedDeduplication: false,
+    // A microbatch is a work token: an old one only repeats what the node's cursor already decides.
+    retentionSeconds: 4 * DAY_SECONDS,
+    description: 'Microbatches, one message group per node',
+  },
+  microbatchDeadLetter: {
+    logicalId: 'MicrobatchDeadLetterQueue',
+    // The dead-letter queue of a FIFO queue must itself be FIFO.
+    fifo: true,
+    contentBasedDeduplication: false,
+    retentionSeconds: 14 * DAY_SECONDS,
+    description: 'Microbatches that failed maxReceiveCount times',
+  },
+  schedulerDeadLetter: {
+    logicalId: 'SchedulerDeadLetterQueue',
+    // EventBridge Scheduler sends undeliverable events to a standard queue.
+    fifo: false,
+    retentionSeconds: 14 * DAY_SECONDS,
+    description: 'Scheduled planner/checker invocations that failed after their retry policy',
+  },
+} as const satisfies Record<string, QueueDefinition>;
+
+export type QueueName = keyof typeof QUEUES;
+
+/** Receives before a microbatch moves to the dead-letter queue, unless configured otherwise. */
+export const DEFAULT_MAX_RECEIVE_COUNT = 5;
+
+/**
+ * AWS's rule for an SQS event source: a visibility timeout of at least six times the function
+ * timeout, so that a message is not handed out again while Lambda still retries a throttled batch.
+ */
+export const VISIBILITY_TIMEOUT_FACTOR = 6;
+
+/** The microbatch queue's visibility timeout for an applier timeout. */
+export function visibilityTimeoutFor(applierTimeoutSeconds: number): number {
+  return VISIBILITY_TIMEOUT_FACTOR * applierTimeoutSeconds;
+}
+
+/** The SQS CreateQueue attributes for a definition (names and string values as the SQS API takes them). */
+export function queueAttributes(
+  definition: QueueDefinition,
+  options: { readonly visibilityTimeoutSeconds?: number; readonly deadLetter?: { readonly arn: string; readonly maxReceiveCount: number } } = {},
+): Record<string, string> {
+  return {
+    MessageRetentionPeriod: String(definition.retentionSeconds),
+    SqsManagedSseEnabled: 'true',
+    ...(definition.fifo ? { FifoQueue: 'true', ContentBasedDeduplication: String(definition.contentBasedDeduplication ?? false) } : {}),
+    ...(definition.deduplicationScope === undefined ? {} : { DeduplicationScope: definition.deduplicationScope }),
+    ...(definition.fifoThroughputLimit === undefined ? {} : { FifoThroughputLimit: definition.fifoThroughputLimit }),
+    ...(options.visibilityTimeoutSeconds === undefined ? {} : { VisibilityTimeout: String(options.visibilityTimeoutSeconds) }),
+    ...(options.deadLetter === undefined
+      ? {}
+      : { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: options.deadLetter.arn, maxReceiveCount: options.deadLetter.maxReceiveCount }) }),
+  };
+}

@@ -1,0 +1,134 @@
+/**
+ * The whole running system as one stack (DESIGN §3): tables, queues, the four functions with
+ * least-privilege grants, the schedules that drive them, and the alarms and dashboard that watch them.
+ */
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { StackConfig } from './config.ts';
+import { MicrobatchQueues } from './constructs/microbatch-queues.ts';
+import { Monitoring } from './constructs/monitoring.ts';
+import { Schedules } from './constructs/schedules.ts';
+import { ServiceFunction } from './constructs/service-function.ts';
+import { SyncTables } from './constructs/sync-tables.ts';
+
+export interface MicrobatchSyncStackProps extends StackProps {
+  readonly config: StackConfig;
+}
+
+/** Lambda's ESM for FIFO queues takes at most 10 records a batch (DESIGN §10). */
+const APPLIER_BATCH_SIZE = 10;
+/** The planner and checker should finish well within an interval; two minutes covers 10,000 nodes. */
+const SCHEDULED_TIMEOUT = Duration.minutes(2);
+const INGEST_TIMEOUT = Duration.seconds(30);
+
+export class MicrobatchSyncStack extends Stack {
+  readonly tables: SyncTables;
+  readonly queues: MicrobatchQueues;
+  readonly functions: { readonly planner: ServiceFunction; readonly applier: ServiceFunction; readonly checker: ServiceFunction; readonly ingest: ServiceFunction };
+  readonly schedules: Schedules;
+  readonly monitoring: Monitoring;
+
+  constructor(scope: Construct, id: string, props: MicrobatchSyncStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const removalPolicy = config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    const applierTimeout = Duration.seconds(config.applier.timeoutSeconds);
+
+    this.tables = new SyncTables(this, 'Tables', { removalPolicy });
+    this.queues = new MicrobatchQueues(this, 'Queues', { applierTimeout, maxReceiveCount: config.maxReceiveCount, removalPolicy });
+
+    const common = { settings: config.settings, observability: config.observability, removalPolicy };
+    const { log, nodes, replica, convergence, idempotency } = this.tables;
+
+    // Each grant is the exact set of calls the function's adapters make (shared/adapters/*).
+    const planner = new ServiceFunction(this, 'Planner', {
+      ...common,
+      name: 'planner',
+      description: 'Plans each node’s microbatches for the interval and enqueues them',
+      timeout: SCHEDULED_TIMEOUT,
+    })
+      .useTable('logTable', log, ['GetItem']) // readHead
+      .useTable('nodesTable', nodes, ['Scan', 'UpdateItem']) // listActive, claimPlan
+      .useTable('convergenceTable', convergence, ['PutItem']) // putPlanHeader
+      .useQueue(this.queues.queue, ['SendMessage']); // SendMessageBatch is authorized as SendMessage
+
+    const applier = new ServiceFunction(this, 'Applier', {
+      ...common,
+      name: 'applier',
+      description: 'Applies microbatches to a node’s replica and advances its cursor',
+      timeout: applierTimeout,
+    })
+      .useTable('logTable', log, ['Query']) // readRange
+      .useTable('nodesTable', nodes, ['GetItem', 'UpdateItem']) // get, advanceCursor
+      .useTable('replicaTable', replica, ['PutItem']) // seq-guarded write
+      .consume(this.queues.queue, { batchSize: APPLIER_BATCH_SIZE, maxConcurrency: config.applier.maxConcurrency });
+
+    const checker = new ServiceFunction(this, 'Checker', {
+      ...common,
+      name: 'checker',
+      description: 'Records per interval whether every node has converged, verified by the hash chain',
+      timeout: SCHEDULED_TIMEOUT,
+    })
+      .useTable('logTable', log, ['GetItem', 'BatchGetItem']) // readHead, readEntries
+      .useTable('nodesTable', nodes, ['Scan']) // listActive
+      .useTable('convergenceTable', convergence, ['Query', 'UpdateItem']); // recent, recordVerdict
+
+    const ingest = new ServiceFunction(this, 'Ingest', {
+      ...common,
+      name: 'ingest',
+      description: 'Appends updates to the log (TransactWriteItems on the head item)',
+      timeout: INGEST_TIMEOUT,
+      memorySize: 256,
+      // The head item is one hot key: more writers only lose more transaction races.
+      ...(config.ingest.reservedConcurrency === undefined ? {} : { reservedConcurrentExecutions: config.ingest.reservedConcurrency }),
+    })
+      // readHead; append's TransactWriteItems is authorized per item: Update (head) and Put (entries).
+      .useTable('logTable', log, ['GetItem', 'UpdateItem', 'PutItem'])
+      // Powertools idempotency: get, conditional put, update on completion, delete on failure.
+      .useTable('idempotencyTable', idempotency, ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem']);
+
+    this.functions = { planner, applier, checker, ingest };
+
+    this.schedules = new Schedules(this, 'Schedules', {
+      planner: planner.function,
+      checker: checker.function,
+      intervalSeconds: config.settings.intervalSeconds,
+      removalPolicy,
+    });
+
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      functions: { planner: planner.function, applier: applier.function, checker: checker.function, ingest: ingest.function },
+      microbatchDeadLetterQueue: this.queues.deadLetterQueue,
+      schedulerDeadLetterQueue: this.schedules.deadLetterQueue,
+      metricsNamespace: config.observability.metricsNamespace,
+      serviceName: config.observability.serviceName,
+      stream: config.settings.stream,
+      intervalSeconds: config.settings.intervalSeconds,
+      notConvergedIntervals: config.alarms.notConvergedIntervals,
+      functionErrorsThreshold: config.alarms.functionErrors,
+      alarmEmail: config.alarms.email,
+    });
+
+    this.outputs();
+  }
+
+  private outputs(): void {
+    const output = (id: string, value: string, description: string): void => {
+      new CfnOutput(this, id, { value, description });
+    };
+    output('LogTableName', this.tables.log.tableName, 'Log table: the head item (seq 0) and the updates');
+    output('NodesTableName', this.tables.nodes.tableName, 'Nodes table: register nodes here');
+    output('ReplicaTableName', this.tables.replica.tableName, "Replica table: the nodes' data");
+    output('ConvergenceTableName', this.tables.convergence.tableName, 'Convergence table: plan headers and verdicts per interval');
+    output('IdempotencyTableName', this.tables.idempotency.tableName, 'Idempotency records of ingest requests');
+    output('QueueUrl', this.queues.queue.queueUrl, 'Microbatch FIFO queue');
+    output('DeadLetterQueueUrl', this.queues.deadLetterQueue.queueUrl, 'Microbatches that failed maxReceiveCount times');
+    output('SchedulerDeadLetterQueueUrl', this.schedules.deadLetterQueue.queueUrl, 'Planner/checker ticks that failed after retries');
+    output('PlannerFunctionName', this.functions.planner.function.functionName, 'Planner function');
+    output('ApplierFunctionName', this.functions.applier.function.functionName, 'Applier function');
+    output('CheckerFunctionName', this.functions.checker.function.functionName, 'Checker function');
+    output('IngestFunctionName', this.functions.ingest.function.functionName, 'Ingest function: invoke it with { updates, idempotencyKey? }');
+    output('AlarmTopicArn', this.monitoring.topic.topicArn, 'SNS topic of every alarm: subscribe to it');
+    output('DashboardUrl', this.monitoring.dashboardUrl, 'CloudWatch dashboard');
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * The pure definitions the CDK constructs and the local runtime share: they must agree with the
+ * adapters' keys and stay free of aws-cdk-lib and the AWS SDK.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { RESOURCE_ENV } from '#shared/config.ts';
+import {
+  createTableInput,
+  DEFAULT_MAX_RECEIVE_COUNT,
+  QUEUES,
+  queueAttributes,
+  TABLES,
+  visibilityTimeoutFor,
+} from '../../infra/definitions.ts';
+import { PROJECT_ROOT } from './support.ts';
+
+describe('definitions', () => {
+  it('import neither aws-cdk-lib nor an AWS SDK, so the local runtime can load them', () => {
+    const source = readFileSync(new URL('infra/definitions.ts', PROJECT_ROOT), 'utf8');
+    const imports = [...source.matchAll(/^import\s[^;]*?from\s+'([^']+)'/gm)].map((match) => match[1]);
+    expect(imports).toEqual(['#shared/config.ts']);
+    expect(source).toMatch(/^import type /m);
+  });
+
+  it('name a function setting for every table', () => {
+    for (const table of Object.values(TABLES)) expect(RESOURCE_ENV[table.resource]).toMatch(/_TABLE_NAME$/);
+  });
+
+  it('give the CreateTable input of a table with a sort key', () => {
+    expect(createTableInput(TABLES.log, 'log')).toEqual({
+      TableName: 'log',
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'stream', KeyType: 'HASH' },
+        { AttributeName: 'seq', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: 'stream', AttributeType: 'S' },
+        { AttributeName: 'seq', AttributeType: 'N' },
+      ],
+    });
+  });
+
+  it('give the CreateTable input of a table with a partition key only', () => {
+    expect(createTableInput(TABLES.nodes, 'nodes')).toMatchObject({
+      KeySchema: [{ AttributeName: 'nodeId', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'nodeId', AttributeType: 'S' }],
+    });
+  });
+
+  it('give the SQS attributes of the high-throughput FIFO queue and its redrive policy', () => {
+    expect(queueAttributes(QUEUES.microbatch, { visibilityTimeoutSeconds: 360, deadLetter: { arn: 'arn:dlq', maxReceiveCount: DEFAULT_MAX_RECEIVE_COUNT } })).toEqual({
+      FifoQueue: 'true',
+      ContentBasedDeduplication: 'false',
+      DeduplicationScope: 'messageGroup',
+      FifoThroughputLimit: 'perMessageGroupId',
+      MessageRetentionPeriod: '345600',
+      SqsManagedSseEnabled: 'true',
+      VisibilityTimeout: '360',
+      RedrivePolicy: '{"deadLetterTargetArn":"arn:dlq","maxReceiveCount":5}',
+    });
+  });
+
+  it('give a standard queue no FIFO attributes', () => {
+    expect(queueAttributes(QUEUES.schedulerDeadLetter)).toEqual({ MessageRetentionPeriod: '1209600', SqsManagedSseEnabled: 'true' });
+  });
+
+  it('set the visibility timeout to six applier timeouts', () => {
+    expect(visibilityTimeoutFor(60)).toBe(360);
+    expect(visibilityTimeoutFor(900)).toBe(5_400);
+  });
+});

@@ -1,0 +1,49 @@
+/**
+ * The ServiceFunction construct on its own: the environment it merges and the grant-and-set calls.
+ */
+import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
+import { describe, expect, it } from 'vitest';
+import { RESOURCE_ENV } from '#shared/config.ts';
+import { validateSettings } from '#shared/domain/config.ts';
+import { ServiceFunction } from '../../infra/constructs/service-function.ts';
+import { grantsOf, logicalId, type CfnTemplate } from './support.ts';
+
+function build(): { stack: Stack; service: ServiceFunction } {
+  const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false }), 'Test');
+  const service = new ServiceFunction(stack, 'Fn', {
+    name: 'planner',
+    description: 'test',
+    settings: validateSettings({ intervalSeconds: 120, batchSize: 7 }, 'cloud'),
+    observability: { serviceName: 'svc', metricsNamespace: 'Ns', logLevel: 'INFO', logRetention: RetentionDays.ONE_WEEK },
+    timeout: Duration.seconds(10),
+    removalPolicy: RemovalPolicy.DESTROY,
+    environment: { EXTRA: 'yes', POWERTOOLS_LOG_LEVEL: 'DEBUG' },
+  });
+  return { stack, service };
+}
+
+describe('ServiceFunction', () => {
+  it("merges the caller's environment over the defaults", () => {
+    const { stack, service } = build();
+    const variables = (Template.fromStack(stack).toJSON() as CfnTemplate).Resources[logicalId(service.function)]?.Properties?.Environment as { Variables: Record<string, string> };
+    expect(variables.Variables).toMatchObject({ EXTRA: 'yes', POWERTOOLS_LOG_LEVEL: 'DEBUG', INTERVAL_SECONDS: '120', BATCH_SIZE: '7', NODE_OPTIONS: '--enable-source-maps' });
+  });
+
+  it('grants exactly the named actions on a table and sets its name in the same call', () => {
+    const { stack, service } = build();
+    const table = new Table(stack, 'T', { partitionKey: { name: 'id', type: AttributeType.STRING } });
+    const queue = new Queue(stack, 'Q');
+    service.useTable('nodesTable', table, ['Scan', 'UpdateItem']).useQueue(queue, ['SendMessage']);
+    const json = Template.fromStack(stack).toJSON() as CfnTemplate;
+    const tableId = logicalId(table);
+    const queueId = logicalId(queue);
+    expect(grantsOf(json, service)).toMatchObject({ [tableId]: ['dynamodb:Scan', 'dynamodb:UpdateItem'], [queueId]: ['sqs:SendMessage'] });
+    expect(json.Resources[logicalId(service.function)]?.Properties?.Environment).toMatchObject({
+      Variables: { [RESOURCE_ENV.nodesTable]: { Ref: tableId }, [RESOURCE_ENV.queueUrl]: { Ref: queueId } },
+    });
+  });
+});

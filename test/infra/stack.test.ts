@@ -1,0 +1,437 @@
+/**
+ * The stack with cdk.json's defaults: every resource's important properties, each function's IAM
+ * statements, and the logical ids of the stateful resources. One synth serves the whole file.
+ */
+import { readFileSync } from 'node:fs';
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { RESOURCE_ENV, SETTINGS_ENV, type Resource } from '#shared/config.ts';
+import { scheduledEventSchema } from '#shared/domain/schemas.ts';
+import { QUEUES, TABLES } from '../../infra/definitions.ts';
+import type { FunctionName, ServiceFunction } from '../../infra/constructs/service-function.ts';
+import {
+  environmentOf,
+  grantsOf,
+  identityStatements,
+  logicalId,
+  PROJECT_ROOT,
+  resourcesOfType,
+  synth,
+  type CfnTemplate,
+  type Synthesized,
+} from './support.ts';
+
+let synthesized: Synthesized;
+let json: CfnTemplate;
+const FUNCTIONS: readonly FunctionName[] = ['planner', 'applier', 'checker', 'ingest'];
+
+beforeAll(() => {
+  synthesized = synth();
+  json = synthesized.json;
+});
+
+function fn(name: FunctionName): ServiceFunction {
+  return synthesized.stack.functions[name];
+}
+
+function properties(id: string): Record<string, unknown> {
+  const resource = json.Resources[id];
+  if (resource?.Properties === undefined) throw new Error(`no resource ${id}`);
+  return resource.Properties;
+}
+
+/** The resources a handler asks `loadResources` for, read from its source. */
+function resourcesTheHandlerLoads(name: FunctionName): Resource[] {
+  const source = readFileSync(new URL(`functions/${name}/handler.ts`, PROJECT_ROOT), 'utf8');
+  const match = /loadResources\(\[([^\]]*)\]\)/.exec(source);
+  if (match?.[1] === undefined) throw new Error(`functions/${name}/handler.ts does not call loadResources([...])`);
+  return [...match[1].matchAll(/'(\w+)'/g)].map((m) => m[1] as Resource);
+}
+
+describe('stateful resources', () => {
+  it('keeps the exact logical ids of every table and queue, so no refactor replaces one', () => {
+    expect(Object.keys(resourcesOfType(json, 'AWS::DynamoDB::Table')).sort()).toEqual(
+      ['ConvergenceTable', 'IdempotencyTable', 'LogTable', 'NodesTable', 'ReplicaTable'],
+    );
+    expect(Object.keys(resourcesOfType(json, 'AWS::SQS::Queue')).sort()).toEqual(['MicrobatchDeadLetterQueue', 'MicrobatchQueue', 'SchedulerDeadLetterQueue']);
+  });
+
+  it('retains tables, queues and log groups by default', () => {
+    for (const type of ['AWS::DynamoDB::Table', 'AWS::SQS::Queue', 'AWS::Logs::LogGroup']) {
+      for (const resource of Object.values(resourcesOfType(json, type))) {
+        expect(resource.DeletionPolicy).toBe('Retain');
+        expect(resource.UpdateReplacePolicy).toBe('Retain');
+      }
+    }
+  });
+});
+
+describe('tables', () => {
+  it.each([
+    ['LogTable', [{ AttributeName: 'stream', KeyType: 'HASH' }, { AttributeName: 'seq', KeyType: 'RANGE' }], [['stream', 'S'], ['seq', 'N']]],
+    ['NodesTable', [{ AttributeName: 'nodeId', KeyType: 'HASH' }], [['nodeId', 'S']]],
+    ['ReplicaTable', [{ AttributeName: 'nodeId', KeyType: 'HASH' }, { AttributeName: 'key', KeyType: 'RANGE' }], [['nodeId', 'S'], ['key', 'S']]],
+    ['ConvergenceTable', [{ AttributeName: 'stream', KeyType: 'HASH' }, { AttributeName: 'interval', KeyType: 'RANGE' }], [['stream', 'S'], ['interval', 'N']]],
+    ['IdempotencyTable', [{ AttributeName: 'id', KeyType: 'HASH' }], [['id', 'S']]],
+  ])('%s has the keys the adapters use', (id, keySchema, attributes) => {
+    const table = properties(id);
+    expect(table.KeySchema).toEqual(keySchema);
+    expect(table.AttributeDefinitions).toEqual(attributes.map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType })));
+  });
+
+  it('bills every table on demand and encrypts it with the AWS managed key', () => {
+    for (const table of Object.values(resourcesOfType(json, 'AWS::DynamoDB::Table'))) {
+      expect(table.Properties).toMatchObject({ BillingMode: 'PAY_PER_REQUEST', SSESpecification: { SSEEnabled: true } });
+      expect(table.Properties?.ProvisionedThroughput).toBeUndefined();
+    }
+  });
+
+  it('turns point-in-time recovery on for Log, Nodes and Replica only', () => {
+    const pitr = Object.fromEntries(
+      Object.entries(resourcesOfType(json, 'AWS::DynamoDB::Table')).map(([id, table]) => [
+        id,
+        (table.Properties?.PointInTimeRecoverySpecification as { PointInTimeRecoveryEnabled: boolean }).PointInTimeRecoveryEnabled,
+      ]),
+    );
+    expect(pitr).toEqual({ LogTable: true, NodesTable: true, ReplicaTable: true, ConvergenceTable: false, IdempotencyTable: false });
+  });
+
+  it('expires Convergence records on expiresAt and idempotency records on expiration', () => {
+    expect(properties('ConvergenceTable').TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    expect(properties('IdempotencyTable').TimeToLiveSpecification).toEqual({ AttributeName: 'expiration', Enabled: true });
+    for (const id of ['LogTable', 'NodesTable', 'ReplicaTable']) expect(properties(id).TimeToLiveSpecification).toBeUndefined();
+  });
+
+  it('protects retained tables from deletion', () => {
+    for (const table of Object.values(resourcesOfType(json, 'AWS::DynamoDB::Table'))) expect(table.Properties?.DeletionProtectionEnabled).toBe(true);
+  });
+
+  it('builds every table from its definition', () => {
+    for (const definition of Object.values(TABLES)) expect(json.Resources[definition.logicalId]?.Type).toBe('AWS::DynamoDB::Table');
+  });
+});
+
+describe('queues', () => {
+  it('makes the microbatch queue a high-throughput FIFO queue with explicit deduplication ids', () => {
+    expect(properties('MicrobatchQueue')).toMatchObject({
+      FifoQueue: true,
+      ContentBasedDeduplication: false,
+      DeduplicationScope: 'messageGroup',
+      FifoThroughputLimit: 'perMessageGroupId',
+      SqsManagedSseEnabled: true,
+    });
+  });
+
+  it('gives the queue a visibility timeout of six times the applier timeout', () => {
+    const applierTimeout = properties(logicalId(fn('applier').function)).Timeout as number;
+    expect(applierTimeout).toBe(60);
+    expect(properties('MicrobatchQueue').VisibilityTimeout).toBe(6 * applierTimeout);
+  });
+
+  it('redrives to a FIFO dead-letter queue after maxReceiveCount receives', () => {
+    expect(properties('MicrobatchQueue').RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': ['MicrobatchDeadLetterQueue', 'Arn'] }, maxReceiveCount: 5 });
+    expect(properties('MicrobatchDeadLetterQueue')).toMatchObject({ FifoQueue: true, SqsManagedSseEnabled: true, MessageRetentionPeriod: QUEUES.microbatchDeadLetter.retentionSeconds });
+  });
+
+  it.each(['MicrobatchQueue', 'MicrobatchDeadLetterQueue', 'SchedulerDeadLetterQueue'])('denies every request to %s that does not use TLS', (queueId) => {
+    synthesized.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: queueId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Principal: { AWS: '*' }, Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('functions', () => {
+  it.each(FUNCTIONS)('runs %s on nodejs24.x, arm64, from the bundled ESM handler', (name) => {
+    expect(properties(logicalId(fn(name).function))).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler' });
+  });
+
+  it.each(FUNCTIONS)('gives %s its own role without managed policies and its own log group with 30-day retention', (name) => {
+    const service = fn(name);
+    const role = properties(logicalId(service.role));
+    expect(role.ManagedPolicyArns).toBeUndefined();
+    expect(role.AssumeRolePolicyDocument).toMatchObject({ Statement: [{ Principal: { Service: 'lambda.amazonaws.com' } }] });
+    const logGroupId = logicalId(service.logGroup);
+    expect(properties(logicalId(service.function))).toMatchObject({ Role: { 'Fn::GetAtt': [logicalId(service.role), 'Arn'] }, LoggingConfig: { LogGroup: { Ref: logGroupId } } });
+    expect(properties(logGroupId).RetentionInDays).toBe(30);
+    expect(grantsOf(json, service)[logGroupId]).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+  });
+
+  it.each(FUNCTIONS)('sets source maps, Powertools and the shared settings in the environment of %s', (name) => {
+    expect(environmentOf(json, fn(name))).toMatchObject({
+      NODE_OPTIONS: '--enable-source-maps',
+      POWERTOOLS_SERVICE_NAME: 'microbatch-sync',
+      POWERTOOLS_METRICS_NAMESPACE: 'MicrobatchSync',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      [SETTINGS_ENV.stream]: 'main',
+      [SETTINGS_ENV.intervalSeconds]: '60',
+      [SETTINGS_ENV.batchSize]: '100',
+      [SETTINGS_ENV.maxInFlightIntervals]: '2',
+      [SETTINGS_ENV.staleAfterIntervals]: '3',
+      [SETTINGS_ENV.openIntervals]: '60',
+      [SETTINGS_ENV.retentionDays]: '30',
+    });
+  });
+
+  it.each(FUNCTIONS)('gives %s exactly the resource variables its handler loads', (name) => {
+    const resourceNames = Object.values(RESOURCE_ENV) as string[];
+    const set = Object.keys(environmentOf(json, fn(name))).filter((key) => resourceNames.includes(key));
+    expect(set.sort()).toEqual(resourcesTheHandlerLoads(name).map((resource) => RESOURCE_ENV[resource]).sort());
+  });
+
+  it('points each resource variable at its table or queue', () => {
+    expect(environmentOf(json, fn('planner'))).toMatchObject({
+      [RESOURCE_ENV.logTable]: { Ref: 'LogTable' },
+      [RESOURCE_ENV.nodesTable]: { Ref: 'NodesTable' },
+      [RESOURCE_ENV.convergenceTable]: { Ref: 'ConvergenceTable' },
+      [RESOURCE_ENV.queueUrl]: { Ref: 'MicrobatchQueue' },
+    });
+    expect(environmentOf(json, fn('applier'))).toMatchObject({ [RESOURCE_ENV.replicaTable]: { Ref: 'ReplicaTable' } });
+    expect(environmentOf(json, fn('ingest'))).toMatchObject({ [RESOURCE_ENV.idempotencyTable]: { Ref: 'IdempotencyTable' } });
+  });
+
+  it('reserves concurrency for ingest only (its head item is one hot key)', () => {
+    expect(properties(logicalId(fn('ingest').function)).ReservedConcurrentExecutions).toBe(5);
+    for (const name of ['planner', 'applier', 'checker'] as const) expect(properties(logicalId(fn(name).function)).ReservedConcurrentExecutions).toBeUndefined();
+  });
+
+  it('feeds the applier from the queue in batches of 10 with partial batch responses and a concurrency cap', () => {
+    synthesized.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    synthesized.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': ['MicrobatchQueue', 'Arn'] },
+      FunctionName: { Ref: logicalId(fn('applier').function) },
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 10 },
+      MaximumBatchingWindowInSeconds: Match.absent(),
+    });
+  });
+});
+
+describe('least privilege', () => {
+  const consume = ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'];
+  const withoutLogs = (name: FunctionName): Record<string, string[]> => {
+    const logGroupId = logicalId(fn(name).logGroup);
+    return Object.fromEntries(Object.entries(grantsOf(json, fn(name))).filter(([resource]) => resource !== logGroupId));
+  };
+
+  it('lets the planner read the head, scan and claim nodes, write plan headers and send microbatches', () => {
+    expect(withoutLogs('planner')).toEqual({
+      LogTable: ['dynamodb:GetItem'],
+      NodesTable: ['dynamodb:Scan', 'dynamodb:UpdateItem'],
+      ConvergenceTable: ['dynamodb:PutItem'],
+      MicrobatchQueue: ['sqs:SendMessage'],
+    });
+  });
+
+  it('lets the applier read the log, move node cursors, write replicas and consume the queue', () => {
+    expect(withoutLogs('applier')).toEqual({
+      LogTable: ['dynamodb:Query'],
+      NodesTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      ReplicaTable: ['dynamodb:PutItem'],
+      MicrobatchQueue: consume,
+    });
+  });
+
+  it('lets the checker read the log and nodes and write verdicts', () => {
+    expect(withoutLogs('checker')).toEqual({
+      LogTable: ['dynamodb:BatchGetItem', 'dynamodb:GetItem'],
+      NodesTable: ['dynamodb:Scan'],
+      ConvergenceTable: ['dynamodb:Query', 'dynamodb:UpdateItem'],
+    });
+  });
+
+  it('lets ingest append to the log and keep idempotency records', () => {
+    expect(withoutLogs('ingest')).toEqual({
+      LogTable: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      IdempotencyTable: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    });
+  });
+
+  const WRITES = /^dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem|PartiQL(Insert|Update|Delete))$/;
+
+  it('gives the applier no write action on the Log table', () => {
+    expect((grantsOf(json, fn('applier')).LogTable ?? []).filter((action) => WRITES.test(action))).toEqual([]);
+  });
+
+  it('gives the checker no action at all on the Replica table', () => {
+    expect(grantsOf(json, fn('checker')).ReplicaTable).toBeUndefined();
+  });
+
+  it('grants no wildcard action and no wildcard resource in any identity policy', () => {
+    const statements = identityStatements(json);
+    expect(statements.length).toBeGreaterThan(0);
+    for (const statement of statements) {
+      expect(statement.Action.filter((action) => action.includes('*'))).toEqual([]);
+      expect(statement.Resource).not.toContain('*');
+    }
+  });
+
+  it('lets each scheduler role invoke only its own function and send only to the scheduler DLQ', () => {
+    for (const [schedule, target] of [
+      [synthesized.stack.schedules.planner, fn('planner')],
+      [synthesized.stack.schedules.checker, fn('checker')],
+    ] as const) {
+      const scheduleProps = properties(logicalId(schedule)) as { Target: { RoleArn: { 'Fn::GetAtt': [string, string] } } };
+      const roleId = scheduleProps.Target.RoleArn['Fn::GetAtt'][0];
+      const functionId = logicalId(target.function);
+      synthesized.template.hasResourceProperties('AWS::IAM::Policy', {
+        Roles: [{ Ref: roleId }],
+        PolicyDocument: {
+          Statement: [
+            { Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: [{ 'Fn::GetAtt': [functionId, 'Arn'] }, { 'Fn::Join': ['', [{ 'Fn::GetAtt': [functionId, 'Arn'] }, ':*']] }] },
+            { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': ['SchedulerDeadLetterQueue', 'Arn'] } },
+          ],
+        },
+      });
+      expect(properties(roleId).AssumeRolePolicyDocument).toMatchObject({
+        Statement: [{ Principal: { Service: 'scheduler.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } } }],
+      });
+    }
+  });
+});
+
+describe('schedules', () => {
+  it.each(['planner', 'checker'] as const)('invokes the %s every interval with flexible window off, retries and a DLQ', (name) => {
+    expect(properties(logicalId(synthesized.stack.schedules[name]))).toMatchObject({
+      ScheduleExpression: 'rate(1 minute)',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      State: 'ENABLED',
+      Target: {
+        Arn: { 'Fn::GetAtt': [logicalId(fn(name).function), 'Arn'] },
+        RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 60 },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['SchedulerDeadLetterQueue', 'Arn'] } },
+      },
+    });
+  });
+
+  it.each(['planner', 'checker'] as const)('sends the %s the Scheduler payload its event schema accepts', (name) => {
+    const input = (properties(logicalId(synthesized.stack.schedules[name])) as { Target: { Input: string } }).Target.Input;
+    expect(JSON.parse(input)).toEqual({
+      scheduledTime: '<aws.scheduler.scheduled-time>',
+      executionId: '<aws.scheduler.execution-id>',
+      attempt: '<aws.scheduler.attempt-number>',
+    });
+    // What Scheduler delivers once it fills the placeholders.
+    const delivered = input
+      .replace('<aws.scheduler.scheduled-time>', '2026-11-27T10:18:00Z')
+      .replace('<aws.scheduler.execution-id>', 'c1d2e3f4-0000-4000-8000-000000000000')
+      .replace('<aws.scheduler.attempt-number>', '1');
+    expect(scheduledEventSchema['~standard'].validate(JSON.parse(delivered))).not.toHaveProperty('issues');
+  });
+
+  it('encrypts the scheduler dead-letter queue and keeps failed ticks for 14 days', () => {
+    expect(properties('SchedulerDeadLetterQueue')).toEqual({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86_400 });
+  });
+});
+
+describe('monitoring', () => {
+  const topicRef = (): { Ref: string } => ({ Ref: logicalId(synthesized.stack.monitoring.topic) });
+
+  it('alarms when a microbatch or a scheduled tick is dead-lettered', () => {
+    for (const queueId of ['MicrobatchDeadLetterQueue', 'SchedulerDeadLetterQueue']) {
+      synthesized.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 0,
+        EvaluationPeriods: 1,
+        AlarmActions: [topicRef()],
+      });
+    }
+  });
+
+  it("alarms when the checker's Converged metric stays below 1 for notConvergedIntervals intervals", () => {
+    synthesized.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'MicrobatchSync',
+      MetricName: 'Converged',
+      // Powertools adds the service dimension to the stream dimension the functions set.
+      Dimensions: [{ Name: 'service', Value: 'microbatch-sync' }, { Name: 'stream', Value: 'main' }],
+      Period: 60,
+      Statistic: 'Maximum',
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 1,
+      EvaluationPeriods: 5,
+      DatapointsToAlarm: 5,
+      AlarmActions: [topicRef()],
+    });
+  });
+
+  it('alarms on integrity failures', () => {
+    synthesized.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'MicrobatchSync',
+      MetricName: 'IntegrityFailures',
+      Statistic: 'Sum',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+    });
+  });
+
+  it.each(FUNCTIONS)('alarms on errors of the %s function', (name) => {
+    synthesized.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(fn(name).function) } }],
+      Statistic: 'Sum',
+      Period: 300,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+      AlarmActions: [topicRef()],
+    });
+  });
+
+  it('sends every alarm and its recovery to the topic, which requires TLS and has no subscriber by default', () => {
+    const alarms = Object.values(resourcesOfType(json, 'AWS::CloudWatch::Alarm'));
+    expect(alarms).toHaveLength(8);
+    for (const alarm of alarms) expect(alarm.Properties).toMatchObject({ AlarmActions: [topicRef()], OKActions: [topicRef()] });
+    synthesized.template.resourceCountIs('AWS::SNS::Subscription', 0);
+    synthesized.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+  });
+
+  it('builds a dashboard of convergence lag, lagging nodes, updates applied, DLQ depth and the alarms', () => {
+    const [dashboard] = Object.values(resourcesOfType(json, 'AWS::CloudWatch::Dashboard'));
+    const parts = (dashboard?.Properties?.DashboardBody as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+    const body = JSON.parse(parts.map((part) => (typeof part === 'string' ? part : 'TOKEN')).join('')) as {
+      widgets: { properties: { title: string; metrics?: unknown[][] } }[];
+    };
+    expect(body.widgets.map((widget) => widget.properties.title)).toEqual([
+      'Convergence lag (seconds)',
+      'Lagging nodes',
+      'Updates per interval',
+      'Dead-letter queue depth',
+      'Alarms',
+    ]);
+    const metricNames = body.widgets.flatMap((widget) => (widget.properties.metrics ?? []).map((metric) => metric[1]));
+    expect(metricNames).toEqual(expect.arrayContaining(['ConvergenceLagSeconds', 'LaggingNodes', 'UpdatesApplied', 'ApproximateNumberOfMessagesVisible']));
+  });
+});
+
+describe('outputs', () => {
+  it('tells a user the table names, queue URLs, function names, alarm topic and dashboard link', () => {
+    expect(Object.keys(json.Outputs ?? {}).sort()).toEqual([
+      'AlarmTopicArn',
+      'ApplierFunctionName',
+      'CheckerFunctionName',
+      'ConvergenceTableName',
+      'DashboardUrl',
+      'DeadLetterQueueUrl',
+      'IdempotencyTableName',
+      'IngestFunctionName',
+      'LogTableName',
+      'NodesTableName',
+      'PlannerFunctionName',
+      'QueueUrl',
+      'ReplicaTableName',
+      'SchedulerDeadLetterQueueUrl',
+    ]);
+    expect(json.Outputs?.QueueUrl?.Value).toEqual({ Ref: 'MicrobatchQueue' });
+    expect(JSON.stringify(json.Outputs?.DashboardUrl?.Value)).toContain('console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards:name=');
+  });
+});
