@@ -1,0 +1,129 @@
+/**
+ * What a local run reports: the shape of `out/summary.json`, of `--json` output, and the input of
+ * the HTML report. Pure types and pure arithmetic, shared by the runtime, the report and the tests.
+ */
+import { sharePerInterval } from '#shared/domain/formula.ts';
+
+/** Fault kinds `--faults` can inject, and how many of each were injected in a run. */
+export interface FaultCounts {
+  /** A batch delivered to the applier twice. */
+  duplicate: number;
+  /** An applier invocation that "crashed": its effects stay, its result is lost, the batch comes back. */
+  crash: number;
+  /** DynamoDB requests answered with a throttling error instead of reaching DynamoDB Local. */
+  throttle: number;
+  /** Malformed messages put on the queue. */
+  poison: number;
+  /** Scheduler deliveries of the same planner tick more than once. */
+  plannerDuplicate: number;
+  /** Batches delivered with their records in another order. */
+  reorder: number;
+}
+
+/** One node at the end of a run. */
+export interface NodeSummary {
+  readonly nodeId: string;
+  /** r_i, updates per second. */
+  readonly rate: number;
+  /** ceil(r_i · t): the most the node takes per interval. */
+  readonly sharePerInterval: number;
+  /** ceil(r_i · t / b): microbatches per interval while the node has backlog (the write-up's formula). */
+  readonly microbatchesPerBusyInterval: number;
+  /** b_i the planner actually gave the node in the first interval (min(lag, share) cut into ≤ b). */
+  readonly firstIntervalMicrobatches: number;
+  /** appliedSeq at the end. */
+  readonly cursor: number;
+  readonly lag: number;
+  /** The 1-based interval of the run after which the node first held the final head; null if never. */
+  readonly convergedAtInterval: number | null;
+  /** The earliest interval it could have, applying ceil(r_i · t) per interval. */
+  readonly theoreticalMinInterval: number;
+  readonly microbatchesApplied: number;
+  readonly duplicatesSkipped: number;
+  /** ceil(r_i · t) below the average ingest per interval: cannot keep up while ingest continues. */
+  readonly underProvisioned: boolean;
+}
+
+/** What happened in one interval of the run. */
+export interface IntervalSample {
+  /** 1-based position in the run. */
+  readonly index: number;
+  /** The interval index k the handlers saw. */
+  readonly k: number;
+  readonly head: number;
+  readonly ingested: number;
+  readonly microbatchesPlanned: number;
+  readonly microbatchesApplied: number;
+  readonly duplicatesSkipped: number;
+  readonly deadLettered: number;
+  /** head − appliedSeq per node after the interval's deliveries. */
+  readonly lagByNode: Readonly<Record<string, number>>;
+  /** Every active node holds the head after this interval. */
+  readonly allAtHead: boolean;
+  /** The checker's verdict on the previous interval's plan, when there was one. */
+  readonly checkerConverged: boolean | null;
+  readonly faults: Readonly<FaultCounts>;
+}
+
+export interface AuditResult {
+  readonly nodesChecked: number;
+  /** Items whose value, seq or timestamp differs from the replay. */
+  readonly mismatched: number;
+  /** Keys the replay has and the replica lacks. */
+  readonly missing: number;
+  /** Keys the replica has and the replay lacks. */
+  readonly extra: number;
+  /** The first few differences, for a person to read. */
+  readonly examples: readonly string[];
+}
+
+export interface RunSettings {
+  readonly scenario: 'default' | 'seed';
+  readonly nodes: number;
+  readonly intervals: number;
+  readonly intervalSeconds: number;
+  readonly batchSize: number;
+  readonly ingestRate: number;
+  readonly quietAfter: number;
+  readonly keys: number;
+  readonly seed: number;
+  readonly faults: string;
+}
+
+export interface RunSummary {
+  readonly converged: boolean;
+  readonly convergedAtInterval: number | null;
+  readonly theoreticalMinIntervals: number;
+  readonly intervalsRun: number;
+  readonly updatesIngested: number;
+  readonly microbatchesPlanned: number;
+  readonly microbatchesApplied: number;
+  readonly duplicatesSkipped: number;
+  readonly deadLettered: number;
+  readonly audit: AuditResult;
+  readonly faults: Readonly<FaultCounts>;
+  readonly perNode: readonly NodeSummary[];
+  readonly intervals: readonly IntervalSample[];
+  readonly settings: RunSettings;
+  readonly durationMs: number;
+}
+
+export function noFaults(): FaultCounts {
+  return { duplicate: 0, crash: 0, throttle: 0, poison: 0, plannerDuplicate: 0, reorder: 0 };
+}
+
+/**
+ * The earliest 1-based interval by which a node of `rate` could hold `heads.at(-1)`, taking at most
+ * ceil(r·t) per interval, where `heads[j]` is the head after interval j+1's ingest (planning sees it).
+ */
+export function theoreticalMinInterval(heads: readonly number[], rate: number, intervalSeconds: number): number {
+  const share = sharePerInterval(rate, intervalSeconds);
+  const finalHead = heads.at(-1) ?? 0;
+  let applied = 0;
+  for (const [index, head] of heads.entries()) {
+    applied = Math.min(head, applied + share);
+    if (applied >= finalHead) return index + 1;
+  }
+  // Ingest stopped at the last head: keep applying a share per interval.
+  return heads.length + Math.ceil((finalHead - applied) / share);
+}
