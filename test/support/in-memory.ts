@@ -1,0 +1,541 @@
+/**
+ * In-memory implementations of every port in `shared/domain/ports.ts`, for model and handler tests.
+ *
+ * They keep the contracts of the DynamoDB and SQS adapters, because a test that passes against a
+ * kinder store proves nothing about the real one:
+ * - every conditional write checks its condition and takes effect in one synchronous step, after
+ *   an `await` that lets other callers run first (as a network round trip would), so races between
+ *   concurrent callers are real;
+ * - values are stored as JSON text, as the adapters store them, and every read returns fresh
+ *   objects: a caller can neither mutate stored state nor see a value the adapters could not return;
+ * - the queue drops a message whose deduplication id it has already accepted (the SQS FIFO
+ *   deduplication window, taken as unbounded).
+ *
+ * {@link FaultPlan} wraps any port so that its Nth call of a method throws {@link InjectedCrash}
+ * before or after the call takes effect: a crash between any two steps of a use case.
+ */
+import { GENESIS_CHAIN } from '#shared/domain/chain.ts';
+import { HeadMovedError } from '#shared/domain/errors.ts';
+import {
+  MAX_ENTRIES_PER_APPEND,
+  type ConvergenceStore,
+  type LogReader,
+  type LogWriter,
+  type MicrobatchQueue,
+  type NodeRegistration,
+  type NodeRepository,
+  type ReplicaStore,
+} from '#shared/domain/ports.ts';
+import { deduplicationId, serializeMicrobatch } from '#shared/domain/schemas.ts';
+import type {
+  AppliedCursor,
+  ConvergenceRecord,
+  IntervalVerdict,
+  JsonValue,
+  LogEntry,
+  LogHead,
+  Microbatch,
+  NodeState,
+  PlanClaim,
+  PlanHeader,
+  ReplicaItem,
+  ReplicaWrite,
+} from '#shared/domain/types.ts';
+
+/** Lets every other pending caller run before this call takes effect, as a network round trip would. */
+async function roundTrip(): Promise<void> {
+  await Promise.resolve();
+}
+
+function toJsonText(value: JsonValue): string {
+  return JSON.stringify(value);
+}
+
+function fromJsonText(text: string): JsonValue {
+  return JSON.parse(text) as JsonValue;
+}
+
+/** A deep copy through JSON: what a value looks like after a trip through a table. */
+function jsonCopy<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+/** DynamoDB orders string sort keys by their UTF-8 bytes. */
+function byUtf8(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+interface StoredEntry {
+  readonly seq: number;
+  readonly key: string;
+  readonly op: LogEntry['op'];
+  readonly valueText?: string;
+  readonly chain: string;
+  readonly producedAt: string;
+}
+
+interface StoredStream {
+  head: LogHead;
+  readonly entries: Map<number, StoredEntry>;
+}
+
+/** {@link LogReader} and {@link LogWriter}: a head item and its entries per stream. */
+export class InMemoryLog implements LogReader, LogWriter {
+  private readonly streams = new Map<string, StoredStream>();
+
+  async readHead(stream: string): Promise<LogHead> {
+    await roundTrip();
+    const stored = this.streams.get(stream);
+    return stored === undefined ? { head: 0, headChain: GENESIS_CHAIN } : { ...stored.head };
+  }
+
+  async readRange(stream: string, from: number, to: number): Promise<LogEntry[]> {
+    await roundTrip();
+    const stored = this.streams.get(stream);
+    if (stored === undefined) return [];
+    const entries: LogEntry[] = [];
+    // Never below 1: seq 0 is the head item, not an entry.
+    for (let seq = Math.max(from + 1, 1); seq <= Math.min(to, stored.head.head); seq += 1) {
+      const entry = stored.entries.get(seq);
+      if (entry !== undefined) entries.push(toLogEntry(entry));
+    }
+    return entries;
+  }
+
+  async readEntries(stream: string, seqs: readonly number[]): Promise<Map<number, LogEntry>> {
+    await roundTrip();
+    const entries = new Map<number, LogEntry>();
+    const stored = this.streams.get(stream);
+    for (const seq of seqs) {
+      const entry = stored?.entries.get(seq);
+      if (entry !== undefined) entries.set(seq, toLogEntry(entry));
+    }
+    return entries;
+  }
+
+  async append(stream: string, expected: LogHead, entries: readonly LogEntry[], updatedAt: string): Promise<void> {
+    const last = entries.at(-1);
+    if (last === undefined || entries.length > MAX_ENTRIES_PER_APPEND) {
+      throw new RangeError(`append takes 1 to ${MAX_ENTRIES_PER_APPEND} entries, got ${entries.length}`);
+    }
+    entries.forEach((entry, index) => {
+      const seq = expected.head + 1 + index;
+      if (entry.seq !== seq) throw new RangeError(`entry ${index} has seq ${entry.seq}, expected ${seq} (contiguous after head ${expected.head})`);
+    });
+    const copies = entries.map(toStoredEntry);
+
+    await roundTrip();
+    // From here to the end nothing awaits: the condition and the writes are one transaction.
+    const stored = this.streams.get(stream) ?? { head: { head: 0, headChain: GENESIS_CHAIN }, entries: new Map() };
+    if (stored.head.head !== expected.head) {
+      throw new HeadMovedError(`head of stream ${stream} is no longer ${expected.head}`);
+    }
+    for (const entry of copies) stored.entries.set(entry.seq, entry);
+    stored.head = { head: last.seq, headChain: last.chain, updatedAt };
+    this.streams.set(stream, stored);
+  }
+}
+
+function toStoredEntry(entry: LogEntry): StoredEntry {
+  return {
+    seq: entry.seq,
+    key: entry.key,
+    op: entry.op,
+    ...(entry.value === undefined ? {} : { valueText: toJsonText(entry.value) }),
+    chain: entry.chain,
+    producedAt: entry.producedAt,
+  };
+}
+
+function toLogEntry(stored: StoredEntry): LogEntry {
+  return {
+    seq: stored.seq,
+    key: stored.key,
+    op: stored.op,
+    ...(stored.valueText === undefined ? {} : { value: fromJsonText(stored.valueText) }),
+    chain: stored.chain,
+    producedAt: stored.producedAt,
+  };
+}
+
+/** A plan claim that won its condition, in the order they landed. */
+export interface ClaimRecord {
+  readonly nodeId: string;
+  readonly expectedPlannedSeq: number;
+  readonly claim: PlanClaim;
+}
+
+/** A cursor move that won its condition, in the order they landed. */
+export interface CursorMove {
+  readonly nodeId: string;
+  readonly expectedAppliedSeq: number;
+  readonly cursor: AppliedCursor;
+}
+
+/**
+ * {@link NodeRepository}. Besides the port it keeps the history of the conditional writes that
+ * won ({@link claims}, {@link cursorMoves}), so a test can check every step, not only the end state.
+ */
+export class InMemoryNodeRepository implements NodeRepository {
+  private readonly items = new Map<string, NodeState>();
+  private readonly claimHistory: ClaimRecord[] = [];
+  private readonly moveHistory: CursorMove[] = [];
+
+  /** Every claim that won, oldest first. */
+  get claims(): readonly ClaimRecord[] {
+    return jsonCopy(this.claimHistory);
+  }
+
+  /** Every cursor move that won, oldest first. */
+  get cursorMoves(): readonly CursorMove[] {
+    return jsonCopy(this.moveHistory);
+  }
+
+  async listActive(): Promise<NodeState[]> {
+    await roundTrip();
+    return [...this.items.values()].filter((node) => node.status === 'active').map((node) => ({ ...node }));
+  }
+
+  async get(nodeId: string): Promise<NodeState | undefined> {
+    await roundTrip();
+    const node = this.items.get(nodeId);
+    return node === undefined ? undefined : { ...node };
+  }
+
+  async claimPlan(nodeId: string, expectedPlannedSeq: number, claim: PlanClaim): Promise<boolean> {
+    await roundTrip();
+    // As in DynamoDB, the condition also fails for a node that does not exist.
+    const node = this.items.get(nodeId);
+    if (node?.plannedSeq !== expectedPlannedSeq) return false;
+    this.items.set(nodeId, { ...node, plannedSeq: claim.plannedSeq, plannedAt: claim.plannedAt, plannedInterval: claim.plannedInterval });
+    this.claimHistory.push({ nodeId, expectedPlannedSeq, claim: { ...claim } });
+    return true;
+  }
+
+  async advanceCursor(nodeId: string, expectedAppliedSeq: number, cursor: AppliedCursor): Promise<boolean> {
+    await roundTrip();
+    const node = this.items.get(nodeId);
+    if (node?.appliedSeq !== expectedAppliedSeq) return false;
+    this.items.set(nodeId, {
+      ...node,
+      appliedSeq: cursor.appliedSeq,
+      appliedChain: cursor.appliedChain,
+      appliedAt: cursor.appliedAt,
+      ...(cursor.lastProducedAt === undefined ? {} : { lastProducedAt: cursor.lastProducedAt }),
+    });
+    this.moveHistory.push({ nodeId, expectedAppliedSeq, cursor: { ...cursor } });
+    return true;
+  }
+
+  async register(registration: NodeRegistration): Promise<void> {
+    await roundTrip();
+    // Re-registering keeps the cursors, as the adapter's if_not_exists does.
+    const existing = this.items.get(registration.nodeId) ?? {
+      nodeId: registration.nodeId,
+      appliedSeq: 0,
+      appliedChain: GENESIS_CHAIN,
+      plannedSeq: 0,
+    };
+    this.items.set(registration.nodeId, { ...existing, rate: registration.rate, status: registration.status ?? 'active' });
+  }
+}
+
+interface StoredReplicaItem {
+  readonly valueText?: string;
+  readonly deleted?: true;
+  readonly seq: number;
+  readonly updatedAt: string;
+}
+
+/** {@link ReplicaStore}: one guarded put per key, as the adapter's conditional PutItem. */
+export class InMemoryReplicaStore implements ReplicaStore {
+  private readonly replicas = new Map<string, Map<string, StoredReplicaItem>>();
+
+  async write(nodeId: string, writes: readonly ReplicaWrite[]): Promise<{ written: number; skipped: number }> {
+    let written = 0;
+    let skipped = 0;
+    // One round trip per key: the adapter's puts are separate requests, so another delivery's
+    // writes can land between two of ours.
+    for (const write of writes) {
+      await roundTrip();
+      const replica = this.replicas.get(nodeId) ?? new Map<string, StoredReplicaItem>();
+      this.replicas.set(nodeId, replica);
+      const current = replica.get(write.key);
+      if (current !== undefined && current.seq >= write.seq) {
+        skipped += 1;
+        continue;
+      }
+      replica.set(
+        write.key,
+        write.op === 'delete'
+          ? { deleted: true, seq: write.seq, updatedAt: write.updatedAt }
+          : { ...(write.value === undefined ? {} : { valueText: toJsonText(write.value) }), seq: write.seq, updatedAt: write.updatedAt },
+      );
+      written += 1;
+    }
+    return { written, skipped };
+  }
+
+  async list(nodeId: string): Promise<ReplicaItem[]> {
+    await roundTrip();
+    const replica = this.replicas.get(nodeId) ?? new Map<string, StoredReplicaItem>();
+    return [...replica.entries()]
+      .sort(([a], [b]) => byUtf8(a, b))
+      .map(([key, item]) => ({
+        key,
+        ...(item.valueText === undefined ? {} : { value: fromJsonText(item.valueText) }),
+        ...(item.deleted ? { deleted: true as const } : {}),
+        seq: item.seq,
+        updatedAt: item.updatedAt,
+      }));
+  }
+}
+
+type StoredVerdict = Omit<IntervalVerdict, 'interval' | 'head' | 'converged'>;
+
+interface StoredConvergence {
+  readonly header: PlanHeader;
+  readonly expiresAt: number;
+  readonly converged: boolean;
+  readonly checkedAt?: string;
+  readonly verdict?: StoredVerdict;
+  readonly convergedAt?: string;
+}
+
+/** {@link ConvergenceStore}: plan header first-writer-wins; the verdict lands on the header's item. */
+export class InMemoryConvergenceStore implements ConvergenceStore {
+  private readonly records = new Map<string, StoredConvergence>();
+
+  async putPlanHeader(header: PlanHeader, expiresAtEpochSeconds: number): Promise<boolean> {
+    await roundTrip();
+    const id = recordId(header.stream, header.interval);
+    if (this.records.has(id)) return false;
+    this.records.set(id, { header: jsonCopy(header), expiresAt: expiresAtEpochSeconds, converged: false });
+    return true;
+  }
+
+  async recent(stream: string, upTo: number, limit: number): Promise<ConvergenceRecord[]> {
+    await roundTrip();
+    return [...this.records.values()]
+      .filter((record) => record.header.stream === stream && record.header.interval <= upTo)
+      .sort((a, b) => b.header.interval - a.header.interval)
+      .slice(0, limit)
+      .map(toConvergenceRecord);
+  }
+
+  async recordVerdict(stream: string, verdict: IntervalVerdict, checkedAt: string): Promise<void> {
+    await roundTrip();
+    const id = recordId(stream, verdict.interval);
+    const record = this.records.get(id);
+    // As the adapter's `attribute_exists` condition: without a plan header there is nothing to judge.
+    if (record === undefined) return;
+    const { converged } = verdict;
+    this.records.set(id, {
+      ...record,
+      checkedAt,
+      verdict: toStoredVerdict(verdict),
+      converged,
+      ...(converged && record.convergedAt === undefined ? { convergedAt: checkedAt } : {}),
+    });
+  }
+
+  /** The TTL the plan header was written with (epoch seconds); undefined when there is no record. */
+  expiresAt(stream: string, interval: number): number | undefined {
+    return this.records.get(recordId(stream, interval))?.expiresAt;
+  }
+}
+
+/** The verdict's attributes as the adapter stores them: `interval` and `head` stay the header's. */
+function toStoredVerdict(verdict: IntervalVerdict): StoredVerdict {
+  return jsonCopy({
+    activeNodes: verdict.activeNodes,
+    consistentNodes: verdict.consistentNodes,
+    maxLagUpdates: verdict.maxLagUpdates,
+    maxStalenessSeconds: verdict.maxStalenessSeconds,
+    laggingNodes: verdict.laggingNodes,
+    underProvisionedNodes: verdict.underProvisionedNodes,
+    integrityFailures: verdict.integrityFailures,
+  });
+}
+
+function recordId(stream: string, interval: number): string {
+  return `${stream}\u0000${interval}`;
+}
+
+function toConvergenceRecord(stored: StoredConvergence): ConvergenceRecord {
+  const header = jsonCopy(stored.header);
+  return {
+    ...header,
+    converged: stored.converged,
+    ...(stored.checkedAt === undefined ? {} : { checkedAt: stored.checkedAt }),
+    // The verdict is judged against the header's H_k, as the adapter reads it back.
+    ...(stored.verdict === undefined
+      ? {}
+      : { verdict: { interval: header.interval, head: header.head, ...jsonCopy(stored.verdict), converged: stored.converged } }),
+    ...(stored.convergedAt === undefined ? {} : { convergedAt: stored.convergedAt }),
+  };
+}
+
+/** A message the queue accepted, as SQS would hand it to a consumer. */
+export interface QueuedMessage {
+  readonly messageId: string;
+  /** MessageGroupId: the node id. */
+  readonly groupId: string;
+  readonly deduplicationId: string;
+  readonly body: string;
+}
+
+/**
+ * {@link MicrobatchQueue} as an SQS FIFO queue: keeps every accepted message in send order and
+ * drops one whose deduplication id was accepted before. Delivery is the test's business.
+ */
+export class InMemoryQueue implements MicrobatchQueue {
+  private readonly accepted: QueuedMessage[] = [];
+  private readonly seen = new Set<string>();
+  private dropped = 0;
+
+  /** Every accepted message, oldest first. */
+  get messages(): readonly QueuedMessage[] {
+    return [...this.accepted];
+  }
+
+  /** Messages dropped as duplicates within the deduplication window. */
+  get duplicatesDropped(): number {
+    return this.dropped;
+  }
+
+  async send(microbatches: readonly Microbatch[]): Promise<void> {
+    const outgoing = microbatches.map((microbatch) => ({
+      groupId: microbatch.nodeId,
+      deduplicationId: deduplicationId(microbatch),
+      body: serializeMicrobatch(microbatch),
+    }));
+    await roundTrip();
+    for (const message of outgoing) {
+      if (this.seen.has(message.deduplicationId)) {
+        this.dropped += 1;
+        continue;
+      }
+      this.seen.add(message.deduplicationId);
+      this.accepted.push(Object.freeze({ messageId: `msg-${this.accepted.length + 1}`, ...message }));
+    }
+  }
+}
+
+/** One of each port, sharing nothing: a fresh deployment. */
+export function createInMemoryPorts(): {
+  log: InMemoryLog;
+  nodes: InMemoryNodeRepository;
+  replica: InMemoryReplicaStore;
+  convergence: InMemoryConvergenceStore;
+  queue: InMemoryQueue;
+} {
+  return {
+    log: new InMemoryLog(),
+    nodes: new InMemoryNodeRepository(),
+    replica: new InMemoryReplicaStore(),
+    convergence: new InMemoryConvergenceStore(),
+    queue: new InMemoryQueue(),
+  };
+}
+
+/** Whether a crash strikes before the call takes effect or after it has. */
+export type CrashPoint = 'before' | 'after';
+
+/** Crash the `nth` call (from 1) of `call`, a wrapped port's name and method: `'replica.write'`. */
+export interface CrashRule {
+  readonly call: string;
+  readonly nth: number;
+  readonly when: CrashPoint;
+}
+
+/** The process died at a planned point: the test's stand-in for a Lambda crash or timeout. */
+export class InjectedCrash extends Error {
+  constructor(readonly rule: CrashRule) {
+    super(`injected crash ${rule.when} call ${rule.nth} of ${rule.call}`);
+    this.name = 'InjectedCrash';
+  }
+}
+
+type Method = (...args: unknown[]) => unknown;
+
+/**
+ * Crashes planned by call count. Wrap the ports a use case gets with {@link wrap}; every call of a
+ * wrapped method is counted under `name.method`, and a matching rule throws {@link InjectedCrash}
+ * before the call (nothing happened) or after it (the effect stands, the caller never learns).
+ */
+export class FaultPlan {
+  private readonly rules: CrashRule[];
+  private readonly counts = new Map<string, number>();
+  private readonly fired: InjectedCrash[] = [];
+  private armed = true;
+
+  constructor(rules: readonly CrashRule[] = []) {
+    this.rules = [...rules];
+  }
+
+  crash(call: string, nth: number, when: CrashPoint): this {
+    this.rules.push({ call, nth, when });
+    return this;
+  }
+
+  /** Stops injecting (calls are still counted). */
+  disarm(): void {
+    this.armed = false;
+  }
+
+  /** How often `call` has been made through a wrapped port. */
+  callsOf(call: string): number {
+    return this.counts.get(call) ?? 0;
+  }
+
+  /** The crashes injected so far, oldest first. */
+  get crashes(): readonly InjectedCrash[] {
+    return [...this.fired];
+  }
+
+  /** `port` with every method (made async) counted under `name.method` and crashed where a rule says. */
+  wrap<T extends object>(name: string, port: T): T {
+    return new Proxy(port, {
+      get: (target, property, receiver): unknown => {
+        const member: unknown = Reflect.get(target, property, receiver);
+        if (typeof member !== 'function' || typeof property !== 'string') return member;
+        const call = `${name}.${property}`;
+        return async (...args: unknown[]): Promise<unknown> => {
+          const nth = this.callsOf(call) + 1;
+          this.counts.set(call, nth);
+          this.strike(call, nth, 'before');
+          const result = await (member as Method).apply(target, args);
+          this.strike(call, nth, 'after');
+          return result;
+        };
+      },
+    });
+  }
+
+  private strike(call: string, nth: number, when: CrashPoint): void {
+    if (!this.armed) return;
+    const rule = this.rules.find((candidate) => candidate.call === call && candidate.nth === nth && candidate.when === when);
+    if (rule === undefined) return;
+    const crash = new InjectedCrash(rule);
+    this.fired.push(crash);
+    throw crash;
+  }
+}
+
+/**
+ * `port` with a wait of `turns()` promise turns before each call: a slow caller (a Lambda that
+ * stalls, a straggling duplicate delivery) whose steps land between other callers' steps.
+ */
+export function withLatency<T extends object>(port: T, turns: () => number): T {
+  return new Proxy(port, {
+    get: (target, property, receiver): unknown => {
+      const member: unknown = Reflect.get(target, property, receiver);
+      if (typeof member !== 'function') return member;
+      return async (...args: unknown[]): Promise<unknown> => {
+        for (let turn = turns(); turn > 0; turn -= 1) await roundTrip();
+        return (member as Method).apply(target, args);
+      };
+    },
+  });
+}
