@@ -1,0 +1,190 @@
+import { describe, expect, it } from 'vitest';
+import { renderReport } from '../../local/report.ts';
+import type { NodeSummary, RunSummary } from '../../local/summary.ts';
+import { syntheticSummary } from './fixture.ts';
+
+const HOSTILE = '<script>alert("x")</script>';
+
+/** The markup of the main chart, from its opening tag to its closing one. */
+function lagChart(page: string): string {
+  const start = page.indexOf('<svg id="lag-chart"');
+  expect(start, 'the page has an svg#lag-chart').toBeGreaterThanOrEqual(0);
+  return page.slice(start, page.indexOf('</svg>', start));
+}
+
+/** The `d` of every line in the lag chart, keyed by its (unescaped) data-node. */
+function nodeLines(page: string): Map<string, string> {
+  const lines = new Map<string, string>();
+  for (const match of lagChart(page).matchAll(/<path class="line" data-node="([^"]*)" d="([^"]*)"/g)) {
+    lines.set(unescape(match[1] ?? ''), match[2] ?? '');
+  }
+  return lines;
+}
+
+function unescape(text: string): string {
+  return text.replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&quot;', '"').replaceAll('&#39;', "'").replaceAll('&amp;', '&');
+}
+
+function expectOnlyFiniteNumbers(page: string): void {
+  expect(page).not.toContain('NaN');
+  expect(page).not.toContain('Infinity');
+  expect(page).not.toContain('undefined');
+}
+
+function withNode(summary: RunSummary, position: number, changes: Partial<NodeSummary>): RunSummary {
+  return { ...summary, perNode: summary.perNode.map((node, at) => (at === position ? { ...node, ...changes } : node)) };
+}
+
+describe('renderReport', () => {
+  const summary = syntheticSummary();
+  const page = renderReport(summary);
+
+  it('renders a whole HTML page', () => {
+    expect(page.startsWith('<!doctype html>')).toBe(true);
+    expect(page.trimEnd().endsWith('</html>')).toBe(true);
+    expect(page).toContain('<meta charset="utf-8">');
+  });
+
+  it('loads nothing: no remote address, no src, no external stylesheet, no script', () => {
+    expect(page).not.toMatch(/https?:\/\//i);
+    expect(page).not.toMatch(/\ssrc\s*=/i);
+    expect(page).not.toMatch(/<script/i);
+    expect(page).not.toMatch(/@import|url\(/i);
+    for (const [, href] of page.matchAll(/href="([^"]*)"/g)) expect(href).toMatch(/^data:/);
+  });
+
+  it('forbids every fetch in its own content security policy', () => {
+    expect(page).toContain(`content="default-src 'none'; style-src 'unsafe-inline'; img-src data:"`);
+  });
+
+  it('draws one non-empty line per node in the lag chart, in node order', () => {
+    const lines = nodeLines(page);
+    expect([...lines.keys()]).toEqual(summary.perNode.map((node) => node.nodeId));
+    for (const d of lines.values()) expect(d).toMatch(/^M[\d.]+,[\d.]+( L[\d.]+,[\d.]+){9}$/);
+  });
+
+  it('names every node in the legend and the node table', () => {
+    for (const node of summary.perNode) expect(page.split(`>${node.nodeId}<`).length - 1).toBeGreaterThanOrEqual(2);
+  });
+
+  it('marks where the run converged, its theoretical minimum and where ingest stopped', () => {
+    const chart = lagChart(page);
+    expect(chart).toContain('>converged at 10<');
+    expect(chart).toContain('>theoretical min 9<');
+    expect(chart).toContain('>no ingest after interval 6<');
+    expect(chart).toContain('class="quiet"');
+  });
+
+  it('says a converged run converged, against its bound, with a clean audit', () => {
+    expect(page).toContain('Every node converged and matches the log');
+    expect(page).toContain('Converged at interval 10');
+    expect(page).toContain('theoretical minimum 9 · 1 interval over it · last: node-f');
+    expect(page).toContain('Audit clean');
+  });
+
+  it('says a short run did not converge, which nodes are behind, and what the audit found', () => {
+    const failed: RunSummary = {
+      ...syntheticSummary({ intervals: 8 }),
+      audit: { nodesChecked: 6, mismatched: 1, missing: 2, extra: 0, examples: ['node-c key k-17: replica seq 1201, replay seq 1310'] },
+    };
+    const report = renderReport(failed);
+    expect(report).toContain('This run needs attention');
+    expect(report).toContain('Did not converge in 8 intervals');
+    expect(report).toContain('theoretical minimum 9 (longer than the run) · not at head: node-f');
+    expect(report).toContain('Audit found 3 differences');
+    expect(report).toContain('2 missing · 0 extra · 1 different, across 6 nodes');
+    expect(report).toContain('node-c key k-17: replica seq 1201, replay seq 1310');
+    expect(lagChart(report)).not.toContain('converged at');
+  });
+
+  it('flags under-provisioned nodes and the node that converged late', () => {
+    expect(page.match(/class="pill warn"[^>]*>under-provisioned</g)).toHaveLength(summary.perNode.filter((node) => node.underProvisioned).length);
+    expect(page).toContain('<span class="warn-text">10</span><span class="muted"> / 9</span>');
+  });
+
+  it('shows the formula numbers per node: share, busy b_i and first-interval b_i', () => {
+    const slow = summary.perNode.find((node) => node.nodeId === 'node-f');
+    expect(slow).toMatchObject({ rate: 8, sharePerInterval: 480, microbatchesPerBusyInterval: 5, firstIntervalMicrobatches: 5 });
+    expect(page).toMatch(/node-f<\/span><\/th>\s*<td class="num">8<\/td>\s*<td class="num">480<\/td>\s*<td class="num">5<\/td>\s*<td class="num">5<\/td>/);
+  });
+
+  it('lists every fault kind with its count', () => {
+    for (const label of ['duplicate delivery', 'applier crash', 'throttled request', 'poison message', 'planner duplicate', 'reordered batch']) {
+      expect(page).toContain(`>${label}</text>`);
+    }
+    expect(page).toContain(`>${summary.faults.throttle}</text>`);
+  });
+
+  it('writes a row per interval with its checker verdict', () => {
+    expect(page.match(/<tr( class="at-head")?>\s*<th scope="row" class="num">/g)).toHaveLength(summary.intervals.length);
+    expect(page).toContain('title="no plan to judge yet">–<');
+  });
+
+  it('escapes a hostile node id, setting and audit example as text', () => {
+    const hostile: RunSummary = {
+      ...withNode(summary, 0, { nodeId: HOSTILE }),
+      intervals: summary.intervals.map((sample) => ({ ...sample, lagByNode: { ...sample.lagByNode, [HOSTILE]: sample.lagByNode['node-a'] ?? 0 } })),
+      settings: { ...summary.settings, faults: HOSTILE },
+      audit: { ...summary.audit, mismatched: 1, examples: [HOSTILE] },
+    };
+    const report = renderReport(hostile);
+    expect(report).not.toMatch(/<script/i);
+    expect(report).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
+    expect(nodeLines(report).has(HOSTILE)).toBe(true);
+    expect(nodeLines(report).get(HOSTILE)).not.toBe('');
+  });
+
+  it('renders a run of one interval with a point per node and no NaN', () => {
+    const report = renderReport(syntheticSummary({ intervals: 1 }));
+    expectOnlyFiniteNumbers(report);
+    const lines = nodeLines(report);
+    expect(lines.size).toBe(6);
+    for (const d of lines.values()) expect(d).toMatch(/^M[\d.]+,[\d.]+$/);
+    expect(lagChart(report).match(/<circle /g)).toHaveLength(6);
+  });
+
+  it('renders a run with no nodes without NaN, saying so in the chart', () => {
+    const report = renderReport(syntheticSummary({ rates: {} }));
+    expectOnlyFiniteNumbers(report);
+    expect(lagChart(report)).not.toContain('data-node');
+    expect(lagChart(report)).toContain('No nodes in this run');
+    expect(report).toContain('No nodes in this run.');
+  });
+
+  it('renders a run that recorded no interval without NaN', () => {
+    const report = renderReport({ ...syntheticSummary({ rates: {} }), intervals: [], intervalsRun: 0, convergedAtInterval: null, converged: false });
+    expectOnlyFiniteNumbers(report);
+    expect(report).toContain('No intervals recorded');
+  });
+
+  it('shows a dash, never Infinity, for the bound of a node with rate 0', () => {
+    const stalled = withNode({ ...summary, converged: false, convergedAtInterval: null, theoreticalMinIntervals: Number.POSITIVE_INFINITY }, 5, {
+      rate: 0,
+      sharePerInterval: 0,
+      theoreticalMinInterval: Number.POSITIVE_INFINITY,
+      convergedAtInterval: null,
+    });
+    const report = renderReport(stalled);
+    expectOnlyFiniteNumbers(report);
+    expect(report).toContain('no theoretical minimum (a node has rate 0)');
+    expect(report).toContain('<span class="pill bad">never</span><span class="muted"> / —</span>');
+  });
+
+  it('tells more than ten nodes apart by line pattern once the colors repeat', () => {
+    const rates = Object.fromEntries(Array.from({ length: 12 }, (_, position) => [`n-${position}`, 10 + position]));
+    const report = renderReport(syntheticSummary({ rates }));
+    expect(nodeLines(report).size).toBe(12);
+    expect(lagChart(report).match(/stroke-dasharray="7 4"/g)).toHaveLength(2);
+  });
+
+  it('renders a long run of many nodes, more points than a spread argument list can take', () => {
+    const rates = Object.fromEntries(Array.from({ length: 60 }, (_, position) => [`n-${position}`, 5 + position]));
+    const report = renderReport(syntheticSummary({ rates, intervals: 2500, quietAfter: 2000 }));
+    expectOnlyFiniteNumbers(report);
+    expect(nodeLines(report).size).toBe(60);
+  });
+
+  it('renders the same bytes for the same summary', () => {
+    expect(renderReport(syntheticSummary())).toBe(page);
+  });
+});
