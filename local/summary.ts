@@ -2,6 +2,7 @@
  * What a local run reports: the shape of `out/summary.json`, of `--json` output, and the input of
  * the HTML report. Pure types and pure arithmetic, shared by the runtime, the report and the tests.
  */
+import { validateRate } from '#shared/domain/config.ts';
 import { sharePerInterval } from '#shared/domain/formula.ts';
 
 /** Fault kinds `--faults` can inject, and how many of each were injected in a run. */
@@ -117,7 +118,9 @@ export function noFaults(): FaultCounts {
  * ceil(r·t) per interval, where `heads[j]` is the head after interval j+1's ingest (planning sees it).
  */
 export function theoreticalMinInterval(heads: readonly number[], rate: number, intervalSeconds: number): number {
-  const share = sharePerInterval(rate, intervalSeconds);
+  if (heads.length === 0) return 0;
+  // A rate must be positive (validateRate): a node of rate 0 could never converge.
+  const share = sharePerInterval(validateRate(rate), intervalSeconds);
   const finalHead = heads.at(-1) ?? 0;
   let applied = 0;
   for (const [index, head] of heads.entries()) {

@@ -55,7 +55,8 @@ export interface NodeRepository {
   /** Consistent read of one node. */
   get(nodeId: string): Promise<NodeState | undefined>;
   /**
-   * Sets the plan fields on the condition that `plannedSeq` is still `expectedPlannedSeq`.
+   * Sets the plan fields on the condition that `plannedSeq` is still `expectedPlannedSeq` and the
+   * node has no claim for `claim.plannedInterval` or later (one claim per node per interval).
    * @returns false when the condition failed (another planner run claimed first).
    */
   claimPlan(nodeId: string, expectedPlannedSeq: number, claim: PlanClaim): Promise<boolean>;

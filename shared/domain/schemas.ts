@@ -56,8 +56,49 @@ export const schedulerEventSchema = z.looseObject({
 export const scheduledEventSchema = z.union([classicScheduledEventSchema, schedulerEventSchema]);
 export type ScheduledEvent = z.infer<typeof scheduledEventSchema>;
 
-const jsonValue: z.ZodMiniType<JsonValue> = z.lazy(() =>
-  z.union([z.string(), z.number().check(z.refine(Number.isFinite, 'must be a finite number')), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
+/**
+ * Why `value` is not plain JSON data, or undefined when it is. Hand-written rather than a zod union
+ * of records: zod's record silently drops a `"__proto__"` member, and the hash chain must see
+ * exactly what is stored. Lone UTF-16 surrogates have no RFC 8785 form, so they are refused too.
+ */
+export function jsonProblem(value: unknown, path = ''): string | undefined {
+  const at = path === '' ? '' : ` at ${path}`;
+  switch (typeof value) {
+    case 'string':
+      return value.isWellFormed() ? undefined : `string${at} has a lone UTF-16 surrogate`;
+    case 'number':
+      return Number.isFinite(value) ? undefined : `number${at} must be finite`;
+    case 'boolean':
+      return undefined;
+    case 'object': {
+      if (value === null) return undefined;
+      if (Array.isArray(value)) {
+        for (const [index, item] of value.entries()) {
+          const problem = jsonProblem(item, `${path}[${index}]`);
+          if (problem !== undefined) return problem;
+        }
+        return undefined;
+      }
+      const prototype: unknown = Object.getPrototypeOf(value);
+      if (prototype !== Object.prototype && prototype !== null) return `value${at} is not a plain object`;
+      for (const [key, item] of Object.entries(value)) {
+        if (key === '__proto__') return `member "__proto__"${at} is not allowed`;
+        if (!key.isWellFormed()) return `a member name${at} has a lone UTF-16 surrogate`;
+        const problem = jsonProblem(item, `${path}.${key}`);
+        if (problem !== undefined) return problem;
+      }
+      return undefined;
+    }
+    default:
+      return `${typeof value}${at} is not JSON`;
+  }
+}
+
+const jsonValue = z.custom<JsonValue>().check(
+  z.superRefine((value, context) => {
+    const problem = jsonProblem(value);
+    if (problem !== undefined) context.addIssue({ code: 'custom', message: `must be JSON: ${problem}`, input: value });
+  }),
 );
 
 const byteLength = (text: string): number => Buffer.byteLength(text, 'utf8');
@@ -66,6 +107,7 @@ export const newUpdateSchema = z
   .strictObject({
     key: z.string().check(
       z.minLength(1, 'must not be empty'),
+      z.refine((key) => key.isWellFormed(), 'must not hold a lone UTF-16 surrogate'),
       z.refine((key) => byteLength(key) <= MAX_KEY_BYTES, `must be at most ${MAX_KEY_BYTES} bytes`),
     ),
     op: z.enum(['put', 'delete']),
@@ -74,7 +116,8 @@ export const newUpdateSchema = z
   .check(
     z.refine((u) => u.op !== 'put' || u.value !== undefined, { error: 'a put needs a value', path: ['value'] }),
     z.refine((u) => u.op !== 'delete' || u.value === undefined, { error: 'a delete carries no value', path: ['value'] }),
-    z.refine((u) => u.value === undefined || byteLength(canonicalJson(u.value)) + byteLength(u.key) <= MAX_UPDATE_BYTES, {
+    // zod runs object checks even when a member failed: size only what is JSON (the member says why not).
+    z.refine((u) => u.value === undefined || jsonProblem(u.value) !== undefined || byteLength(canonicalJson(u.value)) + byteLength(u.key) <= MAX_UPDATE_BYTES, {
       error: `key and value together must be at most ${MAX_UPDATE_BYTES} bytes`,
       path: ['value'],
     }),

@@ -149,7 +149,7 @@ describe('DynamoNodeRepository', () => {
         TableName: TABLE,
         Key: { nodeId: 'n-1' },
         UpdateExpression: 'SET #plannedSeq = :plannedSeq, #plannedAt = :plannedAt, #plannedInterval = :plannedInterval',
-        ConditionExpression: '#plannedSeq = :expected',
+        ConditionExpression: '#plannedSeq = :expected AND (attribute_not_exists(#plannedInterval) OR #plannedInterval < :plannedInterval)',
         ExpressionAttributeNames: { '#plannedSeq': 'plannedSeq', '#plannedAt': 'plannedAt', '#plannedInterval': 'plannedInterval' },
         ExpressionAttributeValues: { ':plannedSeq': 300, ':plannedAt': '2026-11-27T10:18:00Z', ':plannedInterval': 29447718, ':expected': 200 },
       });

@@ -156,6 +156,34 @@ describe('parseIngestRequest', () => {
     expect(error.issues.some((issue) => issue.startsWith(field))).toBe(true);
   });
 
+  it('refuses a "__proto__" member instead of silently dropping it from the value', () => {
+    const update = JSON.parse('{"key":"k","op":"put","value":{"__proto__":{"a":1},"b":2}}') as unknown;
+
+    const error = validationErrorOf(() => parseIngestRequest({ updates: [update] }));
+
+    expect(error.issues[0]).toMatch(/^updates\.0\.value: must be JSON: member "__proto__"/);
+  });
+
+  it('refuses lone UTF-16 surrogates in a key, a string value or a member name, which have no canonical JSON', () => {
+    const lone = 'a\uD800b';
+    for (const [update, field] of [
+      [{ key: lone, op: 'put', value: 1 }, 'updates.0.key'],
+      [{ key: 'k', op: 'put', value: [lone] }, 'updates.0.value'],
+      [{ key: 'k', op: 'put', value: { [lone]: 1 } }, 'updates.0.value'],
+    ] as const) {
+      const error = validationErrorOf(() => parseIngestRequest({ updates: [update] }));
+      expect(error.issues.some((issue) => issue.startsWith(field))).toBe(true);
+    }
+  });
+
+  it('keeps a valid value exactly as sent, nested members included', () => {
+    const value = { b: [1, 'x', null, { c: true }], a: { '': '', '"': null, ' ': 0 } };
+
+    const { updates } = parseIngestRequest({ updates: [{ key: 'k', op: 'put', value }] });
+
+    expect(updates[0]?.value).toStrictEqual(value);
+  });
+
   it('names the unknown field it refuses', () => {
     const error = validationErrorOf(() => parseIngestRequest({ updates: [{ key: 'k', op: 'put', value: 1, ttl: 60 }] }));
 

@@ -170,7 +170,7 @@ describe('planner handler', () => {
       expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
         TableName: TABLES.nodes,
         Key: { nodeId: expected.nodeId },
-        ConditionExpression: '#plannedSeq = :expected',
+        ConditionExpression: '#plannedSeq = :expected AND (attribute_not_exists(#plannedInterval) OR #plannedInterval < :plannedInterval)',
         ExpressionAttributeValues: {
           ':expected': read.get(expected.nodeId),
           ':plannedSeq': expected.plannedSeq,

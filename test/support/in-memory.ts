@@ -207,6 +207,7 @@ export class InMemoryNodeRepository implements NodeRepository {
     // As in DynamoDB, the condition also fails for a node that does not exist.
     const node = this.items.get(nodeId);
     if (node?.plannedSeq !== expectedPlannedSeq) return false;
+    if (node.plannedInterval !== undefined && node.plannedInterval >= claim.plannedInterval) return false;
     this.items.set(nodeId, { ...node, plannedSeq: claim.plannedSeq, plannedAt: claim.plannedAt, plannedInterval: claim.plannedInterval });
     this.claimHistory.push({ nodeId, expectedPlannedSeq, claim: { ...claim } });
     return true;

@@ -58,12 +58,14 @@ export class DynamoNodeRepository implements NodeRepository {
   }
 
   async claimPlan(nodeId: string, expectedPlannedSeq: number, claim: PlanClaim): Promise<boolean> {
-    // The condition also fails for a node that does not exist, so a claim never creates one.
+    // The condition also fails for a node that does not exist, so a claim never creates one. The
+    // interval term keeps a node to one claim per interval even when a re-plan from the cursor
+    // happens to expect the same plannedSeq as a concurrent duplicate run.
     return this.conditionalUpdate({
       TableName: this.tableName,
       Key: { nodeId },
       UpdateExpression: 'SET #plannedSeq = :plannedSeq, #plannedAt = :plannedAt, #plannedInterval = :plannedInterval',
-      ConditionExpression: '#plannedSeq = :expected',
+      ConditionExpression: '#plannedSeq = :expected AND (attribute_not_exists(#plannedInterval) OR #plannedInterval < :plannedInterval)',
       ExpressionAttributeNames: { '#plannedSeq': 'plannedSeq', '#plannedAt': 'plannedAt', '#plannedInterval': 'plannedInterval' },
       ExpressionAttributeValues: {
         ':plannedSeq': claim.plannedSeq,
