@@ -3,7 +3,7 @@
  * checker's convergence metrics, integrity failures and function errors. Alarm actions go to an SNS
  * topic that always exists (free at rest) and that an e-mail address is subscribed to when configured.
  */
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import {
   Alarm,
   AlarmStatusWidget,
@@ -16,6 +16,8 @@ import {
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -54,7 +56,15 @@ export class Monitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
-    this.topic = new Topic(this, 'AlarmTopic', { displayName: 'Microbatch Sync alarms', enforceSSL: true });
+    // Encrypted at rest with a customer managed key: the AWS managed aws/sns key cannot be granted to
+    // CloudWatch, which must encrypt the alarm notifications it publishes ($1 a month).
+    const topicKey = new Key(this, 'AlarmTopicKey', {
+      description: 'Encrypts the Microbatch Sync alarm topic',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    topicKey.grant(new ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    this.topic = new Topic(this, 'AlarmTopic', { displayName: 'Microbatch Sync alarms', enforceSSL: true, masterKey: topicKey });
     if (props.alarmEmail !== undefined) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
 
     const interval = Duration.seconds(props.intervalSeconds);

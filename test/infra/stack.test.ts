@@ -395,6 +395,24 @@ describe('monitoring', () => {
     });
   });
 
+  it('encrypts the alarm topic with a rotating customer managed key that CloudWatch may use', () => {
+    const [keyId] = Object.keys(resourcesOfType(json, 'AWS::KMS::Key'));
+    expect(keyId).toBeDefined();
+    synthesized.template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
+    synthesized.template.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          }),
+        ]),
+      },
+    });
+  });
+
   it('builds a dashboard of convergence lag, lagging nodes, updates applied, DLQ depth and the alarms', () => {
     const [dashboard] = Object.values(resourcesOfType(json, 'AWS::CloudWatch::Dashboard'));
     const parts = (dashboard?.Properties?.DashboardBody as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
