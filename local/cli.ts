@@ -1,0 +1,313 @@
+/**
+ * `npm start`: runs the whole system on this machine — DynamoDB Local and fauxqs on loopback ports,
+ * the real handlers, a simulated clock — then audits every replica and writes a report.
+ *
+ * Exit codes: 0 converged with a clean audit (or not expected to converge yet); 1 the audit found a
+ * difference, the run should have converged and did not, or the run failed; 2 bad arguments;
+ * 3 the machine lacks what the emulators need (Java 17+).
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import Table from 'cli-table3';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { startEmulators, type Emulators } from './emulators.ts';
+import { EnvironmentError, UsageError } from './errors.ts';
+import { formatFaults, parseFaults, type FaultSettings } from './faults.ts';
+import { writeReport } from './report-file.ts';
+import { defaultIntervals, nodeRates, runSimulation, scenarioDefaults, shouldHaveConverged, type Scenario, type SimulationOptions } from './simulation.ts';
+import type { IntervalSample, RunSummary } from './summary.ts';
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, environment: 3 } as const;
+
+interface CliOptions {
+  readonly simulation: SimulationOptions;
+  readonly json: boolean;
+  readonly out: string;
+  readonly verbose: boolean;
+}
+
+function wholeNumber(name: string, min: number, max: number): (text: string) => number {
+  return (text) => {
+    const value = text.trim() === '' ? Number.NaN : Number(text);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}.`);
+    }
+    return value;
+  };
+}
+
+function positiveRate(name: string, max: number): (text: string) => number {
+  return (text) => {
+    const value = text.trim() === '' ? Number.NaN : Number(text);
+    if (!Number.isFinite(value) || value < 0 || value > max) throw new InvalidArgumentError(`${name} must be a number from 0 to ${max}.`);
+    return value;
+  };
+}
+
+function faultList(text: string): FaultSettings {
+  try {
+    return parseFaults(text);
+  } catch (error) {
+    const message = (error as Error).message.replace(/^--faults: /, '');
+    throw new InvalidArgumentError(`${message.charAt(0).toUpperCase()}${message.slice(1)}.`);
+  }
+}
+
+function program(): Command {
+  const defaults = scenarioDefaults('default');
+  const seed = scenarioDefaults('seed');
+  return new Command('npm start --')
+    .description(
+      'Runs Microbatch Sync end to end on this machine: DynamoDB Local and an in-process SQS emulator, the real ' +
+        'Lambda handlers, and a simulated clock on which an interval of t seconds takes milliseconds. ' +
+        'Exit codes: 0 converged with a clean audit, 1 audit difference or not converged when it should have, 2 bad arguments, 3 no Java 17+.',
+    )
+    .addOption(
+      new Option('--scenario <name>', "'seed' is the original write-up's example: 10 nodes with random rates in [0, 1) updates/s, b = 100, t = 1000 s")
+        .choices(['default', 'seed'])
+        .default('default'),
+    )
+    .option('--nodes <n>', `nodes to register (default: ${defaults.nodes}; seed: ${seed.nodes})`, wholeNumber('--nodes', 1, 1000))
+    .option('--intervals <n>', 'intervals to run at most (default: the theoretical minimum + staleAfterIntervals + 2)', wholeNumber('--intervals', 1, 10_000))
+    .option('--interval-seconds <t>', `interval length t in seconds (default: ${defaults.intervalSeconds}; seed: ${seed.intervalSeconds})`, wholeNumber('--interval-seconds', 1, 86_400))
+    .option('--batch-size <b>', `microbatch size b (default: ${defaults.batchSize})`, wholeNumber('--batch-size', 1, 10_000))
+    .option('--ingest-rate <r>', `updates per second the producer ingests (default: ${defaults.ingestRate}; seed: ${seed.ingestRate})`, positiveRate('--ingest-rate', 10_000))
+    .option('--quiet-after <n>', `intervals after which ingest stops, so the nodes can converge (default: ${defaults.quietAfter}; seed: ${seed.quietAfter})`, wholeNumber('--quiet-after', 0, 10_000))
+    .option('--keys <n>', `distinct keys the updates touch (default: ${defaults.keys})`, wholeNumber('--keys', 1, 1_000_000))
+    .option('--seed <n>', `seed of the workload, the node rates and the faults (default: ${defaults.seed})`, wholeNumber('--seed', 0, 4_294_967_295))
+    .option(
+      '--faults <list>',
+      'faults to inject, each with a probability P in [0, 1]: duplicate=P (a batch delivered twice), crash=P (an applier result lost), ' +
+        'throttle=P (an invocation meets DynamoDB throttling), poison=P (malformed messages, per interval), ' +
+        'planner-duplicate=P (a tick delivered twice), reorder[=P] (a batch shuffled; alone: every batch)',
+      faultList,
+    )
+    .option('--json', 'print only the run summary as JSON on stdout')
+    .option('--out <dir>', 'where to write report.html and summary.json', 'out')
+    .option('--verbose', 'print handler warnings and per-interval timings (on stderr)')
+    .exitOverride()
+    .configureOutput({
+      outputError: (text, write) => {
+        write(text);
+      },
+    });
+}
+
+/** Parses `argv` (without node and the script); @throws CommanderError for bad arguments or help. */
+export function parseArguments(argv: readonly string[]): CliOptions {
+  const command = program();
+  command.parse([...argv], { from: 'user' });
+  const raw = command.opts<{
+    scenario: Scenario;
+    nodes?: number;
+    intervals?: number;
+    intervalSeconds?: number;
+    batchSize?: number;
+    ingestRate?: number;
+    quietAfter?: number;
+    keys?: number;
+    seed?: number;
+    faults?: FaultSettings;
+    json?: boolean;
+    out: string;
+    verbose?: boolean;
+  }>();
+  const base = scenarioDefaults(raw.scenario);
+  const json = raw.json === true;
+  const verbose = raw.verbose === true;
+  const simulation: SimulationOptions = {
+    scenario: raw.scenario,
+    nodes: raw.nodes ?? base.nodes,
+    ...(raw.intervals === undefined ? {} : { intervals: raw.intervals }),
+    intervalSeconds: raw.intervalSeconds ?? base.intervalSeconds,
+    batchSize: raw.batchSize ?? base.batchSize,
+    ingestRate: raw.ingestRate ?? base.ingestRate,
+    quietAfter: raw.quietAfter ?? base.quietAfter,
+    keys: raw.keys ?? base.keys,
+    seed: raw.seed ?? base.seed,
+    faults: raw.faults ?? parseFaults(''),
+    // Handler logs at INFO go to stdout, WARN and above to stderr: --json keeps stdout for the summary.
+    logLevel: verbose ? (json ? 'WARN' : 'INFO') : 'SILENT',
+  };
+  return { simulation, json, out: raw.out, verbose };
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let options: CliOptions;
+  try {
+    options = parseArguments(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    throw error;
+  }
+  const { json, verbose } = options;
+  // Progress is for a person: on stdout normally, on stderr (only with --verbose) under --json.
+  const say = json ? (verbose ? (line: string) => process.stderr.write(`${line}\n`) : () => undefined) : (line: string) => process.stdout.write(`${line}\n`);
+  const debug = verbose ? (line: string) => process.stderr.write(`  · ${line}\n`) : () => undefined;
+
+  const wallStarted = performance.now();
+  let emulators: Emulators;
+  try {
+    emulators = await startEmulators({ handleSignals: true });
+  } catch (error) {
+    if (error instanceof EnvironmentError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      return EXIT.environment;
+    }
+    throw error;
+  }
+  try {
+    const simulation = options.simulation;
+    const rates = nodeRates(simulation);
+    const intervals = simulation.intervals ?? defaultIntervals(simulation, rates);
+    say(header(simulation, intervals, emulators));
+    say(progressHeader());
+    const summary = (
+      await runSimulation({ ...simulation, rates, intervals, log: debug, onInterval: (sample) => say(progressLine(sample)) }, emulators.endpoints)
+    ).summary;
+    const files = await writeReport(resolve(options.out), summary);
+    const wallMs = performance.now() - wallStarted;
+    if (json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    else say(finalReport(summary, files, { wallMs, startupMs: emulators.startupMs.total }));
+    return exitCode(summary);
+  } finally {
+    await emulators.stop();
+  }
+}
+
+/** 0 when converged with a clean audit, or when the run was too short to expect convergence. */
+export function exitCode(summary: RunSummary): number {
+  const { audit } = summary;
+  if (audit.mismatched + audit.missing + audit.extra > 0) return EXIT.failed;
+  if (!summary.converged && shouldHaveConverged(summary)) return EXIT.failed;
+  return EXIT.ok;
+}
+
+function header(options: SimulationOptions, intervals: number, emulators: Emulators): string {
+  const faults = formatFaults(options.faults);
+  return [
+    `Microbatch Sync, locally: DynamoDB Local at ${emulators.endpoints.dynamodb}, fauxqs at ${emulators.endpoints.sqs} (up in ${seconds(emulators.startupMs.total)})`,
+    `${options.scenario === 'seed' ? "The write-up's example: " : ''}${options.nodes} nodes, t = ${options.intervalSeconds} s, b = ${options.batchSize}, ` +
+      `ingest ${options.ingestRate}/s for ${options.quietAfter} interval${options.quietAfter === 1 ? '' : 's'}, ${options.keys} keys, seed ${options.seed}, ` +
+      `at most ${intervals} intervals; faults: ${faults === '' ? 'none' : faults}`,
+    '',
+  ].join('\n');
+}
+
+const COLUMNS = [
+  ['#', 3],
+  ['k', 10],
+  ['head', 7],
+  ['+ingest', 8],
+  ['planned', 8],
+  ['applied', 8],
+  ['dupes', 6],
+  ['DLQ', 4],
+  ['max lag', 18],
+] as const;
+
+function progressHeader(): string {
+  return COLUMNS.map(([name, width]) => (name === 'max lag' ? `  ${name}` : name.padStart(width))).join(' ');
+}
+
+function progressLine(sample: IntervalSample): string {
+  const lags = Object.entries(sample.lagByNode).sort(([, a], [, b]) => b - a);
+  const [slowest, lag = 0] = lags[0] ?? [];
+  const cells = [
+    String(sample.index),
+    String(sample.k),
+    String(sample.head),
+    `+${sample.ingested}`,
+    String(sample.microbatchesPlanned),
+    String(sample.microbatchesApplied),
+    String(sample.duplicatesSkipped),
+    String(sample.deadLettered),
+  ];
+  const line = COLUMNS.slice(0, cells.length)
+    .map(([, width], index) => (cells[index] ?? '').padStart(width))
+    .join(' ');
+  const mark = sample.allAtHead && sample.checkerConverged === true ? '✓ converged' : sample.allAtHead ? '· all at head' : '';
+  return `${line}   ${(lag === 0 ? '0' : `${lag} (${slowest ?? ''})`).padEnd(16)} ${mark}`.trimEnd();
+}
+
+function finalReport(summary: RunSummary, files: { readonly html: string; readonly summary: string }, timing: { readonly wallMs: number; readonly startupMs: number }): string {
+  const plain = !process.stdout.isTTY;
+  const table = new Table({
+    head: ['node', 'rate/s', 'share/interval', 'b_i (interval 1)', 'ceil(r·t/b)', 'cursor', 'lag', 'converged at', 'minimum', 'dupes skipped'],
+    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+    style: { compact: true, ...(plain ? { head: [], border: [] } : {}) },
+  });
+  for (const node of summary.perNode) {
+    table.push([
+      `${node.nodeId}${node.underProvisioned ? ' *' : ''}`,
+      node.rate,
+      node.sharePerInterval,
+      node.firstIntervalMicrobatches,
+      node.microbatchesPerBusyInterval,
+      node.cursor,
+      node.lag,
+      node.convergedAtInterval ?? '—',
+      node.theoreticalMinInterval,
+      node.duplicatesSkipped,
+    ]);
+  }
+  const { audit, faults } = summary;
+  const differences = audit.mismatched + audit.missing + audit.extra;
+  const verdict = summary.converged
+    ? `Converged after interval ${summary.convergedAtInterval ?? '?'} (theoretical minimum ${summary.theoreticalMinIntervals})`
+    : `Not converged after ${summary.intervalsRun} intervals (theoretical minimum ${summary.theoreticalMinIntervals})${shouldHaveConverged(summary) ? ': it should have' : ': give it more --intervals'}`;
+  const lines = [
+    '',
+    table.toString(),
+    ...(summary.perNode.some((node) => node.underProvisioned) ? ['* share per interval below the ingest per interval: falls behind while ingest runs'] : []),
+    '',
+    `${verdict}: ${summary.updatesIngested} updates, ${summary.microbatchesPlanned} microbatches planned, ${summary.microbatchesApplied} applied, ` +
+      `${summary.duplicatesSkipped} duplicates skipped, ${summary.deadLettered} dead-lettered.`,
+  ];
+  if (summary.settings.scenario === 'seed') {
+    const busy = summary.perNode.filter((node) => node.firstIntervalMicrobatches === node.microbatchesPerBusyInterval).length;
+    const all = busy === summary.perNode.length;
+    lines.push(
+      `The write-up's formula at work: ${all ? 'every node' : `${busy} of ${summary.perNode.length} nodes`} got b_i = ceil(r_i·t/b) microbatches in interval 1` +
+        `${all ? '' : ' (the others had less backlog than their share)'}.`,
+    );
+  }
+  if (summary.settings.faults !== '') {
+    lines.push(
+      `Faults injected: ${faults.duplicate} duplicate deliveries, ${faults.crash} crashes, ${faults.throttle} throttled requests, ` +
+        `${faults.poison} malformed messages, ${faults.plannerDuplicate} duplicate planner ticks, ${faults.reorder} reordered batches.`,
+    );
+  }
+  lines.push(
+    differences === 0
+      ? `Audit: ${audit.nodesChecked} nodes, 0 mismatched, 0 missing, 0 extra: every replica equals the log replayed to its cursor.`
+      : `Audit: ${audit.nodesChecked} nodes, ${audit.mismatched} mismatched, ${audit.missing} missing, ${audit.extra} extra:\n${audit.examples.map((example) => `  ${example}`).join('\n')}`,
+    `Report:  ${files.html}`,
+    `Summary: ${files.summary}`,
+    `Wall time ${seconds(timing.wallMs)} (emulators ${seconds(timing.startupMs)}, run ${seconds(summary.durationMs)}).`,
+  );
+  return lines.join('\n');
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+async function run(): Promise<void> {
+  let code: number;
+  try {
+    code = await main(process.argv.slice(2));
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      code = EXIT.usage;
+    } else {
+      process.stderr.write(`error: the run failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      code = EXIT.failed;
+    }
+  }
+  // Exit once stdout has flushed: a piped --json summary must arrive whole.
+  process.stdout.write('', () => process.exit(code));
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) await run();

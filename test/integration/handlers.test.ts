@@ -1,0 +1,120 @@
+/**
+ * The real handlers, invoked one at a time against DynamoDB Local and fauxqs: what bad input and
+ * duplicate schedule deliveries leave behind.
+ */
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { DynamoLogStore } from '#shared/adapters/dynamodb/log-store.ts';
+import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.ts';
+import { validateSettings } from '#shared/domain/config.ts';
+import type { NewUpdate, NodeState } from '#shared/domain/types.ts';
+import type { AppendResult } from '#shared/usecases/append-updates.ts';
+import type { PlanIntervalResult } from '#shared/usecases/plan-interval.ts';
+import { registerNode } from '#shared/usecases/register-node.ts';
+import { localDocumentClient, localDynamoClient, localSqsClient } from '../../local/emulators.ts';
+import { functionEnvironment, LambdaHost } from '../../local/lambda-host.ts';
+import { createResources, type LocalResources } from '../../local/resources.ts';
+
+const endpoints = inject('emulators');
+const T = 60;
+const settings = validateSettings({ stream: 'main', intervalSeconds: T, batchSize: 100 }, 'local');
+
+const dynamodb = localDynamoClient(endpoints.dynamodb);
+const doc = localDocumentClient(endpoints.dynamodb);
+const sqs = localSqsClient(endpoints.sqs);
+let resources: LocalResources;
+let host: LambdaHost;
+let log: DynamoLogStore;
+let nodes: DynamoNodeRepository;
+
+function puts(count: number): NewUpdate[] {
+  return Array.from({ length: count }, (_, index) => ({ key: `key-${index % 20}`, op: 'put' as const, value: { n: index } }));
+}
+
+/** The Scheduler payload of the tick at the start of interval k + offset. */
+function tick(offset: number): { scheduledTime: string; executionId: string; attempt: string } {
+  const k = Math.floor(Date.now() / 1000 / T) + offset;
+  return { scheduledTime: new Date(k * T * 1000).toISOString(), executionId: randomUUID(), attempt: '1' };
+}
+
+async function queueDepth(): Promise<number> {
+  const { Attributes = {} } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: resources.queues.microbatch.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+  );
+  return Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible);
+}
+
+async function claims(): Promise<Pick<NodeState, 'nodeId' | 'plannedSeq' | 'plannedInterval' | 'plannedAt'>[]> {
+  const states = await nodes.listActive();
+  return states
+    .map(({ nodeId, plannedSeq, plannedInterval, plannedAt }) => ({ nodeId, plannedSeq, plannedInterval, plannedAt }))
+    .sort((a, b) => a.nodeId.localeCompare(b.nodeId));
+}
+
+beforeAll(async () => {
+  resources = await createResources({ dynamodb, sqs }, { prefix: 'handlers' });
+  host = new LambdaHost(functionEnvironment({ settings, resources: resources.functionResources, endpoints, logLevel: 'SILENT' }), randomUUID().slice(0, 6));
+  log = new DynamoLogStore(doc, resources.tables.log);
+  nodes = new DynamoNodeRepository(doc, resources.tables.nodes);
+  // One update per second: a share of 60 per interval, well below the backlog.
+  await Promise.all(['n-a', 'n-b'].map((nodeId) => registerNode({ nodeId, rate: 1 }, { nodes })));
+  await host.invoke<AppendResult>('ingest', { updates: puts(250) });
+});
+
+afterAll(() => {
+  dynamodb.destroy();
+  doc.destroy();
+  sqs.destroy();
+});
+
+describe('the ingest handler', () => {
+  it('appends nothing and names the bad update when one update of a request is invalid', async () => {
+    // Prepare
+    const before = await log.readHead('main');
+    const updates = [{ key: 'good-1', op: 'put', value: 1 }, { key: '', op: 'put', value: 2 }, { key: 'good-2', op: 'delete' }];
+
+    // Act
+    const attempt = host.invoke('ingest', { updates, idempotencyKey: 'bad-request' });
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ name: 'ValidationError', message: expect.stringContaining('updates.1.key') as unknown });
+    expect(await log.readHead('main')).toEqual(before);
+    expect(await log.readRange('main', before.head, before.head + 3)).toEqual([]);
+  });
+});
+
+describe('the planner handler', () => {
+  it('sends nothing new and changes no claim when the same tick is delivered again', async () => {
+    // Prepare
+    const event = tick(1);
+    const first = await host.invoke<PlanIntervalResult>('planner', event);
+    const depth = await queueDepth();
+    const claimed = await claims();
+
+    // Act
+    const again = await host.invoke<PlanIntervalResult>('planner', event);
+
+    // Assess
+    expect(first).toMatchObject({ nodesPlanned: 2, microbatches: 2, updatesPlanned: 120 });
+    expect(depth).toBe(2);
+    expect(again).toMatchObject({ nodesPlanned: 0, microbatches: 0, skipped: { 'already-planned': 2 } });
+    expect(await queueDepth()).toBe(depth);
+    expect(await claims()).toEqual(claimed);
+  });
+
+  it('sends each microbatch once when two deliveries of a tick run at the same time', async () => {
+    // Prepare
+    const depth = await queueDepth();
+    const event = tick(2);
+
+    // Act
+    const [one, other] = await Promise.all([host.invoke<PlanIntervalResult>('planner', event), host.invoke<PlanIntervalResult>('planner', event)]);
+
+    // Assess: both planned the same, SQS dropped the second copy by its deduplication id, one claim won per node.
+    expect(one.microbatches + other.microbatches).toBeGreaterThan(0);
+    expect(await queueDepth()).toBe(depth + 2);
+    expect((await claims()).map((claim) => claim.plannedSeq)).toEqual([120, 120]);
+    expect(host.coldStarts().planner).toBe(2);
+  });
+});
