@@ -4,7 +4,7 @@
  *
  *   npx cdk synth -c microbatch-sync:intervalSeconds=120 -c microbatch-sync:removalPolicy=destroy
  *
- * A bad value fails synth with the context key in the message; see `infra/README-deploy.md`.
+ * A bad value fails synth with the context key in the message; see "Deploying to AWS" in README.md.
  */
 import { fileURLToPath } from 'node:url';
 import { App, Validations, type AppProps } from 'aws-cdk-lib';
