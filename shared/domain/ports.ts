@@ -32,6 +32,23 @@ export interface LogReader {
 /** TransactWriteItems takes 100 actions: the head item plus 99 updates. */
 export const MAX_ENTRIES_PER_APPEND = 99;
 
+/**
+ * The precondition of {@link LogWriter.append}, shared by every implementation.
+ * @returns the last entry.
+ * @throws RangeError for 0 or more than MAX_ENTRIES_PER_APPEND entries, or entries that do not follow the head.
+ */
+export function checkAppend(expected: LogHead, entries: readonly LogEntry[]): LogEntry {
+  const last = entries.at(-1);
+  if (last === undefined || entries.length > MAX_ENTRIES_PER_APPEND) {
+    throw new RangeError(`append takes 1 to ${MAX_ENTRIES_PER_APPEND} entries, got ${entries.length}`);
+  }
+  entries.forEach((entry, index) => {
+    const seq = expected.head + 1 + index;
+    if (entry.seq !== seq) throw new RangeError(`entry ${index} has seq ${entry.seq}, expected ${seq} (contiguous after head ${expected.head})`);
+  });
+  return last;
+}
+
 export interface LogWriter {
   /**
    * Atomically appends `entries` (≤ 99, contiguous, starting at `expected.head + 1`) and moves the

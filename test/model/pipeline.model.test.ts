@@ -32,6 +32,7 @@ import {
   type CrashRule,
   type QueuedMessage,
 } from '#test/support/in-memory.ts';
+import { seededRandom } from '../../local/random.ts';
 
 const STREAM = 'main';
 const KEYS = ['a', 'b', 'c', 'd', 'e'] as const;
@@ -179,17 +180,6 @@ const NO_FAULTS: Faults = {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-/** mulberry32: a small seeded generator in [0, 1), so a failing run replays exactly. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 function shuffled<T>(items: readonly T[], random: () => number): T[] {
   const copy = [...items];

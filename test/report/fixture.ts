@@ -6,6 +6,7 @@
 import { microbatchCount, sharePerInterval } from '#shared/domain/formula.ts';
 import type { FaultCounts, IntervalSample, NodeSummary, RunSummary } from '../../local/summary.ts';
 import { noFaults, theoreticalMinInterval } from '../../local/summary.ts';
+import { seededRandom } from '../../local/random.ts';
 
 export interface SyntheticRun {
   /** r_i per node, updates per second, in the order the nodes were registered. */
@@ -36,17 +37,6 @@ export const DEFAULT_RUN: SyntheticRun = {
 /** The fault string a `--faults` run of DEFAULT_RUN was started with. */
 const FAULT_SETTING = 'duplicate=0.05,crash=0.02,throttle=0.05,poison=0.01,planner-duplicate=0.2,reorder';
 
-/** mulberry32: a tiny seeded generator, so every fixture is the same on every machine. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface NodeState {
   readonly nodeId: string;

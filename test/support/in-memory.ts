@@ -17,7 +17,7 @@
 import { GENESIS_CHAIN } from '#shared/domain/chain.ts';
 import { HeadMovedError } from '#shared/domain/errors.ts';
 import {
-  MAX_ENTRIES_PER_APPEND,
+  checkAppend,
   type ConvergenceStore,
   type LogReader,
   type LogWriter,
@@ -114,14 +114,7 @@ export class InMemoryLog implements LogReader, LogWriter {
   }
 
   async append(stream: string, expected: LogHead, entries: readonly LogEntry[], updatedAt: string): Promise<void> {
-    const last = entries.at(-1);
-    if (last === undefined || entries.length > MAX_ENTRIES_PER_APPEND) {
-      throw new RangeError(`append takes 1 to ${MAX_ENTRIES_PER_APPEND} entries, got ${entries.length}`);
-    }
-    entries.forEach((entry, index) => {
-      const seq = expected.head + 1 + index;
-      if (entry.seq !== seq) throw new RangeError(`entry ${index} has seq ${entry.seq}, expected ${seq} (contiguous after head ${expected.head})`);
-    });
+    const last = checkAppend(expected, entries);
     const copies = entries.map(toStoredEntry);
 
     await roundTrip();

@@ -8,7 +8,7 @@ import { BatchGetCommand, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-
 import pLimit from 'p-limit';
 import { GENESIS_CHAIN } from '#shared/domain/chain.ts';
 import { HeadMovedError } from '#shared/domain/errors.ts';
-import { MAX_ENTRIES_PER_APPEND, type LogReader, type LogWriter } from '#shared/domain/ports.ts';
+import { checkAppend, type LogReader, type LogWriter } from '#shared/domain/ports.ts';
 import type { LogEntry, LogHead, Op } from '#shared/domain/types.ts';
 import type { Sleep } from '../backoff.ts';
 import { fullJitterDelay, realSleep } from '../backoff.ts';
@@ -93,14 +93,7 @@ export class DynamoLogStore implements LogReader, LogWriter {
   }
 
   async append(stream: string, expected: LogHead, entries: readonly LogEntry[], updatedAt: string): Promise<void> {
-    const last = entries.at(-1);
-    if (last === undefined || entries.length > MAX_ENTRIES_PER_APPEND) {
-      throw new RangeError(`append takes 1 to ${MAX_ENTRIES_PER_APPEND} entries, got ${entries.length}`);
-    }
-    entries.forEach((entry, index) => {
-      const seq = expected.head + 1 + index;
-      if (entry.seq !== seq) throw new RangeError(`entry ${index} has seq ${entry.seq}, expected ${seq} (contiguous after head ${expected.head})`);
-    });
+    const last = checkAppend(expected, entries);
 
     const headUpdate = {
       TableName: this.tableName,
