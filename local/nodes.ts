@@ -12,6 +12,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.ts';
 import { createDocumentClient } from '#shared/clients.ts';
 import { ConfigError, ValidationError } from '#shared/domain/errors.ts';
+import { listActive } from '#shared/domain/ports.ts';
 import { registerNode } from '#shared/usecases/register-node.ts';
 
 function positiveNumber(value: string): number {
@@ -49,13 +50,17 @@ program
   .addOption(endpoint)
   .option('--json', 'print JSON')
   .action(async (options: { table: string; endpoint?: string; json?: boolean }) => {
-    const nodes = await repository(options).listActive();
+    const { nodes, rejected } = await listActive(repository(options));
     if (options.json === true) {
-      process.stdout.write(`${JSON.stringify(nodes, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ nodes, rejected }, null, 2)}\n`);
       return;
     }
     for (const node of nodes.sort((a, b) => a.nodeId.localeCompare(b.nodeId))) {
       process.stdout.write(`${node.nodeId}\trate ${node.rate}/s\tapplied ${node.appliedSeq}\tplanned ${node.plannedSeq}\n`);
+    }
+    // Items written by hand that the planner and checker skip: say so where a person looks.
+    for (const item of rejected) {
+      process.stdout.write(`${item.nodeId}\tNOT A VALID NODE (skipped by the planner and checker): ${item.attribute} ${item.problem}\n`);
     }
   });
 

@@ -16,6 +16,7 @@ import { DynamoReplicaStore } from '#shared/adapters/dynamodb/replica-store.ts';
 import { DEFAULT_SETTINGS, validateSettings, type SyncSettings } from '#shared/domain/config.ts';
 import { microbatchCount, sharePerInterval } from '#shared/domain/formula.ts';
 import { intervalIndex } from '#shared/domain/interval.ts';
+import { listActive } from '#shared/domain/ports.ts';
 import { MAX_UPDATES_PER_REQUEST, parseMicrobatch } from '#shared/domain/schemas.ts';
 import type { Microbatch, NewUpdate } from '#shared/domain/types.ts';
 import type { AppendResult } from '#shared/usecases/append-updates.ts';
@@ -245,7 +246,7 @@ class LocalRun {
     }
 
     const audit = await auditReplicas(this.nodeIds, { stream: this.settings.stream, ...this.stores });
-    const finalNodes = await this.stores.nodes.listActive();
+    const finalNodes = (await listActive(this.stores.nodes)).nodes;
     const summary = summarize({
       options: this.options,
       settings: this.settings,
@@ -293,7 +294,7 @@ class LocalRun {
     }
     const plans = await this.plan({ scheduledTime: tick.toISOString(), executionId: randomUUID(), attempt: '1' }, faults);
     if (j === 1) {
-      const nodes = await this.stores.nodes.listActive();
+      const nodes = (await listActive(this.stores.nodes)).nodes;
       this.firstShares = new Map(nodes.map((node) => [node.nodeId, microbatchCount(node.plannedSeq - node.appliedSeq, this.settings.batchSize)]));
     }
     timer.lap('plan');
@@ -302,7 +303,7 @@ class LocalRun {
     faults.duplicate += drained.faults.duplicate;
     faults.crash += drained.faults.crash;
     faults.reorder += drained.faults.reorder;
-    const nodes = await this.stores.nodes.listActive();
+    const nodes = (await listActive(this.stores.nodes)).nodes;
     const lagByNode = Object.fromEntries(this.nodeIds.map((nodeId) => [nodeId, head - (nodes.find((node) => node.nodeId === nodeId)?.appliedSeq ?? 0)]));
     timer.lap('drain');
 
@@ -419,7 +420,7 @@ class CursorObserver {
           // Its work is done even when the invocation then failed: the next delivery finds it a duplicate.
           tally.microbatchesApplied += 1;
           this.interval().microbatchesApplied += 1;
-        } else if (succeeded && was >= microbatch.to) {
+        } else if (succeeded && was >= microbatch.target) {
           tally.duplicatesSkipped += 1;
           this.interval().duplicatesSkipped += 1;
         }

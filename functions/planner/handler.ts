@@ -12,7 +12,10 @@ import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.
 import { SqsMicrobatchQueue } from '#shared/adapters/sqs/microbatch-queue.ts';
 import { createDocumentClient, createSqsClient } from '#shared/clients.ts';
 import { loadEndpoints, loadResources, loadSettings } from '#shared/config.ts';
+import { PlanIncompleteError } from '#shared/domain/errors.ts';
 import { intervalIndex, scheduledTimeOf } from '#shared/domain/interval.ts';
+import type { RejectedNode } from '#shared/domain/node.ts';
+import type { UnsentMicrobatch } from '#shared/domain/ports.ts';
 import { scheduledEventSchema, type ScheduledEvent } from '#shared/domain/schemas.ts';
 import { validateEvent } from '#shared/middleware.ts';
 import { logger, metrics } from '#shared/observability.ts';
@@ -29,6 +32,14 @@ const deps = {
   nodes: new DynamoNodeRepository(doc, tables.nodesTable),
   queue: new SqsMicrobatchQueue(createSqsClient({ endpoint: endpoints.sqs }), tables.queueUrl),
   convergence: new DynamoConvergenceStore(doc, tables.convergenceTable),
+  onRejected: (rejected: readonly RejectedNode[]): void => {
+    logger.error('Nodes items that are not valid nodes: skipped, every other node is planned', { rejected });
+  },
+  onUnsent: (unsent: readonly UnsentMicrobatch[]): void => {
+    logger.error('tokens SQS refused after retries: their nodes stay unclaimed and are planned again', {
+      unsent: unsent.map(({ microbatch, code, message }) => ({ nodeId: microbatch.nodeId, index: microbatch.index, code, message })),
+    });
+  },
 };
 
 async function plan(event: ScheduledEvent): Promise<PlanIntervalResult> {
@@ -39,9 +50,14 @@ async function plan(event: ScheduledEvent): Promise<PlanIntervalResult> {
   metrics.addMetric('NodesPlanned', MetricUnit.Count, result.nodesPlanned);
   metrics.addMetric('MicrobatchesPlanned', MetricUnit.Count, result.microbatches);
   metrics.addMetric('UpdatesPlanned', MetricUnit.Count, result.updatesPlanned);
-  metrics.addMetric('StalePlansRecovered', MetricUnit.Count, result.staleRecoveries);
+  metrics.addMetric('TokensResent', MetricUnit.Count, result.resends);
   metrics.addMetric('PlanClaimsLost', MetricUnit.Count, result.claimsLost);
+  metrics.addMetric('RejectedNodes', MetricUnit.Count, result.rejectedNodes);
+  metrics.addMetric('UnsentNodes', MetricUnit.Count, result.unsentNodes);
   logger.info('planned interval', { ...result });
+  // Lambda's asynchronous retry runs the same interval against the same header: it plans the nodes
+  // left unclaimed, re-sending their accepted tokens under the same deduplication ids.
+  if (result.unsentNodes > 0) throw new PlanIncompleteError(`${result.unsentNodes} node(s) left unclaimed: SQS refused some of their tokens`);
   return result;
 }
 

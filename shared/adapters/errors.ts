@@ -10,33 +10,6 @@ abstract class AdapterError extends Error {
   }
 }
 
-/** The last reason one microbatch could not be sent. */
-export interface QueueSendFailure {
-  readonly deduplicationId: string;
-  /** The SQS error code of a failed entry, or the error name when the whole call threw. */
-  readonly code: string;
-  readonly message?: string;
-  /** True when SQS blamed the request itself: retrying the same entry cannot succeed. */
-  readonly senderFault: boolean;
-}
-
-/** Some microbatches were still not accepted by SQS after every attempt. */
-export class QueueSendError extends AdapterError {
-  /** The deduplication ids of the microbatches that were not sent. */
-  readonly deduplicationIds: readonly string[];
-
-  constructor(
-    readonly failures: readonly QueueSendFailure[],
-    attempts: number,
-  ) {
-    const ids = failures.map((failure) => failure.deduplicationId);
-    super(`${failures.length} microbatch(es) not sent after up to ${attempts} attempt(s): ${ids.join(', ')}`, {
-      cause: failures.map(({ deduplicationId, code, message }) => ({ deduplicationId, code, message })),
-    });
-    this.deduplicationIds = ids;
-  }
-}
-
 /** BatchGetItem kept returning unprocessed keys (throttling) after every retry. */
 export class UnprocessedKeysError extends AdapterError {
   constructor(

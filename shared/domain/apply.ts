@@ -9,10 +9,13 @@ export type ApplyDecision =
   /** Apply seqs start+1 … end. */
   | { readonly kind: 'apply'; readonly start: number; readonly end: number };
 
-/** start = appliedSeq; duplicate when start ≥ to; otherwise apply at most b updates toward `to`. */
-export function decideApply(appliedSeq: number, microbatch: Microbatch, batchSize: number): ApplyDecision {
-  if (appliedSeq >= microbatch.to) return { kind: 'duplicate' };
-  return { kind: 'apply', start: appliedSeq, end: Math.min(microbatch.to, appliedSeq + batchSize) };
+/**
+ * start = appliedSeq; a duplicate when start ≥ target (the token's work is done, by this token or
+ * another of any plan); otherwise apply at most b updates toward the target.
+ */
+export function decideApply(appliedSeq: number, microbatch: Pick<Microbatch, 'target'>, batchSize: number): ApplyDecision {
+  if (appliedSeq >= microbatch.target) return { kind: 'duplicate' };
+  return { kind: 'apply', start: appliedSeq, end: Math.min(microbatch.target, appliedSeq + batchSize) };
 }
 
 /**

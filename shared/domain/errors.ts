@@ -50,3 +50,6 @@ export class IntegrityError extends MicrobatchSyncError {
 
 /** Another delivery kept moving the node's cursor; this one gives up so the record is retried. */
 export class CursorRaceError extends MicrobatchSyncError {}
+
+/** A planner run left nodes unclaimed (SQS refused some of their tokens): a retry of the interval finishes it. */
+export class PlanIncompleteError extends MicrobatchSyncError {}

@@ -27,19 +27,3 @@ export function updatesThisInterval(lag: number, rate: number, intervalSeconds: 
 export function microbatchCount(updates: number, batchSize: number): number {
   return Math.ceil(updates / batchSize);
 }
-
-/** A half-open cursor range: the microbatch applies seqs from+1 … to. */
-export interface CursorRange {
-  readonly from: number;
-  readonly to: number;
-}
-
-/** Cuts `from → from+q` into contiguous ranges (from, from+b], (from+b, from+2b], … of ≤ b updates. */
-export function cutIntoMicrobatches(from: number, updates: number, batchSize: number): CursorRange[] {
-  const ranges: CursorRange[] = [];
-  const end = from + updates;
-  for (let start = from; start < end; start += batchSize) {
-    ranges.push({ from: start, to: Math.min(start + batchSize, end) });
-  }
-  return ranges;
-}

@@ -1,84 +1,118 @@
 /**
- * The planner's per-node decision (DESIGN §5 steps 3–4): where the node's next share starts, how
- * many updates it gets, and the microbatch messages that carry them.
+ * The planner's per-node decision (DESIGN §5 step 3): the node's share of the backlog for interval
+ * k, the plan's target, and the work tokens that carry the node's cursor to it.
+ *
+ * With a = appliedSeq, p = plannedSeq and outstanding work o = p − a (planned earlier, not applied
+ * yet: still queued, or lost to the DLQ, a paused node or a failed send — the planner cannot tell
+ * which and does not need to):
+ * - new work starts at p: q = min(head − p, ceil(r·t)), target = p + q;
+ * - the plan sends ceil((target − a) / b) tokens, the formula's ceil(q / b) for the new work plus
+ *   enough to carry the outstanding work. If the old tokens arrive, the extra ones are no-ops; if they
+ *   were lost, the extra ones recover the deficit this interval;
+ * - backpressure: no new work while o ≥ maxInFlightIntervals · ceil(r·t). There, and when there is
+ *   outstanding work but nothing new, tokens are re-sent only once the cursor has not moved for
+ *   `staleAfterIntervals` (the outstanding tokens are gone, not queued).
+ *
+ * The first rule — a plan was stale when `plannedAt` was `staleAfterIntervals` old — never fired under
+ * continuous ingest, because every tick re-claimed the node: one lost microbatch left the node b
+ * behind for good (test/model/self-healing.test.ts reproduces it).
  */
-import { cutIntoMicrobatches, sharePerInterval, updatesThisInterval } from './formula.ts';
-import type { Microbatch, NodeState } from './types.ts';
+import { microbatchCount, sharePerInterval, updatesThisInterval } from './formula.ts';
+import type { Microbatch, NodeState, PlanClaim } from './types.ts';
 
 export interface PlanningRules {
   readonly stream: string;
   readonly intervalSeconds: number;
   readonly batchSize: number;
-  /** Plan nothing for a node that already has this many intervals' shares in flight. */
+  /** Plan no new work for a node that already has this many intervals' shares outstanding. */
   readonly maxInFlightIntervals: number;
-  /** An unapplied plan this many intervals old is stale: re-plan from the applied cursor. */
+  /** Re-send tokens for outstanding work once the cursor has not moved for this many intervals. */
   readonly staleAfterIntervals: number;
 }
 
-export type SkipReason = 'already-planned' | 'in-flight-cap' | 'caught-up';
+export type SkipReason =
+  /** A claim for this interval (or a later one) is already there: a duplicate or late planner run. */
+  | 'already-planned'
+  /** Nothing outstanding and nothing new: idle nodes cost no write. */
+  | 'caught-up'
+  /** At the in-flight cap, the cursor unmoved since it was last seen, not yet stale. */
+  | 'in-flight-cap'
+  /** Outstanding work and nothing new, the cursor unmoved since it was last seen, not yet stale. */
+  | 'awaiting-outstanding';
 
-export type NodePlan =
-  | { readonly kind: 'skip'; readonly nodeId: string; readonly reason: SkipReason }
-  | {
-      readonly kind: 'plan';
-      readonly nodeId: string;
-      /** The plan was stale and starts again from the applied cursor. */
-      readonly recoveredStalePlan: boolean;
-      readonly from: number;
-      /** q_i */
-      readonly updates: number;
-      readonly microbatches: readonly Microbatch[];
-      /** The claim is conditional on `plannedSeq` still being what the planner read. */
-      readonly expectedPlannedSeq: number;
-      readonly plannedSeq: number;
-    };
+/**
+ * What a claim is for: tokens for new work (which also carry any outstanding work), tokens re-sent
+ * for stale outstanding work only, or no tokens at all — only the cursor's progress recorded, so a
+ * stall that starts later is seen when it starts.
+ */
+export type PlanPurpose = 'new-work' | 'resend' | 'observe';
 
-/** A plan is stale when work is outstanding and was planned `staleAfterIntervals` or more intervals ago. */
-export function isStalePlan(node: NodeState, interval: number, staleAfterIntervals: number): boolean {
-  return (
-    node.plannedSeq > node.appliedSeq &&
-    (node.plannedInterval === undefined || interval - node.plannedInterval >= staleAfterIntervals)
-  );
+export interface NodePlan {
+  readonly kind: 'plan';
+  readonly nodeId: string;
+  readonly purpose: PlanPurpose;
+  /** Where the new work starts: the node's plannedSeq (or its cursor, when that is ahead). */
+  readonly from: number;
+  /** q_i: new updates planned this interval (0 for a resend or an observation). */
+  readonly updates: number;
+  /** No token of this plan moves the cursor past it. */
+  readonly target: number;
+  readonly microbatches: readonly Microbatch[];
+  /** The claim is conditional on `plannedSeq` still being this. */
+  readonly expectedPlannedSeq: number;
+  readonly claim: Omit<PlanClaim, 'plannedAt' | 'plannedInterval'>;
 }
 
-/** Decides node i's share of interval k against head H. Pure: the same inputs give the same messages. */
-export function planNode(node: NodeState, head: number, interval: number, plannedAt: string, rules: PlanningRules): NodePlan {
+export type NodeDecision = { readonly kind: 'skip'; readonly nodeId: string; readonly reason: SkipReason } | NodePlan;
+
+/**
+ * Decides node i's part in interval k against H_k, the head k is planned against. Pure: the same
+ * inputs give the same tokens and deduplication ids, so a duplicate planner run re-sends identical
+ * messages.
+ */
+export function planNode(node: NodeState, head: number, interval: number, plannedAt: string, rules: PlanningRules): NodeDecision {
   const { nodeId } = node;
   if (node.plannedInterval !== undefined && node.plannedInterval >= interval) {
     return { kind: 'skip', nodeId, reason: 'already-planned' };
   }
-  const stale = isStalePlan(node, interval, rules.staleAfterIntervals);
-  // Messages of an old stale plan can still move the cursor past a newer plan: never plan behind it.
-  const from = stale ? node.appliedSeq : Math.max(node.plannedSeq, node.appliedSeq);
+  const applied = node.appliedSeq;
+  // A cursor ahead of the plan (tokens of an older schema) is where new work starts.
+  const from = Math.max(node.plannedSeq, applied);
+  const outstanding = from - applied;
   const share = sharePerInterval(node.rate, rules.intervalSeconds);
-  if (from - node.appliedSeq >= rules.maxInFlightIntervals * share) {
-    return { kind: 'skip', nodeId, reason: 'in-flight-cap' };
-  }
-  const updates = updatesThisInterval(head - from, node.rate, rules.intervalSeconds);
-  if (updates === 0) return { kind: 'skip', nodeId, reason: 'caught-up' };
+  const capped = outstanding >= rules.maxInFlightIntervals * share;
+  const updates = capped ? 0 : updatesThisInterval(head - from, node.rate, rules.intervalSeconds);
+  if (updates === 0 && outstanding === 0) return { kind: 'skip', nodeId, reason: 'caught-up' };
 
-  const ranges = cutIntoMicrobatches(from, updates, rules.batchSize);
-  const microbatches = ranges.map(
-    (range, index): Microbatch => ({
-      v: 1,
-      stream: rules.stream,
+  // With nothing outstanding nothing can be stalled: the stall clock starts at the next plan.
+  const moved = outstanding === 0 || node.progressSeq !== applied || node.progressInterval === undefined;
+  const stalled = !moved && node.progressInterval !== undefined && interval - node.progressInterval >= rules.staleAfterIntervals;
+  const plan = (purpose: PlanPurpose, target: number, restartClock: boolean): NodePlan => {
+    const count = purpose === 'observe' ? 0 : microbatchCount(target - applied, rules.batchSize);
+    const microbatches = Array.from(
+      { length: count },
+      (_, index): Microbatch => ({ v: 2, stream: rules.stream, nodeId, interval, from, target, index, count, plannedAt }),
+    );
+    return {
+      kind: 'plan',
       nodeId,
-      interval,
-      from: range.from,
-      to: range.to,
-      index,
-      count: ranges.length,
-      plannedAt,
-    }),
-  );
-  return {
-    kind: 'plan',
-    nodeId,
-    recoveredStalePlan: stale,
-    from,
-    updates,
-    microbatches,
-    expectedPlannedSeq: node.plannedSeq,
-    plannedSeq: from + updates,
+      purpose,
+      from,
+      updates: target - from,
+      target,
+      microbatches,
+      expectedPlannedSeq: node.plannedSeq,
+      claim: {
+        plannedSeq: target,
+        progressSeq: applied,
+        progressInterval: restartClock ? interval : (node.progressInterval ?? interval),
+      },
+    };
   };
+
+  if (updates > 0) return plan('new-work', from + updates, moved);
+  // Outstanding work and nothing new (capped, or the plan already reaches the head).
+  if (stalled) return plan('resend', from, true);
+  if (moved) return plan('observe', from, true);
+  return { kind: 'skip', nodeId, reason: capped ? 'in-flight-cap' : 'awaiting-outstanding' };
 }

@@ -13,9 +13,11 @@ import type {
   NodeStatus,
   PlanClaim,
   PlanHeader,
+  PlanTotals,
   ReplicaItem,
   ReplicaWrite,
 } from './types.ts';
+import type { RejectedNode } from './node.ts';
 
 export interface LogReader {
   /** Consistent read of the head item; a stream with no head item has head 0 and the genesis chain. */
@@ -66,14 +68,29 @@ export interface NodeRegistration {
   readonly status?: NodeStatus;
 }
 
+/** One page of a scan of the active nodes. */
+export interface NodePage {
+  readonly nodes: readonly NodeState[];
+  /** Items that are not valid nodes (written by hand): skipped, reported, never thrown. */
+  readonly rejected: readonly RejectedNode[];
+}
+
 export interface NodeRepository {
-  /** Every node with status `active` (paginated). */
-  listActive(): Promise<NodeState[]>;
-  /** Consistent read of one node. */
+  /**
+   * Every active node, page by page (parallel Scan segments once the table is large), so a caller
+   * can work on a fleet of any size in bounded memory. An item that is not a valid node (see
+   * `readNodeItem`) is reported in its page's `rejected` list and never stops the scan.
+   */
+  scanActive(): AsyncIterable<NodePage>;
+  /**
+   * Consistent read of one node.
+   * @throws when the item exists but is not a valid node (the applier fails the record).
+   */
   get(nodeId: string): Promise<NodeState | undefined>;
   /**
-   * Sets the plan fields on the condition that `plannedSeq` is still `expectedPlannedSeq` and the
-   * node has no claim for `claim.plannedInterval` or later (one claim per node per interval).
+   * Sets the plan and progress fields on the condition that `plannedSeq` is still
+   * `expectedPlannedSeq` and the node has no claim for `claim.plannedInterval` or later (one claim
+   * per node per interval).
    * @returns false when the condition failed (another planner run claimed first).
    */
   claimPlan(nodeId: string, expectedPlannedSeq: number, claim: PlanClaim): Promise<boolean>;
@@ -98,21 +115,44 @@ export interface ReplicaStore {
 
 export interface ConvergenceStore {
   /**
-   * Records the plan header of an interval if none exists yet (first writer wins).
-   * @returns whether this call wrote it.
+   * Records interval k's plan header unless one exists (first writer wins).
+   * @returns the header stored for k — this call's, or the one an earlier run of k wrote — and
+   * whether this call wrote it.
    */
-  putPlanHeader(header: PlanHeader, expiresAtEpochSeconds: number): Promise<boolean>;
+  putPlanHeader(header: PlanHeader, expiresAtEpochSeconds: number): Promise<{ readonly written: boolean; readonly header: PlanHeader }>;
+  /** Adds what one planner run of the interval sent to the interval's totals. */
+  addPlanTotals(stream: string, interval: number, totals: PlanTotals): Promise<void>;
   /** The newest `limit` records with `interval ≤ upTo`, newest first. */
   recent(stream: string, upTo: number, limit: number): Promise<ConvergenceRecord[]>;
   /** Stores the checker's verdict on an interval; `convergedAt` is set once, the first time it converges. */
   recordVerdict(stream: string, verdict: IntervalVerdict, checkedAt: string): Promise<void>;
 }
 
+/** A token SQS still refused after the adapter's retries, with the last reason. */
+export interface UnsentMicrobatch {
+  readonly microbatch: Microbatch;
+  /** The SQS error code of the failed entry, or the error name when the whole call threw. */
+  readonly code: string;
+  readonly message?: string;
+  /** SQS blamed the request itself: retrying the same entry cannot succeed. */
+  readonly senderFault: boolean;
+}
+
 export interface MicrobatchQueue {
   /**
-   * Sends every microbatch (10 per call, bounded parallel calls), retrying only the entries a
-   * response reports as failed.
-   * @throws when some entries still fail after the retries.
+   * Sends every microbatch (10 per call, bounded parallel calls, in no particular order: tokens of
+   * one plan may apply in any order), retrying only the entries a response reports as failed.
+   * @returns the microbatches still unsent after the retries (empty when all were accepted).
    */
-  send(microbatches: readonly Microbatch[]): Promise<void>;
+  send(microbatches: readonly Microbatch[]): Promise<readonly UnsentMicrobatch[]>;
+}
+
+/** Every page of {@link NodeRepository.scanActive} in one list: for small fleets, tools and tests. */
+export async function listActive(nodes: Pick<NodeRepository, 'scanActive'>): Promise<{ nodes: NodeState[]; rejected: RejectedNode[] }> {
+  const all: { nodes: NodeState[]; rejected: RejectedNode[] } = { nodes: [], rejected: [] };
+  for await (const page of nodes.scanActive()) {
+    all.nodes.push(...page.nodes);
+    all.rejected.push(...page.rejected);
+  }
+  return all;
 }

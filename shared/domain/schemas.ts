@@ -1,6 +1,6 @@
 /**
- * Everything that enters from outside is validated here: the microbatch message (schema v1), the
- * two scheduled-event shapes, and ingest requests. zod/mini keeps the Lambda bundles small; its
+ * Everything that enters from outside is validated here: the microbatch message (schema v2, and v1
+ * while old messages drain), the two scheduled-event shapes, and ingest requests. zod/mini keeps the Lambda bundles small; its
  * schemas are Standard Schemas, so the Powertools parser middleware takes them as they are.
  */
 import * as z from 'zod/mini';
@@ -12,32 +12,56 @@ import type { JsonValue, Microbatch } from './types.ts';
 
 z.config(en());
 
-/** Node ids and stream names appear in SQS deduplication ids, so they keep to a safe alphabet. */
+/** Stream names appear in metric dimensions, table keys and resource names: a safe alphabet. */
 export const IDENTIFIER_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+/**
+ * The one node-id rule, used by registration, the planner (which skips and reports an id that
+ * breaks it) and the applier's message schema: what SQS accepts as a MessageGroupId — letters,
+ * digits and ASCII punctuation, no space (SendMessageBatch docs) — so `tenant:42` is a valid id and
+ * `tenant 42` is not. 64 characters keep the deduplication id `nodeId:interval:index:target` well
+ * inside SQS's 128.
+ */
+export const NODE_ID_PATTERN = /^[\x21-\x7E]{1,64}$/;
+export const NODE_ID_RULE = '1–64 letters, digits or ASCII punctuation (no spaces): what SQS accepts as a message group id';
 export const MAX_KEY_BYTES = 1024;
 /** DynamoDB items are ≤ 400 KB; keep room for the other attributes. */
 export const MAX_UPDATE_BYTES = 350 * 1024;
 export const MAX_UPDATES_PER_REQUEST = 1000;
 
 const identifier = z.string().check(z.regex(IDENTIFIER_PATTERN, 'must be 1–64 characters of A-Z a-z 0-9 _ . -'));
+const nodeId = z.string().check(z.regex(NODE_ID_PATTERN, `must be ${NODE_ID_RULE}`));
 const nonNegativeInt = z.int().check(z.nonnegative());
 const isoTime = z.iso.datetime({ offset: true });
 
+const tokenFields = {
+  stream: identifier,
+  nodeId,
+  interval: nonNegativeInt,
+  from: nonNegativeInt,
+  index: nonNegativeInt,
+  count: z.int().check(z.positive()),
+  plannedAt: isoTime,
+};
+const INDEX_BELOW_COUNT = { error: 'index must be less than count', path: ['index'] };
+
+/** Schema version 2 (DESIGN §3): every token of a plan carries the plan's target. */
 export const microbatchSchema = z
-  .object({
-    v: z.literal(1),
-    stream: identifier,
-    nodeId: identifier,
-    interval: nonNegativeInt,
-    from: nonNegativeInt,
-    to: nonNegativeInt,
-    index: nonNegativeInt,
-    count: z.int().check(z.positive()),
-    plannedAt: isoTime,
-  })
+  .object({ v: z.literal(2), ...tokenFields, target: z.int().check(z.positive()) })
+  .check(
+    z.refine((m) => m.target >= m.from, { error: 'target must not be below from', path: ['target'] }),
+    z.refine((m) => m.index < m.count, INDEX_BELOW_COUNT),
+  );
+
+/**
+ * Schema version 1, the range `(from, to]`: messages still in the queue when v2 is deployed. Read as
+ * a v2 token with `target = to` — the applier already started from its own cursor, so v1's `to` was
+ * only ever a bound.
+ */
+export const microbatchV1Schema = z
+  .object({ v: z.literal(1), ...tokenFields, to: nonNegativeInt })
   .check(
     z.refine((m) => m.to > m.from, { error: 'to must be greater than from', path: ['to'] }),
-    z.refine((m) => m.index < m.count, { error: 'index must be less than count', path: ['index'] }),
+    z.refine((m) => m.index < m.count, INDEX_BELOW_COUNT),
   );
 
 /** The classic EventBridge rule payload. */
@@ -150,13 +174,17 @@ export function parseOrThrow<T>(schema: z.ZodMiniType<T>, input: unknown, what: 
   throw new ValidationError(`invalid ${what}`, result.error.issues.map(describeIssue));
 }
 
-/** Parses an SQS body into a microbatch, or throws a ValidationError (bad JSON, wrong version, bad field). */
+/** Parses an SQS body into a (v2) microbatch, or throws a ValidationError (bad JSON, unknown version, bad field). */
 export function parseMicrobatch(body: string): Microbatch {
   let json: unknown;
   try {
     json = JSON.parse(body);
   } catch (error) {
     throw new ValidationError('invalid microbatch', [`body is not JSON: ${(error as Error).message}`]);
+  }
+  if (typeof json === 'object' && json !== null && 'v' in json && json.v === 1) {
+    const { to, ...rest } = parseOrThrow(microbatchV1Schema, json, 'microbatch');
+    return { ...rest, v: 2, target: to };
   }
   return parseOrThrow(microbatchSchema, json, 'microbatch');
 }
@@ -166,11 +194,12 @@ export function serializeMicrobatch(microbatch: Microbatch): string {
 }
 
 /**
- * `nodeId:from:to:interval`: a duplicate planner run for the same interval re-sends the same id,
- * which SQS drops; a stale-plan recovery in a later interval gets a new one.
+ * `nodeId:interval:index:target`: a duplicate planner run for the same interval makes the same plan
+ * and re-sends the same ids, which SQS drops within its 5-minute window; a later interval's tokens
+ * get new ones. The three numbers never hold a colon, so ids stay unique whatever the node id holds.
  */
 export function deduplicationId(microbatch: Microbatch): string {
-  return `${microbatch.nodeId}:${microbatch.from}:${microbatch.to}:${microbatch.interval}`;
+  return `${microbatch.nodeId}:${microbatch.interval}:${microbatch.index}:${microbatch.target}`;
 }
 
 /** Validates a whole ingest request: one bad update rejects it all. */

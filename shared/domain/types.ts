@@ -47,6 +47,14 @@ export interface NodeState {
   readonly plannedAt?: string;
   /** Interval index k of the last plan; a node is planned at most once per k. */
   readonly plannedInterval?: number;
+  /**
+   * The cursor as the planner last saw it move (`progressSeq`), and the interval since which it has
+   * not moved while work was outstanding (`progressInterval`). Written only by the planner's claim,
+   * so the applier's hot path pays nothing for it; the planner re-sends lost tokens once the cursor
+   * has stood still for `staleAfterIntervals` (DESIGN §5 step 3).
+   */
+  readonly progressSeq?: number;
+  readonly progressInterval?: number;
   /** `producedAt` of the last applied update. */
   readonly lastProducedAt?: string;
 }
@@ -64,18 +72,25 @@ export interface PlanClaim {
   readonly plannedSeq: number;
   readonly plannedAt: string;
   readonly plannedInterval: number;
+  readonly progressSeq: number;
+  readonly progressInterval: number;
 }
 
-/** Schema version 1 of the SQS message (DESIGN §3): move `nodeId` from `from` toward `to`. */
+/**
+ * Schema version 2 of the SQS message (DESIGN §3): a work token, "move `nodeId`'s cursor toward
+ * `target`, at most b updates". Every token of one plan carries the plan's target, so any `count`
+ * of them, in any order, bring the node from its cursor at planning time to the target.
+ */
 export interface Microbatch {
-  readonly v: 1;
+  readonly v: 2;
   readonly stream: string;
   readonly nodeId: string;
   readonly interval: number;
-  /** Exclusive: the microbatch applies seqs from+1 … to. */
+  /** Where the plan's new work starts (the node's plannedSeq when it was planned). */
   readonly from: number;
-  readonly to: number;
-  /** Position of this microbatch among the node's `count` microbatches this interval. */
+  /** The plan's target: no token of this plan moves the cursor past it. */
+  readonly target: number;
+  /** Position of this token among the plan's `count` tokens. */
   readonly index: number;
   readonly count: number;
   readonly plannedAt: string;
@@ -100,14 +115,18 @@ export interface ReplicaItem {
   readonly updatedAt: string;
 }
 
-/** What the planner records for interval k (first writer wins). */
+/** What the planner records for interval k before it plans (first writer wins). */
 export interface PlanHeader {
   readonly stream: string;
   readonly interval: number;
-  /** H_k: the head this interval was planned against. */
+  /** H_k: the head every planner run of k plans against. */
   readonly head: number;
   readonly headChain: string;
   readonly plannedAt: string;
+}
+
+/** What the planner runs of an interval sent, added up over the runs. */
+export interface PlanTotals {
   readonly nodesPlanned: number;
   readonly microbatches: number;
 }
@@ -144,7 +163,7 @@ export interface IntervalVerdict {
 }
 
 /** One row of the Convergence table: the plan header, and the checker's latest verdict once checked. */
-export interface ConvergenceRecord extends PlanHeader {
+export interface ConvergenceRecord extends PlanHeader, Partial<PlanTotals> {
   readonly checkedAt?: string;
   readonly verdict?: IntervalVerdict;
   readonly converged: boolean;

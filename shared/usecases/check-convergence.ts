@@ -3,7 +3,7 @@
  * land, record the verdicts, and describe where the nodes stand against the current head.
  */
 import { averageIngestPerInterval, evaluateInterval, seqsToVerify } from '#shared/domain/convergence.ts';
-import type { ConvergenceStore, LogReader, NodeRepository } from '#shared/domain/ports.ts';
+import { listActive, type ConvergenceStore, type LogReader, type NodeRepository } from '#shared/domain/ports.ts';
 import type { IntervalVerdict } from '#shared/domain/types.ts';
 
 export interface CheckConvergenceDeps {
@@ -34,7 +34,7 @@ export async function checkConvergence(
   const { stream, intervalSeconds } = deps;
   const [headItem, nodes, records] = await Promise.all([
     deps.log.readHead(stream),
-    deps.nodes.listActive(),
+    listActive(deps.nodes).then((scan) => scan.nodes),
     // The plan of interval k was made moments ago; intervals before k have had a full interval to land.
     deps.convergence.recent(stream, input.interval - 1, deps.openIntervals),
   ]);

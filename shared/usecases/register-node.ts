@@ -5,11 +5,11 @@
 import { validateRate } from '#shared/domain/config.ts';
 import { ValidationError } from '#shared/domain/errors.ts';
 import type { NodeRegistration, NodeRepository } from '#shared/domain/ports.ts';
-import { IDENTIFIER_PATTERN } from '#shared/domain/schemas.ts';
+import { NODE_ID_PATTERN, NODE_ID_RULE } from '#shared/domain/schemas.ts';
 
 export async function registerNode(registration: NodeRegistration, deps: { readonly nodes: NodeRepository }): Promise<void> {
-  if (!IDENTIFIER_PATTERN.test(registration.nodeId)) {
-    throw new ValidationError('invalid node', [`nodeId: must be 1–64 characters of A-Z a-z 0-9 _ . - (got ${JSON.stringify(registration.nodeId)})`]);
+  if (!NODE_ID_PATTERN.test(registration.nodeId)) {
+    throw new ValidationError('invalid node', [`nodeId: must be ${NODE_ID_RULE} (got ${JSON.stringify(registration.nodeId)})`]);
   }
   validateRate(registration.rate);
   // Registrations come from scripts and JSON files too, where the type is only a hope.

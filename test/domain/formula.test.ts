@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cutIntoMicrobatches, microbatchCount, sharePerInterval, updatesThisInterval } from '#shared/domain/formula.ts';
+import { microbatchCount, sharePerInterval, updatesThisInterval } from '#shared/domain/formula.ts';
 
 /** Rates are drawn as whole millionths so that ceil(r·t) has an exact integer oracle. */
 const MICRO = 1_000_000;
@@ -94,41 +94,5 @@ describe('microbatchCount', () => {
     expect(microbatchCount(1, 100)).toBe(1);
     expect(microbatchCount(100, 100)).toBe(1);
     expect(microbatchCount(101, 100)).toBe(2);
-  });
-});
-
-describe('cutIntoMicrobatches', () => {
-  it('cuts a range into contiguous microbatches of at most b', () => {
-    expect(cutIntoMicrobatches(1200, 250, 100)).toEqual([
-      { from: 1200, to: 1300 },
-      { from: 1300, to: 1400 },
-      { from: 1400, to: 1450 },
-    ]);
-  });
-
-  it('cuts nothing when there are no updates', () => {
-    expect(cutIntoMicrobatches(1200, 0, 100)).toEqual([]);
-  });
-
-  it('covers from → from+q exactly with contiguous, disjoint ranges of 1..b, ceil(q/b) of them', () => {
-    fc.assert(
-      fc.property(fc.nat({ max: 1_000_000_000 }), fc.nat({ max: 5000 }), fc.integer({ min: 1, max: 1000 }), (from, updates, batchSize) => {
-        const ranges = cutIntoMicrobatches(from, updates, batchSize);
-        expect(ranges).toHaveLength(microbatchCount(updates, batchSize));
-        expect(ranges).toHaveLength(ceilDiv(updates, batchSize));
-        expect(ranges.reduce((sum, range) => sum + range.to - range.from, 0)).toBe(updates);
-        if (ranges.length > 0) {
-          expect(ranges[0]?.from).toBe(from);
-          expect(ranges.at(-1)?.to).toBe(from + updates);
-        }
-        // Each range starts where the previous one ended: contiguous, and therefore disjoint.
-        const misfits = ranges.filter(
-          (range, index) =>
-            range.from !== (index === 0 ? from : ranges[index - 1]?.to) || range.to - range.from < 1 || range.to - range.from > batchSize,
-        );
-        expect(misfits).toEqual([]);
-      }),
-      { numRuns: 500 },
-    );
   });
 });

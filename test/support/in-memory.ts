@@ -22,10 +22,13 @@ import {
   type LogReader,
   type LogWriter,
   type MicrobatchQueue,
+  type NodePage,
   type NodeRegistration,
   type NodeRepository,
   type ReplicaStore,
+  type UnsentMicrobatch,
 } from '#shared/domain/ports.ts';
+import { readNodeItem, type RejectedNode } from '#shared/domain/node.ts';
 import { deduplicationId, serializeMicrobatch } from '#shared/domain/schemas.ts';
 import type {
   AppliedCursor,
@@ -38,6 +41,7 @@ import type {
   NodeState,
   PlanClaim,
   PlanHeader,
+  PlanTotals,
   ReplicaItem,
   ReplicaWrite,
 } from '#shared/domain/types.ts';
@@ -166,13 +170,18 @@ export interface CursorMove {
 }
 
 /**
- * {@link NodeRepository}. Besides the port it keeps the history of the conditional writes that
- * won ({@link claims}, {@link cursorMoves}), so a test can check every step, not only the end state.
+ * {@link NodeRepository}. Items are kept as DynamoDB would hold them — plain records — and read with
+ * the same `readNodeItem` rule as the adapter, so a test can write an item by hand ({@link putItem})
+ * and see it rejected. Besides the port it keeps the history of the conditional writes that won
+ * ({@link claims}, {@link cursorMoves}), so a test can check every step, not only the end state.
  */
 export class InMemoryNodeRepository implements NodeRepository {
-  private readonly items = new Map<string, NodeState>();
+  private readonly items = new Map<string, Record<string, unknown>>();
   private readonly claimHistory: ClaimRecord[] = [];
   private readonly moveHistory: CursorMove[] = [];
+
+  /** @param pageSize items per page of {@link scanActive}: small, so tests cross pages. */
+  constructor(private readonly pageSize = 3) {}
 
   /** Every claim that won, oldest first. */
   get claims(): readonly ClaimRecord[] {
@@ -184,39 +193,47 @@ export class InMemoryNodeRepository implements NodeRepository {
     return jsonCopy(this.moveHistory);
   }
 
-  async listActive(): Promise<NodeState[]> {
-    await roundTrip();
-    return [...this.items.values()].filter((node) => node.status === 'active').map((node) => ({ ...node }));
+  /** Writes an item as it is, the way `aws dynamodb put-item` would. */
+  putItem(item: Record<string, unknown>): void {
+    this.items.set(String(item.nodeId), jsonCopy(item));
+  }
+
+  async *scanActive(): AsyncGenerator<NodePage, void, undefined> {
+    const items = [...this.items.values()].filter((item) => item.status !== 'paused');
+    for (let start = 0; start < items.length || start === 0; start += this.pageSize) {
+      await roundTrip();
+      const nodes: NodeState[] = [];
+      const rejected: RejectedNode[] = [];
+      for (const item of items.slice(start, start + this.pageSize)) {
+        const read = readNodeItem(jsonCopy(item));
+        if ('rejected' in read) rejected.push(read.rejected);
+        else if (read.node.status === 'active') nodes.push(read.node);
+      }
+      yield { nodes, rejected };
+    }
   }
 
   async get(nodeId: string): Promise<NodeState | undefined> {
     await roundTrip();
-    const node = this.items.get(nodeId);
-    return node === undefined ? undefined : { ...node };
+    return this.read(nodeId);
   }
 
   async claimPlan(nodeId: string, expectedPlannedSeq: number, claim: PlanClaim): Promise<boolean> {
     await roundTrip();
     // As in DynamoDB, the condition also fails for a node that does not exist.
-    const node = this.items.get(nodeId);
+    const node = this.read(nodeId);
     if (node?.plannedSeq !== expectedPlannedSeq) return false;
     if (node.plannedInterval !== undefined && node.plannedInterval >= claim.plannedInterval) return false;
-    this.items.set(nodeId, { ...node, plannedSeq: claim.plannedSeq, plannedAt: claim.plannedAt, plannedInterval: claim.plannedInterval });
+    this.write(nodeId, { ...claim });
     this.claimHistory.push({ nodeId, expectedPlannedSeq, claim: { ...claim } });
     return true;
   }
 
   async advanceCursor(nodeId: string, expectedAppliedSeq: number, cursor: AppliedCursor): Promise<boolean> {
     await roundTrip();
-    const node = this.items.get(nodeId);
+    const node = this.read(nodeId);
     if (node?.appliedSeq !== expectedAppliedSeq) return false;
-    this.items.set(nodeId, {
-      ...node,
-      appliedSeq: cursor.appliedSeq,
-      appliedChain: cursor.appliedChain,
-      appliedAt: cursor.appliedAt,
-      ...(cursor.lastProducedAt === undefined ? {} : { lastProducedAt: cursor.lastProducedAt }),
-    });
+    this.write(nodeId, { ...cursor });
     this.moveHistory.push({ nodeId, expectedAppliedSeq, cursor: { ...cursor } });
     return true;
   }
@@ -224,13 +241,24 @@ export class InMemoryNodeRepository implements NodeRepository {
   async register(registration: NodeRegistration): Promise<void> {
     await roundTrip();
     // Re-registering keeps the cursors, as the adapter's if_not_exists does.
-    const existing = this.items.get(registration.nodeId) ?? {
-      nodeId: registration.nodeId,
-      appliedSeq: 0,
-      appliedChain: GENESIS_CHAIN,
-      plannedSeq: 0,
-    };
+    const existing = this.items.get(registration.nodeId) ?? { nodeId: registration.nodeId, appliedSeq: 0, appliedChain: GENESIS_CHAIN, plannedSeq: 0 };
     this.items.set(registration.nodeId, { ...existing, rate: registration.rate, status: registration.status ?? 'active' });
+  }
+
+  /** The node as the adapter's `get` reads it: a malformed item throws, naming what is wrong. */
+  private read(nodeId: string): NodeState | undefined {
+    const item = this.items.get(nodeId);
+    if (item === undefined) return undefined;
+    const read = readNodeItem(jsonCopy(item));
+    if ('rejected' in read) throw new Error(`Nodes: attribute ${read.rejected.attribute} ${read.rejected.problem} in the item of node ${nodeId}`);
+    return read.node;
+  }
+
+  /** An UpdateItem's SET: the given attributes replace the stored ones, undefined ones are left out. */
+  private write(nodeId: string, attributes: Record<string, unknown>): void {
+    const item = this.items.get(nodeId) ?? { nodeId };
+    for (const [name, value] of Object.entries(attributes)) if (value !== undefined) item[name] = value;
+    this.items.set(nodeId, item);
   }
 }
 
@@ -289,6 +317,7 @@ type StoredVerdict = Omit<IntervalVerdict, 'interval' | 'head' | 'converged'>;
 
 interface StoredConvergence {
   readonly header: PlanHeader;
+  readonly totals?: PlanTotals;
   readonly expiresAt: number;
   readonly converged: boolean;
   readonly checkedAt?: string;
@@ -300,12 +329,23 @@ interface StoredConvergence {
 export class InMemoryConvergenceStore implements ConvergenceStore {
   private readonly records = new Map<string, StoredConvergence>();
 
-  async putPlanHeader(header: PlanHeader, expiresAtEpochSeconds: number): Promise<boolean> {
+  async putPlanHeader(header: PlanHeader, expiresAtEpochSeconds: number): Promise<{ written: boolean; header: PlanHeader }> {
     await roundTrip();
     const id = recordId(header.stream, header.interval);
-    if (this.records.has(id)) return false;
+    const existing = this.records.get(id);
+    if (existing !== undefined) return { written: false, header: jsonCopy(existing.header) };
     this.records.set(id, { header: jsonCopy(header), expiresAt: expiresAtEpochSeconds, converged: false });
-    return true;
+    return { written: true, header: jsonCopy(header) };
+  }
+
+  async addPlanTotals(stream: string, interval: number, totals: PlanTotals): Promise<void> {
+    await roundTrip();
+    const id = recordId(stream, interval);
+    const record = this.records.get(id);
+    // As the adapter's `attribute_exists` condition: totals of a gone header are dropped.
+    if (record === undefined) return;
+    const before = record.totals ?? { nodesPlanned: 0, microbatches: 0 };
+    this.records.set(id, { ...record, totals: { nodesPlanned: before.nodesPlanned + totals.nodesPlanned, microbatches: before.microbatches + totals.microbatches } });
   }
 
   async recent(stream: string, upTo: number, limit: number): Promise<ConvergenceRecord[]> {
@@ -360,6 +400,7 @@ function toConvergenceRecord(stored: StoredConvergence): ConvergenceRecord {
   const header = jsonCopy(stored.header);
   return {
     ...header,
+    ...(stored.totals === undefined ? {} : { ...stored.totals }),
     converged: stored.converged,
     ...(stored.checkedAt === undefined ? {} : { checkedAt: stored.checkedAt }),
     // The verdict is judged against the header's H_k, as the adapter reads it back.
@@ -387,6 +428,7 @@ export class InMemoryQueue implements MicrobatchQueue {
   private readonly accepted: QueuedMessage[] = [];
   private readonly seen = new Set<string>();
   private dropped = 0;
+  private refuse: ((microbatch: Microbatch) => boolean) | undefined;
 
   /** Every accepted message, oldest first. */
   get messages(): readonly QueuedMessage[] {
@@ -398,12 +440,19 @@ export class InMemoryQueue implements MicrobatchQueue {
     return this.dropped;
   }
 
-  async send(microbatches: readonly Microbatch[]): Promise<void> {
-    const outgoing = microbatches.map((microbatch) => ({
-      groupId: microbatch.nodeId,
-      deduplicationId: deduplicationId(microbatch),
-      body: serializeMicrobatch(microbatch),
-    }));
+  /**
+   * Makes SQS refuse the entries `refuse` picks (after the adapter's retries, as far as the caller
+   * can tell): they are returned unsent, the rest of the call lands.
+   */
+  refuseWhen(refuse: ((microbatch: Microbatch) => boolean) | undefined): void {
+    this.refuse = refuse;
+  }
+
+  async send(microbatches: readonly Microbatch[]): Promise<readonly UnsentMicrobatch[]> {
+    const refused = microbatches.filter((microbatch) => this.refuse?.(microbatch) === true);
+    const outgoing = microbatches
+      .filter((microbatch) => !refused.includes(microbatch))
+      .map((microbatch) => ({ groupId: microbatch.nodeId, deduplicationId: deduplicationId(microbatch), body: serializeMicrobatch(microbatch) }));
     await roundTrip();
     for (const message of outgoing) {
       if (this.seen.has(message.deduplicationId)) {
@@ -413,6 +462,7 @@ export class InMemoryQueue implements MicrobatchQueue {
       this.seen.add(message.deduplicationId);
       this.accepted.push(Object.freeze({ messageId: `msg-${this.accepted.length + 1}`, ...message }));
     }
+    return refused.map((microbatch) => ({ microbatch, code: 'InternalError', senderFault: false }));
   }
 }
 

@@ -3,9 +3,10 @@
  * interval's plan header once; the checker adds its verdict to that same item; `expiresAt` is the TTL.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ConvergenceStore } from '#shared/domain/ports.ts';
-import type { ConvergenceRecord, IntervalVerdict, LaggingNode, PlanHeader, UnderProvisionedNode } from '#shared/domain/types.ts';
+import type { ConvergenceRecord, IntervalVerdict, LaggingNode, PlanHeader, PlanTotals, UnderProvisionedNode } from '#shared/domain/types.ts';
+import { MalformedItemError } from '../errors.ts';
 import type { StoredItem } from './items.ts';
 import { ItemReader, isConditionFailed, withoutUndefined } from './items.ts';
 
@@ -28,7 +29,7 @@ export class DynamoConvergenceStore implements ConvergenceStore {
     private readonly tableName: string,
   ) {}
 
-  async putPlanHeader(header: PlanHeader, expiresAtEpochSeconds: number): Promise<boolean> {
+  async putPlanHeader(header: PlanHeader, expiresAtEpochSeconds: number): Promise<{ written: boolean; header: PlanHeader }> {
     try {
       await this.doc.send(
         new PutCommand({
@@ -39,8 +40,6 @@ export class DynamoConvergenceStore implements ConvergenceStore {
             head: header.head,
             headChain: header.headChain,
             plannedAt: header.plannedAt,
-            nodesPlanned: header.nodesPlanned,
-            microbatches: header.microbatches,
             expiresAt: expiresAtEpochSeconds,
             converged: false,
           },
@@ -48,10 +47,33 @@ export class DynamoConvergenceStore implements ConvergenceStore {
           ExpressionAttributeNames: { '#interval': 'interval' },
         }),
       );
-      return true;
+      return { written: true, header };
     } catch (error) {
-      if (isConditionFailed(error)) return false;
-      throw error;
+      if (!isConditionFailed(error)) throw error;
+    }
+    // An earlier run of this interval wrote it: plan against that head.
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { stream: header.stream, interval: header.interval }, ConsistentRead: true }),
+    );
+    if (Item === undefined) throw new MalformedItemError(this.tableName, 'interval', `${header.interval}: the plan header exists but cannot be read back`);
+    return { written: false, header: toPlanHeader(new ItemReader(this.tableName, Item)) };
+  }
+
+  async addPlanTotals(stream: string, interval: number, totals: PlanTotals): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { stream, interval },
+          UpdateExpression: 'ADD #nodesPlanned :nodesPlanned, #microbatches :microbatches',
+          ConditionExpression: 'attribute_exists(#interval)',
+          ExpressionAttributeNames: { '#interval': 'interval', '#nodesPlanned': 'nodesPlanned', '#microbatches': 'microbatches' },
+          ExpressionAttributeValues: { ':nodesPlanned': totals.nodesPlanned, ':microbatches': totals.microbatches },
+        }),
+      );
+    } catch (error) {
+      // The record expired (TTL) or was deleted under us: totals of a gone header are not worth a failure.
+      if (!isConditionFailed(error)) throw error;
     }
   }
 
@@ -113,15 +135,7 @@ export class DynamoConvergenceStore implements ConvergenceStore {
 
   private toRecord(stored: StoredItem): ConvergenceRecord {
     const item = new ItemReader(this.tableName, stored);
-    const header: PlanHeader = {
-      stream: item.string('stream'),
-      interval: item.number('interval'),
-      head: item.number('head'),
-      headChain: item.string('headChain'),
-      plannedAt: item.string('plannedAt'),
-      nodesPlanned: item.number('nodesPlanned'),
-      microbatches: item.number('microbatches'),
-    };
+    const header = toPlanHeader(item);
     const converged = item.boolean('converged');
     const checkedAt = item.optionalString('checkedAt');
     const verdict: IntervalVerdict | undefined =
@@ -139,8 +153,19 @@ export class DynamoConvergenceStore implements ConvergenceStore {
             integrityFailures: item.stringList('integrityFailures'),
             converged,
           };
-    return { ...header, converged, ...withoutUndefined({ checkedAt, verdict, convergedAt: item.optionalString('convergedAt') }) };
+    const totals = { nodesPlanned: item.optionalNumber('nodesPlanned'), microbatches: item.optionalNumber('microbatches') };
+    return { ...header, converged, ...withoutUndefined({ ...totals, checkedAt, verdict, convergedAt: item.optionalString('convergedAt') }) };
   }
+}
+
+function toPlanHeader(item: ItemReader): PlanHeader {
+  return {
+    stream: item.string('stream'),
+    interval: item.number('interval'),
+    head: item.number('head'),
+    headChain: item.string('headChain'),
+    plannedAt: item.string('plannedAt'),
+  };
 }
 
 function toLaggingNode(item: ItemReader): LaggingNode {

@@ -1,60 +1,79 @@
 /**
  * The Nodes table (DESIGN §3): pk `nodeId` (S) with the node's rate, status and its two cursors.
  */
-import type { DynamoDBDocumentClient, UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient, ScanCommandInput, UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { GENESIS_CHAIN } from '#shared/domain/chain.ts';
-import type { NodeRegistration, NodeRepository } from '#shared/domain/ports.ts';
+import { readNodeItem, type RejectedNode } from '#shared/domain/node.ts';
+import type { NodePage, NodeRegistration, NodeRepository } from '#shared/domain/ports.ts';
 import type { AppliedCursor, NodeState, NodeStatus, PlanClaim } from '#shared/domain/types.ts';
 import { requirePositiveInteger } from '../batching.ts';
+import { MalformedItemError } from '../errors.ts';
+import { mergeAsync } from '../merge.ts';
 import type { StoredItem } from './items.ts';
-import { ItemReader, isConditionFailed, scanAll, withoutUndefined } from './items.ts';
+import { isConditionFailed } from './items.ts';
 
-const STATUSES: readonly NodeStatus[] = ['active', 'paused'];
-
-/** Tuning for {@link DynamoNodeRepository}. */
+/** Tuning for {@link DynamoNodeRepository}; the defaults suit production. */
 export interface DynamoNodeRepositoryOptions {
   /**
-   * Parallel Scan segments for {@link DynamoNodeRepository.listActive} (default 1). Worth raising
-   * once the table holds thousands of nodes: each segment pages on its own.
+   * Parallel Scan segments for {@link DynamoNodeRepository.scanActive}. Default: one per
+   * `nodesPerSegment` items of the table (DescribeTable's item count), at most `maxSegments`.
    */
   readonly scanSegments?: number;
+  /** Items per Scan segment when the count is chosen from the table's size (default 5,000: a few 1 MB pages). */
+  readonly nodesPerSegment?: number;
+  /** The most segments chosen from the table's size (default 16). */
+  readonly maxSegments?: number;
+  /** How long a table's item count is trusted before it is read again (default 10 minutes; DynamoDB refreshes it about every six hours). */
+  readonly itemCountTtlMs?: number;
+  readonly now?: () => number;
 }
 
 /** {@link NodeRepository} over the Nodes table. */
 export class DynamoNodeRepository implements NodeRepository {
-  private readonly scanSegments: number;
+  private readonly options: Required<Omit<DynamoNodeRepositoryOptions, 'scanSegments'>> & { readonly scanSegments?: number };
+  private itemCount?: { readonly value: number; readonly readAt: number };
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
     options: DynamoNodeRepositoryOptions = {},
   ) {
-    this.scanSegments = requirePositiveInteger(options.scanSegments ?? 1, 'scanSegments');
+    this.options = {
+      ...(options.scanSegments === undefined ? {} : { scanSegments: requirePositiveInteger(options.scanSegments, 'scanSegments') }),
+      nodesPerSegment: requirePositiveInteger(options.nodesPerSegment ?? 5_000, 'nodesPerSegment'),
+      maxSegments: requirePositiveInteger(options.maxSegments ?? 16, 'maxSegments'),
+      itemCountTtlMs: options.itemCountTtlMs ?? 600_000,
+      now: options.now ?? Date.now,
+    };
   }
 
-  async listActive(): Promise<NodeState[]> {
-    const input = {
+  /**
+   * Scans every item that is not paused — an item with a missing or misspelt status is read, so it
+   * is reported instead of silently ignored — and yields the pages of all segments as they arrive.
+   */
+  async *scanActive(): AsyncGenerator<NodePage, void, undefined> {
+    const segments = await this.segments();
+    const input: ScanCommandInput = {
       TableName: this.tableName,
-      FilterExpression: '#status = :active',
+      FilterExpression: 'attribute_not_exists(#status) OR #status <> :paused',
       ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: { ':active': 'active' satisfies NodeStatus },
+      ExpressionAttributeValues: { ':paused': 'paused' satisfies NodeStatus },
       ConsistentRead: true,
     };
-    const segments =
-      this.scanSegments === 1
-        ? [await scanAll(this.doc, input)]
-        : await Promise.all(
-            Array.from({ length: this.scanSegments }, (_, segment) =>
-              scanAll(this.doc, { ...input, Segment: segment, TotalSegments: this.scanSegments }),
-            ),
-          );
-    return segments.flat().map((item) => this.toNode(item));
+    const sources =
+      segments === 1
+        ? [this.pages(input)]
+        : Array.from({ length: segments }, (_, segment) => this.pages({ ...input, Segment: segment, TotalSegments: segments }));
+    for await (const items of mergeAsync(sources)) yield toNodePage(items);
   }
-
   async get(nodeId: string): Promise<NodeState | undefined> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { nodeId }, ConsistentRead: true }));
-    return Item === undefined ? undefined : this.toNode(Item);
+    if (Item === undefined) return undefined;
+    const read = readNodeItem(Item);
+    if ('rejected' in read) throw new MalformedItemError(this.tableName, read.rejected.attribute, `${read.rejected.problem} in the item of node ${nodeId}`);
+    return read.node;
   }
 
   async claimPlan(nodeId: string, expectedPlannedSeq: number, claim: PlanClaim): Promise<boolean> {
@@ -64,13 +83,23 @@ export class DynamoNodeRepository implements NodeRepository {
     return this.conditionalUpdate({
       TableName: this.tableName,
       Key: { nodeId },
-      UpdateExpression: 'SET #plannedSeq = :plannedSeq, #plannedAt = :plannedAt, #plannedInterval = :plannedInterval',
+      UpdateExpression:
+        'SET #plannedSeq = :plannedSeq, #plannedAt = :plannedAt, #plannedInterval = :plannedInterval, ' +
+        '#progressSeq = :progressSeq, #progressInterval = :progressInterval',
       ConditionExpression: '#plannedSeq = :expected AND (attribute_not_exists(#plannedInterval) OR #plannedInterval < :plannedInterval)',
-      ExpressionAttributeNames: { '#plannedSeq': 'plannedSeq', '#plannedAt': 'plannedAt', '#plannedInterval': 'plannedInterval' },
+      ExpressionAttributeNames: {
+        '#plannedSeq': 'plannedSeq',
+        '#plannedAt': 'plannedAt',
+        '#plannedInterval': 'plannedInterval',
+        '#progressSeq': 'progressSeq',
+        '#progressInterval': 'progressInterval',
+      },
       ExpressionAttributeValues: {
         ':plannedSeq': claim.plannedSeq,
         ':plannedAt': claim.plannedAt,
         ':plannedInterval': claim.plannedInterval,
+        ':progressSeq': claim.progressSeq,
+        ':progressInterval': claim.progressInterval,
         ':expected': expectedPlannedSeq,
       },
     });
@@ -137,22 +166,36 @@ export class DynamoNodeRepository implements NodeRepository {
     }
   }
 
-  private toNode(stored: StoredItem): NodeState {
-    const item = new ItemReader(this.tableName, stored);
-    const optional = {
-      appliedAt: item.optionalString('appliedAt'),
-      plannedAt: item.optionalString('plannedAt'),
-      plannedInterval: item.optionalNumber('plannedInterval'),
-      lastProducedAt: item.optionalString('lastProducedAt'),
-    };
-    return {
-      nodeId: item.string('nodeId'),
-      rate: item.number('rate'),
-      status: item.oneOf('status', STATUSES),
-      appliedSeq: item.number('appliedSeq'),
-      appliedChain: item.string('appliedChain'),
-      plannedSeq: item.number('plannedSeq'),
-      ...withoutUndefined(optional),
-    };
+  /** One Scan (or Scan segment), page by page. */
+  private async *pages(input: ScanCommandInput): AsyncGenerator<StoredItem[], void, undefined> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(new ScanCommand(startKey === undefined ? input : { ...input, ExclusiveStartKey: startKey }));
+      yield page.Items ?? [];
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
   }
+
+  /** The configured segment count, or one per `nodesPerSegment` items of the table. */
+  private async segments(): Promise<number> {
+    const { scanSegments, nodesPerSegment, maxSegments, itemCountTtlMs, now } = this.options;
+    if (scanSegments !== undefined) return scanSegments;
+    if (this.itemCount === undefined || now() - this.itemCount.readAt > itemCountTtlMs) {
+      const { Table } = await this.doc.send(new DescribeTableCommand({ TableName: this.tableName }));
+      this.itemCount = { value: Table?.ItemCount ?? 0, readAt: now() };
+    }
+    return Math.min(maxSegments, Math.max(1, Math.ceil(this.itemCount.value / nodesPerSegment)));
+  }
+}
+
+/** Active nodes and rejected items; paused ones (which the filter keeps out anyway) are neither. */
+function toNodePage(items: readonly StoredItem[]): NodePage {
+  const nodes: NodeState[] = [];
+  const rejected: RejectedNode[] = [];
+  for (const item of items) {
+    const read = readNodeItem(item);
+    if ('rejected' in read) rejected.push(read.rejected);
+    else if (read.node.status === 'active') nodes.push(read.node);
+  }
+  return { nodes, rejected };
 }
