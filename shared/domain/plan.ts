@@ -51,7 +51,7 @@ export interface NodePlan {
   readonly kind: 'plan';
   readonly nodeId: string;
   readonly purpose: PlanPurpose;
-  /** Where the new work starts: the node's plannedSeq (or its cursor, when that is ahead). */
+  /** Where the new work starts: the node's plannedSeq. */
   readonly from: number;
   /** q_i: new updates planned this interval (0 for a resend or an observation). */
   readonly updates: number;
@@ -76,9 +76,12 @@ export function planNode(node: NodeState, head: number, interval: number, planne
     return { kind: 'skip', nodeId, reason: 'already-planned' };
   }
   const applied = node.appliedSeq;
-  // A cursor ahead of the plan (tokens of an older schema) is where new work starts.
-  const from = Math.max(node.plannedSeq, applied);
-  const outstanding = from - applied;
+  // New work continues after the planned work, even when the cursor is past plannedSeq: that happens
+  // only when a run crashed between sending and claiming and its tokens were applied. A retry then
+  // plans the same target again (same header head, same plannedSeq) and claims it, instead of a
+  // second share from the cursor.
+  const from = node.plannedSeq;
+  const outstanding = Math.max(0, from - applied);
   const share = sharePerInterval(node.rate, rules.intervalSeconds);
   const capped = outstanding >= rules.maxInFlightIntervals * share;
   const updates = capped ? 0 : updatesThisInterval(head - from, node.rate, rules.intervalSeconds);
@@ -88,7 +91,7 @@ export function planNode(node: NodeState, head: number, interval: number, planne
   const moved = outstanding === 0 || node.progressSeq !== applied || node.progressInterval === undefined;
   const stalled = !moved && node.progressInterval !== undefined && interval - node.progressInterval >= rules.staleAfterIntervals;
   const plan = (purpose: PlanPurpose, target: number, restartClock: boolean): NodePlan => {
-    const count = purpose === 'observe' ? 0 : microbatchCount(target - applied, rules.batchSize);
+    const count = purpose === 'observe' ? 0 : microbatchCount(Math.max(0, target - applied), rules.batchSize);
     const microbatches = Array.from(
       { length: count },
       (_, index): Microbatch => ({ v: 2, stream: rules.stream, nodeId, interval, from, target, index, count, plannedAt }),

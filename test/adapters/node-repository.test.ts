@@ -1,10 +1,12 @@
 import type { ScanCommandInput } from '@aws-sdk/lib-dynamodb';
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.ts';
 import { MalformedItemError } from '#shared/adapters/errors.ts';
 import { GENESIS_CHAIN } from '#shared/domain/chain.ts';
+import { listActive, type NodePage } from '#shared/domain/ports.ts';
 import type { NodeState } from '#shared/domain/types.ts';
 import { conditionFailed, documentClient, throttled } from './support.ts';
 
@@ -23,9 +25,17 @@ describe('DynamoNodeRepository', () => {
     repository = new DynamoNodeRepository(documentClient(), TABLE);
   });
 
-  describe('listActive', () => {
-    it('scans for active nodes with a consistent read, paging until done', async () => {
+  /** Every page of a scan, in the order they arrived. */
+  async function pagesOf(scan: AsyncIterable<NodePage>): Promise<NodePage[]> {
+    const pages: NodePage[] = [];
+    for await (const page of scan) pages.push(page);
+    return pages;
+  }
+
+  describe('scanActive', () => {
+    it('scans every item that is not paused with a consistent read, yielding page by page', async () => {
       // Prepare
+      repository = new DynamoNodeRepository(documentClient(), TABLE, { scanSegments: 1 });
       ddbMock
         .on(ScanCommand)
         .resolvesOnce({ Items: [node('n-1'), node('n-2')], LastEvaluatedKey: { nodeId: 'n-2' } })
@@ -33,16 +43,16 @@ describe('DynamoNodeRepository', () => {
         .resolvesOnce({ Items: [node('n-7')] });
 
       // Act
-      const nodes = await repository.listActive();
+      const pages = await pagesOf(repository.scanActive());
 
       // Assess
-      expect(nodes.map((n) => n.nodeId)).toEqual(['n-1', 'n-2', 'n-7']);
+      expect(pages.map((page) => page.nodes.map((n) => n.nodeId))).toEqual([['n-1', 'n-2'], [], ['n-7']]);
       expect(ddbMock).toHaveReceivedCommandTimes(ScanCommand, 3);
       expect(ddbMock).toHaveReceivedNthCommandWith(ScanCommand, 1, {
         TableName: TABLE,
-        FilterExpression: '#status = :active',
+        FilterExpression: 'attribute_not_exists(#status) OR #status <> :paused',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':active': 'active' },
+        ExpressionAttributeValues: { ':paused': 'paused' },
         ConsistentRead: true,
       });
       expect(ddbMock).toHaveReceivedNthCommandWith(ScanCommand, 2, { ExclusiveStartKey: { nodeId: 'n-2' } });
@@ -50,6 +60,21 @@ describe('DynamoNodeRepository', () => {
       const first = ddbMock.commandCalls(ScanCommand)[0]?.args[0].input;
       expect(first).not.toHaveProperty('Segment');
       expect(first?.ExclusiveStartKey).toBeUndefined();
+    });
+
+    it('reports items written by hand with a bad rate, status or id, and returns every other node', async () => {
+      // Prepare: the README's AWS CLI example with "S" instead of "N" for the rate, a status typo, an id with a space.
+      repository = new DynamoNodeRepository(documentClient(), TABLE, { scanSegments: 1 });
+      ddbMock.on(ScanCommand).resolves({
+        Items: [node('n-1'), { ...node('n-2'), rate: '50' }, { ...node('n-3'), status: 'Active' }, node('tenant 4'), { ...node('n-5'), rate: 0 }, node('tenant:6')],
+      });
+
+      // Act
+      const [page] = await pagesOf(repository.scanActive());
+
+      // Assess
+      expect(page?.nodes.map((n) => n.nodeId)).toEqual(['n-1', 'tenant:6']);
+      expect(page?.rejected.map(({ nodeId, attribute }) => `${nodeId}/${attribute}`)).toEqual(['n-2/rate', 'n-3/status', 'tenant 4/nodeId', 'n-5/rate']);
     });
 
     it('with 4 segments scans 4 segments in parallel, each paged until done', async () => {
@@ -63,7 +88,7 @@ describe('DynamoNodeRepository', () => {
       });
 
       // Act
-      const nodes = await repository.listActive();
+      const { nodes } = await listActive(repository);
 
       // Assess
       expect(ddbMock).toHaveReceivedCommandTimes(ScanCommand, 8);
@@ -74,6 +99,39 @@ describe('DynamoNodeRepository', () => {
         expect(pages.map((input) => input.ExclusiveStartKey)).toEqual([undefined, { nodeId: `n-${segment}-a` }]);
       }
       expect(nodes.map((n) => n.nodeId).sort()).toEqual(['n-0-a', 'n-0-b', 'n-1-a', 'n-1-b', 'n-2-a', 'n-2-b', 'n-3-a', 'n-3-b']);
+    });
+
+    it('chooses one segment per 5,000 items of the table, at most 16, and reads the count once per 10 minutes', async () => {
+      // Prepare
+      let clock = 0;
+      repository = new DynamoNodeRepository(documentClient(), TABLE, { now: () => clock });
+      ddbMock.on(DescribeTableCommand).resolvesOnce({ Table: { ItemCount: 12_001 } }).resolvesOnce({ Table: { ItemCount: 1_000_000 } });
+      ddbMock.on(ScanCommand).resolves({ Items: [] });
+      const segmentsOfLastScan = (): number | undefined => ddbMock.commandCalls(ScanCommand).at(-1)?.args[0].input.TotalSegments;
+
+      // Act & Assess
+      await pagesOf(repository.scanActive());
+      expect(segmentsOfLastScan()).toBe(3);
+      clock += 599_000;
+      await pagesOf(repository.scanActive());
+      expect(segmentsOfLastScan()).toBe(3);
+      clock += 2_000;
+      await pagesOf(repository.scanActive());
+      expect(segmentsOfLastScan()).toBe(16);
+      expect(ddbMock).toHaveReceivedCommandTimes(DescribeTableCommand, 2);
+      expect(ddbMock).toHaveReceivedCommandWith(DescribeTableCommand, { TableName: TABLE });
+    });
+
+    it('scans a small table in one segment', async () => {
+      // Prepare
+      ddbMock.on(DescribeTableCommand).resolves({ Table: { ItemCount: 40 } });
+      ddbMock.on(ScanCommand).resolves({ Items: [node('n-1')] });
+
+      // Act
+      await pagesOf(repository.scanActive());
+
+      // Assess
+      expect(ddbMock.commandCalls(ScanCommand)[0]?.args[0].input).not.toHaveProperty('Segment');
     });
 
     it('refuses a segment count below 1', () => {
@@ -88,6 +146,8 @@ describe('DynamoNodeRepository', () => {
       const stored = node('n-1', {
         appliedSeq: 40,
         appliedChain: 'c40',
+        progressSeq: 40,
+        progressInterval: 29447717,
         appliedAt: '2026-11-27T10:00:05Z',
         plannedSeq: 60,
         plannedAt: '2026-11-27T10:00:00Z',
@@ -124,19 +184,20 @@ describe('DynamoNodeRepository', () => {
       await expect(repository.get('n-9')).resolves.toBeUndefined();
     });
 
-    it('rejects a node whose status is neither active nor paused', async () => {
+    it('rejects a node whose status is neither active nor paused, naming the attribute and the node', async () => {
       // Prepare
       ddbMock.on(GetCommand).resolves({ Item: { ...node('n-1'), status: 'retired' } });
 
       // Act & Assess
       await expect(repository.get('n-1')).rejects.toThrow(MalformedItemError);
+      await expect(repository.get('n-1')).rejects.toThrow('Nodes: attribute status must be one of active, paused (got "retired") in the item of node n-1');
     });
   });
 
   describe('claimPlan', () => {
-    const claim = { plannedSeq: 300, plannedAt: '2026-11-27T10:18:00Z', plannedInterval: 29447718 };
+    const claim = { plannedSeq: 300, plannedAt: '2026-11-27T10:18:00Z', plannedInterval: 29447718, progressSeq: 150, progressInterval: 29447716 };
 
-    it('sets the plan fields on the condition that plannedSeq is unchanged', async () => {
+    it('sets the plan and progress fields on the condition that plannedSeq is unchanged', async () => {
       // Prepare
       ddbMock.on(UpdateCommand).resolves({});
 
@@ -148,10 +209,24 @@ describe('DynamoNodeRepository', () => {
       expect(ddbMock).toHaveReceivedCommandExactlyOnceWith(UpdateCommand, {
         TableName: TABLE,
         Key: { nodeId: 'n-1' },
-        UpdateExpression: 'SET #plannedSeq = :plannedSeq, #plannedAt = :plannedAt, #plannedInterval = :plannedInterval',
+        UpdateExpression:
+          'SET #plannedSeq = :plannedSeq, #plannedAt = :plannedAt, #plannedInterval = :plannedInterval, #progressSeq = :progressSeq, #progressInterval = :progressInterval',
         ConditionExpression: '#plannedSeq = :expected AND (attribute_not_exists(#plannedInterval) OR #plannedInterval < :plannedInterval)',
-        ExpressionAttributeNames: { '#plannedSeq': 'plannedSeq', '#plannedAt': 'plannedAt', '#plannedInterval': 'plannedInterval' },
-        ExpressionAttributeValues: { ':plannedSeq': 300, ':plannedAt': '2026-11-27T10:18:00Z', ':plannedInterval': 29447718, ':expected': 200 },
+        ExpressionAttributeNames: {
+          '#plannedSeq': 'plannedSeq',
+          '#plannedAt': 'plannedAt',
+          '#plannedInterval': 'plannedInterval',
+          '#progressSeq': 'progressSeq',
+          '#progressInterval': 'progressInterval',
+        },
+        ExpressionAttributeValues: {
+          ':plannedSeq': 300,
+          ':plannedAt': '2026-11-27T10:18:00Z',
+          ':plannedInterval': 29447718,
+          ':progressSeq': 150,
+          ':progressInterval': 29447716,
+          ':expected': 200,
+        },
       });
     });
 

@@ -3,8 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { collapseToLastOpPerKey, decideApply } from '#shared/domain/apply.ts';
 import type { JsonValue, LogEntry, Microbatch } from '#shared/domain/types.ts';
 
-function microbatch(from: number, to: number): Microbatch {
-  return { v: 1, stream: 'main', nodeId: 'n-17', interval: 29_447_718, from, to, index: 0, count: 1, plannedAt: '2026-11-27T10:18:00Z' };
+/** A token of a plan that started at `from` and targets `target`. */
+function token(from: number, target: number): Microbatch {
+  return { v: 2, stream: 'main', nodeId: 'n-17', interval: 29_447_718, from, target, index: 0, count: 1, plannedAt: '2026-11-27T10:18:00Z' };
 }
 
 function entry(seq: number, key: string, value?: JsonValue): LogEntry {
@@ -15,46 +16,62 @@ function entry(seq: number, key: string, value?: JsonValue): LogEntry {
 }
 
 describe('decideApply', () => {
-  it('skips a microbatch the node has already applied', () => {
-    expect(decideApply(1300, microbatch(1200, 1300), 100)).toEqual({ kind: 'duplicate' });
-    expect(decideApply(1450, microbatch(1200, 1300), 100)).toEqual({ kind: 'duplicate' });
+  it('skips a token whose target the node has already reached', () => {
+    expect(decideApply(1300, token(1200, 1300), 100)).toEqual({ kind: 'duplicate' });
+    expect(decideApply(1450, token(1200, 1300), 100)).toEqual({ kind: 'duplicate' });
   });
 
-  it('applies from+1 … to when the cursor is at from', () => {
-    expect(decideApply(1200, microbatch(1200, 1300), 100)).toEqual({ kind: 'apply', start: 1200, end: 1300 });
+  it('moves the cursor b toward the target', () => {
+    expect(decideApply(1200, token(1200, 1500), 100)).toEqual({ kind: 'apply', start: 1200, end: 1300 });
   });
 
-  it('finishes a microbatch the node has partly applied', () => {
-    expect(decideApply(1250, microbatch(1200, 1300), 100)).toEqual({ kind: 'apply', start: 1250, end: 1300 });
+  it('stops at the target', () => {
+    expect(decideApply(1250, token(1200, 1300), 100)).toEqual({ kind: 'apply', start: 1250, end: 1300 });
   });
 
-  it('starts from the cursor and moves it at most b when an earlier microbatch was lost', () => {
-    expect(decideApply(1000, microbatch(1200, 1300), 100)).toEqual({ kind: 'apply', start: 1000, end: 1100 });
+  it('starts from the cursor, wherever the plan started, when earlier tokens were lost', () => {
+    expect(decideApply(1000, token(1200, 1300), 100)).toEqual({ kind: 'apply', start: 1000, end: 1100 });
   });
 
-  it('is a duplicate iff appliedSeq ≥ to, and otherwise applies (appliedSeq, min(to, appliedSeq + b)]', () => {
+  it('is a duplicate iff appliedSeq ≥ target, and otherwise applies (appliedSeq, min(target, appliedSeq + b)]', () => {
     fc.assert(
       fc.property(
         fc.nat({ max: 1_000_000 }),
-        fc.integer({ min: 1, max: 1000 }),
+        fc.integer({ min: 0, max: 1000 }),
         fc.integer({ min: -2000, max: 2000 }),
         fc.integer({ min: 1, max: 1000 }),
         (from, size, offset, batchSize) => {
-          const message = microbatch(from, from + size);
+          const message = token(from, from + size);
           const appliedSeq = Math.max(0, from + offset);
 
           const decision = decideApply(appliedSeq, message, batchSize);
 
-          expect(decision.kind === 'duplicate').toBe(appliedSeq >= message.to);
+          expect(decision.kind === 'duplicate').toBe(appliedSeq >= message.target);
           if (decision.kind === 'apply') {
             expect(decision.start).toBe(appliedSeq);
-            expect(decision.end).toBe(Math.min(message.to, appliedSeq + batchSize));
+            expect(decision.end).toBe(Math.min(message.target, appliedSeq + batchSize));
             expect(decision.end).toBeGreaterThan(decision.start);
             expect(decision.end - decision.start).toBeLessThanOrEqual(batchSize);
           }
         },
       ),
       { numRuns: 500 },
+    );
+  });
+
+  it('brings the cursor to the target with any count tokens of a plan, in any order, whatever else was lost', () => {
+    fc.assert(
+      fc.property(fc.nat({ max: 10_000 }), fc.integer({ min: 1, max: 5000 }), fc.integer({ min: 1, max: 300 }), (cursor, span, batchSize) => {
+        const target = cursor + span;
+        const count = Math.ceil(span / batchSize);
+        let applied = cursor;
+        for (let index = 0; index < count; index += 1) {
+          const decision = decideApply(applied, token(cursor, target), batchSize);
+          if (decision.kind === 'apply') applied = decision.end;
+        }
+        expect(applied).toBe(target);
+      }),
+      { numRuns: 300 },
     );
   });
 });

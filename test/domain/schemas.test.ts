@@ -15,12 +15,12 @@ import {
 import type { Microbatch } from '#shared/domain/types.ts';
 
 const MICROBATCH: Microbatch = {
-  v: 1,
+  v: 2,
   stream: 'main',
   nodeId: 'n-17',
   interval: 29_447_718,
   from: 1200,
-  to: 1300,
+  target: 1500,
   index: 0,
   count: 3,
   plannedAt: '2026-11-27T10:18:00Z',
@@ -37,25 +37,27 @@ function validationErrorOf(act: () => unknown): ValidationError {
 }
 
 const identifierArb = fc.stringMatching(/^[A-Za-z0-9_.-]{1,64}$/);
+/** Any id SQS accepts as a message group id: printable ASCII without the space. */
+const nodeIdArb = fc.string({ unit: fc.integer({ min: 0x21, max: 0x7e }).map((code) => String.fromCharCode(code)), minLength: 1, maxLength: 64 });
 const microbatchArb = fc
   .record({
     stream: identifierArb,
-    nodeId: identifierArb,
+    nodeId: nodeIdArb,
     interval: fc.nat({ max: 100_000_000 }),
     from: fc.nat({ max: 1_000_000_000 }),
-    size: fc.integer({ min: 1, max: 10_000 }),
+    size: fc.nat({ max: 10_000 }),
     count: fc.integer({ min: 1, max: 100 }),
     indexFraction: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
     plannedAt: fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true }),
   })
   .map(
     ({ stream, nodeId, interval, from, size, count, indexFraction, plannedAt }): Microbatch => ({
-      v: 1,
+      v: 2,
       stream,
       nodeId,
       interval,
       from,
-      to: from + size,
+      target: Math.max(1, from + size),
       index: Math.floor(indexFraction * count),
       count,
       plannedAt: plannedAt.toISOString(),
@@ -82,16 +84,29 @@ describe('parseMicrobatch', () => {
     expect(error.message).toMatch(/^invalid microbatch: body is not JSON/);
   });
 
+  it('reads a v1 message still in the queue after a deploy as a token with target = to', () => {
+    const v1 = { v: 1, stream: 'main', nodeId: 'n-17', interval: 29_447_718, from: 1200, to: 1300, index: 0, count: 3, plannedAt: '2026-11-27T10:18:00Z' };
+
+    expect(parseMicrobatch(JSON.stringify(v1))).toEqual({ ...MICROBATCH, target: 1300 });
+  });
+
+  it('accepts the node ids SQS accepts as message group ids, such as tenant:42', () => {
+    expect(parseMicrobatch(serializeMicrobatch({ ...MICROBATCH, nodeId: 'tenant:42' })).nodeId).toBe('tenant:42');
+    expect(parseMicrobatch(serializeMicrobatch({ ...MICROBATCH, nodeId: `a!"#$%&'()*+,-./:;<=>?@[\\]^_\`{|}~z` })).nodeId).toContain('~');
+  });
+
   it.each([
-    ['a wrong schema version', { ...MICROBATCH, v: 2 }, 'v'],
-    ['to equal to from', { ...MICROBATCH, to: MICROBATCH.from }, 'to'],
-    ['to below from', { ...MICROBATCH, to: MICROBATCH.from - 1 }, 'to'],
+    ['an unknown schema version', { ...MICROBATCH, v: 3 }, 'v'],
+    ['a target below from', { ...MICROBATCH, target: MICROBATCH.from - 1 }, 'target'],
+    ['a target of 0', { ...MICROBATCH, from: 0, target: 0 }, 'target'],
+    ['a v1 to equal to from', { ...MICROBATCH, v: 1, target: undefined, to: MICROBATCH.from }, 'to'],
     ['index equal to count', { ...MICROBATCH, index: 3 }, 'index'],
     ['a missing nodeId', { ...MICROBATCH, nodeId: undefined }, 'nodeId'],
-    ['a nodeId with a colon', { ...MICROBATCH, nodeId: 'n:17' }, 'nodeId'],
-    ['a nodeId with spaces', { ...MICROBATCH, nodeId: 'node 17' }, 'nodeId'],
+    ['a nodeId with spaces (SQS refuses it as a group id)', { ...MICROBATCH, nodeId: 'node 17' }, 'nodeId'],
+    ['a nodeId of 65 characters', { ...MICROBATCH, nodeId: 'n'.repeat(65) }, 'nodeId'],
+    ['a nodeId with a non-ASCII letter', { ...MICROBATCH, nodeId: 'nœud' }, 'nodeId'],
     ['a negative from', { ...MICROBATCH, from: -1 }, 'from'],
-    ['a fractional to', { ...MICROBATCH, to: 1300.5 }, 'to'],
+    ['a fractional target', { ...MICROBATCH, target: 1300.5 }, 'target'],
     ['a plannedAt that is not a time', { ...MICROBATCH, plannedAt: 'soon' }, 'plannedAt'],
   ])('rejects %s, naming the field', (_what, body, field) => {
     const error = validationErrorOf(() => parseMicrobatch(JSON.stringify(body)));
@@ -102,8 +117,14 @@ describe('parseMicrobatch', () => {
 });
 
 describe('deduplicationId', () => {
-  it('is nodeId:from:to:interval', () => {
-    expect(deduplicationId(MICROBATCH)).toBe('n-17:1200:1300:29447718');
+  it('is nodeId:interval:index:target', () => {
+    expect(deduplicationId(MICROBATCH)).toBe('n-17:29447718:0:1500');
+  });
+
+  it('stays within SQS’s 128 characters for the longest node id and any reachable numbers', () => {
+    const longest = { ...MICROBATCH, nodeId: '~'.repeat(64), interval: Number.MAX_SAFE_INTEGER, index: 999_999, target: Number.MAX_SAFE_INTEGER };
+
+    expect(deduplicationId(longest).length).toBeLessThanOrEqual(128);
   });
 });
 

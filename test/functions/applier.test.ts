@@ -23,13 +23,13 @@ function entry(seq: number, log: readonly LogEntry[] = LOG): LogEntry {
   return found;
 }
 
-function body(microbatch: Pick<Microbatch, 'nodeId' | 'from' | 'to'> & Partial<Microbatch>): string {
-  return serializeMicrobatch({ v: 1, stream: STREAM, interval: INTERVAL, index: 0, count: 1, plannedAt: '2026-11-27T10:18:00.000Z', ...microbatch });
+function body(microbatch: Pick<Microbatch, 'nodeId' | 'from' | 'target'> & Omit<Partial<Microbatch>, 'v'> & { readonly v?: number }): string {
+  return serializeMicrobatch({ v: 2, stream: STREAM, interval: INTERVAL, index: 0, count: 1, plannedAt: '2026-11-27T10:18:00.000Z', ...microbatch } as Microbatch);
 }
 
-/** A record for `nodeId` moving it from `from` to `to`. */
-function record(messageId: string, nodeId: string, from: number, to: number): ReturnType<typeof sqsRecord> {
-  return sqsRecord({ messageId, groupId: nodeId, body: body({ nodeId, from, to }) });
+/** A token for `nodeId` of a plan from `from` to `target`. */
+function record(messageId: string, nodeId: string, from: number, target: number): ReturnType<typeof sqsRecord> {
+  return sqsRecord({ messageId, groupId: nodeId, body: body({ nodeId, from, target }) });
 }
 
 /** Serves the Log table's range queries from `log`, as stored items. */
@@ -179,8 +179,9 @@ describe('applier handler', () => {
 
   it.each([
     ['a body that is not JSON', '{"v":1,"nodeId":'],
-    ['a body of another schema version', body({ nodeId: 'n-1', from: 0, to: 5, v: 2 as 1 })],
-    ['a body whose range runs backward', body({ nodeId: 'n-1', from: 5, to: 0 })],
+    ['a body of an unknown schema version', body({ nodeId: 'n-1', from: 0, target: 5, v: 3 })],
+    ['a body whose target is below its from', body({ nodeId: 'n-1', from: 5, target: 4 })],
+    ['a body whose node id SQS would refuse', body({ nodeId: 'n 1', from: 0, target: 5 })],
   ])('fails only the record with %s while another node in the same batch goes on', async (_what, malformed) => {
     // Prepare
     serveNode({ nodeId: 'n-1' });
@@ -255,14 +256,16 @@ describe('applier handler', () => {
   });
 
   it("fails a node's later records once its first one fails, while other nodes' records succeed", async () => {
-    // Prepare: n-1's first microbatch finds its log entries missing; n-1's second would go on from there.
+    // Prepare: n-1's first microbatch finds its log entries missing; n-1's second would go on from
+    // there. n-2's token is a v1 message left in the queue by the previous deploy: read as target = to.
     serveLog(LOG.slice(0, 3));
+    const v1 = JSON.stringify({ v: 1, stream: STREAM, nodeId: 'n-2', interval: INTERVAL, from: 0, to: 3, index: 0, count: 1, plannedAt: '2026-11-27T10:18:00.000Z' });
     serveNode({ nodeId: 'n-1' });
     serveNode({ nodeId: 'n-2', appliedSeq: 0 });
 
     // Act
     const response = await apply(
-      sqsEvent([record('m-1', 'n-1', 0, 5), sqsRecord({ messageId: 'm-2', groupId: 'n-2', body: body({ nodeId: 'n-2', from: 0, to: 3 }) }), record('m-3', 'n-1', 5, 10)]),
+      sqsEvent([record('m-1', 'n-1', 0, 5), sqsRecord({ messageId: 'm-2', groupId: 'n-2', body: v1 }), record('m-3', 'n-1', 5, 10)]),
     );
 
     // Assess

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { GENESIS_CHAIN } from '#shared/domain/chain.ts';
 import { HeadMovedError } from '#shared/domain/errors.ts';
 import type { IntervalVerdict, LogEntry, Microbatch, PlanHeader } from '#shared/domain/types.ts';
+import { listActive, type NodePage } from '#shared/domain/ports.ts';
 import { chainEntries } from '#shared/usecases/append-updates.ts';
 import {
   FaultPlan,
@@ -29,7 +30,7 @@ function entriesAfter(head: { head: number; headChain: string }, count: number):
 }
 
 function header(interval: number, head = 5): PlanHeader {
-  return { stream: 'main', interval, head, headChain: GENESIS_CHAIN, plannedAt: AT, nodesPlanned: 1, microbatches: 1 };
+  return { stream: 'main', interval, head, headChain: GENESIS_CHAIN, plannedAt: AT };
 }
 
 function verdict(interval: number, converged: boolean): IntervalVerdict {
@@ -47,8 +48,8 @@ function verdict(interval: number, converged: boolean): IntervalVerdict {
   };
 }
 
-function microbatch(from: number, to: number, interval = 7): Microbatch {
-  return { v: 1, stream: 'main', nodeId: 'n-1', interval, from, to, index: 0, count: 1, plannedAt: AT };
+function microbatch(index: number, target: number, interval = 7): Microbatch {
+  return { v: 2, stream: 'main', nodeId: 'n-1', interval, from: 0, target, index, count: 2, plannedAt: AT };
 }
 
 describe('the in-memory log', () => {
@@ -104,7 +105,7 @@ describe('the in-memory node repository', () => {
   it('registers a node with empty cursors and keeps them when it is registered again', async () => {
     const nodes = new InMemoryNodeRepository();
     await nodes.register({ nodeId: 'n-1', rate: 2 });
-    await nodes.claimPlan('n-1', 0, { plannedSeq: 4, plannedAt: AT, plannedInterval: 7 });
+    await nodes.claimPlan('n-1', 0, { plannedSeq: 4, plannedAt: AT, plannedInterval: 7, progressSeq: 0, progressInterval: 7 });
 
     await nodes.register({ nodeId: 'n-1', rate: 3, status: 'paused' });
 
@@ -117,14 +118,16 @@ describe('the in-memory node repository', () => {
       plannedSeq: 4,
       plannedAt: AT,
       plannedInterval: 7,
+      progressSeq: 0,
+      progressInterval: 7,
     });
-    expect(await nodes.listActive()).toEqual([]);
+    expect(await listActive(nodes)).toEqual({ nodes: [], rejected: [] });
   });
 
   it('claims a plan only while plannedSeq is what the planner read, and never for an unknown node', async () => {
     const nodes = new InMemoryNodeRepository();
     await nodes.register({ nodeId: 'n-1', rate: 2 });
-    const claim = { plannedSeq: 4, plannedAt: AT, plannedInterval: 7 };
+    const claim = { plannedSeq: 4, plannedAt: AT, plannedInterval: 7, progressSeq: 0, progressInterval: 7 };
 
     expect(await nodes.claimPlan('n-1', 0, claim)).toBe(true);
     expect(await nodes.claimPlan('n-1', 0, { ...claim, plannedSeq: 6 })).toBe(false);
@@ -150,11 +153,24 @@ describe('the in-memory node repository', () => {
     await nodes.register({ nodeId: 'n-1', rate: 2 });
 
     const won = await Promise.all([
-      nodes.claimPlan('n-1', 0, { plannedSeq: 2, plannedAt: AT, plannedInterval: 7 }),
-      nodes.claimPlan('n-1', 0, { plannedSeq: 3, plannedAt: AT, plannedInterval: 7 }),
+      nodes.claimPlan('n-1', 0, { plannedSeq: 2, plannedAt: AT, plannedInterval: 7, progressSeq: 0, progressInterval: 7 }),
+      nodes.claimPlan('n-1', 0, { plannedSeq: 3, plannedAt: AT, plannedInterval: 7, progressSeq: 0, progressInterval: 7 }),
     ]);
 
     expect(won.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('scans page by page and reports items written by hand that are not valid nodes, as the adapter does', async () => {
+    const nodes = new InMemoryNodeRepository(2);
+    for (const nodeId of ['n-1', 'n-2', 'n-3']) await nodes.register({ nodeId, rate: 2 });
+    await nodes.register({ nodeId: 'n-4', rate: 2, status: 'paused' });
+    nodes.putItem({ nodeId: 'n-5', rate: '2', status: 'active', appliedSeq: 0, appliedChain: GENESIS_CHAIN, plannedSeq: 0 });
+
+    const pages: NodePage[] = [];
+    for await (const page of nodes.scanActive()) pages.push(page);
+
+    expect(pages.map((page) => page.nodes.map((node) => node.nodeId))).toEqual([['n-1', 'n-2'], ['n-3']]);
+    expect(pages.flatMap((page) => page.rejected)).toEqual([{ nodeId: 'n-5', attribute: 'rate', problem: 'must be a positive number of updates per second (got "2")' }]);
   });
 });
 
@@ -191,8 +207,8 @@ describe('the in-memory convergence store', () => {
   it('keeps the first plan header written for an interval', async () => {
     const store = new InMemoryConvergenceStore();
 
-    expect(await store.putPlanHeader(header(7, 5), 100)).toBe(true);
-    expect(await store.putPlanHeader(header(7, 9), 200)).toBe(false);
+    expect(await store.putPlanHeader(header(7, 5), 100)).toEqual({ written: true, header: header(7, 5) });
+    expect(await store.putPlanHeader(header(7, 9), 200)).toEqual({ written: false, header: header(7, 5) });
 
     expect((await store.recent('main', 7, 10))[0]).toEqual({ ...header(7, 5), converged: false });
     expect(store.expiresAt('main', 7)).toBe(100);
@@ -232,23 +248,33 @@ describe('the in-memory queue', () => {
   it('keeps accepted messages in order, grouped by node, with their deduplication ids', async () => {
     const queue = new InMemoryQueue();
 
-    await queue.send([microbatch(0, 2), microbatch(2, 4)]);
+    await queue.send([microbatch(0, 4), microbatch(1, 4)]);
 
     expect(queue.messages.map(({ groupId, deduplicationId }) => ({ groupId, deduplicationId }))).toEqual([
-      { groupId: 'n-1', deduplicationId: 'n-1:0:2:7' },
-      { groupId: 'n-1', deduplicationId: 'n-1:2:4:7' },
+      { groupId: 'n-1', deduplicationId: 'n-1:7:0:4' },
+      { groupId: 'n-1', deduplicationId: 'n-1:7:1:4' },
     ]);
-    expect(JSON.parse(queue.messages[1]?.body ?? '')).toEqual(microbatch(2, 4));
+    expect(JSON.parse(queue.messages[1]?.body ?? '')).toEqual(microbatch(1, 4));
   });
 
-  it('drops a message whose deduplication id it has seen, but not a re-plan in a later interval', async () => {
+  it('drops a message whose deduplication id it has seen, but not a token of a later interval', async () => {
     const queue = new InMemoryQueue();
-    await queue.send([microbatch(0, 2)]);
+    await queue.send([microbatch(0, 4)]);
 
-    await queue.send([microbatch(0, 2), microbatch(0, 2, 8)]);
+    await queue.send([microbatch(0, 4), microbatch(0, 4, 8)]);
 
-    expect(queue.messages.map((message) => message.deduplicationId)).toEqual(['n-1:0:2:7', 'n-1:0:2:8']);
+    expect(queue.messages.map((message) => message.deduplicationId)).toEqual(['n-1:7:0:4', 'n-1:8:0:4']);
     expect(queue.duplicatesDropped).toBe(1);
+  });
+
+  it('returns the tokens it is told to refuse and accepts the rest of the call', async () => {
+    const queue = new InMemoryQueue();
+    queue.refuseWhen((token) => token.index === 0);
+
+    const unsent = await queue.send([microbatch(0, 4), microbatch(1, 4)]);
+
+    expect(unsent).toEqual([{ microbatch: microbatch(0, 4), code: 'InternalError', senderFault: false }]);
+    expect(queue.messages.map((message) => message.deduplicationId)).toEqual(['n-1:7:1:4']);
   });
 });
 
@@ -261,7 +287,7 @@ describe('the fault plan', () => {
     await wrapped.register({ nodeId: 'n-1', rate: 1 });
     await expect(wrapped.register({ nodeId: 'n-2', rate: 1 })).rejects.toBeInstanceOf(InjectedCrash);
 
-    expect((await nodes.listActive()).map((node) => node.nodeId)).toEqual(['n-1']);
+    expect((await listActive(nodes)).nodes.map((node) => node.nodeId)).toEqual(['n-1']);
     expect(faults.callsOf('nodes.register')).toBe(2);
     expect(faults.crashes).toHaveLength(1);
   });
@@ -290,7 +316,7 @@ describe('a port with latency', () => {
     const nodes = new InMemoryNodeRepository();
     await nodes.register({ nodeId: 'n-1', rate: 1 });
     const slow = withLatency(nodes, () => 10);
-    const claim = { plannedSeq: 1, plannedAt: AT, plannedInterval: 7 };
+    const claim = { plannedSeq: 1, plannedAt: AT, plannedInterval: 7, progressSeq: 0, progressInterval: 7 };
 
     const [slowWon, fastWon] = await Promise.all([slow.claimPlan('n-1', 0, claim), nodes.claimPlan('n-1', 0, claim)]);
 

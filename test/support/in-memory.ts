@@ -503,6 +503,14 @@ export class InjectedCrash extends Error {
 
 type Method = (...args: unknown[]) => unknown;
 
+const AsyncGeneratorFunction: unknown = Object.getPrototypeOf(async function* () {
+  // An empty generator, only for its constructor.
+}).constructor;
+
+function isAsyncGeneratorFunction(member: unknown): boolean {
+  return typeof member === 'function' && member instanceof (AsyncGeneratorFunction as new () => unknown);
+}
+
 /**
  * Crashes planned by call count. Wrap the ports a use case gets with {@link wrap}; every call of a
  * wrapped method is counted under `name.method`, and a matching rule throws {@link InjectedCrash}
@@ -538,16 +546,33 @@ export class FaultPlan {
     return [...this.fired];
   }
 
-  /** `port` with every method (made async) counted under `name.method` and crashed where a rule says. */
+  /**
+   * `port` with every method (made async) counted under `name.method` and crashed where a rule says.
+   * An async generator method (a scan) stays one: 'before' strikes before its first page, 'after'
+   * once its last page has been taken.
+   */
   wrap<T extends object>(name: string, port: T): T {
     return new Proxy(port, {
       get: (target, property, receiver): unknown => {
         const member: unknown = Reflect.get(target, property, receiver);
         if (typeof member !== 'function' || typeof property !== 'string') return member;
         const call = `${name}.${property}`;
-        return async (...args: unknown[]): Promise<unknown> => {
+        const count = (): number => {
           const nth = this.callsOf(call) + 1;
           this.counts.set(call, nth);
+          return nth;
+        };
+        if (isAsyncGeneratorFunction(member)) {
+          const strike = this.strike.bind(this);
+          return async function* (...args: unknown[]): AsyncGenerator<unknown> {
+            const nth = count();
+            strike(call, nth, 'before');
+            yield* (member as (...inner: unknown[]) => AsyncIterable<unknown>).apply(target, args);
+            strike(call, nth, 'after');
+          };
+        }
+        return async (...args: unknown[]): Promise<unknown> => {
+          const nth = count();
           this.strike(call, nth, 'before');
           const result = await (member as Method).apply(target, args);
           this.strike(call, nth, 'after');
@@ -576,6 +601,12 @@ export function withLatency<T extends object>(port: T, turns: () => number): T {
     get: (target, property, receiver): unknown => {
       const member: unknown = Reflect.get(target, property, receiver);
       if (typeof member !== 'function') return member;
+      if (isAsyncGeneratorFunction(member)) {
+        return async function* (...args: unknown[]): AsyncGenerator<unknown> {
+          for (let turn = turns(); turn > 0; turn -= 1) await roundTrip();
+          yield* (member as (...inner: unknown[]) => AsyncIterable<unknown>).apply(target, args);
+        };
+      }
       return async (...args: unknown[]): Promise<unknown> => {
         for (let turn = turns(); turn > 0; turn -= 1) await roundTrip();
         return (member as Method).apply(target, args);
