@@ -112,9 +112,9 @@ interface Faults {
   /** Messages (by send order, from 0) acknowledged without being applied: lost tokens. */
   readonly lost: ReadonlySet<number>;
   /**
-   * `interval:node` pairs in which the node is paused: the planner leaves it out and the applier
-   * acknowledges its tokens unapplied. It resumes when a run of pauses ends (the window's last
-   * interval at the latest).
+   * `interval:node` pairs in which the node is paused, from just after the interval's plan: the
+   * applier acknowledges its tokens unapplied, later planners leave it out. It resumes when a run of
+   * pauses ends (the window's last interval at the latest).
    */
   readonly paused: ReadonlySet<string>;
   /**
@@ -460,7 +460,6 @@ class PipelineModel {
       const faulty = i < faults.window;
       if (!faulty) this.faultPlan.disarm();
       this.now = intervalStart(k, scenario.intervalSeconds);
-      await this.pauseAndResume(i);
       const requests = i < ingestEnd ? (scenario.ingest[i % scenario.ingest.length] ?? []) : [];
       const duplicate = faulty ? faults.plannerDuplicates.get(i) : undefined;
       const onTime = duplicate === 'late' ? Math.ceil(requests.length / 2) : requests.length;
@@ -490,6 +489,8 @@ class PipelineModel {
         giveUpAfter = settledAt + Math.max(...lags) + staleAfterIntervals + 5;
       }
       await this.plan(k, i, duplicate, delivery);
+      // A pause lands between the plan and its deliveries: the tokens just sent are acknowledged unapplied.
+      await this.pauseAndResume(i);
       if (i > 0 && !scenario.checkerFirst) await this.check(k);
       await this.deliver(delivery);
       if (duplicate === 'late') {
@@ -540,8 +541,9 @@ class PipelineModel {
   }
 
   /**
-   * Pauses the nodes whose pause starts in interval i and resumes those whose pause ended. Every
-   * pause ends by the window's last interval, so nothing is paused once the faults stop.
+   * Pauses the nodes whose pause starts in interval i and resumes those whose pause ended, between
+   * the interval's plan and its deliveries. Every pause ends by the window's last interval, so
+   * nothing is paused once the faults stop.
    */
   private async pauseAndResume(i: number): Promise<void> {
     for (const [node, nodeId] of this.nodeIds.entries()) {
