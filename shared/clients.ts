@@ -10,14 +10,40 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 export interface ClientOptions {
   /** An explicit endpoint, for the local emulators; omitted in the cloud. */
   readonly endpoint?: string;
+  /** Connections (so requests in flight) the client keeps open at most. @default DEFAULT_MAX_SOCKETS */
+  readonly maxSockets?: number;
 }
 
 /** Adaptive mode also paces a client that keeps being throttled, instead of only retrying it. */
 const RETRY = { retryMode: 'adaptive', maxAttempts: 5 } as const;
 
+/**
+ * Sockets per client. The SDK's Node handler (@smithy/node-http-handler 4.14) opens at most 50 per
+ * client and queues the rest; with ≥ 50 busy and ≥ 100 queued for 3 s it logs "socket usage at
+ * capacity". The planner must claim ~100,000 nodes (one conditional UpdateItem each) and send
+ * ~26,000 SendMessageBatch calls within half a 60 s interval: at 10 ms a call that is 33 DynamoDB
+ * and 9 SQS requests in flight on average, 67 and 17 at 20 ms, and bursts above that — so 64–128
+ * per client. 128 covers it with room for slow calls; two clients' 256 sockets stay far below
+ * Lambda's 1,024 file descriptors, and an idle keep-alive socket costs a few KB.
+ */
+export const DEFAULT_MAX_SOCKETS = 128;
+
+/**
+ * The Node HTTP handler's constructor options (the SDK builds its NodeHttpHandler from them):
+ * keep-alive connections, at most `maxSockets` of them, for https (AWS) and http (the emulators).
+ */
+function requestHandler(options: ClientOptions): { httpAgent: { keepAlive: true; maxSockets: number }; httpsAgent: { keepAlive: true; maxSockets: number } } {
+  const agent = { keepAlive: true, maxSockets: options.maxSockets ?? DEFAULT_MAX_SOCKETS } as const;
+  return { httpAgent: agent, httpsAgent: agent };
+}
+
 /** The low-level client; Powertools idempotency takes this one, the adapters its document client. */
 export function createDynamoClient(options: ClientOptions = {}): DynamoDBClient {
-  return new DynamoDBClient({ ...RETRY, ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }) });
+  return new DynamoDBClient({
+    ...RETRY,
+    requestHandler: requestHandler(options),
+    ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+  });
 }
 
 /**
@@ -37,6 +63,7 @@ export function createDocumentClient(options: ClientOptions & { readonly client?
 export function createSqsClient(options: ClientOptions = {}): SQSClient {
   return new SQSClient({
     ...RETRY,
+    requestHandler: requestHandler(options),
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint, useQueueUrlAsEndpoint: false }),
   });
 }
