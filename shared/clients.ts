@@ -6,16 +6,29 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
+/** The SDK's retry modes: both retry throttles with backoff; adaptive also rate-limits the client after one. */
+export type RetryMode = 'standard' | 'adaptive';
+
 /** What the handlers pass when they build a client. */
 export interface ClientOptions {
   /** An explicit endpoint, for the local emulators; omitted in the cloud. */
   readonly endpoint?: string;
   /** Connections (so requests in flight) the client keeps open at most. @default DEFAULT_MAX_SOCKETS */
   readonly maxSockets?: number;
+  /** Overrides the client's measured retry mode: only the retry-mode benchmark (bench/) passes it. */
+  readonly retryMode?: RetryMode;
 }
 
+/** Attempts per call, the first included, in either mode. */
+export const MAX_ATTEMPTS = 5;
+
 /** Adaptive mode also paces a client that keeps being throttled, instead of only retrying it. */
-const RETRY = { retryMode: 'adaptive', maxAttempts: 5 } as const;
+const DYNAMO_RETRY_MODE: RetryMode = 'adaptive';
+const SQS_RETRY_MODE: RetryMode = 'adaptive';
+
+function retry(options: ClientOptions, measured: RetryMode): { retryMode: RetryMode; maxAttempts: number } {
+  return { retryMode: options.retryMode ?? measured, maxAttempts: MAX_ATTEMPTS };
+}
 
 /**
  * Sockets per client. The SDK's Node handler (@smithy/node-http-handler 4.14) opens at most 50 per
@@ -40,7 +53,7 @@ function requestHandler(options: ClientOptions): { httpAgent: { keepAlive: true;
 /** The low-level client; Powertools idempotency takes this one, the adapters its document client. */
 export function createDynamoClient(options: ClientOptions = {}): DynamoDBClient {
   return new DynamoDBClient({
-    ...RETRY,
+    ...retry(options, DYNAMO_RETRY_MODE),
     requestHandler: requestHandler(options),
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
   });
@@ -62,7 +75,7 @@ export function createDocumentClient(options: ClientOptions & { readonly client?
  */
 export function createSqsClient(options: ClientOptions = {}): SQSClient {
   return new SQSClient({
-    ...RETRY,
+    ...retry(options, SQS_RETRY_MODE),
     requestHandler: requestHandler(options),
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint, useQueueUrlAsEndpoint: false }),
   });
