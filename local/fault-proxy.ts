@@ -3,13 +3,15 @@
  * Asked to throttle, it answers the next request — and that same request's retries, as many times as
  * asked — itself, with the error the service returns when it throttles (DynamoDB's
  * ProvisionedThroughputExceededException, SQS's ThrottlingException), without forwarding it, and
- * counts each. Given a throttle chance, it also throttles any other request with that probability. The handlers' SDK clients (adaptive retry mode) retry and slow down as they would in
- * AWS; a request throttled on every attempt fails the invocation, whose caller retries it.
+ * counts each. The handlers' SDK clients retry and back off as they would in AWS; a request
+ * throttled on every attempt fails the invocation, whose caller retries it. Given a throttle chance,
+ * it also throttles any request no episode covers with that probability (the retry-mode benchmark).
  *
- * Why episodes and not "each request with probability P": adaptive mode cuts a client's send rate
- * to 70 % on every throttle and takes seconds to recover, so a few percent of all requests
- * throttled independently drives the clients to a crawl (measured: a one-minute run took seven).
- * Real throttling eases as clients slow down; a bounded episode per unlucky invocation is closer.
+ * Why the simulation uses episodes and not "each request with probability P": adaptive retry mode
+ * (which the clients used until bench/retry-mode.ts measured it) cuts a client's send rate to 70 %
+ * on every throttle and takes seconds to recover, so a few percent of all requests throttled
+ * independently drove the clients to a crawl (measured: a one-minute run took seven). Real
+ * throttling eases as clients slow down; a bounded episode per unlucky invocation is closer.
  */
 import { randomUUID } from 'node:crypto';
 import { Agent, createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
