@@ -131,12 +131,20 @@ export const QUEUES = {
     retentionSeconds: 14 * DAY_SECONDS,
     description: 'Microbatches that failed maxReceiveCount times',
   },
-  schedulerDeadLetter: {
+  /**
+   * One queue for every lost tick, whichever service gave up on it: EventBridge Scheduler's dead
+   * letters (a tick it could not deliver) and Lambda's on-failure records (a planner or checker run
+   * that failed after Lambda's asynchronous retries, or outlived its maximum event age). Both mean
+   * the same to an operator — an interval was not planned or not checked — so one alarm covers them.
+   */
+  failedTicks: {
+    // The id it had when it was only Scheduler's dead-letter queue: a new id would replace the queue
+    // and lose the records in it.
     logicalId: 'SchedulerDeadLetterQueue',
-    // EventBridge Scheduler sends undeliverable events to a standard queue.
+    // Scheduler's dead-letter queue and Lambda's destinations both take standard queues only.
     fifo: false,
     retentionSeconds: 14 * DAY_SECONDS,
-    description: 'Scheduled planner/checker invocations that failed after their retry policy',
+    description: "Lost planner/checker ticks: Scheduler's dead letters and Lambda's on-failure records",
   },
 } as const satisfies Record<string, QueueDefinition>;
 

@@ -99,7 +99,7 @@ export class MicrobatchSyncStack extends Stack {
     this.monitoring = new Monitoring(this, 'Monitoring', {
       functions: { planner: planner.function, applier: applier.function, checker: checker.function, ingest: ingest.function },
       microbatchDeadLetterQueue: this.queues.deadLetterQueue,
-      schedulerDeadLetterQueue: this.schedules.deadLetterQueue,
+      failedTicksQueue: this.schedules.failedTicks,
       metricsNamespace: config.observability.metricsNamespace,
       serviceName: config.observability.serviceName,
       stream: config.settings.stream,
@@ -123,7 +123,7 @@ export class MicrobatchSyncStack extends Stack {
     output('IdempotencyTableName', this.tables.idempotency.tableName, 'Idempotency records of ingest requests');
     output('QueueUrl', this.queues.queue.queueUrl, 'Microbatch FIFO queue');
     output('DeadLetterQueueUrl', this.queues.deadLetterQueue.queueUrl, 'Microbatches that failed maxReceiveCount times');
-    output('SchedulerDeadLetterQueueUrl', this.schedules.deadLetterQueue.queueUrl, 'Planner/checker ticks that failed after retries');
+    output('FailedTicksQueueUrl', this.schedules.failedTicks.queueUrl, "Lost planner/checker ticks: Scheduler's dead letters and Lambda's on-failure records");
     output('PlannerFunctionName', this.functions.planner.function.functionName, 'Planner function');
     output('ApplierFunctionName', this.functions.applier.function.functionName, 'Applier function');
     output('CheckerFunctionName', this.functions.checker.function.functionName, 'Checker function');

@@ -1,18 +1,25 @@
 /**
- * A loopback HTTP proxy in front of DynamoDB Local that the handlers talk to. Asked to throttle, it
- * answers the next request — and that same request's retries, as many times as asked — itself, with
- * the error DynamoDB returns when a partition is over its throughput, without forwarding it, and
- * counts each. The handlers' SDK clients (adaptive retry mode) retry and slow down as they would in
- * AWS; a request throttled on every attempt fails the invocation, whose caller retries it.
+ * A loopback HTTP proxy in front of DynamoDB Local (or the SQS emulator) that the handlers talk to.
+ * Asked to throttle, it answers the next request — and that same request's retries, as many times as
+ * asked — itself, with the error the service returns when it throttles (DynamoDB's
+ * ProvisionedThroughputExceededException, SQS's ThrottlingException), without forwarding it, and
+ * counts each. The handlers' SDK clients retry and back off as they would in AWS; a request
+ * throttled on every attempt fails the invocation, whose caller retries it. Given a throttle chance,
+ * it also throttles any request no episode covers with that probability (the retry-mode benchmark).
  *
- * Why episodes and not "each request with probability P": adaptive mode cuts a client's send rate
- * to 70 % on every throttle and takes seconds to recover, so a few percent of all requests
- * throttled independently drives the clients to a crawl (measured: a one-minute run took seven).
- * Real throttling eases as clients slow down; a bounded episode per unlucky invocation is closer.
+ * Why the simulation uses episodes and not "each request with probability P": adaptive retry mode
+ * (which the clients used until bench/retry-mode.ts measured it) cuts a client's send rate to 70 %
+ * on every throttle and takes seconds to recover, so a few percent of all requests throttled
+ * independently drove the clients to a crawl (measured: a one-minute run took seven). Real
+ * throttling eases as clients slow down; a bounded episode per unlucky invocation is closer.
  */
 import { randomUUID } from 'node:crypto';
 import { Agent, createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Random } from './random.ts';
+
+/** The service behind the proxy: it decides the shape of a throttling answer. */
+export type ThrottledService = 'dynamodb' | 'sqs';
 
 export interface FaultProxy {
   /** The endpoint to give the handlers (AWS_ENDPOINT_URL_DYNAMODB). */
@@ -22,6 +29,11 @@ export interface FaultProxy {
    * times in all (the SDK's own attempt limit, or more, makes the call fail).
    */
   throttleNext(attempts: number): void;
+  /**
+   * From now on, throttles each request that no episode covers with probability `probability`
+   * (0 turns it off), drawing from `random` so that a seed repeats the same decisions.
+   */
+  throttleWithChance(probability: number, random: Random): void;
   /** Requests answered with a throttling error so far. */
   throttled(): number;
   /** Requests seen so far, forwarded or not. */
@@ -29,16 +41,30 @@ export interface FaultProxy {
   stop(): Promise<void>;
 }
 
-const THROTTLE_BODY = JSON.stringify({
-  __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
-  message: 'The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.',
-});
+/** The answers DynamoDB and SQS (JSON protocol) give a throttled request: HTTP 400 and an error type the SDK classes as throttling. */
+const THROTTLE_ANSWERS: Readonly<Record<ThrottledService, { readonly type: string; readonly contentType: string; readonly body: string }>> = {
+  dynamodb: {
+    type: 'ProvisionedThroughputExceededException',
+    contentType: 'application/x-amz-json-1.0',
+    body: JSON.stringify({
+      __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
+      message: 'The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.',
+    }),
+  },
+  sqs: {
+    type: 'ThrottlingException',
+    contentType: 'application/x-amz-json-1.0',
+    body: JSON.stringify({ __type: 'com.amazonaws.sqs#ThrottlingException', message: 'Rate exceeded' }),
+  },
+};
 
 /** The SDK sends one id with every attempt of a call: retries of a throttled call are recognised by it. */
 const INVOCATION_ID_HEADER = 'amz-sdk-invocation-id';
 
-export async function startFaultProxy(options: { readonly target: string }): Promise<FaultProxy> {
+export async function startFaultProxy(options: { readonly target: string; readonly service?: ThrottledService }): Promise<FaultProxy> {
   const target = new URL(options.target);
+  const answer = THROTTLE_ANSWERS[options.service ?? 'dynamodb'];
+  let chance: { readonly probability: number; readonly random: Random } | undefined;
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   /** Episodes asked for and not yet started: attempts to throttle each. */
   const armed: number[] = [];
@@ -51,7 +77,7 @@ export async function startFaultProxy(options: { readonly target: string }): Pro
     const header = incoming.headers[INVOCATION_ID_HEADER];
     const id = typeof header === 'string' ? header : randomUUID();
     const remaining = throttling.get(id) ?? armed.shift();
-    if (remaining === undefined) return false;
+    if (remaining === undefined) return chance !== undefined && chance.random() < chance.probability;
     if (remaining > 1) throttling.set(id, remaining - 1);
     else throttling.delete(id);
     return true;
@@ -63,12 +89,12 @@ export async function startFaultProxy(options: { readonly target: string }): Pro
     incoming.resume();
     incoming.once('end', () => {
       response.writeHead(400, {
-        'content-type': 'application/x-amz-json-1.0',
-        'content-length': Buffer.byteLength(THROTTLE_BODY),
-        'x-amzn-errortype': 'ProvisionedThroughputExceededException',
+        'content-type': answer.contentType,
+        'content-length': Buffer.byteLength(answer.body),
+        'x-amzn-errortype': answer.type,
         'x-amzn-requestid': randomUUID(),
       });
-      response.end(THROTTLE_BODY);
+      response.end(answer.body);
     });
   };
 
@@ -106,6 +132,9 @@ export async function startFaultProxy(options: { readonly target: string }): Pro
     endpoint: `http://127.0.0.1:${port}`,
     throttleNext: (attempts) => {
       if (attempts > 0) armed.push(attempts);
+    },
+    throttleWithChance: (probability, random) => {
+      chance = probability > 0 ? { probability, random } : undefined;
     },
     throttled: () => throttled,
     requests: () => requests,

@@ -84,15 +84,15 @@ export async function createResources(
     return { name: queueName, url: QueueUrl, arn };
   };
   const queues = (async () => {
-    const [microbatchDeadLetter, schedulerDeadLetter] = await Promise.all([
+    const [microbatchDeadLetter, failedTicks] = await Promise.all([
       createQueue('microbatchDeadLetter', queueAttributes(QUEUES.microbatchDeadLetter)),
-      createQueue('schedulerDeadLetter', queueAttributes(QUEUES.schedulerDeadLetter)),
+      createQueue('failedTicks', queueAttributes(QUEUES.failedTicks)),
     ]);
     const microbatch = await createQueue(
       'microbatch',
       queueAttributes(QUEUES.microbatch, { visibilityTimeoutSeconds, deadLetter: { arn: microbatchDeadLetter.arn, maxReceiveCount } }),
     );
-    return { microbatch, microbatchDeadLetter, schedulerDeadLetter };
+    return { microbatch, microbatchDeadLetter, failedTicks };
   })();
 
   const [, queueSet] = await Promise.all([tables, queues]);

@@ -27,7 +27,8 @@ import type { FunctionName } from './service-function.ts';
 export interface MonitoringProps {
   readonly functions: Readonly<Record<FunctionName, IFunction>>;
   readonly microbatchDeadLetterQueue: IQueue;
-  readonly schedulerDeadLetterQueue: IQueue;
+  /** Lost planner/checker ticks: Scheduler's dead letters and Lambda's on-failure records. */
+  readonly failedTicksQueue: IQueue;
   /** Where the functions' EMF metrics land: POWERTOOLS_METRICS_NAMESPACE. */
   readonly metricsNamespace: string;
   /** Powertools adds `service` (POWERTOOLS_SERVICE_NAME) to every metric's dimensions, beside `stream`. */
@@ -48,7 +49,7 @@ export class Monitoring extends Construct {
   readonly dashboard: Dashboard;
   readonly alarms: {
     readonly microbatchDeadLetters: Alarm;
-    readonly schedulerDeadLetters: Alarm;
+    readonly failedTicks: Alarm;
     readonly notConverged: Alarm;
     readonly integrityFailures: Alarm;
     readonly functionErrors: Readonly<Record<FunctionName, Alarm>>;
@@ -80,7 +81,7 @@ export class Monitoring extends Construct {
     const depth = (queue: IQueue): Metric => queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1) });
 
     const microbatchDepth = depth(props.microbatchDeadLetterQueue);
-    const schedulerDepth = depth(props.schedulerDeadLetterQueue);
+    const failedTicksDepth = depth(props.failedTicksQueue);
     const converged = metric('Converged', 'Maximum');
     const integrity = metric('IntegrityFailures', 'Sum');
 
@@ -105,8 +106,11 @@ export class Monitoring extends Construct {
         evaluationPeriods: 1,
         treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
-      schedulerDeadLetters: this.alarm('SchedulerDeadLetters', schedulerDepth, {
-        alarmDescription: 'A planner or checker tick failed after its retries and was dead-lettered.',
+      // One alarm for both ways a tick is lost. The function-error alarms fire on every failed
+      // attempt; this one only once the retries are spent and the tick is gone.
+      failedTicks: this.alarm('FailedTicks', failedTicksDepth, {
+        alarmDescription:
+          'A planner or checker tick was lost: Scheduler could not deliver it, or the function failed it after Lambda\'s retries. Later ticks plan and check as usual; read the failed-ticks queue to learn why, then purge it.',
         threshold: 0,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
@@ -153,14 +157,14 @@ export class Monitoring extends Construct {
       }),
       new GraphWidget({
         title: 'Dead-letter queue depth',
-        left: [microbatchDepth.with({ label: 'Microbatch DLQ' }), schedulerDepth.with({ label: 'Scheduler DLQ' })],
+        left: [microbatchDepth.with({ label: 'Microbatch DLQ' }), failedTicksDepth.with({ label: 'Failed ticks' })],
         width: 12,
       }),
     );
     this.dashboard.addWidgets(
       new AlarmStatusWidget({
         title: 'Alarms',
-        alarms: [this.alarms.microbatchDeadLetters, this.alarms.schedulerDeadLetters, this.alarms.notConverged, this.alarms.integrityFailures, ...Object.values(functionErrors)],
+        alarms: [this.alarms.microbatchDeadLetters, this.alarms.failedTicks, this.alarms.notConverged, this.alarms.integrityFailures, ...Object.values(functionErrors)],
         width: 24,
       }),
     );

@@ -1,6 +1,6 @@
 /**
  * Retry pacing shared by the adapters that retry partial failures themselves (the SDK's own
- * adaptive retries cover whole calls, not the entries a successful call reports as unprocessed).
+ * retries cover whole calls, not the entries a successful call reports as unprocessed).
  */
 import { setTimeout as delay } from 'node:timers/promises';
 

@@ -63,7 +63,11 @@ describe('definitions', () => {
   });
 
   it('give a standard queue no FIFO attributes', () => {
-    expect(queueAttributes(QUEUES.schedulerDeadLetter)).toEqual({ MessageRetentionPeriod: '1209600', SqsManagedSseEnabled: 'true' });
+    expect(queueAttributes(QUEUES.failedTicks)).toEqual({ MessageRetentionPeriod: '1209600', SqsManagedSseEnabled: 'true' });
+  });
+
+  it("keep the failed-ticks queue standard (Lambda destinations cannot be FIFO) under Scheduler's dead-letter queue's logical id", () => {
+    expect(QUEUES.failedTicks).toMatchObject({ logicalId: 'SchedulerDeadLetterQueue', fifo: false, retentionSeconds: 14 * 86_400 });
   });
 
   it('set the visibility timeout to six applier timeouts', () => {

@@ -31,6 +31,17 @@ describe('a five-minute interval with a two-minute applier', () => {
     }
   });
 
+  it('lets Lambda retry a failed planner or checker run twice within the interval, then drops it after five minutes', () => {
+    for (const service of [stack.functions.planner, stack.functions.checker]) {
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: logicalId(service.function) },
+        MaximumRetryAttempts: 2,
+        MaximumEventAgeInSeconds: 300,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['SchedulerDeadLetterQueue', 'Arn'] } } },
+      });
+    }
+  });
+
   it('raises the visibility timeout to six applier timeouts', () => {
     expect(json.Resources.MicrobatchQueue?.Properties?.VisibilityTimeout).toBe(720);
     expect(json.Resources[logicalId(stack.functions.applier.function)]?.Properties?.Timeout).toBe(120);
@@ -45,6 +56,16 @@ describe('a five-minute interval with a two-minute applier', () => {
       expect(json.Resources[logicalId(service.function)]?.Properties).toMatchObject({ Environment: { Variables: { INTERVAL_SECONDS: '300' } } });
     }
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Converged', Period: 300, EvaluationPeriods: 3, DatapointsToAlarm: 3 });
+  });
+});
+
+describe('a two-minute interval', () => {
+  const { template, stack } = synth({ intervalSeconds: 120 });
+
+  it('lets Lambda retry a failed planner or checker run once: the second retry would come after the interval', () => {
+    for (const service of [stack.functions.planner, stack.functions.checker]) {
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: { Ref: logicalId(service.function) }, MaximumRetryAttempts: 1, MaximumEventAgeInSeconds: 120 });
+    }
   });
 });
 

@@ -14,6 +14,7 @@ import {
   grantsOf,
   identityStatements,
   logicalId,
+  roleStatements,
   PROJECT_ROOT,
   resourcesOfType,
   synth,
@@ -225,6 +226,8 @@ describe('least privilege', () => {
       NodesTable: ['dynamodb:Scan', 'dynamodb:UpdateItem'],
       ConvergenceTable: ['dynamodb:PutItem'],
       MicrobatchQueue: ['sqs:SendMessage'],
+      // Lambda sends the record of a failed asynchronous run with the function's own role.
+      SchedulerDeadLetterQueue: ['sqs:SendMessage'],
     });
   });
 
@@ -242,6 +245,7 @@ describe('least privilege', () => {
       LogTable: ['dynamodb:BatchGetItem', 'dynamodb:GetItem'],
       NodesTable: ['dynamodb:Scan'],
       ConvergenceTable: ['dynamodb:Query', 'dynamodb:UpdateItem'],
+      SchedulerDeadLetterQueue: ['sqs:SendMessage'],
     });
   });
 
@@ -256,6 +260,17 @@ describe('least privilege', () => {
 
   it('gives the applier no write action on the Log table', () => {
     expect((grantsOf(json, fn('applier')).LogTable ?? []).filter((action) => WRITES.test(action))).toEqual([]);
+  });
+
+  it.each(['planner', 'checker'] as const)('lets the %s send its failed-run record to the failed-ticks queue, and only send', (name) => {
+    const failedTicksArn = { 'Fn::GetAtt': ['SchedulerDeadLetterQueue', 'Arn'] };
+    // minimizePolicies may merge it with the planner's SendMessage on the microbatch queue.
+    const statements = roleStatements(json, logicalId(fn(name).role)).filter((statement) => statement.Resource.some((resource) => JSON.stringify(resource) === JSON.stringify(failedTicksArn)));
+    expect(statements).toEqual([expect.objectContaining({ Effect: 'Allow', Action: ['sqs:SendMessage'] })]);
+  });
+
+  it('gives the applier and ingest, which nothing invokes asynchronously, no access to the failed-ticks queue', () => {
+    for (const name of ['applier', 'ingest'] as const) expect(grantsOf(json, fn(name)).SchedulerDeadLetterQueue).toBeUndefined();
   });
 
   it('gives the checker no action at all on the Replica table', () => {
@@ -324,15 +339,55 @@ describe('schedules', () => {
     expect(scheduledEventSchema['~standard'].validate(JSON.parse(delivered))).not.toHaveProperty('issues');
   });
 
-  it('encrypts the scheduler dead-letter queue and keeps failed ticks for 14 days', () => {
+  it('encrypts the failed-ticks queue and keeps failed ticks for 14 days', () => {
     expect(properties('SchedulerDeadLetterQueue')).toEqual({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86_400 });
+  });
+});
+
+describe('a failed run of a scheduled function', () => {
+  it.each(['planner', 'checker'] as const)(
+    'is not retried by Lambda at t = 60 s, is dropped after one interval, and is recorded on the failed-ticks queue (%s)',
+    (name) => {
+      synthesized.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: logicalId(fn(name).function) },
+        Qualifier: '$LATEST',
+        // Lambda waits a minute before its first retry: at t = 60 s it would always come after the event's age.
+        MaximumRetryAttempts: 0,
+        MaximumEventAgeInSeconds: 60,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['SchedulerDeadLetterQueue', 'Arn'] } } },
+      });
+    },
+  );
+
+  it('is configured for the two scheduled functions only', () => {
+    const configs = Object.values(resourcesOfType(json, 'AWS::Lambda::EventInvokeConfig')).map((resource) => resource.Properties?.FunctionName);
+    expect(configs).toHaveLength(2);
+    expect(configs).toEqual(expect.arrayContaining([{ Ref: logicalId(fn('planner').function) }, { Ref: logicalId(fn('checker').function) }]));
+  });
+
+  it.each(['planner', 'checker'] as const)('is configured only once the %s role may send to the queue (Lambda checks the permission when the configuration is put)', (name) => {
+    const service = fn(name);
+    const [policyId] = Object.keys(resourcesOfType(json, 'AWS::IAM::Policy')).filter((id) => {
+      const roles = json.Resources[id]?.Properties?.Roles as unknown[];
+      return JSON.stringify(roles) === JSON.stringify([{ Ref: logicalId(service.role) }]);
+    });
+    // The configuration names the function, which depends on the role's policy.
+    expect((json.Resources[logicalId(service.function)] as { DependsOn?: string[] }).DependsOn).toContain(policyId);
+  });
+
+  it('lands in the same queue as the ticks Scheduler could not deliver', () => {
+    for (const name of ['planner', 'checker'] as const) {
+      const target = (properties(logicalId(synthesized.stack.schedules[name])) as { Target: { DeadLetterConfig: { Arn: unknown } } }).Target;
+      expect(target.DeadLetterConfig.Arn).toEqual({ 'Fn::GetAtt': ['SchedulerDeadLetterQueue', 'Arn'] });
+    }
+    expect(synthesized.stack.schedules.failedTicks).toBeDefined();
   });
 });
 
 describe('monitoring', () => {
   const topicRef = (): { Ref: string } => ({ Ref: logicalId(synthesized.stack.monitoring.topic) });
 
-  it('alarms when a microbatch or a scheduled tick is dead-lettered', () => {
+  it('alarms when a microbatch is dead-lettered or a tick is lost (the failed-ticks queue is not empty)', () => {
     for (const queueId of ['MicrobatchDeadLetterQueue', 'SchedulerDeadLetterQueue']) {
       synthesized.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/SQS',
@@ -413,6 +468,18 @@ describe('monitoring', () => {
     });
   });
 
+  it('describes the failed-ticks alarm as a lost tick', () => {
+    const alarm = properties(logicalId(synthesized.stack.monitoring.alarms.failedTicks));
+    expect(alarm).toMatchObject({ Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['SchedulerDeadLetterQueue', 'QueueName'] } }] });
+    expect(alarm.AlarmDescription).toMatch(/^A planner or checker tick was lost/);
+  });
+
+  it("shows the failed-ticks alarm in the dashboard's alarm widget", () => {
+    const [dashboard] = Object.values(resourcesOfType(json, 'AWS::CloudWatch::Dashboard'));
+    const parts = (dashboard?.Properties?.DashboardBody as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+    expect(parts).toContainEqual({ 'Fn::GetAtt': [logicalId(synthesized.stack.monitoring.alarms.failedTicks), 'Arn'] });
+  });
+
   it('builds a dashboard of convergence lag, lagging nodes, updates applied, DLQ depth and the alarms', () => {
     const [dashboard] = Object.values(resourcesOfType(json, 'AWS::CloudWatch::Dashboard'));
     const parts = (dashboard?.Properties?.DashboardBody as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
@@ -440,6 +507,7 @@ describe('outputs', () => {
       'ConvergenceTableName',
       'DashboardUrl',
       'DeadLetterQueueUrl',
+      'FailedTicksQueueUrl',
       'IdempotencyTableName',
       'IngestFunctionName',
       'LogTableName',
@@ -447,7 +515,6 @@ describe('outputs', () => {
       'PlannerFunctionName',
       'QueueUrl',
       'ReplicaTableName',
-      'SchedulerDeadLetterQueueUrl',
     ]);
     expect(json.Outputs?.QueueUrl?.Value).toEqual({ Ref: 'MicrobatchQueue' });
     expect(JSON.stringify(json.Outputs?.DashboardUrl?.Value)).toContain('console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards:name=');
