@@ -44,6 +44,22 @@ function positiveRate(name: string, max: number): (text: string) => number {
   };
 }
 
+/** `--quiet-after`: a whole number of intervals, or `none` (ingest never stops; commander turns a parsed null into '', hence the word). */
+function quietAfterValue(text: string): number | 'none' {
+  if (text.trim() === 'none') return 'none';
+  return wholeNumber('--quiet-after', 0, 10_000)(text);
+}
+
+/** `--rates 8,10,12.5`: one positive rate per node, in updates per second. */
+function rateList(text: string): number[] {
+  const rates = text.split(',').map((part) => (part.trim() === '' ? Number.NaN : Number(part)));
+  if (rates.length === 0 || rates.some((value) => !Number.isFinite(value) || value <= 0 || value > 100_000)) {
+    throw new InvalidArgumentError('--rates must be a comma-separated list of numbers above 0 (updates per second), one per node, as in 8,10,12.5.');
+  }
+  if (rates.length > 1000) throw new InvalidArgumentError('--rates takes at most 1000 nodes.');
+  return rates;
+}
+
 function faultList(text: string): FaultSettings {
   try {
     return parseFaults(text);
@@ -72,16 +88,23 @@ function program(): Command {
     .option('--interval-seconds <t>', `interval length t in seconds (default: ${defaults.intervalSeconds}; seed: ${seed.intervalSeconds})`, wholeNumber('--interval-seconds', 1, 86_400))
     .option('--batch-size <b>', `microbatch size b (default: ${defaults.batchSize})`, wholeNumber('--batch-size', 1, 10_000))
     .option('--ingest-rate <r>', `updates per second the producer ingests (default: ${defaults.ingestRate}; seed: ${seed.ingestRate})`, positiveRate('--ingest-rate', 10_000))
-    .option('--quiet-after <n>', `intervals after which ingest stops, so the nodes can converge (default: ${defaults.quietAfter}; seed: ${seed.quietAfter})`, wholeNumber('--quiet-after', 0, 10_000))
+    .option(
+      '--quiet-after <n|none>',
+      `intervals after which ingest stops, so the nodes can converge; none: ingest never stops, and "converged" means every interval from the recovery bound on was judged converged (default: ${defaults.quietAfter}; seed: ${seed.quietAfter})`,
+      quietAfterValue,
+    )
+    .option('--rates <list>', 'explicit node rates in updates per second, one per node (r1,r2,…); sets --nodes', rateList)
     .option('--keys <n>', `distinct keys the updates touch (default: ${defaults.keys})`, wholeNumber('--keys', 1, 1_000_000))
     .option('--seed <n>', `seed of the workload, the node rates and the faults (default: ${defaults.seed})`, wholeNumber('--seed', 0, 4_294_967_295))
     .option(
       '--faults <list>',
       'faults to inject, each with a probability P in [0, 1]: duplicate=P (a batch delivered twice), crash=P (an applier result lost), ' +
         'throttle=P (an invocation meets DynamoDB throttling), poison=P (malformed messages, per interval), ' +
-        'planner-duplicate=P (a tick delivered twice), reorder[=P] (a batch shuffled; alone: every batch)',
+        'planner-duplicate=P (a tick delivered twice), reorder[=P] (a batch shuffled; alone: every batch), ' +
+        'lose=P (a token acknowledged without being applied, as by a paused node)',
       faultList,
     )
+    .option('--faults-until <n>', 'faults strike only in intervals ≤ n (default: every interval)', wholeNumber('--faults-until', 0, 10_000))
     .option('--json', 'print only the run summary as JSON on stdout')
     .option('--out <dir>', 'where to write report.html and summary.json', 'out')
     .option('--verbose', 'print handler warnings and per-interval timings (on stderr)')
@@ -104,10 +127,12 @@ export function parseArguments(argv: readonly string[]): CliOptions {
     intervalSeconds?: number;
     batchSize?: number;
     ingestRate?: number;
-    quietAfter?: number;
+    quietAfter?: number | 'none';
+    rates?: number[];
     keys?: number;
     seed?: number;
     faults?: FaultSettings;
+    faultsUntil?: number;
     json?: boolean;
     out: string;
     verbose?: boolean;
@@ -115,14 +140,21 @@ export function parseArguments(argv: readonly string[]): CliOptions {
   const base = scenarioDefaults(raw.scenario);
   const json = raw.json === true;
   const verbose = raw.verbose === true;
+  if (raw.rates !== undefined && raw.nodes !== undefined && raw.nodes !== raw.rates.length) {
+    throw new UsageError(`--nodes ${raw.nodes} disagrees with the ${raw.rates.length} rates of --rates: give one or the other`);
+  }
+  const width = String(raw.rates?.length ?? 0).length;
+  const rates = raw.rates === undefined ? undefined : Object.fromEntries(raw.rates.map((rate, index) => [`node-${String(index + 1).padStart(width, '0')}`, rate]));
   const simulation: SimulationOptions = {
     scenario: raw.scenario,
-    nodes: raw.nodes ?? base.nodes,
+    nodes: raw.rates?.length ?? raw.nodes ?? base.nodes,
+    ...(rates === undefined ? {} : { rates }),
+    ...(raw.faultsUntil === undefined ? {} : { faultsUntil: raw.faultsUntil }),
     ...(raw.intervals === undefined ? {} : { intervals: raw.intervals }),
     intervalSeconds: raw.intervalSeconds ?? base.intervalSeconds,
     batchSize: raw.batchSize ?? base.batchSize,
     ingestRate: raw.ingestRate ?? base.ingestRate,
-    quietAfter: raw.quietAfter ?? base.quietAfter,
+    quietAfter: raw.quietAfter === 'none' ? null : (raw.quietAfter ?? base.quietAfter),
     keys: raw.keys ?? base.keys,
     seed: raw.seed ?? base.seed,
     faults: raw.faults ?? parseFaults(''),
@@ -158,7 +190,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   try {
     const simulation = options.simulation;
-    const rates = nodeRates(simulation);
+    const rates = simulation.rates ?? nodeRates(simulation);
     const intervals = simulation.intervals ?? defaultIntervals(simulation, rates);
     say(header(simulation, intervals, emulators));
     say(progressHeader());
@@ -185,11 +217,14 @@ export function exitCode(summary: RunSummary): number {
 
 function header(options: SimulationOptions, intervals: number, emulators: Emulators): string {
   const faults = formatFaults(options.faults);
+  const { quietAfter, faultsUntil } = options;
+  const ingest = quietAfter === null ? 'that never stops' : `for ${quietAfter} interval${quietAfter === 1 ? '' : 's'}`;
+  const window = faults === '' ? 'none' : `${faults}${faultsUntil === undefined ? '' : ` in intervals ≤ ${faultsUntil}`}`;
   return [
     `Microbatch Sync, locally: DynamoDB Local at ${emulators.endpoints.dynamodb}, fauxqs at ${emulators.endpoints.sqs} (up in ${seconds(emulators.startupMs.total)})`,
     `${options.scenario === 'seed' ? "The write-up's example: " : ''}${options.nodes} nodes, t = ${options.intervalSeconds} s, b = ${options.batchSize}, ` +
-      `ingest ${options.ingestRate}/s for ${options.quietAfter} interval${options.quietAfter === 1 ? '' : 's'}, ${options.keys} keys, seed ${options.seed}, ` +
-      `at most ${intervals} intervals; faults: ${faults === '' ? 'none' : faults}`,
+      `ingest ${options.ingestRate}/s ${ingest}, ${options.keys} keys, seed ${options.seed}, ` +
+      `${quietAfter === null && options.intervals === undefined ? 'until the recovery bound is watched' : `at most ${intervals} intervals`}; faults: ${window}`,
     '',
   ].join('\n');
 }
@@ -253,13 +288,12 @@ function finalReport(summary: RunSummary, files: { readonly html: string; readon
   }
   const { audit, faults } = summary;
   const differences = audit.mismatched + audit.missing + audit.extra;
-  const verdict = summary.converged
-    ? `Converged after interval ${summary.convergedAtInterval ?? '?'} (theoretical minimum ${summary.theoreticalMinIntervals})`
-    : `Not converged after ${summary.intervalsRun} intervals (theoretical minimum ${summary.theoreticalMinIntervals})${shouldHaveConverged(summary) ? ': it should have' : ': give it more --intervals'}`;
+  const verdict = summary.recoveryBoundInterval === null && summary.settings.quietAfter !== null && summary.settings.quietAfter < summary.intervalsRun ? drainVerdict(summary) : continuousVerdict(summary);
   const lines = [
     '',
     table.toString(),
     ...(summary.perNode.some((node) => node.underProvisioned) ? ['* share per interval below the ingest per interval: falls behind while ingest runs'] : []),
+    ...(summary.recoveryBoundInterval === null ? [] : ["Ingest never stopped: 'converged at' is the interval from which the node held every interval's head; 'minimum' is its recovery bound."]),
     '',
     `${verdict}: ${summary.updatesIngested} updates, ${summary.microbatchesPlanned} microbatches planned, ${summary.microbatchesApplied} applied, ` +
       `${summary.duplicatesSkipped} duplicates skipped, ${summary.deadLettered} dead-lettered.`,
@@ -275,7 +309,8 @@ function finalReport(summary: RunSummary, files: { readonly html: string; readon
   if (summary.settings.faults !== '') {
     lines.push(
       `Faults injected: ${faults.duplicate} duplicate deliveries, ${faults.crash} crashes, ${faults.throttle} throttled requests, ` +
-        `${faults.poison} malformed messages, ${faults.plannerDuplicate} duplicate planner ticks, ${faults.reorder} reordered batches.`,
+        `${faults.poison} malformed messages, ${faults.plannerDuplicate} duplicate planner ticks, ${faults.reorder} reordered batches, ${faults.lose} lost tokens` +
+        `${summary.settings.faultsUntil === null ? '' : `, all in intervals ≤ ${summary.settings.faultsUntil}`}.`,
     );
   }
   lines.push(
@@ -287,6 +322,31 @@ function finalReport(summary: RunSummary, files: { readonly html: string; readon
     `Wall time ${seconds(timing.wallMs)} (emulators ${seconds(timing.startupMs)}, run ${seconds(summary.durationMs)}).`,
   );
   return lines.join('\n');
+}
+
+/** Ingest that stopped: when the nodes held the final head. */
+function drainVerdict(summary: RunSummary): string {
+  return summary.converged
+    ? `Converged after interval ${summary.convergedAtInterval ?? '?'} (theoretical minimum ${summary.theoreticalMinIntervals})`
+    : `Not converged after ${summary.intervalsRun} intervals (theoretical minimum ${summary.theoreticalMinIntervals})${shouldHaveConverged(summary) ? ': it should have' : ': give it more --intervals'}`;
+}
+
+/** Ingest that ran to the end: whether every interval from the recovery bound on was judged converged. */
+function continuousVerdict(summary: RunSummary): string {
+  const bound = summary.recoveryBoundInterval;
+  if (summary.converged) {
+    return `Converged: every interval from ${summary.convergedAtInterval ?? '?'} to ${summary.intervalsRun} was judged converged while ingest went on (recovery bound ${bound ?? '?'})`;
+  }
+  const slow = summary.perNode.filter((node) => node.sharePerInterval <= Math.round(summary.settings.ingestRate * summary.settings.intervalSeconds));
+  const why =
+    bound === null
+      ? 'the faults never stopped (set --faults-until)'
+      : slow.length > 0
+        ? `${slow.map((node) => node.nodeId).join(', ')} cannot keep up: a share per interval not above the ingest`
+        : bound > summary.intervalsRun
+          ? `the recovery bound ${bound} lies beyond the run: give it more --intervals`
+          : `intervals from the recovery bound ${bound} on were judged not converged`;
+  return `Not converged while ingest went on: ${why}`;
 }
 
 function seconds(ms: number): string {

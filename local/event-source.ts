@@ -7,7 +7,9 @@
  *
  * Faults it can inject: `duplicate` delivers a batch twice before acknowledging it, `reorder`
  * shuffles a batch's records, `crash` drops an invocation's result after its work is done (nothing
- * deleted, everything received again), as a function that died before reporting would.
+ * deleted, everything received again), as a function that died before reporting would, and `lose`
+ * deletes a record without handing it to the function — a token gone for good, as one acknowledged
+ * while its node was paused or dead-lettered.
  */
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -30,6 +32,7 @@ export interface EventSourceFaults {
   readonly duplicate: number;
   readonly crash: number;
   readonly reorder: number;
+  readonly lose: number;
 }
 
 export interface EventSourceOptions {
@@ -38,7 +41,8 @@ export interface EventSourceOptions {
   readonly region: string;
   /** Invokes the function with one batch; resolves to its partial-batch response. */
   readonly invoke: (event: SQSEvent) => Promise<SQSBatchResponse | undefined>;
-  readonly faults: EventSourceFaults;
+  /** The faults in force now (a run can switch them off after a window). */
+  readonly faults: () => EventSourceFaults;
   readonly random: Random;
   /** Batches in flight at once (Lambda's concurrency for the source); default 2. */
   readonly concurrency?: number;
@@ -55,7 +59,7 @@ export interface DrainResult {
   readonly invocations: number;
   /** Invocations that threw (the whole batch failed). */
   readonly failedInvocations: number;
-  readonly faults: { duplicate: number; crash: number; reorder: number };
+  readonly faults: { duplicate: number; crash: number; reorder: number; lose: number };
 }
 
 /** Whole-batch failure, or the message ids the function reported as failed. */
@@ -70,7 +74,7 @@ export class FifoEventSource {
 
   /** Delivers batches until the queue holds nothing: none visible, in flight or delayed. */
   async drain(): Promise<DrainResult> {
-    const result = { batches: 0, records: 0, deleted: 0, returned: 0, invocations: 0, failedInvocations: 0, faults: { duplicate: 0, crash: 0, reorder: 0 } };
+    const result = { batches: 0, records: 0, deleted: 0, returned: 0, invocations: 0, failedInvocations: 0, faults: { duplicate: 0, crash: 0, reorder: 0, lose: 0 } };
     const poller = async (): Promise<void> => {
       for (;;) {
         const messages = await this.receive();
@@ -117,10 +121,19 @@ export class FifoEventSource {
   }
 
   private async deliver(messages: readonly Message[], result: { -readonly [K in keyof DrainResult]: DrainResult[K] }): Promise<void> {
-    const { faults, random } = this.options;
-    const received = messages.map((message) => this.toRecord(message));
+    const { random } = this.options;
+    const faults = this.options.faults();
+    const all = messages.map((message) => this.toRecord(message));
     result.batches += 1;
-    result.records += received.length;
+    result.records += all.length;
+    const lost = all.filter(() => chance(random, faults.lose));
+    const received = all.filter((record) => !lost.includes(record));
+    if (lost.length > 0) {
+      result.faults.lose += lost.length;
+      await this.delete(lost);
+      result.deleted += lost.length;
+      if (received.length === 0) return;
+    }
 
     let records = received;
     if (received.length > 1 && chance(random, faults.reorder)) {

@@ -1,11 +1,11 @@
 /**
- * `--faults duplicate=P,crash=P,throttle=P,poison=P,planner-duplicate=P,reorder[=P]`: which faults
+ * `--faults duplicate=P,crash=P,throttle=P,poison=P,planner-duplicate=P,reorder[=P],lose=P`: which faults
  * a run injects, each with the probability it strikes at its decision point.
  */
 import { UsageError } from './errors.ts';
 import type { FaultCounts } from './summary.ts';
 
-/** Probability per decision point: per applier delivery (duplicate, crash, reorder), per DynamoDB request (throttle), per interval (poison, planner-duplicate). */
+/** Probability per decision point: per applier delivery (duplicate, crash, reorder), per record (lose), per invocation (throttle), per interval (poison, planner-duplicate). */
 export type FaultSettings = Readonly<Record<keyof FaultCounts, number>>;
 
 /** The spelling on the command line of each fault kind. */
@@ -16,12 +16,13 @@ const KINDS: Readonly<Record<string, keyof FaultCounts>> = {
   poison: 'poison',
   'planner-duplicate': 'plannerDuplicate',
   reorder: 'reorder',
+  lose: 'lose',
 };
 
 /** Kinds that may be named without `=P`, meaning "always". */
 const ALWAYS_ALLOWED: ReadonlySet<string> = new Set(['reorder']);
 
-export const NO_FAULTS: FaultSettings = { duplicate: 0, crash: 0, throttle: 0, poison: 0, plannerDuplicate: 0, reorder: 0 };
+export const NO_FAULTS: FaultSettings = { duplicate: 0, crash: 0, throttle: 0, poison: 0, plannerDuplicate: 0, reorder: 0, lose: 0 };
 
 /** Parses the `--faults` value; @throws UsageError naming the bad kind or probability. */
 export function parseFaults(text: string): FaultSettings {

@@ -313,13 +313,15 @@ interface Marker {
 function lagMarkers(summary: RunSummary, plot: Plot): readonly Marker[] {
   const converged = summary.convergedAtInterval;
   const bound = summary.theoreticalMinIntervals;
-  const quietAfter = summary.settings.quietAfter;
+  const quietAfter = summary.settings.quietAfter ?? Number.POSITIVE_INFINITY;
+  const continuous = summary.recoveryBoundInterval !== null;
   const markers: Marker[] = [];
+  const boundName = continuous ? 'recovery bound' : 'theoretical min';
   if (converged !== null && converged === bound) {
-    markers.push({ at: converged, label: `converged at ${count(converged)} = theoretical min`, kind: 'converged' });
+    markers.push({ at: converged, label: `converged at ${count(converged)} = ${boundName}`, kind: 'converged' });
   } else {
-    if (converged !== null) markers.push({ at: converged, label: `converged at ${count(converged)}`, kind: 'converged' });
-    if (Number.isFinite(bound) && bound > 0) markers.push({ at: bound, label: `theoretical min ${count(bound)}`, kind: 'bound' });
+    if (converged !== null) markers.push({ at: converged, label: `converged ${continuous ? 'from' : 'at'} ${count(converged)}`, kind: 'converged' });
+    if (Number.isFinite(bound) && bound > 0) markers.push({ at: bound, label: `${boundName} ${count(bound)}`, kind: 'bound' });
   }
   if (quietInside(plot, quietAfter)) markers.push({ at: quietAfter, label: `no ingest after interval ${count(quietAfter)}`, kind: 'quiet' });
   return markers.filter((marker) => Number.isFinite(marker.at) && marker.at >= plot.first && marker.at <= plot.last);
@@ -377,7 +379,7 @@ function lagChart(summary: RunSummary, styles: readonly SeriesStyle[]): Markup {
   const note = summary.perNode.length === 0 ? 'No nodes in this run' : samples.length === 0 ? 'No intervals recorded' : null;
   return html`<svg id="lag-chart" class="chart" viewBox="0 0 ${LAG_FRAME.width} ${LAG_FRAME.height}" role="img" aria-labelledby="lag-title">
 <title id="lag-title">Lag per node over ${plural(samples.length, 'interval')}</title>
-${note === null && quietBand(plot, summary.settings.quietAfter)}
+${note === null && quietBand(plot, summary.settings.quietAfter ?? Number.POSITIVE_INFINITY)}
 ${axes(plot, 'interval', 'lag (updates behind head)')}
 ${note === null && markerLines(plot, lagMarkers(summary, plot))}
 ${lines}
@@ -438,7 +440,8 @@ function auditDifferences(summary: RunSummary): number {
 
 function convergenceVerdict(summary: RunSummary): Markup {
   const bound = summary.theoreticalMinIntervals;
-  const boundText = Number.isFinite(bound) ? `theoretical minimum ${count(bound)}` : 'no theoretical minimum (a node has rate 0)';
+  const boundName = summary.recoveryBoundInterval === null ? 'theoretical minimum' : 'recovery bound (ingest never stopped)';
+  const boundText = Number.isFinite(bound) ? `${boundName} ${count(bound)}` : 'no theoretical minimum (a node has rate 0)';
   if (!summary.converged) {
     const tooShort = Number.isFinite(bound) && bound > summary.intervalsRun ? ' (longer than the run)' : '';
     const laggards = summary.perNode.filter((node) => node.convergedAtInterval === null).map((node) => node.nodeId);
@@ -480,7 +483,8 @@ function header(summary: RunSummary): Markup {
     ['interval t', `${count(settings.intervalSeconds)} s`],
     ['batch size b', count(settings.batchSize)],
     ['ingest', `${rate(settings.ingestRate)} updates/s`],
-    ['quiet after', `interval ${count(settings.quietAfter)}`],
+    ['quiet after', settings.quietAfter === null ? 'never: ingest runs to the end' : `interval ${count(settings.quietAfter)}`],
+    ['faults until', settings.faultsUntil === null ? (settings.faults === '' ? '–' : 'the end') : `interval ${count(settings.faultsUntil)}`],
     ['keys', count(settings.keys)],
     ['seed', count(settings.seed)],
     ['faults', settings.faults === '' ? 'none' : settings.faults],
@@ -541,6 +545,7 @@ const FAULT_KINDS: readonly FaultKind[] = [
   { kind: 'poison', label: 'poison message', short: 'poison', description: 'A malformed message put on the queue' },
   { kind: 'plannerDuplicate', label: 'planner duplicate', short: 'planner dup', description: 'The same planner tick delivered more than once' },
   { kind: 'reorder', label: 'reordered batch', short: 'reorder', description: 'Records of a batch delivered in another order' },
+  { kind: 'lose', label: 'lost token', short: 'lost', description: 'A token acknowledged without being applied (a paused node, a dead letter)' },
 ];
 
 function faultBars(faults: FaultCounts): Markup {

@@ -27,7 +27,7 @@ import { auditReplicas } from './audit.ts';
 import { LOCAL_REGION, localDocumentClient, localDynamoClient, localSqsClient, type EmulatorEndpoints } from './emulators.ts';
 import { FifoEventSource } from './event-source.ts';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.ts';
-import { formatFaults, type FaultSettings } from './faults.ts';
+import { formatFaults, NO_FAULTS, type FaultSettings } from './faults.ts';
 import { functionEnvironment, LambdaHost, type LogLevel } from './lambda-host.ts';
 import { below, chance, streamOf, type Random } from './random.ts';
 import { createResources, type LocalResources } from './resources.ts';
@@ -44,8 +44,10 @@ export interface SimulationOptions {
   readonly batchSize: number;
   /** Updates per second the synthetic producer ingests while it runs. */
   readonly ingestRate: number;
-  /** Ingest stops after this many intervals, so that the nodes can converge. */
-  readonly quietAfter: number;
+  /** Ingest stops after this many intervals, so that the nodes can converge; null: it never stops. */
+  readonly quietAfter: number | null;
+  /** Faults strike only in intervals ≤ this (1-based); undefined: in every interval. */
+  readonly faultsUntil?: number;
   /** Distinct keys the updates touch. */
   readonly keys: number;
   readonly seed: number;
@@ -113,11 +115,16 @@ export function nodeRates(options: Pick<SimulationOptions, 'scenario' | 'nodes' 
 
 /** Updates the producer ingests in interval j (1-based). */
 export function ingestIn(j: number, options: Pick<SimulationOptions, 'ingestRate' | 'intervalSeconds' | 'quietAfter'>): number {
-  return j <= options.quietAfter ? Math.round(options.ingestRate * options.intervalSeconds) : 0;
+  return options.quietAfter === null || j <= options.quietAfter ? Math.round(options.ingestRate * options.intervalSeconds) : 0;
 }
 
-/** The theoretical minimum for the planned workload, plus staleAfterIntervals and a little slack. */
+/**
+ * Ingest that stops: the theoretical minimum for the planned workload, plus staleAfterIntervals and
+ * a little slack. Ingest that never stops: the faults' window, staleAfterIntervals and room to watch
+ * a few intervals past the recovery bound.
+ */
 export function defaultIntervals(options: Omit<SimulationOptions, 'intervals'>, rates: Readonly<Record<string, number>>): number {
+  if (options.quietAfter === null) return (options.faultsUntil ?? 0) + DEFAULT_SETTINGS.staleAfterIntervals + 8;
   const heads: number[] = [];
   for (let j = 1, head = 0; j <= Math.max(1, options.quietAfter); j += 1) heads.push((head += ingestIn(j, options)));
   const minimum = Math.max(1, ...Object.values(rates).map((rate) => theoreticalMinInterval(heads, rate, options.intervalSeconds)));
@@ -148,7 +155,8 @@ class LocalRun {
   private readonly started = performance.now();
   private readonly log: (line: string) => void;
   private readonly nodeIds: readonly string[];
-  private readonly intervals: number;
+  /** Intervals to run; a run of never-ending ingest without --intervals extends it past its recovery bound. */
+  private intervals: number;
   private readonly stores: { readonly log: DynamoLogStore; readonly nodes: DynamoNodeRepository; readonly replica: DynamoReplicaStore };
   private readonly host: LambdaHost;
   private readonly eventSource: FifoEventSource;
@@ -161,6 +169,10 @@ class LocalRun {
   private firstShares = new Map<string, number>();
   /** Updates produced so far: each put's value carries its number. */
   private serial = 0;
+  /** The interval running now (1-based): faults strike only up to `faultsUntil`. */
+  private current = 0;
+  /** Each node's lag just before the first interval after the faults is planned. */
+  private deficits = new Map<string, number>();
 
   private constructor(
     private readonly options: SimulationOptions,
@@ -187,7 +199,7 @@ class LocalRun {
       runId,
       () => {
         // A throttling episode for this invocation: mostly absorbed by the SDK's retries, sometimes not.
-        if (chance(throttleDecisions, options.faults.throttle)) {
+        if (chance(throttleDecisions, this.faults.throttle)) {
           proxy.throttleNext(chance(throttleDecisions, 0.1) ? SDK_MAX_ATTEMPTS : 1 + below(throttleDecisions, 2));
         }
       },
@@ -198,7 +210,7 @@ class LocalRun {
       sqs,
       queue: resources.queues.microbatch,
       region: LOCAL_REGION,
-      faults: options.faults,
+      faults: () => this.faults,
       random: streamOf(options.seed, 'delivery'),
       concurrency: options.concurrency ?? 1,
       invoke: (event) => observer.around(event, () => this.host.invoke<SQSBatchResponse>('applier', event)),
@@ -225,6 +237,12 @@ class LocalRun {
     return new LocalRun(options, runId, settings, options.rates ?? nodeRates(options), clients, resources, proxy, endpoints.sqs);
   }
 
+  /** The faults in force in the current interval. */
+  private get faults(): FaultSettings {
+    const { faults, faultsUntil } = this.options;
+    return faultsUntil === undefined || this.current <= faultsUntil ? faults : NO_FAULTS;
+  }
+
   private get functionEndpoints(): EmulatorEndpoints {
     return { dynamodb: this.proxy.endpoint, sqs: this.sqsEndpoint };
   }
@@ -241,8 +259,10 @@ class LocalRun {
       samples.push(sample);
       heads.push(sample.head);
       this.options.onInterval?.(sample, { intervals: this.intervals, nodes: this.nodeIds });
-      // Stop once ingest is over, every node holds the head and the checker has said so.
-      if (j >= this.options.quietAfter && sample.allAtHead && sample.checkerConverged === true) break;
+      // Stop once ingest is over, every node holds the head and the checker has said so (ingest
+      // that never stops runs every interval: the point is to watch convergence hold).
+      const { quietAfter } = this.options;
+      if (quietAfter !== null && j >= quietAfter && sample.allAtHead && sample.checkerConverged === true) break;
     }
 
     const audit = await auditReplicas(this.nodeIds, { stream: this.settings.stream, ...this.stores });
@@ -258,6 +278,7 @@ class LocalRun {
       finalCursors: new Map(finalNodes.map((node) => [node.nodeId, node.appliedSeq])),
       firstIntervalMicrobatches: this.firstShares,
       nodeTally: this.nodeTally,
+      deficits: this.deficits,
       deadLettered: await this.deadLettered(),
       durationMs: Math.round(performance.now() - this.started),
     });
@@ -277,6 +298,7 @@ class LocalRun {
     const t = this.settings.intervalSeconds;
     const tick = new Date((this.startSeconds + j * t) * 1000);
     const k = intervalIndex(tick, t);
+    this.current = j;
     const faults = noFaults();
     const throttledBefore = this.proxy.throttled();
     const deadLetteredBefore = await this.deadLettered();
@@ -286,8 +308,15 @@ class LocalRun {
     await this.produce(j);
     const head = (await this.stores.log.readHead(this.settings.stream)).head;
     timer.lap('ingest');
+    if (j === faultsStopAt(this.options)) {
+      const nodes = (await listActive(this.stores.nodes)).nodes;
+      this.deficits = new Map(nodes.map((node) => [node.nodeId, head - node.appliedSeq]));
+      const bound = recoveryBound(this.options, this.rates, this.deficits);
+      // Without --intervals, watch every interval up to the bound and three beyond it.
+      if (this.options.intervals === undefined && bound !== null && Number.isFinite(bound)) this.intervals = Math.max(this.intervals, bound + 3);
+    }
 
-    if (chance(this.random.poison, this.options.faults.poison)) {
+    if (chance(this.random.poison, this.faults.poison)) {
       const victim = this.nodeIds[below(this.random.poisonPlacement, this.nodeIds.length)] ?? 'node-1';
       await injectPoison(this.clients.sqs, this.resources.queues.microbatch.url, `${this.runId}-${j}`, victim, k);
       faults.poison += 2;
@@ -303,6 +332,7 @@ class LocalRun {
     faults.duplicate += drained.faults.duplicate;
     faults.crash += drained.faults.crash;
     faults.reorder += drained.faults.reorder;
+    faults.lose += drained.faults.lose;
     const nodes = (await listActive(this.stores.nodes)).nodes;
     const lagByNode = Object.fromEntries(this.nodeIds.map((nodeId) => [nodeId, head - (nodes.find((node) => node.nodeId === nodeId)?.appliedSeq ?? 0)]));
     timer.lap('drain');
@@ -346,7 +376,7 @@ class LocalRun {
   /** The planner on the Scheduler payload the stack configures; with `planner-duplicate`, delivered twice (at once or one after the other). */
   private async plan(event: ScheduledTick, faults: FaultCounts): Promise<PlanIntervalResult[]> {
     const run = (): Promise<PlanIntervalResult> => scheduled<PlanIntervalResult>(this.host, 'planner', event, this.log);
-    if (!chance(this.random.plannerDuplicate, this.options.faults.plannerDuplicate)) return [await run()];
+    if (!chance(this.random.plannerDuplicate, this.faults.plannerDuplicate)) return [await run()];
     faults.plannerDuplicate += 1;
     return chance(this.random.plannerDuplicate, 0.5) ? Promise.all([run(), run()]) : [await run(), await run()];
   }
@@ -467,7 +497,7 @@ async function scheduled<T>(host: LambdaHost, name: 'planner' | 'checker', event
 
 /** One body that is not JSON into a real node's group, one of a schema version the applier does not know into a group of its own. */
 async function injectPoison(sqs: SQSClient, queueUrl: string, tag: string, nodeId: string, interval: number): Promise<void> {
-  const wrongVersion = { v: 2, stream: 'main', nodeId: 'poison', interval, from: 0, to: 1, index: 0, count: 1, plannedAt: new Date().toISOString() };
+  const wrongVersion = { v: 3, stream: 'main', nodeId: 'poison', interval, from: 0, target: 1, index: 0, count: 1, plannedAt: new Date().toISOString() };
   await Promise.all([
     sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: `{"v":1,"nodeId":"${nodeId}","from":`, MessageGroupId: nodeId, MessageDeduplicationId: `poison-${tag}-a` })),
     sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(wrongVersion), MessageGroupId: 'poison', MessageDeduplicationId: `poison-${tag}-b` })),
@@ -477,6 +507,36 @@ async function injectPoison(sqs: SQSClient, queueUrl: string, tag: string, nodeI
 async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {
   const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
   return Number(Attributes.ApproximateNumberOfMessages ?? 0);
+}
+
+/**
+ * The first interval (1-based) with no fault: 1 when no fault is on, `faultsUntil` + 1 when faults
+ * stop, null when they strike to the end.
+ */
+export function faultsStopAt(options: Pick<SimulationOptions, 'faults' | 'faultsUntil'>): number | null {
+  if (Object.values(options.faults).every((p) => p === 0)) return 1;
+  return options.faultsUntil === undefined ? null : options.faultsUntil + 1;
+}
+
+/**
+ * A node's recovery bound under ingest that never stops (DESIGN §5 step 3): from interval
+ * F + staleAfterIntervals + ceil(deficit / (share − ingest)) + 1 on it is consistent at every
+ * interval, F being the first interval after the faults. Infinite when its share does not exceed
+ * the ingest: it cannot keep up.
+ */
+export function nodeRecoveryBound(faultsStop: number, deficit: number, share: number, ingestPerInterval: number): number {
+  if (share <= ingestPerInterval) return Number.POSITIVE_INFINITY;
+  return faultsStop + DEFAULT_SETTINGS.staleAfterIntervals + Math.ceil(deficit / (share - ingestPerInterval)) + 1;
+}
+
+/** The largest node bound; null when faults never stop (or the deficits are not measured yet). */
+function recoveryBound(options: SimulationOptions, rates: Readonly<Record<string, number>>, deficits: ReadonlyMap<string, number>): number | null {
+  const stop = faultsStopAt(options);
+  if (stop === null || deficits.size === 0) return null;
+  const ingest = Math.round(options.ingestRate * options.intervalSeconds);
+  return Math.max(
+    ...Object.entries(rates).map(([nodeId, rate]) => nodeRecoveryBound(stop, deficits.get(nodeId) ?? 0, sharePerInterval(rate, options.intervalSeconds), ingest)),
+  );
 }
 
 function summarize(input: {
@@ -490,6 +550,7 @@ function summarize(input: {
   readonly finalCursors: ReadonlyMap<string, number>;
   readonly firstIntervalMicrobatches: ReadonlyMap<string, number>;
   readonly nodeTally: ReadonlyMap<string, Tally>;
+  readonly deficits: ReadonlyMap<string, number>;
   readonly deadLettered: number;
   readonly durationMs: number;
 }): RunSummary {
@@ -497,11 +558,25 @@ function summarize(input: {
   const t = settings.intervalSeconds;
   const finalHead = heads.at(-1) ?? 0;
   const ingestPerInterval = options.ingestRate * t;
+  const continuous = ingestContinues(options, samples.length);
+  const stop = faultsStopAt(options);
   const perNode: NodeSummary[] = Object.entries(input.rates).map(([nodeId, rate]) => {
     const share = sharePerInterval(rate, t);
     const cursor = input.finalCursors.get(nodeId) ?? 0;
-    const first = samples.findIndex((sample) => sample.head === finalHead && sample.lagByNode[nodeId] === 0);
     const tally = input.nodeTally.get(nodeId);
+    let convergedAtInterval: number | null;
+    let theoretical: number;
+    if (continuous) {
+      // From when on it held each interval's head at every interval.
+      const lastBehind = samples.findLastIndex((sample) => (sample.lagByNode[nodeId] ?? 0) > 0);
+      convergedAtInterval = lastBehind + 1 < samples.length ? lastBehind + 2 : null;
+      const bound = stop === null ? Number.POSITIVE_INFINITY : nodeRecoveryBound(stop, input.deficits.get(nodeId) ?? 0, share, Math.round(ingestPerInterval));
+      theoretical = Number.isFinite(bound) ? bound : samples.length + 1;
+    } else {
+      const first = samples.findIndex((sample) => sample.head === finalHead && sample.lagByNode[nodeId] === 0);
+      convergedAtInterval = cursor >= finalHead && first >= 0 ? first + 1 : null;
+      theoretical = theoreticalMinInterval(heads, rate, t);
+    }
     return {
       nodeId,
       rate,
@@ -510,20 +585,32 @@ function summarize(input: {
       firstIntervalMicrobatches: input.firstIntervalMicrobatches.get(nodeId) ?? 0,
       cursor,
       lag: finalHead - cursor,
-      convergedAtInterval: cursor >= finalHead && first >= 0 ? first + 1 : null,
-      theoreticalMinInterval: theoreticalMinInterval(heads, rate, t),
+      convergedAtInterval,
+      theoreticalMinInterval: theoretical,
       microbatchesApplied: tally?.microbatchesApplied ?? 0,
       duplicatesSkipped: tally?.duplicatesSkipped ?? 0,
-      underProvisioned: options.quietAfter > 0 && share < ingestPerInterval,
+      underProvisioned: options.quietAfter !== 0 && share < ingestPerInterval,
     };
   });
-  const converged = perNode.every((node) => node.convergedAtInterval !== null) && samples.at(-1)?.checkerConverged === true;
+  const bound = continuous && stop !== null ? Math.max(...perNode.map((node) => node.theoreticalMinInterval)) : null;
+  let converged: boolean;
+  let convergedAtInterval: number | null;
+  if (continuous) {
+    // Every interval from the bound to the last was judged converged.
+    const lastNot = samples.findLastIndex((sample) => sample.checkerConverged !== true);
+    convergedAtInterval = lastNot + 1 < samples.length ? lastNot + 2 : null;
+    converged = bound !== null && bound <= samples.length && convergedAtInterval !== null && convergedAtInterval <= bound;
+  } else {
+    converged = perNode.every((node) => node.convergedAtInterval !== null) && samples.at(-1)?.checkerConverged === true;
+    convergedAtInterval = converged ? Math.max(...perNode.map((node) => node.convergedAtInterval ?? 0)) : null;
+  }
   const total = (pick: (sample: IntervalSample) => number): number => samples.reduce((sum, sample) => sum + pick(sample), 0);
   const faults = noFaults();
   for (const sample of samples) for (const kind of Object.keys(faults) as (keyof FaultCounts)[]) faults[kind] += sample.faults[kind];
   return {
     converged,
-    convergedAtInterval: converged ? Math.max(...perNode.map((node) => node.convergedAtInterval ?? 0)) : null,
+    recoveryBoundInterval: bound,
+    convergedAtInterval,
     theoreticalMinIntervals: Math.max(0, ...perNode.map((node) => node.theoreticalMinInterval)),
     intervalsRun: samples.length,
     updatesIngested: finalHead,
@@ -543,6 +630,7 @@ function summarize(input: {
       batchSize: settings.batchSize,
       ingestRate: options.ingestRate,
       quietAfter: options.quietAfter,
+      faultsUntil: options.faultsUntil ?? null,
       keys: options.keys,
       seed: options.seed,
       faults: formatFaults(options.faults),
@@ -551,15 +639,21 @@ function summarize(input: {
   };
 }
 
+/** Whether ingest ran to the end of the run (it never stops, or stops only after the last interval). */
+export function ingestContinues(options: Pick<SimulationOptions, 'quietAfter'>, intervalsRun: number): boolean {
+  return options.quietAfter === null || options.quietAfter >= intervalsRun;
+}
+
 /**
- * Whether a run that did not converge should have: ingest had stopped and the run lasted at least
- * the theoretical minimum plus staleAfterIntervals (a lost microbatch's recovery) plus some slack.
+ * Whether a run that did not converge should have. Ingest that stops: it had stopped and the run
+ * lasted at least the theoretical minimum plus staleAfterIntervals (a lost microbatch's recovery)
+ * plus some slack. Ingest that never stops: always — `converged` already says whether the run
+ * reached and watched its recovery bound, and the exit code follows it.
  */
 export function shouldHaveConverged(summary: RunSummary): boolean {
-  return (
-    summary.settings.quietAfter < summary.intervalsRun &&
-    summary.intervalsRun >= summary.theoreticalMinIntervals + DEFAULT_SETTINGS.staleAfterIntervals + CONVERGENCE_SLACK_INTERVALS
-  );
+  const { quietAfter } = summary.settings;
+  if (quietAfter === null || quietAfter >= summary.intervalsRun) return true;
+  return summary.intervalsRun >= summary.theoreticalMinIntervals + DEFAULT_SETTINGS.staleAfterIntervals + CONVERGENCE_SLACK_INTERVALS;
 }
 
 function describeError(error: unknown): string {

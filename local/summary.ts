@@ -19,6 +19,8 @@ export interface FaultCounts {
   plannerDuplicate: number;
   /** Batches delivered with their records in another order. */
   reorder: number;
+  /** Tokens acknowledged without being applied, as when a node is paused for one delivery or a token dead-letters. */
+  lose: number;
 }
 
 /** One node at the end of a run. */
@@ -35,9 +37,18 @@ export interface NodeSummary {
   /** appliedSeq at the end. */
   readonly cursor: number;
   readonly lag: number;
-  /** The 1-based interval of the run after which the node first held the final head; null if never. */
+  /**
+   * Ingest that stops: the 1-based interval of the run after which the node first held the final
+   * head. Ingest that never stops: the interval from which it held each interval's head at every
+   * interval to the end. Null if never.
+   */
   readonly convergedAtInterval: number | null;
-  /** The earliest interval it could have, applying ceil(r_i · t) per interval. */
+  /**
+   * Ingest that stops: the earliest interval it could have, applying ceil(r_i · t) per interval.
+   * Ingest that never stops: its recovery bound, F + staleAfterIntervals + ceil(deficit / (share −
+   * ingest)) + 1 with F the first interval after the faults (the run's length + 1 for a node whose
+   * share does not exceed the ingest: it cannot keep up).
+   */
   readonly theoreticalMinInterval: number;
   readonly microbatchesApplied: number;
   readonly duplicatesSkipped: number;
@@ -85,14 +96,23 @@ export interface RunSettings {
   readonly intervalSeconds: number;
   readonly batchSize: number;
   readonly ingestRate: number;
-  readonly quietAfter: number;
+  /** Intervals after which ingest stops; null: it never stops. */
+  readonly quietAfter: number | null;
+  /** Faults strike in intervals ≤ this; null: in every interval. */
+  readonly faultsUntil: number | null;
   readonly keys: number;
   readonly seed: number;
   readonly faults: string;
 }
 
 export interface RunSummary {
+  /**
+   * Ingest that stops: every node held the final head and the checker said so. Ingest that never
+   * stops: every interval from the recovery bound to the last was judged converged.
+   */
   readonly converged: boolean;
+  /** Ingest that never stops: the interval from which every interval must be converged (the largest node bound); null otherwise. */
+  readonly recoveryBoundInterval: number | null;
   readonly convergedAtInterval: number | null;
   readonly theoreticalMinIntervals: number;
   readonly intervalsRun: number;
@@ -110,7 +130,7 @@ export interface RunSummary {
 }
 
 export function noFaults(): FaultCounts {
-  return { duplicate: 0, crash: 0, throttle: 0, poison: 0, plannerDuplicate: 0, reorder: 0 };
+  return { duplicate: 0, crash: 0, throttle: 0, poison: 0, plannerDuplicate: 0, reorder: 0, lose: 0 };
 }
 
 /**

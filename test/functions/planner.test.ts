@@ -286,8 +286,9 @@ describe('planner handler', () => {
       ConditionExpression: 'attribute_not_exists(#interval)',
       ExpressionAttributeNames: { '#interval': 'interval' },
     });
-    const header = ddb.commandCalls(PutCommand)[0];
-    expect(header?.calledBefore(sqs.commandCalls(SendMessageBatchCommand)[0] as (typeof sqs.commandCalls)[number])).toBe(true);
+    const [header] = ddb.commandCalls(PutCommand);
+    const [firstSend] = sqs.commandCalls(SendMessageBatchCommand);
+    expect(header !== undefined && firstSend !== undefined && header.calledBefore(firstSend)).toBe(true);
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
       TableName: TABLES.convergence,
       Key: { stream: STREAM, interval: INTERVAL },

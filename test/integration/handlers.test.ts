@@ -3,13 +3,16 @@
  * duplicate schedule deliveries leave behind.
  */
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DynamoLogStore } from '#shared/adapters/dynamodb/log-store.ts';
 import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.ts';
 import { validateSettings } from '#shared/domain/config.ts';
+import { listActive } from '#shared/domain/ports.ts';
 import type { NewUpdate, NodeState } from '#shared/domain/types.ts';
 import type { AppendResult } from '#shared/usecases/append-updates.ts';
+import type { CheckConvergenceResult } from '#shared/usecases/check-convergence.ts';
 import type { PlanIntervalResult } from '#shared/usecases/plan-interval.ts';
 import { registerNode } from '#shared/usecases/register-node.ts';
 import { localDocumentClient, localDynamoClient, localSqsClient } from '../../local/emulators.ts';
@@ -46,7 +49,7 @@ async function queueDepth(): Promise<number> {
 }
 
 async function claims(): Promise<Pick<NodeState, 'nodeId' | 'plannedSeq' | 'plannedInterval' | 'plannedAt'>[]> {
-  const states = await nodes.listActive();
+  const { nodes: states } = await listActive(nodes);
   return states
     .map(({ nodeId, plannedSeq, plannedInterval, plannedAt }) => ({ nodeId, plannedSeq, plannedInterval, plannedAt }))
     .sort((a, b) => a.nodeId.localeCompare(b.nodeId));
@@ -111,10 +114,38 @@ describe('the planner handler', () => {
     // Act
     const [one, other] = await Promise.all([host.invoke<PlanIntervalResult>('planner', event), host.invoke<PlanIntervalResult>('planner', event)]);
 
-    // Assess: both planned the same, SQS dropped the second copy by its deduplication id, one claim won per node.
+    // Assess: both planned the same, SQS dropped the second copy by its deduplication id, one claim
+    // won per node. Each node's plan 60 → 120 sends ceil((120 − 0) / 100) = 2 tokens: the first
+    // share is still unapplied, so the tokens carry it too.
     expect(one.microbatches + other.microbatches).toBeGreaterThan(0);
-    expect(await queueDepth()).toBe(depth + 2);
+    expect(await queueDepth()).toBe(depth + 4);
     expect((await claims()).map((claim) => claim.plannedSeq)).toEqual([120, 120]);
     expect(host.coldStarts().planner).toBe(2);
   });
 });
+
+describe('Nodes items written by hand', () => {
+  it('are skipped and reported by the planner and the checker, while every other node is planned and judged', async () => {
+    // Prepare: the README's AWS CLI example with "S" instead of "N" for the rate, an id with a
+    // space (SQS refuses it as a message group id), a rate of 0, and an id with a colon (fine).
+    const items = [
+      { nodeId: 'hand-string-rate', rate: '5', status: 'active', appliedSeq: 0, appliedChain: '0'.repeat(64), plannedSeq: 0 },
+      { nodeId: 'tenant 7', rate: 1, status: 'active', appliedSeq: 0, appliedChain: '0'.repeat(64), plannedSeq: 0 },
+      { nodeId: 'hand-zero-rate', rate: 0, status: 'active', appliedSeq: 0, appliedChain: '0'.repeat(64), plannedSeq: 0 },
+    ];
+    await Promise.all(items.map((Item) => doc.send(new PutCommand({ TableName: resources.tables.nodes, Item }))));
+    await registerNode({ nodeId: 'tenant:8', rate: 1 }, { nodes });
+    const depth = await queueDepth();
+
+    // Act
+    const planned = await host.invoke<PlanIntervalResult>('planner', tick(3));
+    const checked = await host.invoke<CheckConvergenceResult>('checker', tick(4));
+
+    // Assess
+    expect(planned).toMatchObject({ rejectedNodes: 3, unsentNodes: 0 });
+    expect((await listActive(nodes)).nodes.find((node) => node.nodeId === 'tenant:8')).toMatchObject({ plannedSeq: 60 });
+    expect(await queueDepth()).toBeGreaterThan(depth);
+    expect(checked.current.activeNodes).toBe(3);
+  });
+});
+

@@ -53,7 +53,7 @@ describe('a local run', () => {
     // Act
     // Fault decisions are seeded: with this seed every kind strikes several times within the run.
     const { summary } = await runSimulation(
-      { ...SMALL, nodes: 4, seed: 2, faults: parseFaults('duplicate=0.4,crash=0.3,throttle=0.2,poison=0.5,planner-duplicate=0.5,reorder') },
+      { ...SMALL, nodes: 4, seed: 2, faults: parseFaults('duplicate=0.4,crash=0.3,throttle=0.2,poison=0.5,planner-duplicate=0.5,reorder,lose=0.1') },
       endpoints,
     );
 
@@ -61,7 +61,9 @@ describe('a local run', () => {
     for (const [kind, count] of Object.entries(summary.faults)) expect(count, kind).toBeGreaterThan(0);
     expect(summary.converged).toBe(true);
     expect(summary.duplicatesSkipped).toBeGreaterThan(0);
-    expect(summary.deadLettered).toBe(summary.faults.poison);
+    // Every malformed message dead-letters, unless `lose` took it first.
+    expect(summary.deadLettered).toBeLessThanOrEqual(summary.faults.poison);
+    expect(summary.deadLettered).toBeGreaterThanOrEqual(summary.faults.poison - summary.faults.lose);
     expectEveryNodeAtHead(summary);
     expectCleanAudit(summary);
   });
@@ -90,10 +92,37 @@ describe('a local run', () => {
     }
     expect(bodies).toHaveLength(summary.deadLettered);
     // Only the injected messages: no real microbatch was dead-lettered.
-    for (const body of bodies) expect(body.startsWith('{"v":1,"nodeId":') || body.includes('"v":2')).toBe(true);
+    for (const body of bodies) expect(body.startsWith('{"v":1,"nodeId":') || body.includes('"v":3')).toBe(true);
     expect(summary.converged).toBe(true);
     expect(summary.convergedAtInterval).toBe(summary.theoreticalMinIntervals);
     expectEveryNodeAtHead(summary);
+    expectCleanAudit(summary);
+  });
+
+  it('under ingest that never stops, loses tokens in the first intervals and is converged at every interval from the recovery bound on', async () => {
+    // Act: four nodes all faster than the ingest (180 a minute); a fifth of the tokens lost, and
+    // duplicates and crashes, in intervals 1–4 only.
+    const { summary } = await runSimulation(
+      {
+        ...SMALL,
+        quietAfter: null,
+        faultsUntil: 4,
+        rates: { 'node-1': 4, 'node-2': 5, 'node-3': 6, 'node-4': 8 },
+        nodes: 4,
+        faults: parseFaults('lose=0.2,duplicate=0.2,crash=0.1'),
+      },
+      endpoints,
+    );
+
+    // Assess
+    expect(summary.faults.lose).toBeGreaterThan(0);
+    expect(summary.recoveryBoundInterval).not.toBeNull();
+    const bound = summary.recoveryBoundInterval ?? Number.POSITIVE_INFINITY;
+    expect(summary.intervalsRun).toBeGreaterThanOrEqual(bound);
+    for (const sample of summary.intervals.filter((interval) => interval.index >= bound)) expect(sample.checkerConverged, `interval ${sample.index}`).toBe(true);
+    expect(summary.converged).toBe(true);
+    for (const node of summary.perNode) expect(node.convergedAtInterval, node.nodeId).not.toBeNull();
+    expect(summary.updatesIngested).toBe(summary.intervalsRun * 180);
     expectCleanAudit(summary);
   });
 });

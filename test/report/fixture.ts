@@ -116,6 +116,7 @@ export function syntheticSummary(overrides: Partial<SyntheticRun> = {}): RunSumm
   const sum = (pick: (sample: IntervalSample) => number): number => intervals.reduce((total, sample) => total + pick(sample), 0);
   return {
     converged,
+    recoveryBoundInterval: null,
     convergedAtInterval: converged ? Math.max(0, ...perNode.map((node) => node.convergedAtInterval ?? 0)) : null,
     theoreticalMinIntervals: Math.max(0, ...perNode.map((node) => node.theoreticalMinInterval)),
     intervalsRun: run.intervals,
@@ -136,6 +137,7 @@ export function syntheticSummary(overrides: Partial<SyntheticRun> = {}): RunSumm
       batchSize: run.batchSize,
       ingestRate: run.ingestRate,
       quietAfter: run.quietAfter,
+      faultsUntil: null,
       keys: 500,
       seed: run.seed,
       faults: run.faults ? FAULT_SETTING : '',
@@ -153,6 +155,7 @@ function intervalFaults(index: number, random: () => number): FaultCounts {
     poison: index === 3 ? 1 : 0,
     plannerDuplicate: random() < 0.3 ? 1 : 0,
     reorder: Math.floor(random() * 2),
+    lose: index === 5 ? 1 : 0,
   };
 }
 
