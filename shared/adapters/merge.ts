@@ -35,6 +35,10 @@ export async function* mergeAsync<T>(sources: readonly AsyncIterable<T>[]): Asyn
     }
   } finally {
     const open = iterators.filter((_, index) => pending.has(index));
-    await Promise.allSettled(open.map((iterator) => iterator.return?.()));
+    await Promise.allSettled(
+      open.map(async (iterator) => {
+        await iterator.return?.();
+      }),
+    );
   }
 }

@@ -89,13 +89,11 @@ export function planNode(node: NodeState, head: number, interval: number, planne
 
   // With nothing outstanding nothing can be stalled: the stall clock starts at the next plan.
   const moved = outstanding === 0 || node.progressSeq !== applied || node.progressInterval === undefined;
-  const stalled = !moved && node.progressInterval !== undefined && interval - node.progressInterval >= rules.staleAfterIntervals;
+  const stalled = !moved && interval - node.progressInterval >= rules.staleAfterIntervals;
   const plan = (purpose: PlanPurpose, target: number, restartClock: boolean): NodePlan => {
     const count = purpose === 'observe' ? 0 : microbatchCount(Math.max(0, target - applied), rules.batchSize);
-    const microbatches = Array.from(
-      { length: count },
-      (_, index): Microbatch => ({ v: 2, stream: rules.stream, nodeId, interval, from, target, index, count, plannedAt }),
-    );
+    const microbatches: Microbatch[] = [];
+    for (let index = 0; index < count; index += 1) microbatches.push({ v: 2, stream: rules.stream, nodeId, interval, from, target, index, count, plannedAt });
     return {
       kind: 'plan',
       nodeId,

@@ -7,7 +7,8 @@
  *   the plans of k were really made against.
  * - Nodes arrive page by page and tokens leave in chunks while the scan goes on, so a fleet of any
  *   size is planned in bounded memory; chunks are multiples of 10 messages, so n tokens take exactly
- *   ceil(n / 10) SendMessageBatch calls.
+ *   ceil(n / 10) SendMessageBatch calls (100,000 nodes, 315,637 tokens, every call 10 ms: 31,564
+ *   calls and 100,000 claims in ~11 s, bench/planner-scale.ts).
  * - Send first, then claim: a node is claimed only once all its tokens are accepted. A crash in
  *   between leaves tokens the next run re-sends under the same deduplication ids (same header head,
  *   same plannedSeq, same target) and the applier acknowledges as done.
@@ -27,7 +28,10 @@ export interface PlanIntervalDeps {
   readonly convergence: ConvergenceStore;
   /** Conditional claims in flight at once (default 128: 100,000 claims of 10 ms each in ~8 s). */
   readonly claimConcurrency?: number;
-  /** Tokens handed to the queue at once; rounded down to a multiple of 10 (default 1,000). */
+  /**
+   * Tokens handed to the queue at once; rounded down to a multiple of 10. The default, 3,200, is ten
+   * full rounds of the SQS adapter's 32 parallel calls of 10 entries: no round leaves calls idle.
+   */
   readonly sendChunk?: number;
   /** Told about every page's invalid Nodes items, so each is logged with its key. */
   readonly onRejected?: (rejected: readonly RejectedNode[]) => void;
@@ -128,7 +132,7 @@ class SendThenClaim {
     private readonly interval: number,
     private readonly plannedAt: string,
   ) {
-    const chunk = deps.sendChunk ?? 1_000;
+    const chunk = deps.sendChunk ?? 3_200;
     this.chunkSize = Math.max(SEND_CALL_ENTRIES, chunk - (chunk % SEND_CALL_ENTRIES));
     this.concurrency = deps.claimConcurrency ?? 128;
     this.claimLimit = pLimit(this.concurrency);
@@ -156,7 +160,8 @@ class SendThenClaim {
   }
 
   private async send(count: number): Promise<void> {
-    while (this.claimLimit.pendingCount > 4 * this.concurrency) await Promise.race(this.inFlight);
+    // Claims run while the next chunk is sent; past a bound, sending waits for them.
+    while (this.claimLimit.pendingCount > 8 * this.concurrency) await Promise.race(this.inFlight);
     const chunk = this.buffer.slice(0, count);
     this.buffer = this.buffer.slice(count);
     const unsent = await this.deps.queue.send(chunk);

@@ -50,6 +50,6 @@ describe('readNodeItem', () => {
   });
 
   it('reports an item whose node id is not a string with the id as JSON', () => {
-    expect(readNodeItem({ ...ITEM, nodeId: 42 })).toEqual({ rejected: { nodeId: '42', attribute: 'nodeId', problem: expect.stringContaining('(got 42)') } });
+    expect(readNodeItem({ ...ITEM, nodeId: 42 })).toEqual({ rejected: { nodeId: '42', attribute: 'nodeId', problem: expect.stringContaining('(got 42)') as unknown } });
   });
 });

@@ -503,9 +503,11 @@ export class InjectedCrash extends Error {
 
 type Method = (...args: unknown[]) => unknown;
 
-const AsyncGeneratorFunction: unknown = Object.getPrototypeOf(async function* () {
-  // An empty generator, only for its constructor.
-}).constructor;
+const AsyncGeneratorFunction = (
+  Object.getPrototypeOf(async function* () {
+    // An empty generator, only for its constructor.
+  }) as { constructor: unknown }
+).constructor;
 
 function isAsyncGeneratorFunction(member: unknown): boolean {
   return typeof member === 'function' && member instanceof (AsyncGeneratorFunction as new () => unknown);
@@ -564,7 +566,7 @@ export class FaultPlan {
         };
         if (isAsyncGeneratorFunction(member)) {
           const strike = this.strike.bind(this);
-          return async function* (...args: unknown[]): AsyncGenerator<unknown> {
+          return async function* (...args: unknown[]): AsyncGenerator {
             const nth = count();
             strike(call, nth, 'before');
             yield* (member as (...inner: unknown[]) => AsyncIterable<unknown>).apply(target, args);
@@ -602,7 +604,7 @@ export function withLatency<T extends object>(port: T, turns: () => number): T {
       const member: unknown = Reflect.get(target, property, receiver);
       if (typeof member !== 'function') return member;
       if (isAsyncGeneratorFunction(member)) {
-        return async function* (...args: unknown[]): AsyncGenerator<unknown> {
+        return async function* (...args: unknown[]): AsyncGenerator {
           for (let turn = turns(); turn > 0; turn -= 1) await roundTrip();
           yield* (member as (...inner: unknown[]) => AsyncIterable<unknown>).apply(target, args);
         };
