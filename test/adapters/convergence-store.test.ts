@@ -1,5 +1,5 @@
 import type { UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoConvergenceStore } from '#shared/adapters/dynamodb/convergence-store.ts';
@@ -16,8 +16,6 @@ const header: PlanHeader = {
   head: 1300,
   headChain: 'c1300',
   plannedAt: '2026-11-27T10:18:00Z',
-  nodesPlanned: 3,
-  microbatches: 7,
 };
 
 const verdict: IntervalVerdict = {
@@ -66,7 +64,7 @@ describe('DynamoConvergenceStore', () => {
       const written = await store.putPlanHeader(header, 1_800_000_000);
 
       // Assess
-      expect(written).toBe(true);
+      expect(written).toEqual({ written: true, header });
       expect(ddbMock).toHaveReceivedCommandExactlyOnceWith(PutCommand, {
         TableName: TABLE,
         Item: { ...header, expiresAt: 1_800_000_000, converged: false },
@@ -75,16 +73,21 @@ describe('DynamoConvergenceStore', () => {
       });
     });
 
-    it('lets the first writer win: a second header for the interval is not written', async () => {
+    it('lets the first writer win: a second header is not written, and the first is read back consistently', async () => {
       // Prepare
       ddbMock.on(PutCommand).resolvesOnce({}).rejectsOnce(conditionFailed());
+      ddbMock.on(GetCommand).resolves({ Item: { ...header, expiresAt: 1_800_000_000, converged: false } });
 
       // Act
       const first = await store.putPlanHeader(header, 1_800_000_000);
       const second = await store.putPlanHeader({ ...header, head: 1400 }, 1_800_000_060);
 
       // Assess
-      expect([first, second]).toEqual([true, false]);
+      expect([first, second]).toEqual([
+        { written: true, header },
+        { written: false, header },
+      ]);
+      expect(ddbMock).toHaveReceivedCommandExactlyOnceWith(GetCommand, { TableName: TABLE, Key: { stream: 'main', interval: header.interval }, ConsistentRead: true });
     });
 
     it('lets other errors propagate', async () => {
@@ -94,6 +97,33 @@ describe('DynamoConvergenceStore', () => {
 
       // Act & Assess
       await expect(store.putPlanHeader(header, 1_800_000_000)).rejects.toBe(error);
+    });
+  });
+
+  describe('addPlanTotals', () => {
+    it('adds a planner run’s totals to the existing header, never creating one', async () => {
+      // Prepare
+      ddbMock.on(UpdateCommand).resolves({});
+
+      // Act
+      await store.addPlanTotals('main', header.interval, { nodesPlanned: 3, microbatches: 7 });
+
+      // Assess
+      expect(ddbMock).toHaveReceivedCommandExactlyOnceWith(UpdateCommand, {
+        TableName: TABLE,
+        Key: { stream: 'main', interval: header.interval },
+        UpdateExpression: 'ADD #nodesPlanned :nodesPlanned, #microbatches :microbatches',
+        ConditionExpression: 'attribute_exists(#interval)',
+        ExpressionAttributeValues: { ':nodesPlanned': 3, ':microbatches': 7 },
+      });
+    });
+
+    it('drops the totals of a header that is gone', async () => {
+      // Prepare
+      ddbMock.on(UpdateCommand).rejects(conditionFailed());
+
+      // Act & Assess
+      await expect(store.addPlanTotals('main', header.interval, { nodesPlanned: 1, microbatches: 1 })).resolves.toBeUndefined();
     });
   });
 

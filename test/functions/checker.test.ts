@@ -1,3 +1,4 @@
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import type { BatchGetCommandInput, QueryCommandInput, UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -86,6 +87,8 @@ describe('checker handler', () => {
       return { Responses: { [TABLES.log]: keys.flatMap((key) => LOG.filter((e) => e.seq === key.seq).map((e) => logItem(e))) } };
     });
     ddb.on(UpdateCommand).resolves({});
+    // The node repository sizes its parallel Scan from the table's item count.
+    ddb.on(DescribeTableCommand, { TableName: TABLES.nodes }).resolves({ Table: { ItemCount: 2 } });
   });
 
   it('records a converged verdict when every node has reached the planned head with the log’s chain', async () => {
