@@ -173,6 +173,7 @@ describe('functions', () => {
       [SETTINGS_ENV.maxInFlightIntervals]: '2',
       [SETTINGS_ENV.staleAfterIntervals]: '3',
       [SETTINGS_ENV.openIntervals]: '60',
+      [SETTINGS_ENV.reportTopN]: '10',
       [SETTINGS_ENV.retentionDays]: '30',
     });
   });
