@@ -146,7 +146,17 @@ export interface UnderProvisionedNode {
   readonly averageIngestPerInterval: number;
 }
 
-/** The checker's verdict for interval k (DESIGN §7). */
+/**
+ * What the checker needs of a log entry to verify a node: the chain at the node's cursor, and when
+ * the first update it lacks was produced.
+ */
+export type ChainLink = Pick<LogEntry, 'seq' | 'chain' | 'producedAt'>;
+
+/**
+ * The checker's verdict for interval k (DESIGN §7): counts of the whole fleet, and the first
+ * `reportTopN` nodes of each list, so the item stays a few KB at any fleet size (the checker logs
+ * the full lists).
+ */
 export interface IntervalVerdict {
   readonly interval: number;
   readonly head: number;
@@ -154,10 +164,16 @@ export interface IntervalVerdict {
   readonly consistentNodes: number;
   readonly maxLagUpdates: number;
   readonly maxStalenessSeconds: number;
-  /** Top 10 by lag. */
+  /** Nodes below the head. */
+  readonly laggingCount: number;
+  /** The biggest laggards, biggest lag first (ties by node id). */
   readonly laggingNodes: readonly LaggingNode[];
+  readonly underProvisionedCount: number;
+  /** The under-provisioned nodes furthest below the ingest, furthest first (ties by node id). */
   readonly underProvisionedNodes: readonly UnderProvisionedNode[];
   /** Nodes whose chain differs from the log's chain at their own cursor, laggards included: their data differs. */
+  readonly integrityFailureCount: number;
+  /** The first of those nodes in node-id order: the same names every tick while they stay broken. */
   readonly integrityFailures: readonly string[];
   readonly converged: boolean;
 }

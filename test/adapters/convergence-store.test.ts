@@ -4,7 +4,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoConvergenceStore } from '#shared/adapters/dynamodb/convergence-store.ts';
 import { MalformedItemError } from '#shared/adapters/errors.ts';
-import type { IntervalVerdict, PlanHeader } from '#shared/domain/types.ts';
+import { FleetTally } from '#shared/domain/convergence.ts';
+import type { IntervalVerdict, NodeState, PlanHeader } from '#shared/domain/types.ts';
 import { conditionFailed, documentClient, throttled } from './support.ts';
 
 const TABLE = 'Convergence';
@@ -25,14 +26,35 @@ const verdict: IntervalVerdict = {
   consistentNodes: 1,
   maxLagUpdates: 250,
   maxStalenessSeconds: 42.5,
+  laggingCount: 2,
   laggingNodes: [
     { nodeId: 'n-2', appliedSeq: 1050, lagUpdates: 250, stalenessSeconds: 42.5 },
     { nodeId: 'n-3', appliedSeq: 1200, lagUpdates: 100, stalenessSeconds: 12 },
   ],
+  underProvisionedCount: 1,
   underProvisionedNodes: [{ nodeId: 'n-2', sharePerInterval: 60, averageIngestPerInterval: 80 }],
+  integrityFailureCount: 0,
   integrityFailures: [],
   converged: false,
 };
+
+/**
+ * An item's size by DynamoDB's rules (developer guide, "Item sizes and formats"): names and strings
+ * in UTF-8 bytes, a number 1 byte per two significant digits plus 1, a boolean or null 1, a list or
+ * map 3 bytes plus 1 per element plus its elements (a map's keys counted as names).
+ */
+function itemSize(item: Readonly<Record<string, unknown>>): number {
+  const bytes = (text: string): number => Buffer.byteLength(text, 'utf8');
+  const valueSize = (value: unknown): number => {
+    if (typeof value === 'string') return bytes(value);
+    if (typeof value === 'number') return Math.ceil(String(Math.abs(value)).replace(/[.e+-]/g, '').replace(/^0+|0+$/g, '').length / 2) + 1;
+    if (typeof value === 'boolean' || value === null) return 1;
+    if (Array.isArray(value)) return 3 + value.reduce((sum: number, element: unknown) => sum + 1 + valueSize(element), 0);
+    if (typeof value === 'object') return 3 + Object.entries(value).reduce((sum, [name, element]) => sum + 1 + bytes(name) + valueSize(element), 0);
+    throw new Error(`no DynamoDB type for ${typeof value}`);
+  };
+  return Object.entries(item).reduce((sum, [name, value]) => sum + bytes(name) + valueSize(value), 0);
+}
 
 /** The stored item after the planner's put and the checker's update, as DynamoDB would hold it. */
 function checkedItem(update: UpdateCommandInput): Record<string, unknown> {
@@ -175,7 +197,7 @@ describe('DynamoConvergenceStore', () => {
     it('reads back when the interval converged', async () => {
       // Prepare
       ddbMock.on(UpdateCommand).resolves({});
-      const converged = { ...verdict, consistentNodes: 3, maxLagUpdates: 0, maxStalenessSeconds: 0, laggingNodes: [], converged: true };
+      const converged = { ...verdict, consistentNodes: 3, maxLagUpdates: 0, maxStalenessSeconds: 0, laggingCount: 0, laggingNodes: [], converged: true };
       await store.recordVerdict('main', converged, '2026-11-27T10:20:00Z');
       const update = ddbMock.commandCalls(UpdateCommand)[0]?.args[0].input as UpdateCommandInput;
       ddbMock.on(QueryCommand).resolves({ Items: [checkedItem(update)] });
@@ -240,6 +262,29 @@ describe('DynamoConvergenceStore', () => {
   });
 
   describe('recordVerdict', () => {
+    it('keeps a verdict on 100,000 nodes with 64-character ids, every one lagging, under-provisioned and broken, under 8 KB', async () => {
+      // Prepare: no log entry is known, so no chain matches; a share of 1 per interval against an ingest of 1,000.
+      const nodes = Array.from({ length: 100_000 }, (_, i): NodeState => ({
+        nodeId: `node-${String(i).padStart(59, '0')}`,
+        rate: 1 / 60,
+        status: 'active',
+        appliedSeq: i % 5_000,
+        appliedChain: 'f'.repeat(64),
+        plannedSeq: i % 5_000,
+      }));
+      const tally = new FleetTally([5_000], { now: new Date('2026-11-27T10:19:00Z'), intervalSeconds: 60, averageIngestPerInterval: 1_000, topN: 10 });
+      for (const node of nodes) tally.add(node, new Map());
+      const fleetVerdict = tally.verdict(header.interval, 5_000);
+      ddbMock.on(UpdateCommand).resolves({});
+
+      // Act
+      await store.recordVerdict('main', fleetVerdict, '2026-11-27T10:19:00Z');
+
+      // Assess
+      const update = ddbMock.commandCalls(UpdateCommand)[0]?.args[0].input as UpdateCommandInput;
+      expect(itemSize(checkedItem(update))).toBeLessThan(8 * 1024);
+    });
+
     it('sets every verdict field, checkedAt and converged on the existing header, without convergedAt', async () => {
       // Prepare
       ddbMock.on(UpdateCommand).resolves({});
@@ -259,16 +304,20 @@ describe('DynamoConvergenceStore', () => {
           ':consistentNodes': 1,
           ':maxLagUpdates': 250,
           ':maxStalenessSeconds': 42.5,
+          ':laggingCount': 2,
           ':laggingNodes': verdict.laggingNodes,
+          ':underProvisionedCount': 1,
           ':underProvisionedNodes': verdict.underProvisionedNodes,
+          ':integrityFailureCount': 0,
           ':integrityFailures': [],
           ':converged': false,
         },
       });
       expect(input?.UpdateExpression).toBe(
         'SET #checkedAt = :checkedAt, #activeNodes = :activeNodes, #consistentNodes = :consistentNodes, #maxLagUpdates = :maxLagUpdates, ' +
-          '#maxStalenessSeconds = :maxStalenessSeconds, #laggingNodes = :laggingNodes, #underProvisionedNodes = :underProvisionedNodes, ' +
-          '#integrityFailures = :integrityFailures, #converged = :converged',
+          '#maxStalenessSeconds = :maxStalenessSeconds, #laggingCount = :laggingCount, #laggingNodes = :laggingNodes, ' +
+          '#underProvisionedCount = :underProvisionedCount, #underProvisionedNodes = :underProvisionedNodes, ' +
+          '#integrityFailureCount = :integrityFailureCount, #integrityFailures = :integrityFailures, #converged = :converged',
       );
       expect(input?.ExpressionAttributeNames).not.toHaveProperty('#convergedAt');
     });

@@ -2,7 +2,7 @@ import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import type { BatchGetCommandInput, QueryCommandInput, UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ValidationError } from '#shared/domain/errors.ts';
 import type { ScheduledEvent } from '#shared/domain/schemas.ts';
 import type { LogEntry, NodeState } from '#shared/domain/types.ts';
@@ -111,8 +111,11 @@ describe('checker handler', () => {
         ':consistentNodes': 2,
         ':maxLagUpdates': 0,
         ':maxStalenessSeconds': 0,
+        ':laggingCount': 0,
         ':laggingNodes': [],
+        ':underProvisionedCount': 0,
         ':underProvisionedNodes': [],
+        ':integrityFailureCount': 0,
         ':integrityFailures': [],
         ':converged': true,
       },
@@ -137,6 +140,7 @@ describe('checker handler', () => {
       ':activeNodes': 2,
       ':consistentNodes': 1,
       ':maxLagUpdates': 8,
+      ':laggingCount': 1,
       ':laggingNodes': [{ nodeId: 'n-2', appliedSeq: 12, lagUpdates: 8, stalenessSeconds: (Date.parse(SCHEDULED_AT) - oldestMissing) / 1000 }],
       ':integrityFailures': [],
     });
@@ -168,12 +172,35 @@ describe('checker handler', () => {
 
     // Assess
     expect(verdictFor(INTERVAL - 1)?.ExpressionAttributeValues).toMatchObject({
+      ':integrityFailureCount': 1,
       ':integrityFailures': ['n-2'],
       ':consistentNodes': 1,
       ':laggingNodes': [],
       ':converged': false,
     });
     expect(result.current.integrityFailures).toEqual(['n-2']);
+  });
+
+  it('names ten of 250 broken nodes in the verdict and logs all 250, at most 100 to a line', async () => {
+    // Prepare
+    const { logger } = await import('#shared/observability.ts');
+    const logged = vi.spyOn(logger, 'error');
+    const broken = Array.from({ length: 250 }, (_, i) => nodeAt(`n-${String(i).padStart(3, '0')}`, 30, { appliedChain: 'f'.repeat(64) }));
+    serveHeaders([planHeader(INTERVAL - 1, 20)]);
+    serveNodes(broken);
+
+    // Act
+    await check(schedulerEvent());
+
+    // Assess
+    const values = verdictFor(INTERVAL - 1)?.ExpressionAttributeValues;
+    expect(values?.[':integrityFailureCount']).toBe(250);
+    expect(values?.[':integrityFailures']).toEqual(broken.slice(0, 10).map((node) => node.nodeId));
+    const lines = logged.mock.calls.filter(([message]) => message === 'nodes whose chain differs from the log: their data differs');
+    const named = lines.map(([, fields]) => (fields as { nodes: string[] }).nodes);
+    expect(named.map((nodes) => nodes.length)).toEqual([100, 100, 50]);
+    expect(named.flat()).toEqual(broken.map((node) => node.nodeId));
+    logged.mockRestore();
   });
 
   it('judges only the intervals before its own: the plan of its own interval has just been made', async () => {
@@ -205,8 +232,11 @@ describe('checker handler', () => {
       consistentNodes: 2,
       maxLagUpdates: 0,
       maxStalenessSeconds: 0,
+      laggingCount: 0,
       laggingNodes: [],
+      underProvisionedCount: 0,
       underProvisionedNodes: [],
+      integrityFailureCount: 0,
       integrityFailures: [],
       converged: true,
     };

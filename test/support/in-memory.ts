@@ -386,8 +386,11 @@ function toStoredVerdict(verdict: IntervalVerdict): StoredVerdict {
     consistentNodes: verdict.consistentNodes,
     maxLagUpdates: verdict.maxLagUpdates,
     maxStalenessSeconds: verdict.maxStalenessSeconds,
+    laggingCount: verdict.laggingCount,
     laggingNodes: verdict.laggingNodes,
+    underProvisionedCount: verdict.underProvisionedCount,
     underProvisionedNodes: verdict.underProvisionedNodes,
+    integrityFailureCount: verdict.integrityFailureCount,
     integrityFailures: verdict.integrityFailures,
   });
 }

@@ -10,14 +10,22 @@ import { MalformedItemError } from '../errors.ts';
 import type { StoredItem } from './items.ts';
 import { ItemReader, isConditionFailed, withoutUndefined } from './items.ts';
 
-/** The verdict's attributes, stored as they are (all are numbers, lists or booleans DynamoDB holds exactly). */
+/**
+ * The verdict's attributes, stored as they are (all are numbers, lists or booleans DynamoDB holds
+ * exactly). The lists hold at most reportTopN (≤ 100) nodes each: the item stays a few KB at any
+ * fleet size, where whole lists passed DynamoDB's 400 KB item limit at about 3,500 nodes with
+ * 64-character ids (and recordVerdict then failed at every tick).
+ */
 const VERDICT_FIELDS = [
   'activeNodes',
   'consistentNodes',
   'maxLagUpdates',
   'maxStalenessSeconds',
+  'laggingCount',
   'laggingNodes',
+  'underProvisionedCount',
   'underProvisionedNodes',
+  'integrityFailureCount',
   'integrityFailures',
   'converged',
 ] as const satisfies readonly (keyof IntervalVerdict)[];
@@ -138,21 +146,7 @@ export class DynamoConvergenceStore implements ConvergenceStore {
     const header = toPlanHeader(item);
     const converged = item.boolean('converged');
     const checkedAt = item.optionalString('checkedAt');
-    const verdict: IntervalVerdict | undefined =
-      checkedAt === undefined
-        ? undefined
-        : {
-            interval: header.interval,
-            head: header.head,
-            activeNodes: item.number('activeNodes'),
-            consistentNodes: item.number('consistentNodes'),
-            maxLagUpdates: item.number('maxLagUpdates'),
-            maxStalenessSeconds: item.number('maxStalenessSeconds'),
-            laggingNodes: item.list('laggingNodes', toLaggingNode),
-            underProvisionedNodes: item.list('underProvisionedNodes', toUnderProvisionedNode),
-            integrityFailures: item.stringList('integrityFailures'),
-            converged,
-          };
+    const verdict = checkedAt === undefined ? undefined : toVerdict(item, header, converged);
     const totals = { nodesPlanned: item.optionalNumber('nodesPlanned'), microbatches: item.optionalNumber('microbatches') };
     return { ...header, converged, ...withoutUndefined({ ...totals, checkedAt, verdict, convergedAt: item.optionalString('convergedAt') }) };
   }
@@ -165,6 +159,28 @@ function toPlanHeader(item: ItemReader): PlanHeader {
     head: item.number('head'),
     headChain: item.string('headChain'),
     plannedAt: item.string('plannedAt'),
+  };
+}
+
+function toVerdict(item: ItemReader, header: PlanHeader, converged: boolean): IntervalVerdict {
+  const laggingNodes = item.list('laggingNodes', toLaggingNode);
+  const underProvisionedNodes = item.list('underProvisionedNodes', toUnderProvisionedNode);
+  const integrityFailures = item.stringList('integrityFailures');
+  // Verdicts written before the counts existed held whole lists: their length is the count.
+  return {
+    interval: header.interval,
+    head: header.head,
+    activeNodes: item.number('activeNodes'),
+    consistentNodes: item.number('consistentNodes'),
+    maxLagUpdates: item.number('maxLagUpdates'),
+    maxStalenessSeconds: item.number('maxStalenessSeconds'),
+    laggingCount: item.optionalNumber('laggingCount') ?? laggingNodes.length,
+    laggingNodes,
+    underProvisionedCount: item.optionalNumber('underProvisionedCount') ?? underProvisionedNodes.length,
+    underProvisionedNodes,
+    integrityFailureCount: item.optionalNumber('integrityFailureCount') ?? integrityFailures.length,
+    integrityFailures,
+    converged,
   };
 }
 
