@@ -4,6 +4,7 @@
  */
 import type {
   AppliedCursor,
+  ChainLink,
   ConvergenceRecord,
   IntervalVerdict,
   LogEntry,
@@ -27,8 +28,11 @@ export interface LogReader {
    * asked when some are not (yet) visible; the caller decides what that means.
    */
   readRange(stream: string, from: number, to: number): Promise<LogEntry[]>;
-  /** The entries at the given seqs (≥ 1); a seq that does not exist is absent from the map. */
-  readEntries(stream: string, seqs: readonly number[]): Promise<Map<number, LogEntry>>;
+  /**
+   * The chain links (seq, chain, producedAt — not the update itself) at the given seqs (≥ 1),
+   * consistently read; a seq that does not exist is absent from the map.
+   */
+  readChains(stream: string, seqs: readonly number[]): Promise<Map<number, ChainLink>>;
 }
 
 /** TransactWriteItems takes 100 actions: the head item plus 99 updates. */

@@ -52,7 +52,7 @@ export async function checkConvergence(
   ]);
   const open = records.filter((record) => !record.converged);
   const ingest = averageIngestPerInterval(records);
-  const entries = await deps.log.readEntries(stream, seqsToVerify(nodes, headItem.head));
+  const entries = await deps.log.readChains(stream, seqsToVerify(nodes, headItem.head));
   const tally = new FleetTally([headItem.head, ...open.map((record) => record.head)], {
     now: input.now,
     intervalSeconds,

@@ -32,6 +32,7 @@ import { readNodeItem, type RejectedNode } from '#shared/domain/node.ts';
 import { deduplicationId, serializeMicrobatch } from '#shared/domain/schemas.ts';
 import type {
   AppliedCursor,
+  ChainLink,
   ConvergenceRecord,
   IntervalVerdict,
   JsonValue,
@@ -106,15 +107,15 @@ export class InMemoryLog implements LogReader, LogWriter {
     return entries;
   }
 
-  async readEntries(stream: string, seqs: readonly number[]): Promise<Map<number, LogEntry>> {
+  async readChains(stream: string, seqs: readonly number[]): Promise<Map<number, ChainLink>> {
     await roundTrip();
-    const entries = new Map<number, LogEntry>();
+    const links = new Map<number, ChainLink>();
     const stored = this.streams.get(stream);
     for (const seq of seqs) {
       const entry = stored?.entries.get(seq);
-      if (entry !== undefined) entries.set(seq, toLogEntry(entry));
+      if (entry !== undefined) links.set(seq, { seq: entry.seq, chain: entry.chain, producedAt: entry.producedAt });
     }
-    return entries;
+    return links;
   }
 
   async append(stream: string, expected: LogHead, entries: readonly LogEntry[], updatedAt: string): Promise<void> {
