@@ -13,6 +13,7 @@ import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.
 import { createDocumentClient } from '#shared/clients.ts';
 import { loadEndpoints, loadResources, loadSettings } from '#shared/config.ts';
 import { intervalIndex, scheduledTimeOf } from '#shared/domain/interval.ts';
+import type { RejectedNode } from '#shared/domain/node.ts';
 import { scheduledEventSchema, type ScheduledEvent } from '#shared/domain/schemas.ts';
 import { validateEvent } from '#shared/middleware.ts';
 import { logger, metrics } from '#shared/observability.ts';
@@ -42,6 +43,9 @@ const deps = {
       logger.warn('nodes too slow for the ingest rate: they cannot converge while ingest goes on', { nodes });
     }
   },
+  onRejected: (rejected: readonly RejectedNode[]): void => {
+    for (const items of chunk(rejected, LOG_CHUNK)) logger.error('Nodes items that are not valid nodes: skipped, every other node is judged', { rejected: items });
+  },
 };
 
 async function check(event: ScheduledEvent): Promise<CheckConvergenceResult> {
@@ -57,6 +61,7 @@ async function check(event: ScheduledEvent): Promise<CheckConvergenceResult> {
   metrics.addMetric('IntegrityFailures', MetricUnit.Count, current.integrityFailureCount);
   metrics.addMetric('UnderProvisionedNodes', MetricUnit.Count, current.underProvisionedCount);
   if (latest !== undefined) metrics.addMetric('Converged', MetricUnit.Count, latest.converged ? 1 : 0);
+  metrics.addMetric('RejectedNodes', MetricUnit.Count, result.rejectedNodes);
 
   for (const verdict of result.evaluated) {
     const log = verdict.converged ? logger.info.bind(logger) : logger.warn.bind(logger);

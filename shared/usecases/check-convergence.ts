@@ -1,9 +1,12 @@
 /**
  * The checker's use case (DESIGN §7): evaluate every open interval that has had a full interval to
- * land, record the verdicts, and describe where the nodes stand against the current head.
+ * land, record the verdicts, and describe where the nodes stand against the current head. The
+ * fleet is read page by page and folded into one tally for every head at once, so 100,000 nodes
+ * are judged in bounded memory (bench/checker-scale.ts measures it).
  */
-import { averageIngestPerInterval, FleetTally, seqsToVerify } from '#shared/domain/convergence.ts';
-import { listActive, type ConvergenceStore, type LogReader, type NodeRepository } from '#shared/domain/ports.ts';
+import { averageIngestPerInterval, FleetTally, seqsToVerify, type TallyRules } from '#shared/domain/convergence.ts';
+import type { RejectedNode } from '#shared/domain/node.ts';
+import type { ConvergenceStore, LogReader, NodeRepository } from '#shared/domain/ports.ts';
 import type { IntervalVerdict, UnderProvisionedNode } from '#shared/domain/types.ts';
 
 /** Nodes a verdict counts but may not name, as they are found: the handler logs every one. */
@@ -21,11 +24,13 @@ export interface CheckConvergenceDeps {
   readonly openIntervals: number;
   /** How many nodes each list of a verdict names. */
   readonly reportTopN: number;
-  readonly log: LogReader;
-  readonly nodes: NodeRepository;
+  readonly log: Pick<LogReader, 'readHead' | 'readChains'>;
+  readonly nodes: Pick<NodeRepository, 'scanActive'>;
   readonly convergence: ConvergenceStore;
-  /** Told the integrity failures and under-provisioned nodes of each batch of nodes judged (only non-empty ones). */
+  /** Told the integrity failures and under-provisioned nodes of each page of nodes judged (only non-empty ones). */
   readonly onNamed?: (named: NamedNodes) => void;
+  /** Told about every page's invalid Nodes items, so each is logged with its key. */
+  readonly onRejected?: (rejected: readonly RejectedNode[]) => void;
 }
 
 export interface CheckConvergenceResult {
@@ -37,6 +42,8 @@ export interface CheckConvergenceResult {
   readonly latest?: { readonly interval: number; readonly converged: boolean; readonly convergedAt?: string };
   /** Where the nodes stand against the current head (not stored: the next plan header will be). */
   readonly current: IntervalVerdict;
+  /** Nodes items that are not valid nodes: skipped, reported through `onRejected`. */
+  readonly rejectedNodes: number;
 }
 
 export async function checkConvergence(
@@ -44,32 +51,17 @@ export async function checkConvergence(
   deps: CheckConvergenceDeps,
 ): Promise<CheckConvergenceResult> {
   const { stream, intervalSeconds } = deps;
-  const [headItem, nodes, records] = await Promise.all([
+  const [headItem, records] = await Promise.all([
     deps.log.readHead(stream),
-    listActive(deps.nodes).then((scan) => scan.nodes),
     // The plan of interval k was made moments ago; intervals before k have had a full interval to land.
     deps.convergence.recent(stream, input.interval - 1, deps.openIntervals),
   ]);
   const open = records.filter((record) => !record.converged);
-  const ingest = averageIngestPerInterval(records);
-  const entries = await deps.log.readChains(stream, seqsToVerify(nodes, headItem.head));
-  const tally = new FleetTally([headItem.head, ...open.map((record) => record.head)], {
-    now: input.now,
-    intervalSeconds,
-    averageIngestPerInterval: ingest,
-    topN: deps.reportTopN,
-  });
-  const named = { integrityFailures: [] as string[], underProvisioned: [] as UnderProvisionedNode[] };
-  for (const node of nodes) {
-    const findings = tally.add(node, entries);
-    if (findings.integrityFailure) named.integrityFailures.push(node.nodeId);
-    if (findings.underProvisioned !== undefined) named.underProvisioned.push(findings.underProvisioned);
-  }
-  if (named.integrityFailures.length > 0 || named.underProvisioned.length > 0) deps.onNamed?.(named);
-  const evaluate = (interval: number, head: number): IntervalVerdict => tally.verdict(interval, head);
+  const rules = { now: input.now, intervalSeconds, averageIngestPerInterval: averageIngestPerInterval(records), topN: deps.reportTopN };
+  const { tally, rejectedNodes } = await judgeFleet([headItem.head, ...open.map((record) => record.head)], rules, deps);
 
   const checkedAt = input.now.toISOString();
-  const evaluated = open.map((record) => evaluate(record.interval, record.head));
+  const evaluated = open.map((record) => tally.verdict(record.interval, record.head));
   await Promise.all(evaluated.map((verdict) => deps.convergence.recordVerdict(stream, verdict, checkedAt)));
 
   const newest = records[0];
@@ -82,5 +74,37 @@ export async function checkConvergence(
           converged: newestVerdict?.converged ?? newest.converged,
           ...(newestVerdict?.converged ? { convergedAt: checkedAt } : newest.convergedAt ? { convergedAt: newest.convergedAt } : {}),
         };
-  return { interval: input.interval, evaluated, ...(latest ? { latest } : {}), current: evaluate(input.interval, headItem.head) };
+  return { interval: input.interval, evaluated, ...(latest ? { latest } : {}), current: tally.verdict(input.interval, headItem.head), rejectedNodes };
+}
+
+/**
+ * Folds every active node into one tally against all `heads`, a page at a time: each page's chain
+ * links are read (deduplicated, with the adapter's bounded BatchGetItem concurrency) while the scan
+ * fetches the next page, then the page is folded and dropped. Memory holds a page or two of nodes
+ * and their links, never the fleet.
+ */
+async function judgeFleet(
+  heads: readonly number[],
+  rules: TallyRules,
+  deps: CheckConvergenceDeps,
+): Promise<{ readonly tally: FleetTally; readonly rejectedNodes: number }> {
+  const tally = new FleetTally(heads, rules);
+  const highestHead = Math.max(...heads);
+  let rejectedNodes = 0;
+  for await (const page of deps.nodes.scanActive()) {
+    if (page.rejected.length > 0) {
+      rejectedNodes += page.rejected.length;
+      deps.onRejected?.(page.rejected);
+    }
+    if (page.nodes.length === 0) continue;
+    const links = await deps.log.readChains(deps.stream, seqsToVerify(page.nodes, highestHead));
+    const named: { integrityFailures: string[]; underProvisioned: UnderProvisionedNode[] } = { integrityFailures: [], underProvisioned: [] };
+    for (const node of page.nodes) {
+      const findings = tally.add(node, links);
+      if (findings.integrityFailure) named.integrityFailures.push(node.nodeId);
+      if (findings.underProvisioned !== undefined) named.underProvisioned.push(findings.underProvisioned);
+    }
+    if (named.integrityFailures.length > 0 || named.underProvisioned.length > 0) deps.onNamed?.(named);
+  }
+  return { tally, rejectedNodes };
 }

@@ -203,6 +203,28 @@ describe('checker handler', () => {
     logged.mockRestore();
   });
 
+  it('skips a Nodes item that is not a node, logs it with its key and emits RejectedNodes, judging every other node', async () => {
+    // Prepare
+    const { logger, metrics } = await import('#shared/observability.ts');
+    const logged = vi.spyOn(logger, 'error');
+    const emitted = vi.spyOn(metrics, 'addMetric');
+    serveHeaders([planHeader(INTERVAL - 1, 20)]);
+    serveNodes([nodeAt('n-1', 20), { ...nodeAt('n-bad', 20), rate: -1 }]);
+
+    // Act
+    const result = await check(schedulerEvent());
+
+    // Assess
+    expect(result.rejectedNodes).toBe(1);
+    expect(verdictFor(INTERVAL - 1)?.ExpressionAttributeValues).toMatchObject({ ':activeNodes': 1, ':converged': true });
+    expect(logged).toHaveBeenCalledWith(expect.stringMatching(/not valid nodes/), {
+      rejected: [{ nodeId: 'n-bad', attribute: 'rate', problem: 'must be a positive number of updates per second (got -1)' }],
+    });
+    expect(emitted).toHaveBeenCalledWith('RejectedNodes', 'Count', 1);
+    logged.mockRestore();
+    emitted.mockRestore();
+  });
+
   it('judges only the intervals before its own: the plan of its own interval has just been made', async () => {
     // Prepare: the planner of interval k has already written its header.
     serveHeaders([planHeader(INTERVAL, 30), planHeader(INTERVAL - 1, 20)]);
