@@ -67,6 +67,9 @@ async function check(event: ScheduledEvent): Promise<CheckConvergenceResult> {
     const log = verdict.converged ? logger.info.bind(logger) : logger.warn.bind(logger);
     log(verdict.converged ? 'interval converged' : 'interval not converged', { verdict });
   }
+  if (result.superseded.length > 0) {
+    logger.info('verdicts not written: another checker run wrote on these intervals after this one read them', { intervals: result.superseded });
+  }
   return result;
 }
 

@@ -7,6 +7,7 @@ import type {
   ChainLink,
   ConvergenceRecord,
   IntervalVerdict,
+  Judgement,
   LogEntry,
   LogHead,
   Microbatch,
@@ -128,8 +129,14 @@ export interface ConvergenceStore {
   addPlanTotals(stream: string, interval: number, totals: PlanTotals): Promise<void>;
   /** The newest `limit` records with `interval ≤ upTo`, newest first. */
   recent(stream: string, upTo: number, limit: number): Promise<ConvergenceRecord[]>;
-  /** Stores the checker's verdict on an interval; `convergedAt` is set once, the first time it converges. */
-  recordVerdict(stream: string, verdict: IntervalVerdict, checkedAt: string): Promise<void>;
+  /**
+   * Stores the checker's verdict on an interval unless the record has moved on since it was read:
+   * a verdict never lands on a converged record (convergence is a recorded fact, set once with
+   * `convergedAt`), on a verdict of a later tick, or on anything written after `readVersion`. So
+   * overlapping checker runs never take a record backwards, whichever writes last.
+   * @returns false when nothing was written: no plan header, or the record had moved on.
+   */
+  recordVerdict(stream: string, verdict: IntervalVerdict, judgement: Judgement): Promise<boolean>;
 }
 
 /** A token SQS still refused after the adapter's retries, with the last reason. */

@@ -184,4 +184,14 @@ export interface ConvergenceRecord extends PlanHeader, Partial<PlanTotals> {
   readonly verdict?: IntervalVerdict;
   readonly converged: boolean;
   readonly convergedAt?: string;
+  /** How many times the checker has written the record; absent until the first time. Every write is conditional on the version it read. */
+  readonly version?: number;
+}
+
+/** What a verdict was judged from, so that a write never lands on a record that has moved on since. */
+export interface Judgement {
+  /** The tick the verdict was judged as of. */
+  readonly checkedAt: string;
+  /** The record's version when the checker read it (0 when it had none). */
+  readonly readVersion: number;
 }

@@ -4,6 +4,7 @@
  * fleet is read page by page and folded into one tally for every head at once, so 100,000 nodes
  * are judged in bounded memory (bench/checker-scale.ts measures it).
  */
+import pLimit from 'p-limit';
 import { averageIngestPerInterval, FleetTally, seqsToVerify, type TallyRules } from '#shared/domain/convergence.ts';
 import type { RejectedNode } from '#shared/domain/node.ts';
 import type { ConvergenceStore, LogReader, NodeRepository } from '#shared/domain/ports.ts';
@@ -16,6 +17,9 @@ export interface NamedNodes {
   /** Nodes whose share per interval is below the average ingest. */
   readonly underProvisioned: readonly UnderProvisionedNode[];
 }
+
+/** Verdict writes in flight at once: 60 open intervals of 10 ms each land in 40 ms. */
+const WRITE_CONCURRENCY = 16;
 
 export interface CheckConvergenceDeps {
   readonly stream: string;
@@ -38,6 +42,11 @@ export interface CheckConvergenceResult {
   readonly interval: number;
   /** Verdicts written this run, newest first. */
   readonly evaluated: readonly IntervalVerdict[];
+  /**
+   * Intervals judged this run whose verdict was not written: another run wrote on the record after
+   * this one read it (or judged a later tick), and its verdict stands.
+   */
+  readonly superseded: readonly number[];
   /** The newest interval before k with a plan, whether judged now or earlier: the one metrics report. */
   readonly latest?: { readonly interval: number; readonly converged: boolean; readonly convergedAt?: string };
   /** Where the nodes stand against the current head (not stored: the next plan header will be). */
@@ -61,8 +70,18 @@ export async function checkConvergence(
   const { tally, rejectedNodes } = await judgeFleet([headItem.head, ...open.map((record) => record.head)], rules, deps);
 
   const checkedAt = input.now.toISOString();
-  const evaluated = open.map((record) => tally.verdict(record.interval, record.head));
-  await Promise.all(evaluated.map((verdict) => deps.convergence.recordVerdict(stream, verdict, checkedAt)));
+  const limit = pLimit(WRITE_CONCURRENCY);
+  const judged = await Promise.all(
+    open.map((record) =>
+      limit(async () => {
+        const verdict = tally.verdict(record.interval, record.head);
+        const written = await deps.convergence.recordVerdict(stream, verdict, { checkedAt, readVersion: record.version ?? 0 });
+        return { verdict, written };
+      }),
+    ),
+  );
+  const evaluated = judged.filter((outcome) => outcome.written).map((outcome) => outcome.verdict);
+  const superseded = judged.filter((outcome) => !outcome.written).map((outcome) => outcome.verdict.interval);
 
   const newest = records[0];
   const newestVerdict = evaluated.find((verdict) => verdict.interval === newest?.interval);
@@ -74,7 +93,7 @@ export async function checkConvergence(
           converged: newestVerdict?.converged ?? newest.converged,
           ...(newestVerdict?.converged ? { convergedAt: checkedAt } : newest.convergedAt ? { convergedAt: newest.convergedAt } : {}),
         };
-  return { interval: input.interval, evaluated, ...(latest ? { latest } : {}), current: tally.verdict(input.interval, headItem.head), rejectedNodes };
+  return { interval: input.interval, evaluated, superseded, ...(latest ? { latest } : {}), current: tally.verdict(input.interval, headItem.head), rejectedNodes };
 }
 
 /**

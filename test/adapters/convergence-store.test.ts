@@ -183,7 +183,7 @@ describe('DynamoConvergenceStore', () => {
     it('reads back the verdict the checker recorded', async () => {
       // Prepare
       ddbMock.on(UpdateCommand).resolves({});
-      await store.recordVerdict('main', verdict, '2026-11-27T10:19:00Z');
+      await store.recordVerdict('main', verdict, { checkedAt: '2026-11-27T10:19:00Z', readVersion: 0 });
       const update = ddbMock.commandCalls(UpdateCommand)[0]?.args[0].input as UpdateCommandInput;
       ddbMock.on(QueryCommand).resolves({ Items: [checkedItem(update)] });
 
@@ -191,14 +191,14 @@ describe('DynamoConvergenceStore', () => {
       const [record] = await store.recent('main', 29447718, 1);
 
       // Assess
-      expect(record).toStrictEqual({ ...header, converged: false, checkedAt: '2026-11-27T10:19:00Z', verdict });
+      expect(record).toStrictEqual({ ...header, converged: false, checkedAt: '2026-11-27T10:19:00Z', version: 1, verdict });
     });
 
     it('reads back when the interval converged', async () => {
       // Prepare
       ddbMock.on(UpdateCommand).resolves({});
       const converged = { ...verdict, consistentNodes: 3, maxLagUpdates: 0, maxStalenessSeconds: 0, laggingCount: 0, laggingNodes: [], converged: true };
-      await store.recordVerdict('main', converged, '2026-11-27T10:20:00Z');
+      await store.recordVerdict('main', converged, { checkedAt: '2026-11-27T10:20:00Z', readVersion: 0 });
       const update = ddbMock.commandCalls(UpdateCommand)[0]?.args[0].input as UpdateCommandInput;
       ddbMock.on(QueryCommand).resolves({ Items: [checkedItem(update)] });
 
@@ -211,6 +211,7 @@ describe('DynamoConvergenceStore', () => {
         converged: true,
         checkedAt: '2026-11-27T10:20:00Z',
         convergedAt: '2026-11-27T10:20:00Z',
+        version: 1,
         verdict: converged,
       });
     });
@@ -278,27 +279,28 @@ describe('DynamoConvergenceStore', () => {
       ddbMock.on(UpdateCommand).resolves({});
 
       // Act
-      await store.recordVerdict('main', fleetVerdict, '2026-11-27T10:19:00Z');
+      await store.recordVerdict('main', fleetVerdict, { checkedAt: '2026-11-27T10:19:00Z', readVersion: 0 });
 
       // Assess
       const update = ddbMock.commandCalls(UpdateCommand)[0]?.args[0].input as UpdateCommandInput;
       expect(itemSize(checkedItem(update))).toBeLessThan(8 * 1024);
     });
 
-    it('sets every verdict field, checkedAt and converged on the existing header, without convergedAt', async () => {
+    it('sets every verdict field, checkedAt, converged and the next version on the existing header, without convergedAt', async () => {
       // Prepare
       ddbMock.on(UpdateCommand).resolves({});
 
       // Act
-      await store.recordVerdict('main', verdict, '2026-11-27T10:19:00Z');
+      const written = await store.recordVerdict('main', verdict, { checkedAt: '2026-11-27T10:19:00Z', readVersion: 4 });
 
       // Assess
+      expect(written).toBe(true);
       const input = ddbMock.commandCalls(UpdateCommand)[0]?.args[0].input;
       expect(input).toMatchObject({
         TableName: TABLE,
         Key: { stream: 'main', interval: 29447718 },
-        ConditionExpression: 'attribute_exists(#interval)',
         ExpressionAttributeValues: {
+          ':version': 5,
           ':checkedAt': '2026-11-27T10:19:00Z',
           ':activeNodes': 3,
           ':consistentNodes': 1,
@@ -314,7 +316,7 @@ describe('DynamoConvergenceStore', () => {
         },
       });
       expect(input?.UpdateExpression).toBe(
-        'SET #checkedAt = :checkedAt, #activeNodes = :activeNodes, #consistentNodes = :consistentNodes, #maxLagUpdates = :maxLagUpdates, ' +
+        'SET #version = :version, #checkedAt = :checkedAt, #activeNodes = :activeNodes, #consistentNodes = :consistentNodes, #maxLagUpdates = :maxLagUpdates, ' +
           '#maxStalenessSeconds = :maxStalenessSeconds, #laggingCount = :laggingCount, #laggingNodes = :laggingNodes, ' +
           '#underProvisionedCount = :underProvisionedCount, #underProvisionedNodes = :underProvisionedNodes, ' +
           '#integrityFailureCount = :integrityFailureCount, #integrityFailures = :integrityFailures, #converged = :converged',
@@ -322,16 +324,54 @@ describe('DynamoConvergenceStore', () => {
       expect(input?.ExpressionAttributeNames).not.toHaveProperty('#convergedAt');
     });
 
-    it('sets convergedAt only when converged, and only the first time', async () => {
+    it('writes only over what it read: a record neither converged nor expired, judged at this tick or before, at the version read', async () => {
       // Prepare
       ddbMock.on(UpdateCommand).resolves({});
 
       // Act
-      await store.recordVerdict('main', { ...verdict, converged: true }, '2026-11-27T10:20:00Z');
+      await store.recordVerdict('main', verdict, { checkedAt: '2026-11-27T10:19:00Z', readVersion: 4 });
 
       // Assess
       const input = ddbMock.commandCalls(UpdateCommand)[0]?.args[0].input;
-      expect(input?.UpdateExpression).toMatch(/, #convergedAt = if_not_exists\(#convergedAt, :checkedAt\)$/);
+      expect(input?.ConditionExpression).toBe(
+        'attribute_exists(#interval) AND #converged = :false AND attribute_not_exists(#expiredAt) AND ' +
+          '(attribute_not_exists(#checkedAt) OR #checkedAt <= :checkedAt) AND #version = :readVersion',
+      );
+      expect(input?.ExpressionAttributeValues).toMatchObject({ ':false': false, ':readVersion': 4, ':checkedAt': '2026-11-27T10:19:00Z' });
+    });
+
+    it('expects no version at all on a record it read without one', async () => {
+      // Prepare
+      ddbMock.on(UpdateCommand).resolves({});
+
+      // Act
+      await store.recordVerdict('main', verdict, { checkedAt: '2026-11-27T10:19:00Z', readVersion: 0 });
+
+      // Assess
+      const input = ddbMock.commandCalls(UpdateCommand)[0]?.args[0].input;
+      expect(input?.ConditionExpression).toMatch(/ AND attribute_not_exists\(#version\)$/);
+      expect(input?.ExpressionAttributeValues).toMatchObject({ ':version': 1 });
+      expect(input?.ExpressionAttributeValues).not.toHaveProperty(':readVersion');
+    });
+
+    it('reports a verdict the record has moved past as not written', async () => {
+      // Prepare: converged, expired, judged at a later tick, or written since the read — DynamoDB does not say which.
+      ddbMock.on(UpdateCommand).rejects(conditionFailed());
+
+      // Act & Assess
+      await expect(store.recordVerdict('main', verdict, { checkedAt: '2026-11-27T10:19:00Z', readVersion: 2 })).resolves.toBe(false);
+    });
+
+    it('sets convergedAt when converged: the condition makes it the first time', async () => {
+      // Prepare
+      ddbMock.on(UpdateCommand).resolves({});
+
+      // Act
+      await store.recordVerdict('main', { ...verdict, converged: true }, { checkedAt: '2026-11-27T10:20:00Z', readVersion: 0 });
+
+      // Assess
+      const input = ddbMock.commandCalls(UpdateCommand)[0]?.args[0].input;
+      expect(input?.UpdateExpression).toMatch(/, #convergedAt = :checkedAt$/);
       expect(input?.ExpressionAttributeNames).toMatchObject({ '#convergedAt': 'convergedAt' });
       expect(input?.ExpressionAttributeValues).toMatchObject({ ':converged': true, ':checkedAt': '2026-11-27T10:20:00Z' });
     });
@@ -341,7 +381,7 @@ describe('DynamoConvergenceStore', () => {
       ddbMock.on(UpdateCommand).resolves({});
 
       // Act
-      await store.recordVerdict('main', { ...verdict, converged: true }, '2026-11-27T10:20:00Z');
+      await store.recordVerdict('main', { ...verdict, converged: true }, { checkedAt: '2026-11-27T10:20:00Z', readVersion: 0 });
 
       // Assess
       const input = ddbMock.commandCalls(UpdateCommand)[0]?.args[0].input;
@@ -351,12 +391,12 @@ describe('DynamoConvergenceStore', () => {
       expect(Object.keys(input?.ExpressionAttributeValues ?? {}).sort()).toEqual(used(/:\w+/g));
     });
 
-    it('does nothing for an interval without a plan header', async () => {
+    it('writes nothing for an interval without a plan header', async () => {
       // Prepare
       ddbMock.on(UpdateCommand).rejects(conditionFailed());
 
       // Act & Assess
-      await expect(store.recordVerdict('main', verdict, '2026-11-27T10:19:00Z')).resolves.toBeUndefined();
+      await expect(store.recordVerdict('main', verdict, { checkedAt: '2026-11-27T10:19:00Z', readVersion: 0 })).resolves.toBe(false);
     });
 
     it('lets other errors propagate', async () => {
@@ -365,7 +405,7 @@ describe('DynamoConvergenceStore', () => {
       ddbMock.on(UpdateCommand).rejects(error);
 
       // Act & Assess
-      await expect(store.recordVerdict('main', verdict, '2026-11-27T10:19:00Z')).rejects.toBe(error);
+      await expect(store.recordVerdict('main', verdict, { checkedAt: '2026-11-27T10:19:00Z', readVersion: 0 })).rejects.toBe(error);
     });
   });
 });

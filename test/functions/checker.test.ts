@@ -104,8 +104,12 @@ describe('checker handler', () => {
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
       TableName: TABLES.convergence,
       Key: { stream: STREAM, interval: INTERVAL - 1 },
-      ConditionExpression: 'attribute_exists(#interval)',
+      ConditionExpression:
+        'attribute_exists(#interval) AND #converged = :false AND attribute_not_exists(#expiredAt) AND ' +
+        '(attribute_not_exists(#checkedAt) OR #checkedAt <= :checkedAt) AND attribute_not_exists(#version)',
       ExpressionAttributeValues: {
+        ':version': 1,
+        ':false': false,
         ':checkedAt': CHECKED_AT,
         ':activeNodes': 2,
         ':consistentNodes': 2,
@@ -120,7 +124,7 @@ describe('checker handler', () => {
         ':converged': true,
       },
     });
-    expect(verdictFor(INTERVAL - 1)?.UpdateExpression).toContain('#convergedAt = if_not_exists(#convergedAt, :checkedAt)');
+    expect(verdictFor(INTERVAL - 1)?.UpdateExpression).toContain('#convergedAt = :checkedAt');
     expect(result.latest).toEqual({ interval: INTERVAL - 1, converged: true, convergedAt: CHECKED_AT });
   });
 

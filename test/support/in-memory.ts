@@ -36,6 +36,7 @@ import type {
   ConvergenceRecord,
   IntervalVerdict,
   JsonValue,
+  Judgement,
   LogEntry,
   LogHead,
   Microbatch,
@@ -324,6 +325,7 @@ interface StoredConvergence {
   readonly checkedAt?: string;
   readonly verdict?: StoredVerdict;
   readonly convergedAt?: string;
+  readonly version?: number;
 }
 
 /** {@link ConvergenceStore}: plan header first-writer-wins; the verdict lands on the header's item. */
@@ -358,20 +360,26 @@ export class InMemoryConvergenceStore implements ConvergenceStore {
       .map(toConvergenceRecord);
   }
 
-  async recordVerdict(stream: string, verdict: IntervalVerdict, checkedAt: string): Promise<void> {
+  async recordVerdict(stream: string, verdict: IntervalVerdict, judgement: Judgement): Promise<boolean> {
+    const { checkedAt, readVersion } = judgement;
     await roundTrip();
     const id = recordId(stream, verdict.interval);
     const record = this.records.get(id);
-    // As the adapter's `attribute_exists` condition: without a plan header there is nothing to judge.
-    if (record === undefined) return;
+    // The adapter's condition: a header exists, it is not converged, it was last judged at this
+    // tick or before, and nothing was written on it since the read.
+    if (record === undefined || record.converged) return false;
+    if (record.checkedAt !== undefined && record.checkedAt > checkedAt) return false;
+    if ((record.version ?? 0) !== readVersion) return false;
     const { converged } = verdict;
     this.records.set(id, {
       ...record,
+      version: readVersion + 1,
       checkedAt,
       verdict: toStoredVerdict(verdict),
       converged,
-      ...(converged && record.convergedAt === undefined ? { convergedAt: checkedAt } : {}),
+      ...(converged ? { convergedAt: checkedAt } : {}),
     });
+    return true;
   }
 
   /** The TTL the plan header was written with (epoch seconds); undefined when there is no record. */
@@ -412,6 +420,7 @@ function toConvergenceRecord(stored: StoredConvergence): ConvergenceRecord {
       ? {}
       : { verdict: { interval: header.interval, head: header.head, ...jsonCopy(stored.verdict), converged: stored.converged } }),
     ...(stored.convergedAt === undefined ? {} : { convergedAt: stored.convergedAt }),
+    ...(stored.version === undefined ? {} : { version: stored.version }),
   };
 }
 

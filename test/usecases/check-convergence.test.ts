@@ -38,6 +38,43 @@ function depsOf(ports: Pick<CheckConvergenceDeps, 'log' | 'nodes' | 'convergence
   return { stream: STREAM, intervalSeconds: T, openIntervals: 5, reportTopN: 10, ...ports, ...extra };
 }
 
+/**
+ * `store` as a run that stalls after judging sees it: its verdict writes wait until `release()`;
+ * `writing` settles once the first of them is waiting.
+ */
+function stallingWrites(store: InMemoryConvergenceStore): { store: InMemoryConvergenceStore; writing: Promise<void>; release: () => void } {
+  let release = (): void => undefined;
+  let reached = (): void => undefined;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const writing = new Promise<void>((resolve) => (reached = resolve));
+  const stalled = new Proxy(store, {
+    get: (target, property, receiver): unknown => {
+      const member: unknown = Reflect.get(target, property, receiver);
+      if (typeof member !== 'function') return member;
+      const method = member as (...args: unknown[]) => Promise<unknown>;
+      if (property !== 'recordVerdict') return method.bind(target);
+      return async (...args: unknown[]): Promise<unknown> => {
+        reached();
+        await gate;
+        return method.apply(target, args);
+      };
+    },
+  });
+  return {
+    store: stalled,
+    writing,
+    release: () => {
+      release();
+    },
+  };
+}
+
+/** Moves a node's cursor to `appliedSeq` with the log's chain there, as an applier would. */
+async function advance(nodes: InMemoryNodeRepository, entries: readonly LogEntry[], nodeId: string, from: number, to: number): Promise<void> {
+  const moved = await nodes.advanceCursor(nodeId, from, { appliedSeq: to, appliedChain: entries[to - 1]?.chain ?? GENESIS_CHAIN, appliedAt: intervalStart(K, T).toISOString() });
+  if (!moved) throw new Error(`${nodeId} was not at ${from}`);
+}
+
 async function planned(convergence: InMemoryConvergenceStore, interval: number, head: number, entries: readonly LogEntry[]): Promise<void> {
   const headChain = head === 0 ? GENESIS_CHAIN : (entries[head - 1]?.chain ?? GENESIS_CHAIN);
   await convergence.putPlanHeader({ stream: STREAM, interval, head, headChain, plannedAt: intervalStart(interval, T).toISOString() }, 2_000_000_000);
@@ -96,6 +133,69 @@ describe('checkConvergence', () => {
       expect(result.rejectedNodes).toBe(1);
       expect(reported).toEqual([{ nodeId: 'n-bad', attribute: 'rate', problem: 'must be a positive number of updates per second (got "5")' }]);
       expect(result.evaluated[0]).toMatchObject({ activeNodes: 2, consistentNodes: 2, converged: true });
+    });
+  });
+
+  describe('when runs overlap', () => {
+    it('never turns converged back into not converged: a slower run that read first and writes last loses', async () => {
+      // Prepare: the slow run of tick K judges n-1 at 20 (below the head 30), then stalls.
+      const { log, nodes, convergence, entries } = await world();
+      nodes.putItem(nodeAt(entries, 'n-1', 20));
+      await planned(convergence, K - 1, 30, entries);
+      const slow = stallingWrites(convergence);
+      const stalled = checkConvergence({ interval: K, now: intervalStart(K, T) }, depsOf({ log, nodes, convergence: slow.store }));
+      await slow.writing;
+      await advance(nodes, entries, 'n-1', 20, 30);
+
+      // Act: the run of tick K + 1 judges k converged and writes first; then the slow run writes.
+      const prompt = await checkConvergence({ interval: K + 1, now: intervalStart(K + 1, T) }, depsOf({ log, nodes, convergence }));
+      slow.release();
+      const late = await stalled;
+
+      // Assess
+      expect(prompt.evaluated).toMatchObject([{ interval: K - 1, converged: true }]);
+      expect(late.evaluated).toEqual([]);
+      expect(late.superseded).toEqual([K - 1]);
+      const [record] = await convergence.recent(STREAM, K - 1, 1);
+      expect(record).toMatchObject({ converged: true, convergedAt: intervalStart(K + 1, T).toISOString(), verdict: { consistentNodes: 1 } });
+    });
+
+    it('keeps the verdict of the later read when two runs of one tick overlap', async () => {
+      // Prepare: both runs judge tick K; the slow one sees n-1 10 behind, the prompt one 5 behind.
+      const { log, nodes, convergence, entries } = await world();
+      nodes.putItem(nodeAt(entries, 'n-1', 20));
+      await planned(convergence, K - 1, 30, entries);
+      const slow = stallingWrites(convergence);
+      const stalled = checkConvergence({ interval: K, now: intervalStart(K, T) }, depsOf({ log, nodes, convergence: slow.store }));
+      await slow.writing;
+      await advance(nodes, entries, 'n-1', 20, 25);
+
+      // Act
+      await checkConvergence({ interval: K, now: intervalStart(K, T) }, depsOf({ log, nodes, convergence }));
+      slow.release();
+      const late = await stalled;
+
+      // Assess
+      expect(late.superseded).toEqual([K - 1]);
+      const [record] = await convergence.recent(STREAM, K - 1, 1);
+      expect(record?.verdict).toMatchObject({ maxLagUpdates: 5, converged: false });
+    });
+
+    it('never lets a retried run of an earlier tick overwrite the verdict of a later one', async () => {
+      // Prepare: tick K + 1 has judged k; a retry of tick K runs afterwards, reading that verdict.
+      const { log, nodes, convergence, entries } = await world();
+      nodes.putItem(nodeAt(entries, 'n-1', 20));
+      await planned(convergence, K - 1, 30, entries);
+      await checkConvergence({ interval: K + 1, now: intervalStart(K + 1, T) }, depsOf({ log, nodes, convergence }));
+      await advance(nodes, entries, 'n-1', 20, 25);
+
+      // Act
+      const retry = await checkConvergence({ interval: K, now: intervalStart(K, T) }, depsOf({ log, nodes, convergence }));
+
+      // Assess
+      expect(retry.superseded).toEqual([K - 1]);
+      const [record] = await convergence.recent(STREAM, K - 1, 1);
+      expect(record).toMatchObject({ checkedAt: intervalStart(K + 1, T).toISOString(), verdict: { maxLagUpdates: 10 } });
     });
   });
 });

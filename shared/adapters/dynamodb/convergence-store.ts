@@ -2,10 +2,10 @@
  * The Convergence table (DESIGN §3, §7): pk `stream` (S), sk `interval` (N). The planner writes an
  * interval's plan header once; the checker adds its verdict to that same item; `expiresAt` is the TTL.
  */
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient, UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ConvergenceStore } from '#shared/domain/ports.ts';
-import type { ConvergenceRecord, IntervalVerdict, LaggingNode, PlanHeader, PlanTotals, UnderProvisionedNode } from '#shared/domain/types.ts';
+import type { ConvergenceRecord, IntervalVerdict, Judgement, LaggingNode, PlanHeader, PlanTotals, UnderProvisionedNode } from '#shared/domain/types.ts';
 import { MalformedItemError } from '../errors.ts';
 import type { StoredItem } from './items.ts';
 import { ItemReader, isConditionFailed, withoutUndefined } from './items.ts';
@@ -109,34 +109,49 @@ export class DynamoConvergenceStore implements ConvergenceStore {
     return records;
   }
 
-  async recordVerdict(stream: string, verdict: IntervalVerdict, checkedAt: string): Promise<void> {
+  async recordVerdict(stream: string, verdict: IntervalVerdict, judgement: Judgement): Promise<boolean> {
+    const { checkedAt, readVersion } = judgement;
     // `head` is left as the plan header wrote it: the verdict is judged against that H_k, and the
     // header is first-writer-wins.
-    const assignments = ['#checkedAt = :checkedAt', ...VERDICT_FIELDS.map((field) => `#${field} = :${field}`)];
-    const names: Record<string, string> = { '#interval': 'interval', '#checkedAt': 'checkedAt' };
-    const values: Record<string, unknown> = { ':checkedAt': checkedAt };
+    const assignments = ['#version = :version', '#checkedAt = :checkedAt', ...VERDICT_FIELDS.map((field) => `#${field} = :${field}`)];
+    const names: Record<string, string> = { '#interval': 'interval', '#version': 'version', '#checkedAt': 'checkedAt', '#expiredAt': 'expiredAt' };
+    const values: Record<string, unknown> = { ':version': readVersion + 1, ':checkedAt': checkedAt, ':false': false };
     for (const field of VERDICT_FIELDS) {
       names[`#${field}`] = field;
       values[`:${field}`] = verdict[field];
     }
     if (verdict.converged) {
-      assignments.push('#convergedAt = if_not_exists(#convergedAt, :checkedAt)');
+      assignments.push('#convergedAt = :checkedAt');
       names['#convergedAt'] = 'convergedAt';
     }
+    if (readVersion > 0) values[':readVersion'] = readVersion;
+    return this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: { stream, interval: verdict.interval },
+      UpdateExpression: `SET ${assignments.join(', ')}`,
+      // A header must exist (never create a headless record); a converged or expired record is
+      // final; a later tick's verdict stands (ISO-8601 UTC strings of one format order as times);
+      // and nothing may have been written since the read — a run that read first and writes last
+      // must not put back what it saw.
+      ConditionExpression: [
+        'attribute_exists(#interval)',
+        '#converged = :false',
+        'attribute_not_exists(#expiredAt)',
+        '(attribute_not_exists(#checkedAt) OR #checkedAt <= :checkedAt)',
+        readVersion > 0 ? '#version = :readVersion' : 'attribute_not_exists(#version)',
+      ].join(' AND '),
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    });
+  }
+
+  /** @returns false when the condition failed; every other error propagates. */
+  private async conditionalUpdate(input: UpdateCommandInput): Promise<boolean> {
     try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { stream, interval: verdict.interval },
-          UpdateExpression: `SET ${assignments.join(', ')}`,
-          // Without a plan header there is nothing to judge; never create a headless record.
-          ConditionExpression: 'attribute_exists(#interval)',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-        }),
-      );
+      await this.doc.send(new UpdateCommand(input));
+      return true;
     } catch (error) {
-      if (isConditionFailed(error)) return;
+      if (isConditionFailed(error)) return false;
       throw error;
     }
   }
@@ -148,7 +163,11 @@ export class DynamoConvergenceStore implements ConvergenceStore {
     const checkedAt = item.optionalString('checkedAt');
     const verdict = checkedAt === undefined ? undefined : toVerdict(item, header, converged);
     const totals = { nodesPlanned: item.optionalNumber('nodesPlanned'), microbatches: item.optionalNumber('microbatches') };
-    return { ...header, converged, ...withoutUndefined({ ...totals, checkedAt, verdict, convergedAt: item.optionalString('convergedAt') }) };
+    return {
+      ...header,
+      converged,
+      ...withoutUndefined({ ...totals, checkedAt, verdict, convergedAt: item.optionalString('convergedAt'), version: item.optionalNumber('version') }),
+    };
   }
 }
 
