@@ -62,10 +62,14 @@ async function check(event: ScheduledEvent): Promise<CheckConvergenceResult> {
   metrics.addMetric('UnderProvisionedNodes', MetricUnit.Count, current.underProvisionedCount);
   if (latest !== undefined) metrics.addMetric('Converged', MetricUnit.Count, latest.converged ? 1 : 0);
   metrics.addMetric('RejectedNodes', MetricUnit.Count, result.rejectedNodes);
+  metrics.addMetric('IntervalsExpired', MetricUnit.Count, result.expired.length);
 
   for (const verdict of result.evaluated) {
     const log = verdict.converged ? logger.info.bind(logger) : logger.warn.bind(logger);
     log(verdict.converged ? 'interval converged' : 'interval not converged', { verdict });
+  }
+  for (const intervals of chunk(result.expired, LOG_CHUNK)) {
+    logger.warn('intervals left the open window without converging: expired, never judged again', { intervals });
   }
   if (result.superseded.length > 0) {
     logger.info('verdicts not written: another checker run wrote on these intervals after this one read them', { intervals: result.superseded });

@@ -6,6 +6,7 @@ import type {
   AppliedCursor,
   ChainLink,
   ConvergenceRecord,
+  IntervalStatus,
   IntervalVerdict,
   Judgement,
   LogEntry,
@@ -137,6 +138,20 @@ export interface ConvergenceStore {
    * @returns false when nothing was written: no plan header, or the record had moved on.
    */
   recordVerdict(stream: string, verdict: IntervalVerdict, judgement: Judgement): Promise<boolean>;
+  /**
+   * The stream's watermark — every interval up to `closedThrough` is closed (converged or expired)
+   * — and every record above it up to `upTo`, oldest first, without verdicts. The watermark keeps
+   * a tick's read to the open window however long the table's history is, yet a checker that missed
+   * ticks still finds every interval that left the window meanwhile.
+   */
+  statuses(stream: string, upTo: number): Promise<{ readonly closedThrough?: number; readonly records: readonly IntervalStatus[] }>;
+  /**
+   * Closes an interval that left the open window without converging: sets `expiredAt`, so it is
+   * never judged again. @returns false when it had converged or expired meanwhile, or has no header.
+   */
+  expire(stream: string, interval: number, expiredAt: string): Promise<boolean>;
+  /** Raises the stream's watermark to `interval` (never lowers it): every interval up to it is closed. */
+  closeThrough(stream: string, interval: number): Promise<void>;
 }
 
 /** A token SQS still refused after the adapter's retries, with the last reason. */

@@ -178,14 +178,23 @@ export interface IntervalVerdict {
   readonly converged: boolean;
 }
 
-/** One row of the Convergence table: the plan header, and the checker's latest verdict once checked. */
-export interface ConvergenceRecord extends PlanHeader, Partial<PlanTotals> {
-  readonly checkedAt?: string;
-  readonly verdict?: IntervalVerdict;
+/** An interval's row without its verdict: what the checker needs to decide what to judge, expire or report. */
+export interface IntervalStatus extends PlanHeader {
   readonly converged: boolean;
   readonly convergedAt?: string;
+  readonly checkedAt?: string;
+  /**
+   * When the interval left the checker's open window without having converged. An expired interval
+   * is closed: never judged again, never counted as converged.
+   */
+  readonly expiredAt?: string;
   /** How many times the checker has written the record; absent until the first time. Every write is conditional on the version it read. */
   readonly version?: number;
+}
+
+/** One row of the Convergence table: the plan header, and the checker's latest verdict once checked. */
+export interface ConvergenceRecord extends IntervalStatus, Partial<PlanTotals> {
+  readonly verdict?: IntervalVerdict;
 }
 
 /** What a verdict was judged from, so that a write never lands on a record that has moved on since. */

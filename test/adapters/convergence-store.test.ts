@@ -408,4 +408,123 @@ describe('DynamoConvergenceStore', () => {
       await expect(store.recordVerdict('main', verdict, { checkedAt: '2026-11-27T10:19:00Z', readVersion: 0 })).rejects.toBe(error);
     });
   });
+
+  describe('statuses', () => {
+    it('reads the watermark, then every record above it up to an interval, oldest first, consistently, without verdicts', async () => {
+      // Prepare
+      ddbMock.on(GetCommand).resolves({ Item: { stream: 'main#checker', interval: 0, closedThrough: 29447700 } });
+      ddbMock.on(QueryCommand).resolves({ Items: [{ ...header, expiresAt: 1_800_000_000, converged: false, version: 3, checkedAt: '2026-11-27T10:19:00Z' }] });
+
+      // Act
+      const { closedThrough, records } = await store.statuses('main', 29447718);
+
+      // Assess
+      expect(ddbMock).toHaveReceivedCommandExactlyOnceWith(GetCommand, { TableName: TABLE, Key: { stream: 'main#checker', interval: 0 }, ConsistentRead: true });
+      expect(ddbMock).toHaveReceivedCommandExactlyOnceWith(QueryCommand, {
+        TableName: TABLE,
+        KeyConditionExpression: '#stream = :stream AND #interval BETWEEN :after AND :upTo',
+        ExpressionAttributeValues: { ':stream': 'main', ':after': 29447701, ':upTo': 29447718 },
+        ScanIndexForward: true,
+        ConsistentRead: true,
+      });
+      const query = ddbMock.commandCalls(QueryCommand)[0]?.args[0].input;
+      expect(query?.ProjectionExpression?.split(', ').map((name) => query.ExpressionAttributeNames?.[name]).sort()).toEqual(
+        ['checkedAt', 'converged', 'convergedAt', 'expiredAt', 'head', 'headChain', 'interval', 'plannedAt', 'stream', 'version'],
+      );
+      expect(closedThrough).toBe(29447700);
+      expect(records).toStrictEqual([{ ...header, converged: false, checkedAt: '2026-11-27T10:19:00Z', version: 3 }]);
+    });
+
+    it('reads the whole stream up to the interval when no watermark was ever set', async () => {
+      // Prepare
+      ddbMock.on(GetCommand).resolves({});
+      ddbMock.on(QueryCommand).resolves({ Items: [] });
+
+      // Act
+      const { closedThrough } = await store.statuses('main', 29447718);
+
+      // Assess
+      expect(closedThrough).toBeUndefined();
+      expect(ddbMock).toHaveReceivedCommandWith(QueryCommand, {
+        KeyConditionExpression: '#stream = :stream AND #interval <= :upTo',
+        ExpressionAttributeValues: { ':stream': 'main', ':upTo': 29447718 },
+      });
+    });
+
+    it('pages until the last record', async () => {
+      // Prepare
+      ddbMock.on(GetCommand).resolves({});
+      const item = (interval: number) => ({ ...header, interval, expiresAt: 1_800_000_000, converged: false });
+      ddbMock
+        .on(QueryCommand)
+        .resolvesOnce({ Items: [item(8), item(9)], LastEvaluatedKey: { stream: 'main', interval: 9 } })
+        .resolvesOnce({ Items: [item(10)] });
+
+      // Act
+      const { records } = await store.statuses('main', 10);
+
+      // Assess
+      expect(records.map((record) => record.interval)).toEqual([8, 9, 10]);
+      expect(ddbMock).toHaveReceivedNthCommandWith(QueryCommand, 2, { ExclusiveStartKey: { stream: 'main', interval: 9 } });
+    });
+  });
+
+  describe('expire', () => {
+    it('marks a header that is neither converged nor expired as expired, with the time, and moves its version on', async () => {
+      // Prepare
+      ddbMock.on(UpdateCommand).resolves({});
+
+      // Act
+      const expired = await store.expire('main', 29447718, '2026-11-27T11:19:00Z');
+
+      // Assess
+      expect(expired).toBe(true);
+      expect(ddbMock).toHaveReceivedCommandExactlyOnceWith(UpdateCommand, {
+        TableName: TABLE,
+        Key: { stream: 'main', interval: 29447718 },
+        UpdateExpression: 'SET #expiredAt = :expiredAt, #version = if_not_exists(#version, :zero) + :one',
+        ConditionExpression: 'attribute_exists(#interval) AND #converged = :false AND attribute_not_exists(#expiredAt)',
+        ExpressionAttributeNames: { '#interval': 'interval', '#converged': 'converged', '#expiredAt': 'expiredAt', '#version': 'version' },
+        ExpressionAttributeValues: { ':expiredAt': '2026-11-27T11:19:00Z', ':false': false, ':zero': 0, ':one': 1 },
+      });
+    });
+
+    it('leaves a header that converged or expired meanwhile as it is', async () => {
+      // Prepare
+      ddbMock.on(UpdateCommand).rejects(conditionFailed());
+
+      // Act & Assess
+      await expect(store.expire('main', 29447718, '2026-11-27T11:19:00Z')).resolves.toBe(false);
+    });
+  });
+
+  describe('closeThrough', () => {
+    it('raises the stream’s watermark and never lowers it', async () => {
+      // Prepare
+      ddbMock.on(UpdateCommand).resolvesOnce({}).rejectsOnce(conditionFailed());
+
+      // Act
+      await store.closeThrough('main', 29447700);
+      await store.closeThrough('main', 29447650);
+
+      // Assess
+      expect(ddbMock).toHaveReceivedNthCommandWith(UpdateCommand, 1, {
+        TableName: TABLE,
+        Key: { stream: 'main#checker', interval: 0 },
+        UpdateExpression: 'SET #closedThrough = :through',
+        ConditionExpression: 'attribute_not_exists(#closedThrough) OR #closedThrough < :through',
+        ExpressionAttributeNames: { '#closedThrough': 'closedThrough' },
+        ExpressionAttributeValues: { ':through': 29447700 },
+      });
+    });
+
+    it('lets other errors propagate', async () => {
+      // Prepare
+      const error = throttled();
+      ddbMock.on(UpdateCommand).rejects(error);
+
+      // Act & Assess
+      await expect(store.closeThrough('main', 29447700)).rejects.toBe(error);
+    });
+  });
 });

@@ -45,13 +45,15 @@ function planHeader(interval: number, head: number, extra: Record<string, unknow
   };
 }
 
-/** The Convergence table holds `headers`; a Query returns those at or below `:upTo`, newest first. */
+/** The Convergence table holds `headers`; a Query returns those from `:after` (if given) to `:upTo`, in the order asked for. */
 function serveHeaders(headers: readonly Record<string, unknown>[]): void {
   ddb.on(QueryCommand, { TableName: TABLES.convergence }).callsFake((input: QueryCommandInput) => {
-    const upTo = Number(input.ExpressionAttributeValues?.[':upTo']);
+    const values = input.ExpressionAttributeValues ?? {};
+    const after = values[':after'] === undefined ? Number.NEGATIVE_INFINITY : Number(values[':after']);
+    const upTo = Number(values[':upTo']);
     const items = headers
-      .filter((header) => Number(header.interval) <= upTo)
-      .sort((a, b) => Number(b.interval) - Number(a.interval))
+      .filter((header) => Number(header.interval) >= after && Number(header.interval) <= upTo)
+      .sort((a, b) => (input.ScanIndexForward === false ? -1 : 1) * (Number(a.interval) - Number(b.interval)))
       .slice(0, input.Limit);
     return { Items: items };
   });
@@ -59,6 +61,15 @@ function serveHeaders(headers: readonly Record<string, unknown>[]): void {
 
 function serveNodes(nodes: readonly Record<string, unknown>[]): void {
   ddb.on(ScanCommand, { TableName: TABLES.nodes }).resolves({ Items: [...nodes] });
+}
+
+/** The intervals whose records were written (verdicts and expiries; not the watermark), in call order. */
+function writtenIntervals(): number[] {
+  return ddb
+    .commandCalls(UpdateCommand)
+    .map((call) => call.args[0].input.Key)
+    .filter((key) => key?.stream === STREAM)
+    .map((key) => Number(key?.interval));
 }
 
 /** The verdict written for `interval`: the values of its UpdateCommand. */
@@ -87,6 +98,8 @@ describe('checker handler', () => {
       return { Responses: { [TABLES.log]: keys.flatMap((key) => LOG.filter((e) => e.seq === key.seq).map((e) => logItem(e))) } };
     });
     ddb.on(UpdateCommand).resolves({});
+    // No watermark yet: the checker reads every record up to its interval.
+    ddb.on(GetCommand, { TableName: TABLES.convergence }).resolves({});
     // The node repository sizes its parallel Scan from the table's item count.
     ddb.on(DescribeTableCommand, { TableName: TABLES.nodes }).resolves({ Table: { ItemCount: 2 } });
   });
@@ -100,7 +113,7 @@ describe('checker handler', () => {
     const result = await check(schedulerEvent());
 
     // Assess
-    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+    expect(writtenIntervals()).toEqual([INTERVAL - 1]);
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
       TableName: TABLES.convergence,
       Key: { stream: STREAM, interval: INTERVAL - 1 },
@@ -241,10 +254,9 @@ describe('checker handler', () => {
     expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
       TableName: TABLES.convergence,
       ExpressionAttributeValues: { ':stream': STREAM, ':upTo': INTERVAL - 1 },
-      ScanIndexForward: false,
       ConsistentRead: true,
     });
-    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+    expect(writtenIntervals()).toEqual([INTERVAL - 1]);
     expect(verdictFor(INTERVAL)).toBeUndefined();
     expect(result.evaluated.map((verdict) => verdict.interval)).toEqual([INTERVAL - 1]);
   });
@@ -273,9 +285,37 @@ describe('checker handler', () => {
     await check(schedulerEvent());
 
     // Assess
-    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+    expect(writtenIntervals()).toEqual([INTERVAL - 1]);
     expect(verdictFor(INTERVAL - 2)).toBeUndefined();
     expect(verdictFor(INTERVAL - 1)?.ExpressionAttributeValues).toMatchObject({ ':converged': false, ':maxLagUpdates': 3 });
+  });
+
+  it('expires an interval that left the window of 60 unconverged, emits IntervalsExpired, logs it and raises the watermark', async () => {
+    // Prepare: no watermark yet; k − 61 left the window of ticks k − 60 … k − 1, k − 62 converged before it left.
+    const { logger, metrics } = await import('#shared/observability.ts');
+    const warned = vi.spyOn(logger, 'warn');
+    const emitted = vi.spyOn(metrics, 'addMetric');
+    serveHeaders([planHeader(INTERVAL - 62, 10, { converged: true, convergedAt: CHECKED_AT }), planHeader(INTERVAL - 61, 20), planHeader(INTERVAL - 1, 20)]);
+    serveNodes([nodeAt('n-1', 15)]);
+
+    // Act
+    const result = await check(schedulerEvent());
+
+    // Assess
+    expect(result.expired).toEqual([INTERVAL - 61]);
+    expect(writtenIntervals().sort()).toEqual([INTERVAL - 61, INTERVAL - 1]);
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      Key: { stream: STREAM, interval: INTERVAL - 61 },
+      UpdateExpression: 'SET #expiredAt = :expiredAt, #version = if_not_exists(#version, :zero) + :one',
+    });
+    expect(ddb.commandCalls(UpdateCommand).find((call) => call.args[0].input.Key?.interval === INTERVAL - 61)?.args[0].input.ExpressionAttributeValues).toMatchObject({
+      ':expiredAt': CHECKED_AT,
+    });
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { Key: { stream: `${STREAM}#checker`, interval: 0 }, ExpressionAttributeValues: { ':through': INTERVAL - 61 } });
+    expect(emitted).toHaveBeenCalledWith('IntervalsExpired', 'Count', 1);
+    expect(warned).toHaveBeenCalledWith(expect.stringMatching(/expired/), { intervals: [INTERVAL - 61] });
+    warned.mockRestore();
+    emitted.mockRestore();
   });
 
   it('rejects an event with neither scheduled-event shape, naming the fields, and makes no AWS call', async () => {

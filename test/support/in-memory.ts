@@ -34,6 +34,7 @@ import type {
   AppliedCursor,
   ChainLink,
   ConvergenceRecord,
+  IntervalStatus,
   IntervalVerdict,
   JsonValue,
   Judgement,
@@ -325,12 +326,15 @@ interface StoredConvergence {
   readonly checkedAt?: string;
   readonly verdict?: StoredVerdict;
   readonly convergedAt?: string;
+  readonly expiredAt?: string;
   readonly version?: number;
 }
 
 /** {@link ConvergenceStore}: plan header first-writer-wins; the verdict lands on the header's item. */
 export class InMemoryConvergenceStore implements ConvergenceStore {
   private readonly records = new Map<string, StoredConvergence>();
+  /** Each stream's closedThrough, as the adapter's watermark item holds it. */
+  private readonly watermarks = new Map<string, number>();
 
   async putPlanHeader(header: PlanHeader, expiresAtEpochSeconds: number): Promise<{ written: boolean; header: PlanHeader }> {
     await roundTrip();
@@ -365,9 +369,9 @@ export class InMemoryConvergenceStore implements ConvergenceStore {
     await roundTrip();
     const id = recordId(stream, verdict.interval);
     const record = this.records.get(id);
-    // The adapter's condition: a header exists, it is not converged, it was last judged at this
-    // tick or before, and nothing was written on it since the read.
-    if (record === undefined || record.converged) return false;
+    // The adapter's condition: a header exists, it is neither converged nor expired, it was last
+    // judged at this tick or before, and nothing was written on it since the read.
+    if (record === undefined || record.converged || record.expiredAt !== undefined) return false;
     if (record.checkedAt !== undefined && record.checkedAt > checkedAt) return false;
     if ((record.version ?? 0) !== readVersion) return false;
     const { converged } = verdict;
@@ -380,6 +384,31 @@ export class InMemoryConvergenceStore implements ConvergenceStore {
       ...(converged ? { convergedAt: checkedAt } : {}),
     });
     return true;
+  }
+
+  async statuses(stream: string, upTo: number): Promise<{ closedThrough?: number; records: IntervalStatus[] }> {
+    await roundTrip();
+    const closedThrough = this.watermarks.get(stream);
+    const records = [...this.records.values()]
+      .filter((record) => record.header.stream === stream && record.header.interval <= upTo && record.header.interval > (closedThrough ?? -1))
+      .sort((a, b) => a.header.interval - b.header.interval)
+      .map(toIntervalStatus);
+    return { ...(closedThrough === undefined ? {} : { closedThrough }), records };
+  }
+
+  async expire(stream: string, interval: number, expiredAt: string): Promise<boolean> {
+    await roundTrip();
+    const id = recordId(stream, interval);
+    const record = this.records.get(id);
+    // As the adapter's condition: only a header that is neither converged nor expired.
+    if (record === undefined || record.converged || record.expiredAt !== undefined) return false;
+    this.records.set(id, { ...record, expiredAt, version: (record.version ?? 0) + 1 });
+    return true;
+  }
+
+  async closeThrough(stream: string, interval: number): Promise<void> {
+    await roundTrip();
+    this.watermarks.set(stream, Math.max(interval, this.watermarks.get(stream) ?? interval));
   }
 
   /** The TTL the plan header was written with (epoch seconds); undefined when there is no record. */
@@ -408,19 +437,25 @@ function recordId(stream: string, interval: number): string {
   return `${stream}\u0000${interval}`;
 }
 
-function toConvergenceRecord(stored: StoredConvergence): ConvergenceRecord {
-  const header = jsonCopy(stored.header);
+/** The record as the adapter's `statuses` reads it: no totals, no verdict. */
+function toIntervalStatus(stored: StoredConvergence): IntervalStatus {
   return {
-    ...header,
-    ...(stored.totals === undefined ? {} : { ...stored.totals }),
+    ...jsonCopy(stored.header),
     converged: stored.converged,
     ...(stored.checkedAt === undefined ? {} : { checkedAt: stored.checkedAt }),
-    // The verdict is judged against the header's H_k, as the adapter reads it back.
-    ...(stored.verdict === undefined
-      ? {}
-      : { verdict: { interval: header.interval, head: header.head, ...jsonCopy(stored.verdict), converged: stored.converged } }),
     ...(stored.convergedAt === undefined ? {} : { convergedAt: stored.convergedAt }),
+    ...(stored.expiredAt === undefined ? {} : { expiredAt: stored.expiredAt }),
     ...(stored.version === undefined ? {} : { version: stored.version }),
+  };
+}
+
+function toConvergenceRecord(stored: StoredConvergence): ConvergenceRecord {
+  const { interval, head } = stored.header;
+  return {
+    ...toIntervalStatus(stored),
+    ...(stored.totals === undefined ? {} : { ...stored.totals }),
+    // The verdict is judged against the header's H_k, as the adapter reads it back.
+    ...(stored.verdict === undefined ? {} : { verdict: { interval, head, ...jsonCopy(stored.verdict), converged: stored.converged } }),
   };
 }
 

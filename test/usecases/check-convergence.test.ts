@@ -198,4 +198,66 @@ describe('checkConvergence', () => {
       expect(record).toMatchObject({ checkedAt: intervalStart(K + 1, T).toISOString(), verdict: { maxLagUpdates: 10 } });
     });
   });
+
+  describe('when intervals leave the open window', () => {
+    it('expires an interval that leaves the window without converging, with the time, and never judges it again', async () => {
+      // Prepare: a window of 5 intervals; k = K − 6 is the first outside the window of tick K.
+      const { log, nodes, convergence, entries } = await world();
+      nodes.putItem(nodeAt(entries, 'n-1', 20));
+      await planned(convergence, K - 6, 30, entries);
+      await planned(convergence, K - 1, 30, entries);
+
+      // Act
+      const first = await checkConvergence({ interval: K, now: intervalStart(K, T) }, depsOf({ log, nodes, convergence }));
+      await advance(nodes, entries, 'n-1', 20, 30);
+      const second = await checkConvergence({ interval: K + 1, now: intervalStart(K + 1, T) }, depsOf({ log, nodes, convergence }));
+
+      // Assess
+      expect(first.expired).toEqual([K - 6]);
+      expect(first.evaluated.map((verdict) => verdict.interval)).toEqual([K - 1]);
+      expect(second.expired).toEqual([]);
+      expect(second.evaluated.map((verdict) => verdict.interval)).toEqual([K - 1]);
+      const [expired] = await convergence.recent(STREAM, K - 6, 1);
+      expect(expired).toMatchObject({ interval: K - 6, converged: false, expiredAt: intervalStart(K, T).toISOString() });
+      expect(expired?.checkedAt).toBeUndefined();
+    });
+
+    it('closes every interval that left the window while the checker was not running, and reads none of them again', async () => {
+      // Prepare: plans for the last 20 intervals, none ever judged; n-1 is behind all of them.
+      const { log, nodes, convergence, entries } = await world();
+      nodes.putItem(nodeAt(entries, 'n-1', 5));
+      for (let interval = K - 20; interval <= K - 1; interval += 1) await planned(convergence, interval, 10, entries);
+
+      // Act
+      const first = await checkConvergence({ interval: K, now: intervalStart(K, T) }, depsOf({ log, nodes, convergence }));
+      const next = await checkConvergence({ interval: K + 1, now: intervalStart(K + 1, T) }, depsOf({ log, nodes, convergence }));
+
+      // Assess
+      expect(first.expired).toEqual(Array.from({ length: 15 }, (_, i) => K - 20 + i));
+      expect(first.evaluated.map((verdict) => verdict.interval).sort()).toEqual([K - 5, K - 4, K - 3, K - 2, K - 1]);
+      expect(next.expired).toEqual([K - 5]);
+      expect((await convergence.statuses(STREAM, K)).records.map((record) => record.interval)).toEqual([K - 4, K - 3, K - 2, K - 1]);
+    });
+
+    it('never expires an interval that converged, and never counts an expired one as converged', async () => {
+      // Prepare: k = K − 7 converged at tick K − 6; k = K − 6 did not, and both leave the window at tick K.
+      const { log, nodes, convergence, entries } = await world();
+      nodes.putItem(nodeAt(entries, 'n-1', 20));
+      await planned(convergence, K - 7, 20, entries);
+      await planned(convergence, K - 6, 30, entries);
+      await checkConvergence({ interval: K - 6, now: intervalStart(K - 6, T) }, depsOf({ log, nodes, convergence }));
+
+      // Act
+      const result = await checkConvergence({ interval: K, now: intervalStart(K, T) }, depsOf({ log, nodes, convergence }));
+
+      // Assess
+      expect(result.expired).toEqual([K - 6]);
+      expect(result.latest).toEqual({ interval: K - 6, converged: false });
+      const records = await convergence.recent(STREAM, K - 1, 10);
+      expect(records.map(({ interval, converged, expiredAt }) => ({ interval, converged, expired: expiredAt !== undefined }))).toEqual([
+        { interval: K - 6, converged: false, expired: true },
+        { interval: K - 7, converged: true, expired: false },
+      ]);
+    });
+  });
 });

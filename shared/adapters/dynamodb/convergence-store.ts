@@ -5,10 +5,10 @@
 import type { DynamoDBDocumentClient, UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ConvergenceStore } from '#shared/domain/ports.ts';
-import type { ConvergenceRecord, IntervalVerdict, Judgement, LaggingNode, PlanHeader, PlanTotals, UnderProvisionedNode } from '#shared/domain/types.ts';
+import type { ConvergenceRecord, IntervalStatus, IntervalVerdict, Judgement, LaggingNode, PlanHeader, PlanTotals, UnderProvisionedNode } from '#shared/domain/types.ts';
 import { MalformedItemError } from '../errors.ts';
 import type { StoredItem } from './items.ts';
-import { ItemReader, isConditionFailed, withoutUndefined } from './items.ts';
+import { ItemReader, isConditionFailed, queryAll, withoutUndefined } from './items.ts';
 
 /**
  * The verdict's attributes, stored as they are (all are numbers, lists or booleans DynamoDB holds
@@ -29,6 +29,15 @@ const VERDICT_FIELDS = [
   'integrityFailures',
   'converged',
 ] as const satisfies readonly (keyof IntervalVerdict)[];
+
+/** What the checker reads of a record (not the verdict's lists): {@link DynamoConvergenceStore.statuses}. */
+const STATUS_ATTRIBUTES = ['stream', 'interval', 'head', 'headChain', 'plannedAt', 'converged', 'convergedAt', 'checkedAt', 'expiredAt', 'version'] as const;
+
+/**
+ * The item that holds a stream's watermark (`closedThrough`): in a partition of its own, so queries
+ * of the stream's intervals never meet it. `#` cannot occur in a stream name (IDENTIFIER_PATTERN).
+ */
+const watermarkKey = (stream: string): { stream: string; interval: number } => ({ stream: `${stream}#checker`, interval: 0 });
 
 /** {@link ConvergenceStore} over the Convergence table. */
 export class DynamoConvergenceStore implements ConvergenceStore {
@@ -68,21 +77,15 @@ export class DynamoConvergenceStore implements ConvergenceStore {
   }
 
   async addPlanTotals(stream: string, interval: number, totals: PlanTotals): Promise<void> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { stream, interval },
-          UpdateExpression: 'ADD #nodesPlanned :nodesPlanned, #microbatches :microbatches',
-          ConditionExpression: 'attribute_exists(#interval)',
-          ExpressionAttributeNames: { '#interval': 'interval', '#nodesPlanned': 'nodesPlanned', '#microbatches': 'microbatches' },
-          ExpressionAttributeValues: { ':nodesPlanned': totals.nodesPlanned, ':microbatches': totals.microbatches },
-        }),
-      );
-    } catch (error) {
-      // The record expired (TTL) or was deleted under us: totals of a gone header are not worth a failure.
-      if (!isConditionFailed(error)) throw error;
-    }
+    // The record expired (TTL) or was deleted under us: totals of a gone header are not worth a failure.
+    await this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: { stream, interval },
+      UpdateExpression: 'ADD #nodesPlanned :nodesPlanned, #microbatches :microbatches',
+      ConditionExpression: 'attribute_exists(#interval)',
+      ExpressionAttributeNames: { '#interval': 'interval', '#nodesPlanned': 'nodesPlanned', '#microbatches': 'microbatches' },
+      ExpressionAttributeValues: { ':nodesPlanned': totals.nodesPlanned, ':microbatches': totals.microbatches },
+    });
   }
 
   async recent(stream: string, upTo: number, limit: number): Promise<ConvergenceRecord[]> {
@@ -145,6 +148,49 @@ export class DynamoConvergenceStore implements ConvergenceStore {
     });
   }
 
+  async statuses(stream: string, upTo: number): Promise<{ closedThrough?: number; records: IntervalStatus[] }> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: watermarkKey(stream), ConsistentRead: true }));
+    const closedThrough = Item === undefined ? undefined : new ItemReader(this.tableName, Item).number('closedThrough');
+    const names = Object.fromEntries(STATUS_ATTRIBUTES.map((name) => [`#${name}`, name]));
+    const items = await queryAll(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: closedThrough === undefined ? '#stream = :stream AND #interval <= :upTo' : '#stream = :stream AND #interval BETWEEN :after AND :upTo',
+      // A projection does not make the read cheaper (DynamoDB bills whole items) but keeps the
+      // verdicts' lists out of memory when a first run reads the stream's whole history.
+      ProjectionExpression: Object.keys(names).join(', '),
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: { ':stream': stream, ':upTo': upTo, ...(closedThrough === undefined ? {} : { ':after': closedThrough + 1 }) },
+      ScanIndexForward: true,
+      ConsistentRead: true,
+    });
+    const records = items.map((stored) => toStatus(new ItemReader(this.tableName, stored)));
+    return { ...(closedThrough === undefined ? {} : { closedThrough }), records };
+  }
+
+  async expire(stream: string, interval: number, expiredAt: string): Promise<boolean> {
+    // The version moves on, so a verdict judged from the record as it was cannot land after this.
+    return this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: { stream, interval },
+      UpdateExpression: 'SET #expiredAt = :expiredAt, #version = if_not_exists(#version, :zero) + :one',
+      ConditionExpression: 'attribute_exists(#interval) AND #converged = :false AND attribute_not_exists(#expiredAt)',
+      ExpressionAttributeNames: { '#interval': 'interval', '#converged': 'converged', '#expiredAt': 'expiredAt', '#version': 'version' },
+      ExpressionAttributeValues: { ':expiredAt': expiredAt, ':false': false, ':zero': 0, ':one': 1 },
+    });
+  }
+
+  async closeThrough(stream: string, interval: number): Promise<void> {
+    // A run that raised it further first wins: the watermark only moves forward.
+    await this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: watermarkKey(stream),
+      UpdateExpression: 'SET #closedThrough = :through',
+      ConditionExpression: 'attribute_not_exists(#closedThrough) OR #closedThrough < :through',
+      ExpressionAttributeNames: { '#closedThrough': 'closedThrough' },
+      ExpressionAttributeValues: { ':through': interval },
+    });
+  }
+
   /** @returns false when the condition failed; every other error propagates. */
   private async conditionalUpdate(input: UpdateCommandInput): Promise<boolean> {
     try {
@@ -158,16 +204,10 @@ export class DynamoConvergenceStore implements ConvergenceStore {
 
   private toRecord(stored: StoredItem): ConvergenceRecord {
     const item = new ItemReader(this.tableName, stored);
-    const header = toPlanHeader(item);
-    const converged = item.boolean('converged');
-    const checkedAt = item.optionalString('checkedAt');
-    const verdict = checkedAt === undefined ? undefined : toVerdict(item, header, converged);
+    const status = toStatus(item);
+    const verdict = status.checkedAt === undefined ? undefined : toVerdict(item, status, status.converged);
     const totals = { nodesPlanned: item.optionalNumber('nodesPlanned'), microbatches: item.optionalNumber('microbatches') };
-    return {
-      ...header,
-      converged,
-      ...withoutUndefined({ ...totals, checkedAt, verdict, convergedAt: item.optionalString('convergedAt'), version: item.optionalNumber('version') }),
-    };
+    return { ...status, ...withoutUndefined({ ...totals, verdict }) };
   }
 }
 
@@ -178,6 +218,19 @@ function toPlanHeader(item: ItemReader): PlanHeader {
     head: item.number('head'),
     headChain: item.string('headChain'),
     plannedAt: item.string('plannedAt'),
+  };
+}
+
+function toStatus(item: ItemReader): IntervalStatus {
+  return {
+    ...toPlanHeader(item),
+    converged: item.boolean('converged'),
+    ...withoutUndefined({
+      convergedAt: item.optionalString('convergedAt'),
+      checkedAt: item.optionalString('checkedAt'),
+      expiredAt: item.optionalString('expiredAt'),
+      version: item.optionalNumber('version'),
+    }),
   };
 }
 
