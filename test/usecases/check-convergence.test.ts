@@ -9,7 +9,7 @@ import type { RejectedNode } from '#shared/domain/node.ts';
 import type { NodePage } from '#shared/domain/ports.ts';
 import type { ChainLink, LogEntry } from '#shared/domain/types.ts';
 import { chainEntries } from '#shared/usecases/append-updates.ts';
-import { checkConvergence, type CheckConvergenceDeps } from '#shared/usecases/check-convergence.ts';
+import { checkConvergence, type CheckConvergenceDeps, type CheckConvergenceResult } from '#shared/usecases/check-convergence.ts';
 import { InMemoryConvergenceStore, InMemoryLog, InMemoryNodeRepository } from '#test/support/in-memory.ts';
 
 const STREAM = 'main';
@@ -137,20 +137,34 @@ describe('checkConvergence', () => {
   });
 
   describe('when runs overlap', () => {
-    it('never turns converged back into not converged: a slower run that read first and writes last loses', async () => {
-      // Prepare: the slow run of tick K judges n-1 at 20 (below the head 30), then stalls.
-      const { log, nodes, convergence, entries } = await world();
-      nodes.putItem(nodeAt(entries, 'n-1', 20));
-      await planned(convergence, K - 1, 30, entries);
-      const slow = stallingWrites(convergence);
-      const stalled = checkConvergence({ interval: K, now: intervalStart(K, T) }, depsOf({ log, nodes, convergence: slow.store }));
+    /**
+     * n-1 at 20, below a plan with head 30; a run of tick K judges it and stalls before it writes;
+     * then n-1 moves to `movedTo`. `finishStalled` lets the stalled run write.
+     */
+    async function stalledRunThenProgress(movedTo: number): Promise<Awaited<ReturnType<typeof world>> & { finishStalled: () => Promise<CheckConvergenceResult> }> {
+      const ports = await world();
+      ports.nodes.putItem(nodeAt(ports.entries, 'n-1', 20));
+      await planned(ports.convergence, K - 1, 30, ports.entries);
+      const slow = stallingWrites(ports.convergence);
+      const stalled = checkConvergence({ interval: K, now: intervalStart(K, T) }, depsOf({ ...ports, convergence: slow.store }));
       await slow.writing;
-      await advance(nodes, entries, 'n-1', 20, 30);
+      await advance(ports.nodes, ports.entries, 'n-1', 20, movedTo);
+      return {
+        ...ports,
+        finishStalled: () => {
+          slow.release();
+          return stalled;
+        },
+      };
+    }
+
+    it('never turns converged back into not converged: a slower run that read first and writes last loses', async () => {
+      // Prepare: the slow run of tick K saw n-1 at 20; n-1 then reaches the head.
+      const { log, nodes, convergence, finishStalled } = await stalledRunThenProgress(30);
 
       // Act: the run of tick K + 1 judges k converged and writes first; then the slow run writes.
       const prompt = await checkConvergence({ interval: K + 1, now: intervalStart(K + 1, T) }, depsOf({ log, nodes, convergence }));
-      slow.release();
-      const late = await stalled;
+      const late = await finishStalled();
 
       // Assess
       expect(prompt.evaluated).toMatchObject([{ interval: K - 1, converged: true }]);
@@ -161,19 +175,12 @@ describe('checkConvergence', () => {
     });
 
     it('keeps the verdict of the later read when two runs of one tick overlap', async () => {
-      // Prepare: both runs judge tick K; the slow one sees n-1 10 behind, the prompt one 5 behind.
-      const { log, nodes, convergence, entries } = await world();
-      nodes.putItem(nodeAt(entries, 'n-1', 20));
-      await planned(convergence, K - 1, 30, entries);
-      const slow = stallingWrites(convergence);
-      const stalled = checkConvergence({ interval: K, now: intervalStart(K, T) }, depsOf({ log, nodes, convergence: slow.store }));
-      await slow.writing;
-      await advance(nodes, entries, 'n-1', 20, 25);
+      // Prepare: both runs judge tick K; the slow one saw n-1 10 behind, the prompt one sees it 5 behind.
+      const { log, nodes, convergence, finishStalled } = await stalledRunThenProgress(25);
 
       // Act
       await checkConvergence({ interval: K, now: intervalStart(K, T) }, depsOf({ log, nodes, convergence }));
-      slow.release();
-      const late = await stalled;
+      const late = await finishStalled();
 
       // Assess
       expect(late.superseded).toEqual([K - 1]);
