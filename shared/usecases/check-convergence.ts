@@ -6,6 +6,7 @@
  * (bench/checker-scale.ts measures it).
  */
 import pLimit from 'p-limit';
+import { DEFAULT_SETTINGS } from '#shared/domain/config.ts';
 import { averageIngestPerInterval, FleetTally, seqsToVerify, type TallyRules } from '#shared/domain/convergence.ts';
 import type { RejectedNode } from '#shared/domain/node.ts';
 import type { ConvergenceStore, LogReader, NodeRepository } from '#shared/domain/ports.ts';
@@ -30,8 +31,8 @@ export interface CheckConvergenceDeps {
    * interval that leaves the window unconverged is expired.
    */
   readonly openIntervals: number;
-  /** How many nodes each list of a verdict names. */
-  readonly reportTopN: number;
+  /** How many nodes each list of a verdict names (default: the setting's default, 10). */
+  readonly reportTopN?: number;
   readonly log: Pick<LogReader, 'readHead' | 'readChains'>;
   readonly nodes: Pick<NodeRepository, 'scanActive'>;
   readonly convergence: ConvergenceStore;
@@ -79,7 +80,7 @@ export async function checkConvergence(
   const open = inWindow.filter(isOpen);
   const leftWindow = records.filter((record) => record.interval < windowStart && isOpen(record));
 
-  const rules = { now: input.now, intervalSeconds, averageIngestPerInterval: averageIngestPerInterval(inWindow), topN: deps.reportTopN };
+  const rules = { now: input.now, intervalSeconds, averageIngestPerInterval: averageIngestPerInterval(inWindow), topN: deps.reportTopN ?? DEFAULT_SETTINGS.reportTopN };
   const { tally, rejectedNodes } = await judgeFleet([headItem.head, ...open.map((record) => record.head)], rules, deps);
 
   const checkedAt = input.now.toISOString();
