@@ -48,8 +48,10 @@ export class MicrobatchSyncStack extends Stack {
       timeout: SCHEDULED_TIMEOUT,
     })
       .useTable('logTable', log, ['GetItem']) // readHead
-      .useTable('nodesTable', nodes, ['Scan', 'UpdateItem']) // listActive, claimPlan
-      .useTable('convergenceTable', convergence, ['PutItem']) // putPlanHeader
+      // scanActive (DescribeTable sizes its parallel Scan), claimPlan
+      .useTable('nodesTable', nodes, ['DescribeTable', 'Scan', 'UpdateItem'])
+      // putPlanHeader (GetItem reads back the header of a run that wrote first), addPlanTotals
+      .useTable('convergenceTable', convergence, ['PutItem', 'GetItem', 'UpdateItem'])
       .useQueue(this.queues.queue, ['SendMessage']); // SendMessageBatch is authorized as SendMessage
 
     const applier = new ServiceFunction(this, 'Applier', {
@@ -69,9 +71,10 @@ export class MicrobatchSyncStack extends Stack {
       description: 'Records per interval whether every node has converged, verified by the hash chain',
       timeout: SCHEDULED_TIMEOUT,
     })
-      .useTable('logTable', log, ['GetItem', 'BatchGetItem']) // readHead, readEntries
-      .useTable('nodesTable', nodes, ['Scan']) // listActive
-      .useTable('convergenceTable', convergence, ['Query', 'UpdateItem']); // recent, recordVerdict
+      .useTable('logTable', log, ['GetItem', 'BatchGetItem']) // readHead, readChains
+      .useTable('nodesTable', nodes, ['DescribeTable', 'Scan']) // scanActive (DescribeTable sizes its parallel Scan)
+      // statuses (GetItem: the watermark, Query: the records above it); recordVerdict, expire, closeThrough
+      .useTable('convergenceTable', convergence, ['GetItem', 'Query', 'UpdateItem']);
 
     const ingest = new ServiceFunction(this, 'Ingest', {
       ...common,

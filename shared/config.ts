@@ -15,6 +15,7 @@ export const SETTINGS_ENV: Readonly<Record<keyof SyncSettings, string>> = {
   maxInFlightIntervals: 'MAX_IN_FLIGHT_INTERVALS',
   staleAfterIntervals: 'STALE_AFTER_INTERVALS',
   openIntervals: 'OPEN_INTERVALS',
+  reportTopN: 'REPORT_TOP_N',
   retentionDays: 'RETENTION_DAYS',
 };
 

@@ -6,16 +6,24 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
+import { chunk } from '#shared/adapters/batching.ts';
 import { DynamoConvergenceStore } from '#shared/adapters/dynamodb/convergence-store.ts';
 import { DynamoLogStore } from '#shared/adapters/dynamodb/log-store.ts';
 import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.ts';
 import { createDocumentClient } from '#shared/clients.ts';
 import { loadEndpoints, loadResources, loadSettings } from '#shared/config.ts';
 import { intervalIndex, scheduledTimeOf } from '#shared/domain/interval.ts';
+import type { RejectedNode } from '#shared/domain/node.ts';
 import { scheduledEventSchema, type ScheduledEvent } from '#shared/domain/schemas.ts';
 import { validateEvent } from '#shared/middleware.ts';
 import { logger, metrics } from '#shared/observability.ts';
-import { checkConvergence, type CheckConvergenceResult } from '#shared/usecases/check-convergence.ts';
+import { checkConvergence, type CheckConvergenceResult, type NamedNodes } from '#shared/usecases/check-convergence.ts';
+
+/**
+ * Entries per log line of a full list: 100 node ids of 64 characters with their numbers are ~14 KB,
+ * far below the 256 KB of one CloudWatch Logs event, whatever the fleet's size.
+ */
+const LOG_CHUNK = 100;
 
 const settings = loadSettings();
 const tables = loadResources(['logTable', 'nodesTable', 'convergenceTable']);
@@ -24,9 +32,20 @@ const deps = {
   stream: settings.stream,
   intervalSeconds: settings.intervalSeconds,
   openIntervals: settings.openIntervals,
+  reportTopN: settings.reportTopN,
   log: new DynamoLogStore(doc, tables.logTable),
   nodes: new DynamoNodeRepository(doc, tables.nodesTable),
   convergence: new DynamoConvergenceStore(doc, tables.convergenceTable),
+  // The verdicts name the first reportTopN of each list; every node goes to the log.
+  onNamed: ({ integrityFailures, underProvisioned }: NamedNodes): void => {
+    for (const nodes of chunk(integrityFailures, LOG_CHUNK)) logger.error('nodes whose chain differs from the log: their data differs', { nodes });
+    for (const nodes of chunk(underProvisioned, LOG_CHUNK)) {
+      logger.warn('nodes too slow for the ingest rate: they cannot converge while ingest goes on', { nodes });
+    }
+  },
+  onRejected: (rejected: readonly RejectedNode[]): void => {
+    for (const items of chunk(rejected, LOG_CHUNK)) logger.error('Nodes items that are not valid nodes: skipped, every other node is judged', { rejected: items });
+  },
 };
 
 async function check(event: ScheduledEvent): Promise<CheckConvergenceResult> {
@@ -39,21 +58,21 @@ async function check(event: ScheduledEvent): Promise<CheckConvergenceResult> {
   metrics.addMetric('ConvergenceLagSeconds', MetricUnit.Seconds, current.maxStalenessSeconds);
   metrics.addMetric('LaggingNodes', MetricUnit.Count, current.activeNodes - current.consistentNodes);
   metrics.addMetric('MaxLagUpdates', MetricUnit.Count, current.maxLagUpdates);
-  metrics.addMetric('IntegrityFailures', MetricUnit.Count, current.integrityFailures.length);
-  metrics.addMetric('UnderProvisionedNodes', MetricUnit.Count, current.underProvisionedNodes.length);
+  metrics.addMetric('IntegrityFailures', MetricUnit.Count, current.integrityFailureCount);
+  metrics.addMetric('UnderProvisionedNodes', MetricUnit.Count, current.underProvisionedCount);
   if (latest !== undefined) metrics.addMetric('Converged', MetricUnit.Count, latest.converged ? 1 : 0);
+  metrics.addMetric('RejectedNodes', MetricUnit.Count, result.rejectedNodes);
+  metrics.addMetric('IntervalsExpired', MetricUnit.Count, result.expired.length);
 
   for (const verdict of result.evaluated) {
     const log = verdict.converged ? logger.info.bind(logger) : logger.warn.bind(logger);
     log(verdict.converged ? 'interval converged' : 'interval not converged', { verdict });
   }
-  if (current.integrityFailures.length > 0) {
-    logger.error('nodes whose chain differs from the log: their data differs', { nodes: current.integrityFailures });
+  for (const intervals of chunk(result.expired, LOG_CHUNK)) {
+    logger.warn('intervals left the open window without converging: expired, never judged again', { intervals });
   }
-  if (current.underProvisionedNodes.length > 0) {
-    logger.warn('nodes too slow for the ingest rate: they cannot converge while ingest goes on', {
-      nodes: current.underProvisionedNodes,
-    });
+  if (result.superseded.length > 0) {
+    logger.info('verdicts not written: another checker run wrote on these intervals after this one read them', { intervals: result.superseded });
   }
   return result;
 }

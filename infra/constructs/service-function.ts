@@ -25,7 +25,7 @@ const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export type FunctionName = 'planner' | 'applier' | 'checker' | 'ingest';
 
 /** DynamoDB actions a function may be granted; a union, so a wildcard cannot be written. */
-export type DynamoAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'Scan' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'ConditionCheckItem';
+export type DynamoAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'Scan' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'ConditionCheckItem' | 'DescribeTable';
 
 /** SQS actions a function may be granted for sending (consuming goes through {@link ServiceFunction.consume}). */
 export type SqsSendAction = 'SendMessage';

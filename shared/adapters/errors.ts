@@ -10,14 +10,14 @@ abstract class AdapterError extends Error {
   }
 }
 
-/** BatchGetItem kept returning unprocessed keys (throttling) after every retry. */
+/** BatchGetItem kept returning unprocessed keys and reading nothing (throttling), `attempts` times in a row. */
 export class UnprocessedKeysError extends AdapterError {
   constructor(
     readonly tableName: string,
     readonly unprocessed: number,
     attempts: number,
   ) {
-    super(`${unprocessed} key(s) of ${tableName} still unprocessed after ${attempts} BatchGetItem attempt(s)`);
+    super(`${unprocessed} key(s) of ${tableName} still unprocessed after ${attempts} BatchGetItem attempt(s) in a row that read nothing`);
   }
 }
 

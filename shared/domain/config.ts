@@ -16,6 +16,8 @@ export interface SyncSettings {
   readonly staleAfterIntervals: number;
   /** How many recent intervals the checker re-evaluates until they converge. */
   readonly openIntervals: number;
+  /** How many nodes each list of a verdict names (laggards, under-provisioned, integrity failures); the rest are counted. */
+  readonly reportTopN: number;
   /** Convergence records expire (DynamoDB TTL) after this many days. */
   readonly retentionDays: number;
 }
@@ -24,6 +26,7 @@ export const DEFAULT_SETTINGS: Omit<SyncSettings, 'stream' | 'intervalSeconds' |
   maxInFlightIntervals: 2,
   staleAfterIntervals: 3,
   openIntervals: 60,
+  reportTopN: 10,
   retentionDays: 30,
 };
 
@@ -60,6 +63,9 @@ export function validateSettings(raw: RawSettings, target: DeploymentTarget): Re
     maxInFlightIntervals: withDefault('maxInFlightIntervals', 1, 100),
     staleAfterIntervals: withDefault('staleAfterIntervals', 1, 1_000),
     openIntervals: withDefault('openIntervals', 1, 1_000),
+    // 100 names of 64 characters in each of three lists is ~40 KB: a verdict stays far below
+    // DynamoDB's 400 KB item limit whatever the fleet's size.
+    reportTopN: withDefault('reportTopN', 1, 100),
     retentionDays: withDefault('retentionDays', 1, 3_650),
   });
 }

@@ -2,26 +2,17 @@
  * Convergence (DESIGN §7). Node i is consistent at interval k when it has applied at least H_k, the
  * head k was planned against, and its chain equals the log's chain at its cursor. k has converged
  * when every active node is consistent at k.
+ *
+ * The checker folds the fleet one node at a time into a {@link FleetTally} — counts per head, the
+ * greatest lag and staleness, and the first `topN` nodes of each list — so it judges any number of
+ * nodes, against every open interval at once, in memory that does not grow with the fleet.
  */
 import { GENESIS_CHAIN } from './chain.ts';
 import { sharePerInterval } from './formula.ts';
-import type { IntervalVerdict, LaggingNode, LogEntry, NodeState, PlanHeader, UnderProvisionedNode } from './types.ts';
+import { byNodeId, TopN } from './top-n.ts';
+import type { ChainLink, IntervalVerdict, LaggingNode, NodeState, PlanHeader, UnderProvisionedNode } from './types.ts';
 
-export const MAX_LAGGING_NODES_REPORTED = 10;
-
-export interface ConvergenceInput {
-  readonly interval: number;
-  /** H_k */
-  readonly head: number;
-  readonly nodes: readonly NodeState[];
-  /** Log entries at the nodes' cursors (chains) and just past them (producedAt, for staleness). */
-  readonly entries: ReadonlyMap<number, LogEntry>;
-  readonly now: Date;
-  readonly intervalSeconds: number;
-  readonly averageIngestPerInterval: number;
-}
-
-/** The seqs whose log entries `evaluateInterval` needs: every cursor, and the next seq of a lagging node. */
+/** The seqs whose chain links {@link FleetTally.add} needs: every cursor, and the next seq of a node below `head`. */
 export function seqsToVerify(nodes: readonly NodeState[], head: number): number[] {
   const seqs = new Set<number>();
   for (const node of nodes) {
@@ -29,11 +20,6 @@ export function seqsToVerify(nodes: readonly NodeState[], head: number): number[
     if (node.appliedSeq < head) seqs.add(node.appliedSeq + 1);
   }
   return [...seqs];
-}
-
-/** The log's chain at `seq`; undefined when the entry is not known. */
-function chainAt(seq: number, entries: ReadonlyMap<number, LogEntry>): string | undefined {
-  return seq === 0 ? GENESIS_CHAIN : entries.get(seq)?.chain;
 }
 
 /** Mean updates appended per interval over the plan headers given (any order); 0 with fewer than two. */
@@ -49,46 +35,145 @@ export function averageIngestPerInterval(headers: readonly Pick<PlanHeader, 'int
   return (newest.head - oldest.head) / (newest.interval - oldest.interval);
 }
 
-export function evaluateInterval(input: ConvergenceInput): IntervalVerdict {
-  const { interval, head, nodes, entries, now, intervalSeconds, averageIngestPerInterval: ingest } = input;
-  const lagging: LaggingNode[] = [];
-  const underProvisioned: UnderProvisionedNode[] = [];
-  const integrityFailures: string[] = [];
-  let consistentNodes = 0;
-  let maxLagUpdates = 0;
-  let maxStalenessSeconds = 0;
+/** What the nodes are judged by, beside the heads. */
+export interface TallyRules {
+  /** The tick judged as of: staleness is measured to it. */
+  readonly now: Date;
+  readonly intervalSeconds: number;
+  readonly averageIngestPerInterval: number;
+  /** How many nodes each list of a verdict names (reportTopN). */
+  readonly topN: number;
+}
 
-  for (const node of nodes) {
-    const chainMatches = chainAt(node.appliedSeq, entries) === node.appliedChain;
-    if (!chainMatches) integrityFailures.push(node.nodeId);
-    const lagUpdates = Math.max(0, head - node.appliedSeq);
-    if (lagUpdates === 0 && chainMatches) consistentNodes += 1;
-    if (lagUpdates > 0) {
-      const oldestMissing = entries.get(node.appliedSeq + 1);
-      const stalenessSeconds = oldestMissing
-        ? Math.max(0, (now.getTime() - Date.parse(oldestMissing.producedAt)) / 1000)
-        : 0;
-      lagging.push({ nodeId: node.nodeId, appliedSeq: node.appliedSeq, lagUpdates, stalenessSeconds });
-      maxLagUpdates = Math.max(maxLagUpdates, lagUpdates);
-      maxStalenessSeconds = Math.max(maxStalenessSeconds, stalenessSeconds);
-    }
-    const share = sharePerInterval(node.rate, intervalSeconds);
-    if (share < ingest) {
-      underProvisioned.push({ nodeId: node.nodeId, sharePerInterval: share, averageIngestPerInterval: ingest });
-    }
+/** What one node is named for, beyond the counts: the checker logs every one of these. */
+export interface NodeFindings {
+  /** Its chain differs from the log's at its cursor. */
+  readonly integrityFailure: boolean;
+  /** Its share per interval is below the average ingest: it cannot converge while ingest goes on. */
+  readonly underProvisioned?: UnderProvisionedNode;
+}
+
+type Laggard = Omit<LaggingNode, 'lagUpdates'>;
+
+/** Biggest lag first, at any head: the smallest cursor first. */
+const byLag = (a: Laggard, b: Laggard): number => a.appliedSeq - b.appliedSeq || byNodeId(a.nodeId, b.nodeId);
+/** Furthest below the ingest first: the smallest share first (the ingest is the same for every node). */
+const byShortfall = (a: UnderProvisionedNode, b: UnderProvisionedNode): number => a.sharePerInterval - b.sharePerInterval || byNodeId(a.nodeId, b.nodeId);
+
+/**
+ * The fleet folded against several heads at once (the open intervals' H_k and the current head).
+ *
+ * A node with cursor a lags exactly the heads above a, so with the distinct heads sorted
+ * h_0 < … < h_{m−1} it falls in bucket b = |{h_j ≤ a}| and lags h_j for every j ≥ b. Counting nodes
+ * per bucket gives every head's laggards (a prefix sum), consistent nodes (a suffix sum of intact
+ * chains) and greatest staleness (a prefix maximum) from O(m) numbers. The laggards named at h_j
+ * are the first `topN` of all laggards by cursor, cut to those below h_j: the laggards of h_j are a
+ * prefix of that order, so their first `topN` are among the overall first `topN`.
+ */
+export class FleetTally {
+  private readonly heads: readonly number[];
+  private readonly nodesIn: number[];
+  private readonly intactIn: number[];
+  private readonly stalestIn: number[];
+  private activeNodes = 0;
+  private lowestCursor = Number.POSITIVE_INFINITY;
+  private integrityFailureCount = 0;
+  private underProvisionedCount = 0;
+  private readonly laggards: TopN<Laggard>;
+  private readonly underProvisioned: TopN<UnderProvisionedNode>;
+  private readonly integrityFailures: TopN<string>;
+
+  constructor(
+    heads: readonly number[],
+    private readonly rules: TallyRules,
+  ) {
+    this.heads = [...new Set(heads)].sort((a, b) => a - b);
+    const buckets = this.heads.length + 1;
+    this.nodesIn = new Array<number>(buckets).fill(0);
+    this.intactIn = new Array<number>(buckets).fill(0);
+    this.stalestIn = new Array<number>(buckets).fill(0);
+    this.laggards = new TopN(rules.topN, byLag);
+    this.underProvisioned = new TopN(rules.topN, byShortfall);
+    this.integrityFailures = new TopN(rules.topN, byNodeId);
   }
 
-  lagging.sort((a, b) => b.lagUpdates - a.lagUpdates || a.nodeId.localeCompare(b.nodeId));
-  return {
-    interval,
-    head,
-    activeNodes: nodes.length,
-    consistentNodes,
-    maxLagUpdates,
-    maxStalenessSeconds,
-    laggingNodes: lagging.slice(0, MAX_LAGGING_NODES_REPORTED),
-    underProvisionedNodes: underProvisioned,
-    integrityFailures,
-    converged: consistentNodes === nodes.length,
-  };
+  /**
+   * Folds one node in. `links` must hold the log's links at the seqs {@link seqsToVerify} asks for
+   * (with the highest head); a seq it lacks counts as a chain that does not match.
+   */
+  add(node: NodeState, links: ReadonlyMap<number, ChainLink>): NodeFindings {
+    const { appliedSeq, nodeId } = node;
+    const logChain = appliedSeq === 0 ? GENESIS_CHAIN : links.get(appliedSeq)?.chain;
+    const intact = logChain === node.appliedChain;
+    const bucket = this.bucketOf(appliedSeq);
+    this.activeNodes += 1;
+    this.nodesIn[bucket] = (this.nodesIn[bucket] ?? 0) + 1;
+    if (intact) this.intactIn[bucket] = (this.intactIn[bucket] ?? 0) + 1;
+    else {
+      this.integrityFailureCount += 1;
+      this.integrityFailures.offer(nodeId);
+    }
+    if (bucket < this.heads.length) {
+      const oldestMissing = links.get(appliedSeq + 1);
+      const stalenessSeconds = oldestMissing === undefined ? 0 : Math.max(0, (this.rules.now.getTime() - Date.parse(oldestMissing.producedAt)) / 1000);
+      this.stalestIn[bucket] = Math.max(this.stalestIn[bucket] ?? 0, stalenessSeconds);
+      this.lowestCursor = Math.min(this.lowestCursor, appliedSeq);
+      this.laggards.offer({ nodeId, appliedSeq, stalenessSeconds });
+    }
+    const share = sharePerInterval(node.rate, this.rules.intervalSeconds);
+    const ingest = this.rules.averageIngestPerInterval;
+    if (share >= ingest) return { integrityFailure: !intact };
+    const underProvisioned = { nodeId, sharePerInterval: share, averageIngestPerInterval: ingest };
+    this.underProvisionedCount += 1;
+    this.underProvisioned.offer(underProvisioned);
+    return { integrityFailure: !intact, underProvisioned };
+  }
+
+  /**
+   * The verdict on interval `interval` with head `head`, one of the heads the tally was made with.
+   * @throws RangeError for a head the tally does not know.
+   */
+  verdict(interval: number, head: number): IntervalVerdict {
+    const index = this.heads.indexOf(head);
+    if (index < 0) throw new RangeError(`the tally was not made with head ${head}`);
+    let laggingCount = 0;
+    let maxStalenessSeconds = 0;
+    for (let bucket = 0; bucket <= index; bucket += 1) {
+      laggingCount += this.nodesIn[bucket] ?? 0;
+      maxStalenessSeconds = Math.max(maxStalenessSeconds, this.stalestIn[bucket] ?? 0);
+    }
+    let consistentNodes = 0;
+    for (let bucket = index + 1; bucket < this.intactIn.length; bucket += 1) consistentNodes += this.intactIn[bucket] ?? 0;
+    const laggingNodes = this.laggards
+      .values()
+      .filter((laggard) => laggard.appliedSeq < head)
+      .map((laggard) => ({ nodeId: laggard.nodeId, appliedSeq: laggard.appliedSeq, lagUpdates: head - laggard.appliedSeq, stalenessSeconds: laggard.stalenessSeconds }));
+    return {
+      interval,
+      head,
+      activeNodes: this.activeNodes,
+      consistentNodes,
+      maxLagUpdates: laggingCount === 0 ? 0 : head - this.lowestCursor,
+      maxStalenessSeconds,
+      laggingCount,
+      laggingNodes,
+      underProvisionedCount: this.underProvisionedCount,
+      underProvisionedNodes: this.underProvisioned.values(),
+      integrityFailureCount: this.integrityFailureCount,
+      integrityFailures: this.integrityFailures.values(),
+      converged: consistentNodes === this.activeNodes,
+    };
+  }
+
+  /** How many heads are at or below `cursor`: the node lags every head from this index on. */
+  private bucketOf(cursor: number): number {
+    let lo = 0;
+    let hi = this.heads.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.heads[mid] ?? 0) <= cursor) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
 }

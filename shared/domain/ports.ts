@@ -4,8 +4,11 @@
  */
 import type {
   AppliedCursor,
+  ChainLink,
   ConvergenceRecord,
+  IntervalStatus,
   IntervalVerdict,
+  Judgement,
   LogEntry,
   LogHead,
   Microbatch,
@@ -27,8 +30,11 @@ export interface LogReader {
    * asked when some are not (yet) visible; the caller decides what that means.
    */
   readRange(stream: string, from: number, to: number): Promise<LogEntry[]>;
-  /** The entries at the given seqs (≥ 1); a seq that does not exist is absent from the map. */
-  readEntries(stream: string, seqs: readonly number[]): Promise<Map<number, LogEntry>>;
+  /**
+   * The chain links (seq, chain, producedAt — not the update itself) at the given seqs (≥ 1),
+   * consistently read; a seq that does not exist is absent from the map.
+   */
+  readChains(stream: string, seqs: readonly number[]): Promise<Map<number, ChainLink>>;
 }
 
 /** TransactWriteItems takes 100 actions: the head item plus 99 updates. */
@@ -124,8 +130,28 @@ export interface ConvergenceStore {
   addPlanTotals(stream: string, interval: number, totals: PlanTotals): Promise<void>;
   /** The newest `limit` records with `interval ≤ upTo`, newest first. */
   recent(stream: string, upTo: number, limit: number): Promise<ConvergenceRecord[]>;
-  /** Stores the checker's verdict on an interval; `convergedAt` is set once, the first time it converges. */
-  recordVerdict(stream: string, verdict: IntervalVerdict, checkedAt: string): Promise<void>;
+  /**
+   * Stores the checker's verdict on an interval unless the record has moved on since it was read:
+   * a verdict never lands on a converged record (convergence is a recorded fact, set once with
+   * `convergedAt`), on a verdict of a later tick, or on anything written after `readVersion`. So
+   * overlapping checker runs never take a record backwards, whichever writes last.
+   * @returns false when nothing was written: no plan header, or the record had moved on.
+   */
+  recordVerdict(stream: string, verdict: IntervalVerdict, judgement: Judgement): Promise<boolean>;
+  /**
+   * The stream's watermark — every interval up to `closedThrough` is closed (converged or expired)
+   * — and every record above it up to `upTo`, oldest first, without verdicts. The watermark keeps
+   * a tick's read to the open window however long the table's history is, yet a checker that missed
+   * ticks still finds every interval that left the window meanwhile.
+   */
+  statuses(stream: string, upTo: number): Promise<{ readonly closedThrough?: number; readonly records: readonly IntervalStatus[] }>;
+  /**
+   * Closes an interval that left the open window without converging: sets `expiredAt`, so it is
+   * never judged again. @returns false when it had converged or expired meanwhile, or has no header.
+   */
+  expire(stream: string, interval: number, expiredAt: string): Promise<boolean>;
+  /** Raises the stream's watermark to `interval` (never lowers it): every interval up to it is closed. */
+  closeThrough(stream: string, interval: number): Promise<void>;
 }
 
 /** A token SQS still refused after the adapter's retries, with the last reason. */

@@ -146,7 +146,17 @@ export interface UnderProvisionedNode {
   readonly averageIngestPerInterval: number;
 }
 
-/** The checker's verdict for interval k (DESIGN §7). */
+/**
+ * What the checker needs of a log entry to verify a node: the chain at the node's cursor, and when
+ * the first update it lacks was produced.
+ */
+export type ChainLink = Pick<LogEntry, 'seq' | 'chain' | 'producedAt'>;
+
+/**
+ * The checker's verdict for interval k (DESIGN §7): counts of the whole fleet, and the first
+ * `reportTopN` nodes of each list, so the item stays a few KB at any fleet size (the checker logs
+ * the full lists).
+ */
 export interface IntervalVerdict {
   readonly interval: number;
   readonly head: number;
@@ -154,18 +164,43 @@ export interface IntervalVerdict {
   readonly consistentNodes: number;
   readonly maxLagUpdates: number;
   readonly maxStalenessSeconds: number;
-  /** Top 10 by lag. */
+  /** Nodes below the head. */
+  readonly laggingCount: number;
+  /** The biggest laggards, biggest lag first (ties by node id). */
   readonly laggingNodes: readonly LaggingNode[];
+  readonly underProvisionedCount: number;
+  /** The under-provisioned nodes furthest below the ingest, furthest first (ties by node id). */
   readonly underProvisionedNodes: readonly UnderProvisionedNode[];
   /** Nodes whose chain differs from the log's chain at their own cursor, laggards included: their data differs. */
+  readonly integrityFailureCount: number;
+  /** The first of those nodes in node-id order: the same names every tick while they stay broken. */
   readonly integrityFailures: readonly string[];
   readonly converged: boolean;
 }
 
-/** One row of the Convergence table: the plan header, and the checker's latest verdict once checked. */
-export interface ConvergenceRecord extends PlanHeader, Partial<PlanTotals> {
-  readonly checkedAt?: string;
-  readonly verdict?: IntervalVerdict;
+/** An interval's row without its verdict: what the checker needs to decide what to judge, expire or report. */
+export interface IntervalStatus extends PlanHeader {
   readonly converged: boolean;
   readonly convergedAt?: string;
+  readonly checkedAt?: string;
+  /**
+   * When the interval left the checker's open window without having converged. An expired interval
+   * is closed: never judged again, never counted as converged.
+   */
+  readonly expiredAt?: string;
+  /** How many times the checker has written the record; absent until the first time. Every write is conditional on the version it read. */
+  readonly version?: number;
+}
+
+/** One row of the Convergence table: the plan header, and the checker's latest verdict once checked. */
+export interface ConvergenceRecord extends IntervalStatus, Partial<PlanTotals> {
+  readonly verdict?: IntervalVerdict;
+}
+
+/** What a verdict was judged from, so that a write never lands on a record that has moved on since. */
+export interface Judgement {
+  /** The tick the verdict was judged as of. */
+  readonly checkedAt: string;
+  /** The record's version when the checker read it (0 when it had none). */
+  readonly readVersion: number;
 }

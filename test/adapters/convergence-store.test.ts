@@ -1,10 +1,11 @@
 import type { UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoConvergenceStore } from '#shared/adapters/dynamodb/convergence-store.ts';
 import { MalformedItemError } from '#shared/adapters/errors.ts';
-import type { IntervalVerdict, PlanHeader } from '#shared/domain/types.ts';
+import { FleetTally } from '#shared/domain/convergence.ts';
+import type { IntervalVerdict, NodeState, PlanHeader } from '#shared/domain/types.ts';
 import { conditionFailed, documentClient, throttled } from './support.ts';
 
 const TABLE = 'Convergence';
@@ -16,8 +17,6 @@ const header: PlanHeader = {
   head: 1300,
   headChain: 'c1300',
   plannedAt: '2026-11-27T10:18:00Z',
-  nodesPlanned: 3,
-  microbatches: 7,
 };
 
 const verdict: IntervalVerdict = {
@@ -27,14 +26,35 @@ const verdict: IntervalVerdict = {
   consistentNodes: 1,
   maxLagUpdates: 250,
   maxStalenessSeconds: 42.5,
+  laggingCount: 2,
   laggingNodes: [
     { nodeId: 'n-2', appliedSeq: 1050, lagUpdates: 250, stalenessSeconds: 42.5 },
     { nodeId: 'n-3', appliedSeq: 1200, lagUpdates: 100, stalenessSeconds: 12 },
   ],
+  underProvisionedCount: 1,
   underProvisionedNodes: [{ nodeId: 'n-2', sharePerInterval: 60, averageIngestPerInterval: 80 }],
+  integrityFailureCount: 0,
   integrityFailures: [],
   converged: false,
 };
+
+/**
+ * An item's size by DynamoDB's rules (developer guide, "Item sizes and formats"): names and strings
+ * in UTF-8 bytes, a number 1 byte per two significant digits plus 1, a boolean or null 1, a list or
+ * map 3 bytes plus 1 per element plus its elements (a map's keys counted as names).
+ */
+function itemSize(item: Readonly<Record<string, unknown>>): number {
+  const bytes = (text: string): number => Buffer.byteLength(text, 'utf8');
+  const valueSize = (value: unknown): number => {
+    if (typeof value === 'string') return bytes(value);
+    if (typeof value === 'number') return Math.ceil(String(Math.abs(value)).replace(/[.e+-]/g, '').replace(/^0+|0+$/g, '').length / 2) + 1;
+    if (typeof value === 'boolean' || value === null) return 1;
+    if (Array.isArray(value)) return 3 + value.reduce((sum: number, element: unknown) => sum + 1 + valueSize(element), 0);
+    if (typeof value === 'object') return 3 + Object.entries(value).reduce((sum, [name, element]) => sum + 1 + bytes(name) + valueSize(element), 0);
+    throw new Error(`no DynamoDB type for ${typeof value}`);
+  };
+  return Object.entries(item).reduce((sum, [name, value]) => sum + bytes(name) + valueSize(value), 0);
+}
 
 /** The stored item after the planner's put and the checker's update, as DynamoDB would hold it. */
 function checkedItem(update: UpdateCommandInput): Record<string, unknown> {
@@ -66,7 +86,7 @@ describe('DynamoConvergenceStore', () => {
       const written = await store.putPlanHeader(header, 1_800_000_000);
 
       // Assess
-      expect(written).toBe(true);
+      expect(written).toEqual({ written: true, header });
       expect(ddbMock).toHaveReceivedCommandExactlyOnceWith(PutCommand, {
         TableName: TABLE,
         Item: { ...header, expiresAt: 1_800_000_000, converged: false },
@@ -75,16 +95,21 @@ describe('DynamoConvergenceStore', () => {
       });
     });
 
-    it('lets the first writer win: a second header for the interval is not written', async () => {
+    it('lets the first writer win: a second header is not written, and the first is read back consistently', async () => {
       // Prepare
       ddbMock.on(PutCommand).resolvesOnce({}).rejectsOnce(conditionFailed());
+      ddbMock.on(GetCommand).resolves({ Item: { ...header, expiresAt: 1_800_000_000, converged: false } });
 
       // Act
       const first = await store.putPlanHeader(header, 1_800_000_000);
       const second = await store.putPlanHeader({ ...header, head: 1400 }, 1_800_000_060);
 
       // Assess
-      expect([first, second]).toEqual([true, false]);
+      expect([first, second]).toEqual([
+        { written: true, header },
+        { written: false, header },
+      ]);
+      expect(ddbMock).toHaveReceivedCommandExactlyOnceWith(GetCommand, { TableName: TABLE, Key: { stream: 'main', interval: header.interval }, ConsistentRead: true });
     });
 
     it('lets other errors propagate', async () => {
@@ -94,6 +119,33 @@ describe('DynamoConvergenceStore', () => {
 
       // Act & Assess
       await expect(store.putPlanHeader(header, 1_800_000_000)).rejects.toBe(error);
+    });
+  });
+
+  describe('addPlanTotals', () => {
+    it('adds a planner run’s totals to the existing header, never creating one', async () => {
+      // Prepare
+      ddbMock.on(UpdateCommand).resolves({});
+
+      // Act
+      await store.addPlanTotals('main', header.interval, { nodesPlanned: 3, microbatches: 7 });
+
+      // Assess
+      expect(ddbMock).toHaveReceivedCommandExactlyOnceWith(UpdateCommand, {
+        TableName: TABLE,
+        Key: { stream: 'main', interval: header.interval },
+        UpdateExpression: 'ADD #nodesPlanned :nodesPlanned, #microbatches :microbatches',
+        ConditionExpression: 'attribute_exists(#interval)',
+        ExpressionAttributeValues: { ':nodesPlanned': 3, ':microbatches': 7 },
+      });
+    });
+
+    it('drops the totals of a header that is gone', async () => {
+      // Prepare
+      ddbMock.on(UpdateCommand).rejects(conditionFailed());
+
+      // Act & Assess
+      await expect(store.addPlanTotals('main', header.interval, { nodesPlanned: 1, microbatches: 1 })).resolves.toBeUndefined();
     });
   });
 
@@ -131,7 +183,7 @@ describe('DynamoConvergenceStore', () => {
     it('reads back the verdict the checker recorded', async () => {
       // Prepare
       ddbMock.on(UpdateCommand).resolves({});
-      await store.recordVerdict('main', verdict, '2026-11-27T10:19:00Z');
+      await store.recordVerdict('main', verdict, { checkedAt: '2026-11-27T10:19:00Z', readVersion: 0 });
       const update = ddbMock.commandCalls(UpdateCommand)[0]?.args[0].input as UpdateCommandInput;
       ddbMock.on(QueryCommand).resolves({ Items: [checkedItem(update)] });
 
@@ -139,14 +191,14 @@ describe('DynamoConvergenceStore', () => {
       const [record] = await store.recent('main', 29447718, 1);
 
       // Assess
-      expect(record).toStrictEqual({ ...header, converged: false, checkedAt: '2026-11-27T10:19:00Z', verdict });
+      expect(record).toStrictEqual({ ...header, converged: false, checkedAt: '2026-11-27T10:19:00Z', version: 1, verdict });
     });
 
     it('reads back when the interval converged', async () => {
       // Prepare
       ddbMock.on(UpdateCommand).resolves({});
-      const converged = { ...verdict, consistentNodes: 3, maxLagUpdates: 0, maxStalenessSeconds: 0, laggingNodes: [], converged: true };
-      await store.recordVerdict('main', converged, '2026-11-27T10:20:00Z');
+      const converged = { ...verdict, consistentNodes: 3, maxLagUpdates: 0, maxStalenessSeconds: 0, laggingCount: 0, laggingNodes: [], converged: true };
+      await store.recordVerdict('main', converged, { checkedAt: '2026-11-27T10:20:00Z', readVersion: 0 });
       const update = ddbMock.commandCalls(UpdateCommand)[0]?.args[0].input as UpdateCommandInput;
       ddbMock.on(QueryCommand).resolves({ Items: [checkedItem(update)] });
 
@@ -159,6 +211,7 @@ describe('DynamoConvergenceStore', () => {
         converged: true,
         checkedAt: '2026-11-27T10:20:00Z',
         convergedAt: '2026-11-27T10:20:00Z',
+        version: 1,
         verdict: converged,
       });
     });
@@ -210,49 +263,115 @@ describe('DynamoConvergenceStore', () => {
   });
 
   describe('recordVerdict', () => {
-    it('sets every verdict field, checkedAt and converged on the existing header, without convergedAt', async () => {
+    it('keeps a verdict on 100,000 nodes with 64-character ids, every one lagging, under-provisioned and broken, under 8 KB', async () => {
+      // Prepare: no log entry is known, so no chain matches; a share of 1 per interval against an ingest of 1,000.
+      const nodes = Array.from({ length: 100_000 }, (_, i): NodeState => ({
+        nodeId: `node-${String(i).padStart(59, '0')}`,
+        rate: 1 / 60,
+        status: 'active',
+        appliedSeq: i % 5_000,
+        appliedChain: 'f'.repeat(64),
+        plannedSeq: i % 5_000,
+      }));
+      const tally = new FleetTally([5_000], { now: new Date('2026-11-27T10:19:00Z'), intervalSeconds: 60, averageIngestPerInterval: 1_000, topN: 10 });
+      for (const node of nodes) tally.add(node, new Map());
+      const fleetVerdict = tally.verdict(header.interval, 5_000);
+      ddbMock.on(UpdateCommand).resolves({});
+
+      // Act
+      await store.recordVerdict('main', fleetVerdict, { checkedAt: '2026-11-27T10:19:00Z', readVersion: 0 });
+
+      // Assess
+      const update = ddbMock.commandCalls(UpdateCommand)[0]?.args[0].input as UpdateCommandInput;
+      expect(itemSize(checkedItem(update))).toBeLessThan(8 * 1024);
+    });
+
+    it('sets every verdict field, checkedAt, converged and the next version on the existing header, without convergedAt', async () => {
       // Prepare
       ddbMock.on(UpdateCommand).resolves({});
 
       // Act
-      await store.recordVerdict('main', verdict, '2026-11-27T10:19:00Z');
+      const written = await store.recordVerdict('main', verdict, { checkedAt: '2026-11-27T10:19:00Z', readVersion: 4 });
 
       // Assess
+      expect(written).toBe(true);
       const input = ddbMock.commandCalls(UpdateCommand)[0]?.args[0].input;
       expect(input).toMatchObject({
         TableName: TABLE,
         Key: { stream: 'main', interval: 29447718 },
-        ConditionExpression: 'attribute_exists(#interval)',
         ExpressionAttributeValues: {
+          ':version': 5,
           ':checkedAt': '2026-11-27T10:19:00Z',
           ':activeNodes': 3,
           ':consistentNodes': 1,
           ':maxLagUpdates': 250,
           ':maxStalenessSeconds': 42.5,
+          ':laggingCount': 2,
           ':laggingNodes': verdict.laggingNodes,
+          ':underProvisionedCount': 1,
           ':underProvisionedNodes': verdict.underProvisionedNodes,
+          ':integrityFailureCount': 0,
           ':integrityFailures': [],
           ':converged': false,
         },
       });
       expect(input?.UpdateExpression).toBe(
-        'SET #checkedAt = :checkedAt, #activeNodes = :activeNodes, #consistentNodes = :consistentNodes, #maxLagUpdates = :maxLagUpdates, ' +
-          '#maxStalenessSeconds = :maxStalenessSeconds, #laggingNodes = :laggingNodes, #underProvisionedNodes = :underProvisionedNodes, ' +
-          '#integrityFailures = :integrityFailures, #converged = :converged',
+        'SET #version = :version, #checkedAt = :checkedAt, #activeNodes = :activeNodes, #consistentNodes = :consistentNodes, #maxLagUpdates = :maxLagUpdates, ' +
+          '#maxStalenessSeconds = :maxStalenessSeconds, #laggingCount = :laggingCount, #laggingNodes = :laggingNodes, ' +
+          '#underProvisionedCount = :underProvisionedCount, #underProvisionedNodes = :underProvisionedNodes, ' +
+          '#integrityFailureCount = :integrityFailureCount, #integrityFailures = :integrityFailures, #converged = :converged',
       );
       expect(input?.ExpressionAttributeNames).not.toHaveProperty('#convergedAt');
     });
 
-    it('sets convergedAt only when converged, and only the first time', async () => {
+    it('writes only over what it read: a record neither converged nor expired, judged at this tick or before, at the version read', async () => {
       // Prepare
       ddbMock.on(UpdateCommand).resolves({});
 
       // Act
-      await store.recordVerdict('main', { ...verdict, converged: true }, '2026-11-27T10:20:00Z');
+      await store.recordVerdict('main', verdict, { checkedAt: '2026-11-27T10:19:00Z', readVersion: 4 });
 
       // Assess
       const input = ddbMock.commandCalls(UpdateCommand)[0]?.args[0].input;
-      expect(input?.UpdateExpression).toMatch(/, #convergedAt = if_not_exists\(#convergedAt, :checkedAt\)$/);
+      expect(input?.ConditionExpression).toBe(
+        'attribute_exists(#interval) AND #converged = :false AND attribute_not_exists(#expiredAt) AND ' +
+          '(attribute_not_exists(#checkedAt) OR #checkedAt <= :checkedAt) AND #version = :readVersion',
+      );
+      expect(input?.ExpressionAttributeValues).toMatchObject({ ':false': false, ':readVersion': 4, ':checkedAt': '2026-11-27T10:19:00Z' });
+    });
+
+    it('expects no version at all on a record it read without one', async () => {
+      // Prepare
+      ddbMock.on(UpdateCommand).resolves({});
+
+      // Act
+      await store.recordVerdict('main', verdict, { checkedAt: '2026-11-27T10:19:00Z', readVersion: 0 });
+
+      // Assess
+      const input = ddbMock.commandCalls(UpdateCommand)[0]?.args[0].input;
+      expect(input?.ConditionExpression).toMatch(/ AND attribute_not_exists\(#version\)$/);
+      expect(input?.ExpressionAttributeValues).toMatchObject({ ':version': 1 });
+      expect(input?.ExpressionAttributeValues).not.toHaveProperty(':readVersion');
+    });
+
+    it('reports a verdict the record has moved past as not written', async () => {
+      // Prepare: converged, expired, judged at a later tick, or written since the read — DynamoDB does not say which.
+      ddbMock.on(UpdateCommand).rejects(conditionFailed());
+
+      // Act & Assess
+      await expect(store.recordVerdict('main', verdict, { checkedAt: '2026-11-27T10:19:00Z', readVersion: 2 })).resolves.toBe(false);
+    });
+
+    it('sets convergedAt when converged: the condition makes it the first time', async () => {
+      // Prepare
+      ddbMock.on(UpdateCommand).resolves({});
+
+      // Act
+      await store.recordVerdict('main', { ...verdict, converged: true }, { checkedAt: '2026-11-27T10:20:00Z', readVersion: 0 });
+
+      // Assess
+      const input = ddbMock.commandCalls(UpdateCommand)[0]?.args[0].input;
+      expect(input?.UpdateExpression).toMatch(/, #convergedAt = :checkedAt$/);
       expect(input?.ExpressionAttributeNames).toMatchObject({ '#convergedAt': 'convergedAt' });
       expect(input?.ExpressionAttributeValues).toMatchObject({ ':converged': true, ':checkedAt': '2026-11-27T10:20:00Z' });
     });
@@ -262,7 +381,7 @@ describe('DynamoConvergenceStore', () => {
       ddbMock.on(UpdateCommand).resolves({});
 
       // Act
-      await store.recordVerdict('main', { ...verdict, converged: true }, '2026-11-27T10:20:00Z');
+      await store.recordVerdict('main', { ...verdict, converged: true }, { checkedAt: '2026-11-27T10:20:00Z', readVersion: 0 });
 
       // Assess
       const input = ddbMock.commandCalls(UpdateCommand)[0]?.args[0].input;
@@ -272,12 +391,12 @@ describe('DynamoConvergenceStore', () => {
       expect(Object.keys(input?.ExpressionAttributeValues ?? {}).sort()).toEqual(used(/:\w+/g));
     });
 
-    it('does nothing for an interval without a plan header', async () => {
+    it('writes nothing for an interval without a plan header', async () => {
       // Prepare
       ddbMock.on(UpdateCommand).rejects(conditionFailed());
 
       // Act & Assess
-      await expect(store.recordVerdict('main', verdict, '2026-11-27T10:19:00Z')).resolves.toBeUndefined();
+      await expect(store.recordVerdict('main', verdict, { checkedAt: '2026-11-27T10:19:00Z', readVersion: 0 })).resolves.toBe(false);
     });
 
     it('lets other errors propagate', async () => {
@@ -286,7 +405,126 @@ describe('DynamoConvergenceStore', () => {
       ddbMock.on(UpdateCommand).rejects(error);
 
       // Act & Assess
-      await expect(store.recordVerdict('main', verdict, '2026-11-27T10:19:00Z')).rejects.toBe(error);
+      await expect(store.recordVerdict('main', verdict, { checkedAt: '2026-11-27T10:19:00Z', readVersion: 0 })).rejects.toBe(error);
+    });
+  });
+
+  describe('statuses', () => {
+    it('reads the watermark, then every record above it up to an interval, oldest first, consistently, without verdicts', async () => {
+      // Prepare
+      ddbMock.on(GetCommand).resolves({ Item: { stream: 'main#checker', interval: 0, closedThrough: 29447700 } });
+      ddbMock.on(QueryCommand).resolves({ Items: [{ ...header, expiresAt: 1_800_000_000, converged: false, version: 3, checkedAt: '2026-11-27T10:19:00Z' }] });
+
+      // Act
+      const { closedThrough, records } = await store.statuses('main', 29447718);
+
+      // Assess
+      expect(ddbMock).toHaveReceivedCommandExactlyOnceWith(GetCommand, { TableName: TABLE, Key: { stream: 'main#checker', interval: 0 }, ConsistentRead: true });
+      expect(ddbMock).toHaveReceivedCommandExactlyOnceWith(QueryCommand, {
+        TableName: TABLE,
+        KeyConditionExpression: '#stream = :stream AND #interval BETWEEN :after AND :upTo',
+        ExpressionAttributeValues: { ':stream': 'main', ':after': 29447701, ':upTo': 29447718 },
+        ScanIndexForward: true,
+        ConsistentRead: true,
+      });
+      const query = ddbMock.commandCalls(QueryCommand)[0]?.args[0].input;
+      expect(query?.ProjectionExpression?.split(', ').map((name) => query.ExpressionAttributeNames?.[name]).sort()).toEqual(
+        ['checkedAt', 'converged', 'convergedAt', 'expiredAt', 'head', 'headChain', 'interval', 'plannedAt', 'stream', 'version'],
+      );
+      expect(closedThrough).toBe(29447700);
+      expect(records).toStrictEqual([{ ...header, converged: false, checkedAt: '2026-11-27T10:19:00Z', version: 3 }]);
+    });
+
+    it('reads the whole stream up to the interval when no watermark was ever set', async () => {
+      // Prepare
+      ddbMock.on(GetCommand).resolves({});
+      ddbMock.on(QueryCommand).resolves({ Items: [] });
+
+      // Act
+      const { closedThrough } = await store.statuses('main', 29447718);
+
+      // Assess
+      expect(closedThrough).toBeUndefined();
+      expect(ddbMock).toHaveReceivedCommandWith(QueryCommand, {
+        KeyConditionExpression: '#stream = :stream AND #interval <= :upTo',
+        ExpressionAttributeValues: { ':stream': 'main', ':upTo': 29447718 },
+      });
+    });
+
+    it('pages until the last record', async () => {
+      // Prepare
+      ddbMock.on(GetCommand).resolves({});
+      const item = (interval: number) => ({ ...header, interval, expiresAt: 1_800_000_000, converged: false });
+      ddbMock
+        .on(QueryCommand)
+        .resolvesOnce({ Items: [item(8), item(9)], LastEvaluatedKey: { stream: 'main', interval: 9 } })
+        .resolvesOnce({ Items: [item(10)] });
+
+      // Act
+      const { records } = await store.statuses('main', 10);
+
+      // Assess
+      expect(records.map((record) => record.interval)).toEqual([8, 9, 10]);
+      expect(ddbMock).toHaveReceivedNthCommandWith(QueryCommand, 2, { ExclusiveStartKey: { stream: 'main', interval: 9 } });
+    });
+  });
+
+  describe('expire', () => {
+    it('marks a header that is neither converged nor expired as expired, with the time, and moves its version on', async () => {
+      // Prepare
+      ddbMock.on(UpdateCommand).resolves({});
+
+      // Act
+      const expired = await store.expire('main', 29447718, '2026-11-27T11:19:00Z');
+
+      // Assess
+      expect(expired).toBe(true);
+      expect(ddbMock).toHaveReceivedCommandExactlyOnceWith(UpdateCommand, {
+        TableName: TABLE,
+        Key: { stream: 'main', interval: 29447718 },
+        UpdateExpression: 'SET #expiredAt = :expiredAt, #version = if_not_exists(#version, :zero) + :one',
+        ConditionExpression: 'attribute_exists(#interval) AND #converged = :false AND attribute_not_exists(#expiredAt)',
+        ExpressionAttributeNames: { '#interval': 'interval', '#converged': 'converged', '#expiredAt': 'expiredAt', '#version': 'version' },
+        ExpressionAttributeValues: { ':expiredAt': '2026-11-27T11:19:00Z', ':false': false, ':zero': 0, ':one': 1 },
+      });
+    });
+
+    it('leaves a header that converged or expired meanwhile as it is', async () => {
+      // Prepare
+      ddbMock.on(UpdateCommand).rejects(conditionFailed());
+
+      // Act & Assess
+      await expect(store.expire('main', 29447718, '2026-11-27T11:19:00Z')).resolves.toBe(false);
+    });
+  });
+
+  describe('closeThrough', () => {
+    it('raises the stream’s watermark and never lowers it', async () => {
+      // Prepare
+      ddbMock.on(UpdateCommand).resolvesOnce({}).rejectsOnce(conditionFailed());
+
+      // Act
+      await store.closeThrough('main', 29447700);
+      await store.closeThrough('main', 29447650);
+
+      // Assess
+      expect(ddbMock).toHaveReceivedNthCommandWith(UpdateCommand, 1, {
+        TableName: TABLE,
+        Key: { stream: 'main#checker', interval: 0 },
+        UpdateExpression: 'SET #closedThrough = :through',
+        ConditionExpression: 'attribute_not_exists(#closedThrough) OR #closedThrough < :through',
+        ExpressionAttributeNames: { '#closedThrough': 'closedThrough' },
+        ExpressionAttributeValues: { ':through': 29447700 },
+      });
+    });
+
+    it('lets other errors propagate', async () => {
+      // Prepare
+      const error = throttled();
+      ddbMock.on(UpdateCommand).rejects(error);
+
+      // Act & Assess
+      await expect(store.closeThrough('main', 29447700)).rejects.toBe(error);
     });
   });
 });

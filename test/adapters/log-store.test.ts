@@ -27,6 +27,12 @@ function entries(from: number, count: number, chain = GENESIS_CHAIN): LogEntry[]
   return result;
 }
 
+/** What readChains returns for an entry: its link, not the update. */
+function link(entry: LogEntry | undefined): { seq: number; chain: string; producedAt: string } {
+  if (entry === undefined) throw new Error('no such entry');
+  return { seq: entry.seq, chain: entry.chain, producedAt: entry.producedAt };
+}
+
 /** The item the adapter stores for an entry: the value as JSON text. */
 function stored(entry: LogEntry): Record<string, unknown> {
   return {
@@ -166,7 +172,7 @@ describe('DynamoLogStore', () => {
     });
   });
 
-  describe('readEntries', () => {
+  describe('readChains', () => {
     /** Answers each BatchGetItem with the entries of the keys it asked for. */
     function answerFromLog(log: readonly LogEntry[]): void {
       ddbMock.on(BatchGetCommand).callsFake((input: BatchGetCommandInput) => {
@@ -195,14 +201,32 @@ describe('DynamoLogStore', () => {
       answerFromLog(log);
 
       // Act
-      const result = await store.readEntries(STREAM, log.map((entry) => entry.seq));
+      const result = await store.readChains(STREAM, log.map((entry) => entry.seq));
 
       // Assess
       expect(ddbMock).toHaveReceivedCommandTimes(BatchGetCommand, 3);
       expect([0, 1, 2].map((call) => keysOfCall(call).length).sort((a, b) => a - b)).toEqual([50, 100, 100]);
       expect([0, 1, 2].map(consistentRead)).toEqual([true, true, true]);
       expect(result.size).toBe(250);
-      expect(result.get(137)).toEqual(log[136]);
+      expect(result.get(137)).toStrictEqual(link(log[136]));
+    });
+
+    it('projects only seq, chain and producedAt, through name placeholders, and returns no update', async () => {
+      // Prepare
+      const log = entries(0, 3);
+      answerFromLog(log);
+
+      // Act
+      const result = await store.readChains(STREAM, [1, 2, 3]);
+
+      // Assess
+      expect(requestOfCall(0)).toMatchObject({
+        ProjectionExpression: '#seq, #chain, #producedAt',
+        ExpressionAttributeNames: { '#seq': 'seq', '#chain': 'chain', '#producedAt': 'producedAt' },
+        ConsistentRead: true,
+      });
+      expect([...result.values()]).toEqual(expect.arrayContaining(log.map(link)));
+      for (const value of result.values()) expect(Object.keys(value).sort()).toEqual(['chain', 'producedAt', 'seq']);
     });
 
     it('asks once per distinct seq and ignores seqs below 1', async () => {
@@ -211,7 +235,7 @@ describe('DynamoLogStore', () => {
       answerFromLog(log);
 
       // Act
-      const result = await store.readEntries(STREAM, [3, 0, -1, 3, 1, 1]);
+      const result = await store.readChains(STREAM, [3, 0, -1, 3, 1, 1]);
 
       // Assess
       expect(keysOfCall(0)).toEqual([
@@ -226,7 +250,7 @@ describe('DynamoLogStore', () => {
       answerFromLog(entries(0, 2));
 
       // Act
-      const result = await store.readEntries(STREAM, [2, 9]);
+      const result = await store.readChains(STREAM, [2, 9]);
 
       // Assess
       expect([...result.keys()]).toEqual([2]);
@@ -234,7 +258,7 @@ describe('DynamoLogStore', () => {
 
     it('makes no call when no seq can exist', async () => {
       // Act
-      const result = await store.readEntries(STREAM, [0]);
+      const result = await store.readChains(STREAM, [0]);
 
       // Assess
       expect(result.size).toBe(0);
@@ -257,15 +281,64 @@ describe('DynamoLogStore', () => {
         .resolvesOnce({ Responses: { [TABLE]: [stored(log[3] as LogEntry)] } });
 
       // Act
-      const result = await store.readEntries(STREAM, [1, 2, 3, 4]);
+      const result = await store.readChains(STREAM, [1, 2, 3, 4]);
 
       // Assess
       expect(ddbMock).toHaveReceivedCommandTimes(BatchGetCommand, 3);
       expect(keysOfCall(1)).toEqual([{ stream: STREAM, seq: 3 }, { stream: STREAM, seq: 4 }]);
       expect(keysOfCall(2)).toEqual([{ stream: STREAM, seq: 4 }]);
       expect([0, 1, 2].map(consistentRead)).toEqual([true, true, true]);
-      expect([...result.values()]).toEqual(expect.arrayContaining(log));
+      expect(requestOfCall(2)?.ProjectionExpression).toBe('#seq, #chain, #producedAt');
+      expect([...result.values()]).toEqual(expect.arrayContaining(log.map(link)));
       expect(result.size).toBe(4);
+    });
+
+    it('keeps going while every response makes progress: a result cut short by size is not a throttled attempt', async () => {
+      // Prepare: values near 350 KiB, so DynamoDB returns two entries per call (1 MB per partition), five calls for ten keys.
+      store = new DynamoLogStore(documentClient(), TABLE, { sleep: noSleep, maxBatchGetAttempts: 3 });
+      const log = entries(0, 10);
+      ddbMock.on(BatchGetCommand).callsFake((input: BatchGetCommandInput) => {
+        const keys = input.RequestItems?.[TABLE]?.Keys ?? [];
+        const served = new Set(keys.slice(0, 2).map((key) => key.seq as number));
+        return {
+          Responses: { [TABLE]: log.filter((entry) => served.has(entry.seq)).map(stored) },
+          UnprocessedKeys: keys.length > 2 ? { [TABLE]: { Keys: keys.slice(2), ConsistentRead: true } } : {},
+        };
+      });
+
+      // Act
+      const result = await store.readChains(STREAM, log.map((entry) => entry.seq));
+
+      // Assess
+      expect(result.size).toBe(10);
+      expect(ddbMock).toHaveReceivedCommandTimes(BatchGetCommand, 5);
+    });
+
+    it('backs off only after a response that read nothing, and counts only those toward the budget', async () => {
+      // Prepare: read nothing, then one entry, then nothing twice, then the rest; a budget of 3 stalls in a row.
+      const waits: number[] = [];
+      const sleep = (ms: number): Promise<void> => {
+        waits.push(ms);
+        return Promise.resolve();
+      };
+      store = new DynamoLogStore(documentClient(), TABLE, { sleep, maxBatchGetAttempts: 3 });
+      const log = entries(0, 3);
+      const unprocessed = (...seqs: number[]) => ({ [TABLE]: { Keys: seqs.map((seq) => ({ stream: STREAM, seq })) } });
+      ddbMock
+        .on(BatchGetCommand)
+        .resolvesOnce({ Responses: { [TABLE]: [] }, UnprocessedKeys: unprocessed(1, 2, 3) })
+        .resolvesOnce({ Responses: { [TABLE]: [stored(log[0] as LogEntry)] }, UnprocessedKeys: unprocessed(2, 3) })
+        .resolvesOnce({ Responses: { [TABLE]: [] }, UnprocessedKeys: unprocessed(2, 3) })
+        .resolvesOnce({ Responses: { [TABLE]: [] }, UnprocessedKeys: unprocessed(2, 3) })
+        .resolvesOnce({ Responses: { [TABLE]: [stored(log[1] as LogEntry), stored(log[2] as LogEntry)] } });
+
+      // Act
+      const result = await store.readChains(STREAM, [1, 2, 3]);
+
+      // Assess
+      expect(result.size).toBe(3);
+      expect(ddbMock).toHaveReceivedCommandTimes(BatchGetCommand, 5);
+      expect(waits).toHaveLength(3);
     });
 
     it('gives up with UnprocessedKeysError after a bounded number of attempts', async () => {
@@ -274,7 +347,7 @@ describe('DynamoLogStore', () => {
       ddbMock.on(BatchGetCommand).resolves({ UnprocessedKeys: { [TABLE]: { Keys: [{ stream: STREAM, seq: 1 }] } } });
 
       // Act
-      const read = store.readEntries(STREAM, [1]);
+      const read = store.readChains(STREAM, [1]);
 
       // Assess
       await expect(read).rejects.toThrow(UnprocessedKeysError);

@@ -27,6 +27,7 @@ describe('validateSettings', () => {
       maxInFlightIntervals: 2,
       staleAfterIntervals: 3,
       openIntervals: 60,
+      reportTopN: 10,
       retentionDays: 30,
     });
     expect(Object.isFrozen(settings)).toBe(true);
@@ -59,6 +60,8 @@ describe('validateSettings', () => {
     ['a stream name with a colon', { ...GOOD, stream: 'a:b' }, 'stream'],
     ['maxInFlightIntervals of 0', { ...GOOD, maxInFlightIntervals: 0 }, 'maxInFlightIntervals'],
     ['a negative staleAfterIntervals', { ...GOOD, staleAfterIntervals: -1 }, 'staleAfterIntervals'],
+    ['reportTopN of 0', { ...GOOD, reportTopN: 0 }, 'reportTopN'],
+    ['reportTopN over 100, which could carry a verdict past 400 KB', { ...GOOD, reportTopN: 101 }, 'reportTopN'],
   ])('rejects %s with a ConfigError naming the field', (_what, raw, field) => {
     const error = configErrorOf(() => validateSettings(raw, 'cloud'));
 

@@ -1,7 +1,8 @@
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import type { BatchGetCommandInput, QueryCommandInput, UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ValidationError } from '#shared/domain/errors.ts';
 import type { ScheduledEvent } from '#shared/domain/schemas.ts';
 import type { LogEntry, NodeState } from '#shared/domain/types.ts';
@@ -44,13 +45,15 @@ function planHeader(interval: number, head: number, extra: Record<string, unknow
   };
 }
 
-/** The Convergence table holds `headers`; a Query returns those at or below `:upTo`, newest first. */
+/** The Convergence table holds `headers`; a Query returns those from `:after` (if given) to `:upTo`, in the order asked for. */
 function serveHeaders(headers: readonly Record<string, unknown>[]): void {
   ddb.on(QueryCommand, { TableName: TABLES.convergence }).callsFake((input: QueryCommandInput) => {
-    const upTo = Number(input.ExpressionAttributeValues?.[':upTo']);
+    const values = input.ExpressionAttributeValues ?? {};
+    const after = values[':after'] === undefined ? Number.NEGATIVE_INFINITY : Number(values[':after']);
+    const upTo = Number(values[':upTo']);
     const items = headers
-      .filter((header) => Number(header.interval) <= upTo)
-      .sort((a, b) => Number(b.interval) - Number(a.interval))
+      .filter((header) => Number(header.interval) >= after && Number(header.interval) <= upTo)
+      .sort((a, b) => (input.ScanIndexForward === false ? -1 : 1) * (Number(a.interval) - Number(b.interval)))
       .slice(0, input.Limit);
     return { Items: items };
   });
@@ -58,6 +61,15 @@ function serveHeaders(headers: readonly Record<string, unknown>[]): void {
 
 function serveNodes(nodes: readonly Record<string, unknown>[]): void {
   ddb.on(ScanCommand, { TableName: TABLES.nodes }).resolves({ Items: [...nodes] });
+}
+
+/** The intervals whose records were written (verdicts and expiries; not the watermark), in call order. */
+function writtenIntervals(): number[] {
+  return ddb
+    .commandCalls(UpdateCommand)
+    .map((call) => call.args[0].input.Key)
+    .filter((key) => key?.stream === STREAM)
+    .map((key) => Number(key?.interval));
 }
 
 /** The verdict written for `interval`: the values of its UpdateCommand. */
@@ -86,6 +98,10 @@ describe('checker handler', () => {
       return { Responses: { [TABLES.log]: keys.flatMap((key) => LOG.filter((e) => e.seq === key.seq).map((e) => logItem(e))) } };
     });
     ddb.on(UpdateCommand).resolves({});
+    // No watermark yet: the checker reads every record up to its interval.
+    ddb.on(GetCommand, { TableName: TABLES.convergence }).resolves({});
+    // The node repository sizes its parallel Scan from the table's item count.
+    ddb.on(DescribeTableCommand, { TableName: TABLES.nodes }).resolves({ Table: { ItemCount: 2 } });
   });
 
   it('records a converged verdict when every node has reached the planned head with the log’s chain', async () => {
@@ -97,24 +113,31 @@ describe('checker handler', () => {
     const result = await check(schedulerEvent());
 
     // Assess
-    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+    expect(writtenIntervals()).toEqual([INTERVAL - 1]);
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
       TableName: TABLES.convergence,
       Key: { stream: STREAM, interval: INTERVAL - 1 },
-      ConditionExpression: 'attribute_exists(#interval)',
+      ConditionExpression:
+        'attribute_exists(#interval) AND #converged = :false AND attribute_not_exists(#expiredAt) AND ' +
+        '(attribute_not_exists(#checkedAt) OR #checkedAt <= :checkedAt) AND attribute_not_exists(#version)',
       ExpressionAttributeValues: {
+        ':version': 1,
+        ':false': false,
         ':checkedAt': CHECKED_AT,
         ':activeNodes': 2,
         ':consistentNodes': 2,
         ':maxLagUpdates': 0,
         ':maxStalenessSeconds': 0,
+        ':laggingCount': 0,
         ':laggingNodes': [],
+        ':underProvisionedCount': 0,
         ':underProvisionedNodes': [],
+        ':integrityFailureCount': 0,
         ':integrityFailures': [],
         ':converged': true,
       },
     });
-    expect(verdictFor(INTERVAL - 1)?.UpdateExpression).toContain('#convergedAt = if_not_exists(#convergedAt, :checkedAt)');
+    expect(verdictFor(INTERVAL - 1)?.UpdateExpression).toContain('#convergedAt = :checkedAt');
     expect(result.latest).toEqual({ interval: INTERVAL - 1, converged: true, convergedAt: CHECKED_AT });
   });
 
@@ -134,6 +157,7 @@ describe('checker handler', () => {
       ':activeNodes': 2,
       ':consistentNodes': 1,
       ':maxLagUpdates': 8,
+      ':laggingCount': 1,
       ':laggingNodes': [{ nodeId: 'n-2', appliedSeq: 12, lagUpdates: 8, stalenessSeconds: (Date.parse(SCHEDULED_AT) - oldestMissing) / 1000 }],
       ':integrityFailures': [],
     });
@@ -165,12 +189,57 @@ describe('checker handler', () => {
 
     // Assess
     expect(verdictFor(INTERVAL - 1)?.ExpressionAttributeValues).toMatchObject({
+      ':integrityFailureCount': 1,
       ':integrityFailures': ['n-2'],
       ':consistentNodes': 1,
       ':laggingNodes': [],
       ':converged': false,
     });
     expect(result.current.integrityFailures).toEqual(['n-2']);
+  });
+
+  it('names ten of 250 broken nodes in the verdict and logs all 250, at most 100 to a line', async () => {
+    // Prepare
+    const { logger } = await import('#shared/observability.ts');
+    const logged = vi.spyOn(logger, 'error');
+    const broken = Array.from({ length: 250 }, (_, i) => nodeAt(`n-${String(i).padStart(3, '0')}`, 30, { appliedChain: 'f'.repeat(64) }));
+    serveHeaders([planHeader(INTERVAL - 1, 20)]);
+    serveNodes(broken);
+
+    // Act
+    await check(schedulerEvent());
+
+    // Assess
+    const values = verdictFor(INTERVAL - 1)?.ExpressionAttributeValues;
+    expect(values?.[':integrityFailureCount']).toBe(250);
+    expect(values?.[':integrityFailures']).toEqual(broken.slice(0, 10).map((node) => node.nodeId));
+    const lines = logged.mock.calls.filter(([message]) => message === 'nodes whose chain differs from the log: their data differs');
+    const named = lines.map(([, fields]) => (fields as { nodes: string[] }).nodes);
+    expect(named.map((nodes) => nodes.length)).toEqual([100, 100, 50]);
+    expect(named.flat()).toEqual(broken.map((node) => node.nodeId));
+    logged.mockRestore();
+  });
+
+  it('skips a Nodes item that is not a node, logs it with its key and emits RejectedNodes, judging every other node', async () => {
+    // Prepare
+    const { logger, metrics } = await import('#shared/observability.ts');
+    const logged = vi.spyOn(logger, 'error');
+    const emitted = vi.spyOn(metrics, 'addMetric');
+    serveHeaders([planHeader(INTERVAL - 1, 20)]);
+    serveNodes([nodeAt('n-1', 20), { ...nodeAt('n-bad', 20), rate: -1 }]);
+
+    // Act
+    const result = await check(schedulerEvent());
+
+    // Assess
+    expect(result.rejectedNodes).toBe(1);
+    expect(verdictFor(INTERVAL - 1)?.ExpressionAttributeValues).toMatchObject({ ':activeNodes': 1, ':converged': true });
+    expect(logged).toHaveBeenCalledWith(expect.stringMatching(/not valid nodes/), {
+      rejected: [{ nodeId: 'n-bad', attribute: 'rate', problem: 'must be a positive number of updates per second (got -1)' }],
+    });
+    expect(emitted).toHaveBeenCalledWith('RejectedNodes', 'Count', 1);
+    logged.mockRestore();
+    emitted.mockRestore();
   });
 
   it('judges only the intervals before its own: the plan of its own interval has just been made', async () => {
@@ -185,10 +254,9 @@ describe('checker handler', () => {
     expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
       TableName: TABLES.convergence,
       ExpressionAttributeValues: { ':stream': STREAM, ':upTo': INTERVAL - 1 },
-      ScanIndexForward: false,
       ConsistentRead: true,
     });
-    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+    expect(writtenIntervals()).toEqual([INTERVAL - 1]);
     expect(verdictFor(INTERVAL)).toBeUndefined();
     expect(result.evaluated.map((verdict) => verdict.interval)).toEqual([INTERVAL - 1]);
   });
@@ -202,8 +270,11 @@ describe('checker handler', () => {
       consistentNodes: 2,
       maxLagUpdates: 0,
       maxStalenessSeconds: 0,
+      laggingCount: 0,
       laggingNodes: [],
+      underProvisionedCount: 0,
       underProvisionedNodes: [],
+      integrityFailureCount: 0,
       integrityFailures: [],
       converged: true,
     };
@@ -214,9 +285,37 @@ describe('checker handler', () => {
     await check(schedulerEvent());
 
     // Assess
-    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+    expect(writtenIntervals()).toEqual([INTERVAL - 1]);
     expect(verdictFor(INTERVAL - 2)).toBeUndefined();
     expect(verdictFor(INTERVAL - 1)?.ExpressionAttributeValues).toMatchObject({ ':converged': false, ':maxLagUpdates': 3 });
+  });
+
+  it('expires an interval that left the window of 60 unconverged, emits IntervalsExpired, logs it and raises the watermark', async () => {
+    // Prepare: no watermark yet; k − 61 left the window of ticks k − 60 … k − 1, k − 62 converged before it left.
+    const { logger, metrics } = await import('#shared/observability.ts');
+    const warned = vi.spyOn(logger, 'warn');
+    const emitted = vi.spyOn(metrics, 'addMetric');
+    serveHeaders([planHeader(INTERVAL - 62, 10, { converged: true, convergedAt: CHECKED_AT }), planHeader(INTERVAL - 61, 20), planHeader(INTERVAL - 1, 20)]);
+    serveNodes([nodeAt('n-1', 15)]);
+
+    // Act
+    const result = await check(schedulerEvent());
+
+    // Assess
+    expect(result.expired).toEqual([INTERVAL - 61]);
+    expect(writtenIntervals().sort()).toEqual([INTERVAL - 61, INTERVAL - 1]);
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      Key: { stream: STREAM, interval: INTERVAL - 61 },
+      UpdateExpression: 'SET #expiredAt = :expiredAt, #version = if_not_exists(#version, :zero) + :one',
+    });
+    expect(ddb.commandCalls(UpdateCommand).find((call) => call.args[0].input.Key?.interval === INTERVAL - 61)?.args[0].input.ExpressionAttributeValues).toMatchObject({
+      ':expiredAt': CHECKED_AT,
+    });
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { Key: { stream: `${STREAM}#checker`, interval: 0 }, ExpressionAttributeValues: { ':through': INTERVAL - 61 } });
+    expect(emitted).toHaveBeenCalledWith('IntervalsExpired', 'Count', 1);
+    expect(warned).toHaveBeenCalledWith(expect.stringMatching(/expired/), { intervals: [INTERVAL - 61] });
+    warned.mockRestore();
+    emitted.mockRestore();
   });
 
   it('rejects an event with neither scheduled-event shape, naming the fields, and makes no AWS call', async () => {

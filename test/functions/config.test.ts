@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { functionEnv, stubEnv } from '#test/support/lambda.ts';
 
 /** Each handler, imported afresh: a cold start reads the configuration again. */
@@ -28,6 +28,11 @@ describe('handler configuration at cold start', () => {
   beforeEach(() => {
     vi.resetModules();
     stubEnv(functionEnv());
+  });
+
+  // A variable a test adds beyond functionEnv() must not reach the next test.
+  afterEach(() => {
+    vi.unstubAllEnvs();
   });
 
   it.each(NAMES)('the %s fails naming BATCH_SIZE when it is missing', async (name) => {
@@ -75,6 +80,18 @@ describe('handler configuration at cold start', () => {
     // Assess
     expect(failure).toMatchObject({ name: 'ConfigError', field: 'BATCH_SIZE' });
     expect(failure.message).toMatch(/^BATCH_SIZE: must be a whole number/);
+  });
+
+  it('fails naming REPORT_TOP_N when the checker would name more than 100 nodes per list', async () => {
+    // Prepare
+    stubEnv({ REPORT_TOP_N: '1000' });
+
+    // Act
+    const failure = await coldStartFailure('checker');
+
+    // Assess
+    expect(failure).toMatchObject({ name: 'ConfigError', field: 'REPORT_TOP_N' });
+    expect(failure.message).toMatch(/^REPORT_TOP_N: must be between 1 and 100/);
   });
 
   it('fails naming DEPLOYMENT_TARGET when it is neither cloud nor local', async () => {

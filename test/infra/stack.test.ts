@@ -174,6 +174,7 @@ describe('functions', () => {
       [SETTINGS_ENV.maxInFlightIntervals]: '2',
       [SETTINGS_ENV.staleAfterIntervals]: '3',
       [SETTINGS_ENV.openIntervals]: '60',
+      [SETTINGS_ENV.reportTopN]: '10',
       [SETTINGS_ENV.retentionDays]: '30',
     });
   });
@@ -220,11 +221,11 @@ describe('least privilege', () => {
     return Object.fromEntries(Object.entries(grantsOf(json, fn(name))).filter(([resource]) => resource !== logGroupId));
   };
 
-  it('lets the planner read the head, scan and claim nodes, write plan headers and send microbatches', () => {
+  it('lets the planner read the head, size and scan and claim nodes, write and read back plan headers, add their totals and send microbatches', () => {
     expect(withoutLogs('planner')).toEqual({
       LogTable: ['dynamodb:GetItem'],
-      NodesTable: ['dynamodb:Scan', 'dynamodb:UpdateItem'],
-      ConvergenceTable: ['dynamodb:PutItem'],
+      NodesTable: ['dynamodb:DescribeTable', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
+      ConvergenceTable: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       MicrobatchQueue: ['sqs:SendMessage'],
       // Lambda sends the record of a failed asynchronous run with the function's own role.
       SchedulerDeadLetterQueue: ['sqs:SendMessage'],
@@ -240,11 +241,11 @@ describe('least privilege', () => {
     });
   });
 
-  it('lets the checker read the log and nodes and write verdicts', () => {
+  it('lets the checker read the log, size and scan the nodes, read the watermark and records, and write verdicts, expiries and the watermark', () => {
     expect(withoutLogs('checker')).toEqual({
       LogTable: ['dynamodb:BatchGetItem', 'dynamodb:GetItem'],
-      NodesTable: ['dynamodb:Scan'],
-      ConvergenceTable: ['dynamodb:Query', 'dynamodb:UpdateItem'],
+      NodesTable: ['dynamodb:DescribeTable', 'dynamodb:Scan'],
+      ConvergenceTable: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
       SchedulerDeadLetterQueue: ['sqs:SendMessage'],
     });
   });

@@ -41,8 +41,11 @@ function verdict(interval: number, converged: boolean): IntervalVerdict {
     consistentNodes: converged ? 1 : 0,
     maxLagUpdates: converged ? 0 : 2,
     maxStalenessSeconds: 0,
+    laggingCount: converged ? 0 : 1,
     laggingNodes: converged ? [] : [{ nodeId: 'n-1', appliedSeq: 3, lagUpdates: 2, stalenessSeconds: 0 }],
+    underProvisionedCount: 0,
     underProvisionedNodes: [],
+    integrityFailureCount: 0,
     integrityFailures: [],
     converged,
   };
@@ -65,7 +68,7 @@ describe('the in-memory log', () => {
 
     expect(await log.readHead('main')).toEqual({ head: 3, headChain: entries[2]?.chain, updatedAt: AT });
     expect(await log.readRange('main', 1, 3)).toEqual(entries.slice(1));
-    expect([...(await log.readEntries('main', [3, 9])).keys()]).toEqual([3]);
+    expect([...(await log.readChains('main', [3, 9])).keys()]).toEqual([3]);
   });
 
   it('rejects an append on a head that moved, appending nothing', async () => {
@@ -222,23 +225,23 @@ describe('the in-memory convergence store', () => {
     expect(await store.recent('other', 9, 10)).toEqual([]);
   });
 
-  it('sets convergedAt the first time an interval converges and never again', async () => {
+  it('sets convergedAt the first time an interval converges and keeps the converged record final', async () => {
     const store = new InMemoryConvergenceStore();
     await store.putPlanHeader(header(7), 100);
 
-    await store.recordVerdict('main', verdict(7, false), '2026-11-27T10:01:00.000Z');
-    await store.recordVerdict('main', verdict(7, true), '2026-11-27T10:02:00.000Z');
-    await store.recordVerdict('main', verdict(7, true), '2026-11-27T10:03:00.000Z');
+    expect(await store.recordVerdict('main', verdict(7, false), { checkedAt: '2026-11-27T10:01:00.000Z', readVersion: 0 })).toBe(true);
+    expect(await store.recordVerdict('main', verdict(7, true), { checkedAt: '2026-11-27T10:02:00.000Z', readVersion: 1 })).toBe(true);
+    expect(await store.recordVerdict('main', verdict(7, true), { checkedAt: '2026-11-27T10:03:00.000Z', readVersion: 2 })).toBe(false);
 
     const [record] = await store.recent('main', 7, 1);
-    expect(record).toMatchObject({ converged: true, convergedAt: '2026-11-27T10:02:00.000Z', checkedAt: '2026-11-27T10:03:00.000Z' });
+    expect(record).toMatchObject({ converged: true, convergedAt: '2026-11-27T10:02:00.000Z', checkedAt: '2026-11-27T10:02:00.000Z' });
     expect(record?.verdict).toEqual(verdict(7, true));
   });
 
   it('ignores a verdict on an interval that has no plan header', async () => {
     const store = new InMemoryConvergenceStore();
 
-    await store.recordVerdict('main', verdict(7, true), AT);
+    expect(await store.recordVerdict('main', verdict(7, true), { checkedAt: AT, readVersion: 0 })).toBe(false);
 
     expect(await store.recent('main', 7, 10)).toEqual([]);
   });

@@ -826,12 +826,15 @@ async function succeeds(delivery: Promise<void>): Promise<boolean> {
 function checkVerdict(verdict: IntervalVerdict, nodes: readonly NodeState[]): void {
   const real = nodes
     .filter((node) => node.appliedSeq < verdict.head)
-    .map((node) => `${node.nodeId}:${verdict.head - node.appliedSeq}`)
-    .sort();
-  const named = verdict.laggingNodes.map((node) => `${node.nodeId}:${node.lagUpdates}`).sort();
-  invariant(named.join() === real.join(), () => `interval ${verdict.interval} names laggards [${named.join()}], the real ones are [${real.join()}]`);
-  invariant(verdict.integrityFailures.length === 0, () => `interval ${verdict.interval} reports integrity failures ${verdict.integrityFailures.join()}`);
-  invariant(verdict.converged === (real.length === 0), () => `interval ${verdict.interval} converged=${verdict.converged} with laggards [${real.join()}]`);
+    .map((node) => ({ nodeId: node.nodeId, lag: verdict.head - node.appliedSeq }))
+    .sort((a, b) => b.lag - a.lag || (a.nodeId < b.nodeId ? -1 : 1));
+  const describe = (laggards: readonly { nodeId: string; lag: number }[]): string => laggards.map(({ nodeId, lag }) => `${nodeId}:${lag}`).join();
+  invariant(verdict.laggingCount === real.length, () => `interval ${verdict.interval} counts ${verdict.laggingCount} laggards, the real ones are [${describe(real)}]`);
+  // The verdict names the first reportTopN laggards by lag (all of them here: at most 6 nodes).
+  const named = verdict.laggingNodes.map(({ nodeId, lagUpdates }) => ({ nodeId, lag: lagUpdates }));
+  invariant(describe(named) === describe(real.slice(0, named.length)) && named.length === Math.min(real.length, 10), () => `interval ${verdict.interval} names [${describe(named)}], the real laggards are [${describe(real)}]`);
+  invariant(verdict.integrityFailureCount === 0, () => `interval ${verdict.interval} reports ${verdict.integrityFailureCount} integrity failures`);
+  invariant(verdict.converged === (real.length === 0), () => `interval ${verdict.interval} converged=${verdict.converged} with laggards [${describe(real)}]`);
 }
 
 /**

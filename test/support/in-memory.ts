@@ -32,9 +32,12 @@ import { readNodeItem, type RejectedNode } from '#shared/domain/node.ts';
 import { deduplicationId, serializeMicrobatch } from '#shared/domain/schemas.ts';
 import type {
   AppliedCursor,
+  ChainLink,
   ConvergenceRecord,
+  IntervalStatus,
   IntervalVerdict,
   JsonValue,
+  Judgement,
   LogEntry,
   LogHead,
   Microbatch,
@@ -106,15 +109,15 @@ export class InMemoryLog implements LogReader, LogWriter {
     return entries;
   }
 
-  async readEntries(stream: string, seqs: readonly number[]): Promise<Map<number, LogEntry>> {
+  async readChains(stream: string, seqs: readonly number[]): Promise<Map<number, ChainLink>> {
     await roundTrip();
-    const entries = new Map<number, LogEntry>();
+    const links = new Map<number, ChainLink>();
     const stored = this.streams.get(stream);
     for (const seq of seqs) {
       const entry = stored?.entries.get(seq);
-      if (entry !== undefined) entries.set(seq, toLogEntry(entry));
+      if (entry !== undefined) links.set(seq, { seq: entry.seq, chain: entry.chain, producedAt: entry.producedAt });
     }
-    return entries;
+    return links;
   }
 
   async append(stream: string, expected: LogHead, entries: readonly LogEntry[], updatedAt: string): Promise<void> {
@@ -323,11 +326,15 @@ interface StoredConvergence {
   readonly checkedAt?: string;
   readonly verdict?: StoredVerdict;
   readonly convergedAt?: string;
+  readonly expiredAt?: string;
+  readonly version?: number;
 }
 
 /** {@link ConvergenceStore}: plan header first-writer-wins; the verdict lands on the header's item. */
 export class InMemoryConvergenceStore implements ConvergenceStore {
   private readonly records = new Map<string, StoredConvergence>();
+  /** Each stream's closedThrough, as the adapter's watermark item holds it. */
+  private readonly watermarks = new Map<string, number>();
 
   async putPlanHeader(header: PlanHeader, expiresAtEpochSeconds: number): Promise<{ written: boolean; header: PlanHeader }> {
     await roundTrip();
@@ -357,20 +364,51 @@ export class InMemoryConvergenceStore implements ConvergenceStore {
       .map(toConvergenceRecord);
   }
 
-  async recordVerdict(stream: string, verdict: IntervalVerdict, checkedAt: string): Promise<void> {
+  async recordVerdict(stream: string, verdict: IntervalVerdict, judgement: Judgement): Promise<boolean> {
+    const { checkedAt, readVersion } = judgement;
     await roundTrip();
     const id = recordId(stream, verdict.interval);
     const record = this.records.get(id);
-    // As the adapter's `attribute_exists` condition: without a plan header there is nothing to judge.
-    if (record === undefined) return;
+    // The adapter's condition: a header exists, it is neither converged nor expired, it was last
+    // judged at this tick or before, and nothing was written on it since the read.
+    if (record === undefined || record.converged || record.expiredAt !== undefined) return false;
+    if (record.checkedAt !== undefined && record.checkedAt > checkedAt) return false;
+    if ((record.version ?? 0) !== readVersion) return false;
     const { converged } = verdict;
     this.records.set(id, {
       ...record,
+      version: readVersion + 1,
       checkedAt,
       verdict: toStoredVerdict(verdict),
       converged,
-      ...(converged && record.convergedAt === undefined ? { convergedAt: checkedAt } : {}),
+      ...(converged ? { convergedAt: checkedAt } : {}),
     });
+    return true;
+  }
+
+  async statuses(stream: string, upTo: number): Promise<{ closedThrough?: number; records: IntervalStatus[] }> {
+    await roundTrip();
+    const closedThrough = this.watermarks.get(stream);
+    const records = [...this.records.values()]
+      .filter((record) => record.header.stream === stream && record.header.interval <= upTo && record.header.interval > (closedThrough ?? -1))
+      .sort((a, b) => a.header.interval - b.header.interval)
+      .map(toIntervalStatus);
+    return { ...(closedThrough === undefined ? {} : { closedThrough }), records };
+  }
+
+  async expire(stream: string, interval: number, expiredAt: string): Promise<boolean> {
+    await roundTrip();
+    const id = recordId(stream, interval);
+    const record = this.records.get(id);
+    // As the adapter's condition: only a header that is neither converged nor expired.
+    if (record === undefined || record.converged || record.expiredAt !== undefined) return false;
+    this.records.set(id, { ...record, expiredAt, version: (record.version ?? 0) + 1 });
+    return true;
+  }
+
+  async closeThrough(stream: string, interval: number): Promise<void> {
+    await roundTrip();
+    this.watermarks.set(stream, Math.max(interval, this.watermarks.get(stream) ?? interval));
   }
 
   /** The TTL the plan header was written with (epoch seconds); undefined when there is no record. */
@@ -386,8 +424,11 @@ function toStoredVerdict(verdict: IntervalVerdict): StoredVerdict {
     consistentNodes: verdict.consistentNodes,
     maxLagUpdates: verdict.maxLagUpdates,
     maxStalenessSeconds: verdict.maxStalenessSeconds,
+    laggingCount: verdict.laggingCount,
     laggingNodes: verdict.laggingNodes,
+    underProvisionedCount: verdict.underProvisionedCount,
     underProvisionedNodes: verdict.underProvisionedNodes,
+    integrityFailureCount: verdict.integrityFailureCount,
     integrityFailures: verdict.integrityFailures,
   });
 }
@@ -396,18 +437,25 @@ function recordId(stream: string, interval: number): string {
   return `${stream}\u0000${interval}`;
 }
 
-function toConvergenceRecord(stored: StoredConvergence): ConvergenceRecord {
-  const header = jsonCopy(stored.header);
+/** The record as the adapter's `statuses` reads it: no totals, no verdict. */
+function toIntervalStatus(stored: StoredConvergence): IntervalStatus {
   return {
-    ...header,
-    ...(stored.totals === undefined ? {} : { ...stored.totals }),
+    ...jsonCopy(stored.header),
     converged: stored.converged,
     ...(stored.checkedAt === undefined ? {} : { checkedAt: stored.checkedAt }),
-    // The verdict is judged against the header's H_k, as the adapter reads it back.
-    ...(stored.verdict === undefined
-      ? {}
-      : { verdict: { interval: header.interval, head: header.head, ...jsonCopy(stored.verdict), converged: stored.converged } }),
     ...(stored.convergedAt === undefined ? {} : { convergedAt: stored.convergedAt }),
+    ...(stored.expiredAt === undefined ? {} : { expiredAt: stored.expiredAt }),
+    ...(stored.version === undefined ? {} : { version: stored.version }),
+  };
+}
+
+function toConvergenceRecord(stored: StoredConvergence): ConvergenceRecord {
+  const { interval, head } = stored.header;
+  return {
+    ...toIntervalStatus(stored),
+    ...(stored.totals === undefined ? {} : { ...stored.totals }),
+    // The verdict is judged against the header's H_k, as the adapter reads it back.
+    ...(stored.verdict === undefined ? {} : { verdict: { interval, head, ...jsonCopy(stored.verdict), converged: stored.converged } }),
   };
 }
 

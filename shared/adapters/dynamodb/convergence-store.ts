@@ -2,25 +2,43 @@
  * The Convergence table (DESIGN §3, §7): pk `stream` (S), sk `interval` (N). The planner writes an
  * interval's plan header once; the checker adds its verdict to that same item; `expiresAt` is the TTL.
  */
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient, UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ConvergenceStore } from '#shared/domain/ports.ts';
-import type { ConvergenceRecord, IntervalVerdict, LaggingNode, PlanHeader, PlanTotals, UnderProvisionedNode } from '#shared/domain/types.ts';
+import type { ConvergenceRecord, IntervalStatus, IntervalVerdict, Judgement, LaggingNode, PlanHeader, PlanTotals, UnderProvisionedNode } from '#shared/domain/types.ts';
 import { MalformedItemError } from '../errors.ts';
 import type { StoredItem } from './items.ts';
-import { ItemReader, isConditionFailed, withoutUndefined } from './items.ts';
+import { ItemReader, isConditionFailed, queryAll, withoutUndefined } from './items.ts';
 
-/** The verdict's attributes, stored as they are (all are numbers, lists or booleans DynamoDB holds exactly). */
+/**
+ * The verdict's attributes, stored as they are (all are numbers, lists or booleans DynamoDB holds
+ * exactly). The lists hold at most reportTopN (≤ 100) nodes each: the item stays a few KB at any
+ * fleet size (3.3 KB for 100,000 lagging, under-provisioned, broken nodes with 64-character ids),
+ * where whole lists took 186 bytes a node and passed DynamoDB's 400 KB item limit at ~2,200 such
+ * nodes — after which recordVerdict failed at every tick.
+ */
 const VERDICT_FIELDS = [
   'activeNodes',
   'consistentNodes',
   'maxLagUpdates',
   'maxStalenessSeconds',
+  'laggingCount',
   'laggingNodes',
+  'underProvisionedCount',
   'underProvisionedNodes',
+  'integrityFailureCount',
   'integrityFailures',
   'converged',
 ] as const satisfies readonly (keyof IntervalVerdict)[];
+
+/** What the checker reads of a record (not the verdict's lists): {@link DynamoConvergenceStore.statuses}. */
+const STATUS_ATTRIBUTES = ['stream', 'interval', 'head', 'headChain', 'plannedAt', 'converged', 'convergedAt', 'checkedAt', 'expiredAt', 'version'] as const;
+
+/**
+ * The item that holds a stream's watermark (`closedThrough`): in a partition of its own, so queries
+ * of the stream's intervals never meet it. `#` cannot occur in a stream name (IDENTIFIER_PATTERN).
+ */
+const watermarkKey = (stream: string): { stream: string; interval: number } => ({ stream: `${stream}#checker`, interval: 0 });
 
 /** {@link ConvergenceStore} over the Convergence table. */
 export class DynamoConvergenceStore implements ConvergenceStore {
@@ -60,21 +78,15 @@ export class DynamoConvergenceStore implements ConvergenceStore {
   }
 
   async addPlanTotals(stream: string, interval: number, totals: PlanTotals): Promise<void> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { stream, interval },
-          UpdateExpression: 'ADD #nodesPlanned :nodesPlanned, #microbatches :microbatches',
-          ConditionExpression: 'attribute_exists(#interval)',
-          ExpressionAttributeNames: { '#interval': 'interval', '#nodesPlanned': 'nodesPlanned', '#microbatches': 'microbatches' },
-          ExpressionAttributeValues: { ':nodesPlanned': totals.nodesPlanned, ':microbatches': totals.microbatches },
-        }),
-      );
-    } catch (error) {
-      // The record expired (TTL) or was deleted under us: totals of a gone header are not worth a failure.
-      if (!isConditionFailed(error)) throw error;
-    }
+    // The record expired (TTL) or was deleted under us: totals of a gone header are not worth a failure.
+    await this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: { stream, interval },
+      UpdateExpression: 'ADD #nodesPlanned :nodesPlanned, #microbatches :microbatches',
+      ConditionExpression: 'attribute_exists(#interval)',
+      ExpressionAttributeNames: { '#interval': 'interval', '#nodesPlanned': 'nodesPlanned', '#microbatches': 'microbatches' },
+      ExpressionAttributeValues: { ':nodesPlanned': totals.nodesPlanned, ':microbatches': totals.microbatches },
+    });
   }
 
   async recent(stream: string, upTo: number, limit: number): Promise<ConvergenceRecord[]> {
@@ -101,60 +113,102 @@ export class DynamoConvergenceStore implements ConvergenceStore {
     return records;
   }
 
-  async recordVerdict(stream: string, verdict: IntervalVerdict, checkedAt: string): Promise<void> {
+  async recordVerdict(stream: string, verdict: IntervalVerdict, judgement: Judgement): Promise<boolean> {
+    const { checkedAt, readVersion } = judgement;
     // `head` is left as the plan header wrote it: the verdict is judged against that H_k, and the
     // header is first-writer-wins.
-    const assignments = ['#checkedAt = :checkedAt', ...VERDICT_FIELDS.map((field) => `#${field} = :${field}`)];
-    const names: Record<string, string> = { '#interval': 'interval', '#checkedAt': 'checkedAt' };
-    const values: Record<string, unknown> = { ':checkedAt': checkedAt };
+    const assignments = ['#version = :version', '#checkedAt = :checkedAt', ...VERDICT_FIELDS.map((field) => `#${field} = :${field}`)];
+    const names: Record<string, string> = { '#interval': 'interval', '#version': 'version', '#checkedAt': 'checkedAt', '#expiredAt': 'expiredAt' };
+    const values: Record<string, unknown> = { ':version': readVersion + 1, ':checkedAt': checkedAt, ':false': false };
     for (const field of VERDICT_FIELDS) {
       names[`#${field}`] = field;
       values[`:${field}`] = verdict[field];
     }
     if (verdict.converged) {
-      assignments.push('#convergedAt = if_not_exists(#convergedAt, :checkedAt)');
+      assignments.push('#convergedAt = :checkedAt');
       names['#convergedAt'] = 'convergedAt';
     }
+    if (readVersion > 0) values[':readVersion'] = readVersion;
+    return this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: { stream, interval: verdict.interval },
+      UpdateExpression: `SET ${assignments.join(', ')}`,
+      // A header must exist (never create a headless record); a converged or expired record is
+      // final; a later tick's verdict stands (ISO-8601 UTC strings of one format order as times);
+      // and nothing may have been written since the read — a run that read first and writes last
+      // must not put back what it saw.
+      ConditionExpression: [
+        'attribute_exists(#interval)',
+        '#converged = :false',
+        'attribute_not_exists(#expiredAt)',
+        '(attribute_not_exists(#checkedAt) OR #checkedAt <= :checkedAt)',
+        readVersion > 0 ? '#version = :readVersion' : 'attribute_not_exists(#version)',
+      ].join(' AND '),
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    });
+  }
+
+  async statuses(stream: string, upTo: number): Promise<{ closedThrough?: number; records: IntervalStatus[] }> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: watermarkKey(stream), ConsistentRead: true }));
+    const closedThrough = Item === undefined ? undefined : new ItemReader(this.tableName, Item).number('closedThrough');
+    const names = Object.fromEntries(STATUS_ATTRIBUTES.map((name) => [`#${name}`, name]));
+    const items = await queryAll(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: closedThrough === undefined ? '#stream = :stream AND #interval <= :upTo' : '#stream = :stream AND #interval BETWEEN :after AND :upTo',
+      // A projection does not make the read cheaper (DynamoDB bills whole items) but keeps the
+      // verdicts' lists out of memory when a first run reads the stream's whole history.
+      ProjectionExpression: Object.keys(names).join(', '),
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: { ':stream': stream, ':upTo': upTo, ...(closedThrough === undefined ? {} : { ':after': closedThrough + 1 }) },
+      ScanIndexForward: true,
+      ConsistentRead: true,
+    });
+    const records = items.map((stored) => toStatus(new ItemReader(this.tableName, stored)));
+    return { ...(closedThrough === undefined ? {} : { closedThrough }), records };
+  }
+
+  async expire(stream: string, interval: number, expiredAt: string): Promise<boolean> {
+    // The version moves on, so a verdict judged from the record as it was cannot land after this.
+    return this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: { stream, interval },
+      UpdateExpression: 'SET #expiredAt = :expiredAt, #version = if_not_exists(#version, :zero) + :one',
+      ConditionExpression: 'attribute_exists(#interval) AND #converged = :false AND attribute_not_exists(#expiredAt)',
+      ExpressionAttributeNames: { '#interval': 'interval', '#converged': 'converged', '#expiredAt': 'expiredAt', '#version': 'version' },
+      ExpressionAttributeValues: { ':expiredAt': expiredAt, ':false': false, ':zero': 0, ':one': 1 },
+    });
+  }
+
+  async closeThrough(stream: string, interval: number): Promise<void> {
+    // A run that raised it further first wins: the watermark only moves forward.
+    await this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: watermarkKey(stream),
+      UpdateExpression: 'SET #closedThrough = :through',
+      ConditionExpression: 'attribute_not_exists(#closedThrough) OR #closedThrough < :through',
+      ExpressionAttributeNames: { '#closedThrough': 'closedThrough' },
+      ExpressionAttributeValues: { ':through': interval },
+    });
+  }
+
+  /** @returns false when the condition failed; every other error propagates. */
+  private async conditionalUpdate(input: UpdateCommandInput): Promise<boolean> {
     try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { stream, interval: verdict.interval },
-          UpdateExpression: `SET ${assignments.join(', ')}`,
-          // Without a plan header there is nothing to judge; never create a headless record.
-          ConditionExpression: 'attribute_exists(#interval)',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-        }),
-      );
+      await this.doc.send(new UpdateCommand(input));
+      return true;
     } catch (error) {
-      if (isConditionFailed(error)) return;
+      if (isConditionFailed(error)) return false;
       throw error;
     }
   }
 
   private toRecord(stored: StoredItem): ConvergenceRecord {
     const item = new ItemReader(this.tableName, stored);
-    const header = toPlanHeader(item);
-    const converged = item.boolean('converged');
-    const checkedAt = item.optionalString('checkedAt');
-    const verdict: IntervalVerdict | undefined =
-      checkedAt === undefined
-        ? undefined
-        : {
-            interval: header.interval,
-            head: header.head,
-            activeNodes: item.number('activeNodes'),
-            consistentNodes: item.number('consistentNodes'),
-            maxLagUpdates: item.number('maxLagUpdates'),
-            maxStalenessSeconds: item.number('maxStalenessSeconds'),
-            laggingNodes: item.list('laggingNodes', toLaggingNode),
-            underProvisionedNodes: item.list('underProvisionedNodes', toUnderProvisionedNode),
-            integrityFailures: item.stringList('integrityFailures'),
-            converged,
-          };
+    const status = toStatus(item);
+    const verdict = status.checkedAt === undefined ? undefined : toVerdict(item, status, status.converged);
     const totals = { nodesPlanned: item.optionalNumber('nodesPlanned'), microbatches: item.optionalNumber('microbatches') };
-    return { ...header, converged, ...withoutUndefined({ ...totals, checkedAt, verdict, convergedAt: item.optionalString('convergedAt') }) };
+    return { ...status, ...withoutUndefined({ ...totals, verdict }) };
   }
 }
 
@@ -165,6 +219,41 @@ function toPlanHeader(item: ItemReader): PlanHeader {
     head: item.number('head'),
     headChain: item.string('headChain'),
     plannedAt: item.string('plannedAt'),
+  };
+}
+
+function toStatus(item: ItemReader): IntervalStatus {
+  return {
+    ...toPlanHeader(item),
+    converged: item.boolean('converged'),
+    ...withoutUndefined({
+      convergedAt: item.optionalString('convergedAt'),
+      checkedAt: item.optionalString('checkedAt'),
+      expiredAt: item.optionalString('expiredAt'),
+      version: item.optionalNumber('version'),
+    }),
+  };
+}
+
+function toVerdict(item: ItemReader, header: PlanHeader, converged: boolean): IntervalVerdict {
+  const laggingNodes = item.list('laggingNodes', toLaggingNode);
+  const underProvisionedNodes = item.list('underProvisionedNodes', toUnderProvisionedNode);
+  const integrityFailures = item.stringList('integrityFailures');
+  // Verdicts written before the counts existed held whole lists: their length is the count.
+  return {
+    interval: header.interval,
+    head: header.head,
+    activeNodes: item.number('activeNodes'),
+    consistentNodes: item.number('consistentNodes'),
+    maxLagUpdates: item.number('maxLagUpdates'),
+    maxStalenessSeconds: item.number('maxStalenessSeconds'),
+    laggingCount: item.optionalNumber('laggingCount') ?? laggingNodes.length,
+    laggingNodes,
+    underProvisionedCount: item.optionalNumber('underProvisionedCount') ?? underProvisionedNodes.length,
+    underProvisionedNodes,
+    integrityFailureCount: item.optionalNumber('integrityFailureCount') ?? integrityFailures.length,
+    integrityFailures,
+    converged,
   };
 }
 
