@@ -16,6 +16,7 @@ import type {
   ReplicaItem,
   ReplicaWrite,
 } from './types.ts';
+import { itemBytes, logEntryItem, logHeadItem, MAX_ITEM_BYTES, MAX_TRANSACTION_ACTIONS, MAX_TRANSACTION_BYTES } from './item-size.ts';
 
 export interface LogReader {
   /** Consistent read of the head item; a stream with no head item has head 0 and the genesis chain. */
@@ -30,22 +31,30 @@ export interface LogReader {
 }
 
 /** TransactWriteItems takes 100 actions: the head item plus 99 updates. */
-export const MAX_ENTRIES_PER_APPEND = 99;
+export const MAX_ENTRIES_PER_APPEND = MAX_TRANSACTION_ACTIONS - 1;
 
 /**
- * The precondition of {@link LogWriter.append}, shared by every implementation.
+ * The precondition of {@link LogWriter.append}, shared by every implementation, so that the
+ * in-memory log refuses what DynamoDB would: entries that follow the head, in one transaction
+ * within DynamoDB's limits on actions, item size and aggregate size (item-size.ts).
  * @returns the last entry.
- * @throws RangeError for 0 or more than MAX_ENTRIES_PER_APPEND entries, or entries that do not follow the head.
+ * @throws RangeError for 0 or more than MAX_ENTRIES_PER_APPEND entries, entries that do not follow
+ * the head, an item over MAX_ITEM_BYTES, or items over MAX_TRANSACTION_BYTES in all.
  */
-export function checkAppend(expected: LogHead, entries: readonly LogEntry[]): LogEntry {
+export function checkAppend(stream: string, expected: LogHead, entries: readonly LogEntry[], updatedAt: string): LogEntry {
   const last = entries.at(-1);
   if (last === undefined || entries.length > MAX_ENTRIES_PER_APPEND) {
     throw new RangeError(`append takes 1 to ${MAX_ENTRIES_PER_APPEND} entries, got ${entries.length}`);
   }
+  let bytes = itemBytes(logHeadItem(stream, { head: last.seq, headChain: last.chain }, updatedAt));
   entries.forEach((entry, index) => {
     const seq = expected.head + 1 + index;
     if (entry.seq !== seq) throw new RangeError(`entry ${index} has seq ${entry.seq}, expected ${seq} (contiguous after head ${expected.head})`);
+    const entryBytes = itemBytes(logEntryItem(stream, entry));
+    if (entryBytes > MAX_ITEM_BYTES) throw new RangeError(`entry ${index} (seq ${seq}) takes ${entryBytes} bytes, over the item limit of ${MAX_ITEM_BYTES}`);
+    bytes += entryBytes;
   });
+  if (bytes > MAX_TRANSACTION_BYTES) throw new RangeError(`append takes at most ${MAX_TRANSACTION_BYTES} bytes of items, got ${bytes}`);
   return last;
 }
 
@@ -53,8 +62,8 @@ export interface LogWriter {
   /**
    * Atomically appends `entries` (≤ 99, contiguous, starting at `expected.head + 1`) and moves the
    * head item to the last one, on the condition that the head is still `expected.head`.
-   * @throws HeadMovedError when another writer moved the head first; RangeError for 0 or more than
-   * {@link MAX_ENTRIES_PER_APPEND} entries, or entries that do not follow the head.
+   * @throws HeadMovedError when another writer moved the head first; RangeError when
+   * {@link checkAppend} refuses the entries.
    */
   append(stream: string, expected: LogHead, entries: readonly LogEntry[], updatedAt: string): Promise<void>;
 }

@@ -1,11 +1,12 @@
 /**
- * The ingest use case (DESIGN §4): validate every update, then append in transactions of ≤ 99
- * updates, each conditional on the head it read. A lost race re-reads the head and retries with
+ * The ingest use case (DESIGN §4): validate every update, then append in transactions cut by count
+ * and by size (ingest.ts), each conditional on the head it read. A lost race re-reads the head and retries with
  * jittered backoff, so the log never has gaps and its chain is always whole.
  */
 import { nextChain } from '#shared/domain/chain.ts';
 import { AppendFailedError, HeadMovedError } from '#shared/domain/errors.ts';
-import { MAX_ENTRIES_PER_APPEND, type LogReader, type LogWriter } from '#shared/domain/ports.ts';
+import { planChunks } from '#shared/domain/ingest.ts';
+import type { LogReader, LogWriter } from '#shared/domain/ports.ts';
 import { parseIngestRequest } from '#shared/domain/schemas.ts';
 import type { LogEntry, LogHead, NewUpdate } from '#shared/domain/types.ts';
 
@@ -45,7 +46,7 @@ export function chainEntries(head: LogHead, updates: readonly NewUpdate[], produ
 }
 
 /**
- * @throws ValidationError when any update is invalid (nothing is appended);
+ * @throws ValidationError when any update is invalid or could never be stored (nothing is appended);
  * AppendFailedError when a chunk still loses the head race after every attempt.
  */
 export async function appendUpdates(request: unknown, deps: AppendUpdatesDeps): Promise<AppendResult> {
@@ -55,8 +56,8 @@ export async function appendUpdates(request: unknown, deps: AppendUpdatesDeps): 
   const seqRanges: { firstSeq: number; lastSeq: number }[] = [];
   let retries = 0;
 
-  for (let offset = 0; offset < updates.length; offset += MAX_ENTRIES_PER_APPEND) {
-    const chunk = updates.slice(offset, offset + MAX_ENTRIES_PER_APPEND);
+  for (const { start, end } of planChunks(updates)) {
+    const chunk = updates.slice(start, end);
     for (let attempt = 1; ; attempt += 1) {
       const head = await deps.log.readHead(deps.stream);
       const now = deps.now().toISOString();

@@ -392,6 +392,8 @@ describe('DynamoLogStore', () => {
       ['100 entries', entries(7, 100, 'c7')],
       ['entries that do not start right after the head', entries(8, 2, 'c8')],
       ['entries with a gap', [...entries(7, 2, 'c7'), ...entries(10, 1, 'c10')]],
+      ['an entry over DynamoDB’s 400 KiB item limit', [{ ...entries(7, 1, 'c7')[0], value: 'x'.repeat(400 * 1024) } as LogEntry]],
+      ['13 entries of 340 KiB, over 4 MiB in all', entries(7, 13, 'c7').map((entry): LogEntry => ({ ...entry, value: 'x'.repeat(340 * 1024) }))],
     ])('refuses %s without calling DynamoDB', async (_, batch) => {
       // Act & Assess
       await expect(store.append(STREAM, expected, batch, '2026-11-27T10:00:00Z')).rejects.toThrow(RangeError);

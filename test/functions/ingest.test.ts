@@ -42,9 +42,32 @@ interface Head {
 /** The Log's head item as the mocks keep it; undefined until a stream's first append. */
 let stored: Head | undefined;
 
-/** Commits a transaction the way DynamoDB would: the head item takes the values it sets. */
+/** DynamoDB's limits on one TransactWriteItems: 100 actions, 4 MiB of items (binary units). */
+const MAX_ACTIONS = 100;
+const MAX_TRANSACTION_BYTES = 4 * 1024 * 1024;
+
+/**
+ * An item's size by AWS's rule, written here independently of the code under test: attribute
+ * names plus values, strings in UTF-8, numbers 1 byte per two digits plus 1.
+ */
+function dynamoItemBytes(item: Readonly<Record<string, unknown>>): number {
+  return Object.entries(item).reduce((sum, [name, value]) => {
+    const bytes = typeof value === 'number' ? 1 + Math.ceil(String(value).length / 2) : Buffer.byteLength(String(value), 'utf8');
+    return sum + Buffer.byteLength(name, 'utf8') + bytes;
+  }, 0);
+}
+
+/**
+ * Commits a transaction the way DynamoDB would: one over its limits fails whole with the
+ * ValidationException DynamoDB returns; otherwise the head item takes the values it sets.
+ */
 function commit(input: TransactWriteCommandInput): Record<string, never> {
-  const values = input.TransactItems?.[0]?.Update?.ExpressionAttributeValues;
+  const items = input.TransactItems ?? [];
+  const bytes = items.reduce((sum, item) => sum + dynamoItemBytes(item.Put?.Item ?? {}), 0);
+  if (items.length > MAX_ACTIONS || bytes > MAX_TRANSACTION_BYTES) {
+    throw Object.assign(new Error(`Transaction payload size cannot exceed 4MB. Payload Size: ${bytes}`), { name: 'ValidationException' });
+  }
+  const values = items[0]?.Update?.ExpressionAttributeValues;
   stored = { head: Number(values?.[':head']), headChain: String(values?.[':chain']) };
   return {};
 }
@@ -140,7 +163,7 @@ describe('ingest handler', () => {
     ['a bad key among good updates', { updates: [UPDATES[0], { key: '', op: 'put', value: 1 }, UPDATES[1]] }, /\bupdates\.1\.key: /],
     ['a put without a value', { updates: [{ key: 'user/1', op: 'put' }] }, /\bupdates\.0\.value: /],
     ['an unknown op', { updates: [{ key: 'user/1', op: 'upsert', value: 1 }] }, /\bupdates\.0\.op: /],
-    ['a value over 350 KiB', { updates: [{ key: 'user/1', op: 'put', value: 'x'.repeat(351 * 1024) }] }, /\bupdates\.0\.value: /],
+    ['an update whose log item would exceed DynamoDB’s 400 KiB item limit', { updates: [UPDATES[0], { key: 'user/1', op: 'put', value: 'x'.repeat(400 * 1024) }] }, /\bupdates\.1: /],
     ['an empty list of updates', { updates: [] }, /\bupdates: /],
     ['an event that is not an object', 'append user/17 please', /\(root\): /],
   ])('rejects %s whole with a ValidationError naming the field, and appends nothing', async (_what, request, field) => {
@@ -196,6 +219,35 @@ describe('ingest handler', () => {
     const last = expectChained(putItems(second), 99, middle, updates.slice(99));
     expect(stored).toEqual({ head: 150, headChain: last });
     expect(result).toEqual({ updates: 150, seqRanges: [{ firstSeq: 1, lastSeq: 99 }, { firstSeq: 100, lastSeq: 150 }], head: 150, transactions: 2, retries: 0 });
+  });
+
+  it('splits 13 updates of 340 KiB into transactions DynamoDB accepts, each under 4 MiB', async () => {
+    // Prepare
+    const updates = Array.from({ length: 13 }, (_, index): NewUpdate => ({ key: `blob/${index}`, op: 'put', value: 'x'.repeat(340 * 1024) }));
+
+    // Act
+    const result = await ingest({ updates });
+
+    // Assess
+    const sizes = transactions().map((transaction) => putItems(transaction).reduce((sum, item) => sum + dynamoItemBytes(item), 0));
+    expect(sizes.every((size) => size <= MAX_TRANSACTION_BYTES)).toBe(true);
+    expect(transactions().map((transaction) => putItems(transaction).length)).toEqual([12, 1]);
+    expect(result).toMatchObject({ updates: 13, head: 54, transactions: 2 });
+  });
+
+  it('appends 99 small updates and then 51 of 100 KiB, each once and in order, in transactions under 4 MiB', async () => {
+    // Prepare
+    const updates = [...puts(99), ...Array.from({ length: 51 }, (_, index): NewUpdate => ({ key: `blob/${index}`, op: 'put', value: 'y'.repeat(100 * 1024) }))];
+
+    // Act
+    const result = await ingest({ updates });
+
+    // Assess
+    const items = transactions().flatMap(putItems);
+    expect(items.map((item) => item.key)).toEqual(updates.map((update) => update.key));
+    expect(items.map((item) => item.seq)).toEqual(updates.map((_, index) => 42 + index));
+    expect(transactions().every((transaction) => (transaction.TransactItems?.length ?? 0) <= MAX_ACTIONS)).toBe(true);
+    expect(result).toMatchObject({ updates: 150, head: 191 });
   });
 
   it('makes no idempotency call for a request without an idempotency key', async () => {

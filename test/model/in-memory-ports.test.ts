@@ -85,6 +85,19 @@ describe('the in-memory log', () => {
     expect((await log.readHead('main')).head).toBe(0);
   });
 
+  it('refuses, as DynamoDB does, an item over 400 KiB or a transaction over 4 MiB, appending nothing', async () => {
+    const log = new InMemoryLog();
+    const genesis = { head: 0, headChain: GENESIS_CHAIN };
+    const blobs = (count: number, bytes: number): LogEntry[] =>
+      chainEntries(genesis, Array.from({ length: count }, (_, index) => ({ key: `blob/${index}`, op: 'put' as const, value: 'x'.repeat(bytes) })), AT);
+
+    await expect(log.append('main', genesis, blobs(1, 400 * 1024), AT)).rejects.toThrow(/over the item limit/);
+    await expect(log.append('main', genesis, blobs(13, 340 * 1024), AT)).rejects.toThrow(/at most 4194304 bytes/);
+    expect((await log.readHead('main')).head).toBe(0);
+    await log.append('main', genesis, blobs(12, 340 * 1024), AT);
+    expect((await log.readHead('main')).head).toBe(12);
+  });
+
   it('hands out values as they come back from JSON text, and copies callers cannot change', async () => {
     const log = new InMemoryLog();
     const genesis = { head: 0, headChain: GENESIS_CHAIN };

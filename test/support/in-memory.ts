@@ -114,7 +114,7 @@ export class InMemoryLog implements LogReader, LogWriter {
   }
 
   async append(stream: string, expected: LogHead, entries: readonly LogEntry[], updatedAt: string): Promise<void> {
-    const last = checkAppend(expected, entries);
+    const last = checkAppend(stream, expected, entries, updatedAt);
     const copies = entries.map(toStoredEntry);
 
     await roundTrip();

@@ -8,6 +8,7 @@ import { BatchGetCommand, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-
 import pLimit from 'p-limit';
 import { GENESIS_CHAIN } from '#shared/domain/chain.ts';
 import { HeadMovedError } from '#shared/domain/errors.ts';
+import { logEntryItem } from '#shared/domain/item-size.ts';
 import { checkAppend, type LogReader, type LogWriter } from '#shared/domain/ports.ts';
 import type { LogEntry, LogHead, Op } from '#shared/domain/types.ts';
 import type { Sleep } from '../backoff.ts';
@@ -15,7 +16,7 @@ import { fullJitterDelay, realSleep } from '../backoff.ts';
 import { chunk, requirePositiveInteger } from '../batching.ts';
 import { UnprocessedKeysError } from '../errors.ts';
 import type { StoredItem } from './items.ts';
-import { ItemReader, queryAll, toJsonText } from './items.ts';
+import { ItemReader, queryAll } from './items.ts';
 
 /** BatchGetItem takes 100 keys. */
 const BATCH_GET_KEYS = 100;
@@ -93,7 +94,7 @@ export class DynamoLogStore implements LogReader, LogWriter {
   }
 
   async append(stream: string, expected: LogHead, entries: readonly LogEntry[], updatedAt: string): Promise<void> {
-    const last = checkAppend(expected, entries);
+    const last = checkAppend(stream, expected, entries, updatedAt);
 
     const headUpdate = {
       TableName: this.tableName,
@@ -107,7 +108,7 @@ export class DynamoLogStore implements LogReader, LogWriter {
     const puts = entries.map((entry) => ({
       Put: {
         TableName: this.tableName,
-        Item: toEntryItem(stream, entry),
+        Item: logEntryItem(stream, entry),
         ConditionExpression: 'attribute_not_exists(#seq)',
         ExpressionAttributeNames: { '#seq': 'seq' },
       },
@@ -153,16 +154,4 @@ export class DynamoLogStore implements LogReader, LogWriter {
       producedAt: item.string('producedAt'),
     };
   }
-}
-
-function toEntryItem(stream: string, entry: LogEntry): Record<string, unknown> {
-  return {
-    stream,
-    seq: entry.seq,
-    key: entry.key,
-    op: entry.op,
-    ...(entry.value === undefined ? {} : { value: toJsonText(entry.value) }),
-    chain: entry.chain,
-    producedAt: entry.producedAt,
-  };
 }
