@@ -32,6 +32,13 @@ export class ValidationError extends MicrobatchSyncError {
 /** Another writer moved the log head between our read and our transaction. */
 export class HeadMovedError extends MicrobatchSyncError {}
 
+/**
+ * DynamoDB cancelled an append's transaction for throttling (`ThrottlingError`,
+ * `ProvisionedThroughputExceeded`): nothing was written, and the same append may succeed shortly.
+ * The SDK does not retry a cancelled transaction itself.
+ */
+export class AppendThrottledError extends MicrobatchSyncError {}
+
 /** The log still had not accepted an append after every retry. */
 export class AppendFailedError extends MicrobatchSyncError {}
 

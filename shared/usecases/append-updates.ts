@@ -1,10 +1,11 @@
 /**
  * The ingest use case (DESIGN §4): validate every update, then append in transactions cut by count
- * and by size (ingest.ts), each conditional on the head it read. A lost race re-reads the head and retries with
- * jittered backoff, so the log never has gaps and its chain is always whole.
+ * and by size (ingest.ts), each conditional on the head it read. A lost race or a throttled
+ * transaction re-reads the head and retries with jittered backoff, so the log never has gaps and
+ * its chain is always whole.
  */
 import { nextChain } from '#shared/domain/chain.ts';
-import { AppendFailedError, HeadMovedError } from '#shared/domain/errors.ts';
+import { AppendFailedError, AppendThrottledError, HeadMovedError } from '#shared/domain/errors.ts';
 import { planChunks } from '#shared/domain/ingest.ts';
 import type { LogReader, LogWriter } from '#shared/domain/ports.ts';
 import { parseIngestRequest } from '#shared/domain/schemas.ts';
@@ -31,7 +32,7 @@ export interface AppendResult {
   /** The head after this request's last transaction. */
   readonly head: number;
   readonly transactions: number;
-  /** Transactions that lost the head race and were retried. */
+  /** Transactions that lost the head race or were throttled, and were retried. */
   readonly retries: number;
 }
 
@@ -47,7 +48,7 @@ export function chainEntries(head: LogHead, updates: readonly NewUpdate[], produ
 
 /**
  * @throws ValidationError when any update is invalid or could never be stored (nothing is appended);
- * AppendFailedError when a chunk still loses the head race after every attempt.
+ * AppendFailedError when a chunk still loses the head race, or is still throttled, after every attempt.
  */
 export async function appendUpdates(request: unknown, deps: AppendUpdatesDeps): Promise<AppendResult> {
   const { updates } = parseIngestRequest(request);
@@ -67,9 +68,11 @@ export async function appendUpdates(request: unknown, deps: AppendUpdatesDeps): 
         seqRanges.push({ firstSeq: head.head + 1, lastSeq: head.head + chunk.length });
         break;
       } catch (error) {
-        if (!(error instanceof HeadMovedError)) throw error;
+        // Throttling is retried like a lost race: DynamoDB does not retry a cancelled transaction.
+        if (!(error instanceof HeadMovedError || error instanceof AppendThrottledError)) throw error;
         if (attempt >= maxAttempts) {
-          throw new AppendFailedError(`the head kept moving: gave up after ${attempt} attempts`, { cause: error });
+          const why = error instanceof HeadMovedError ? 'the head kept moving' : 'the log stayed throttled';
+          throw new AppendFailedError(`${why}: gave up after ${attempt} attempts`, { cause: error });
         }
         retries += 1;
         // Full jitter: concurrent producers spread out instead of colliding again.

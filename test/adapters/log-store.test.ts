@@ -7,7 +7,7 @@ import { DynamoLogStore } from '#shared/adapters/dynamodb/log-store.ts';
 import { MAX_ENTRIES_PER_APPEND } from '#shared/domain/ports.ts';
 import { MalformedItemError, UnprocessedKeysError } from '#shared/adapters/errors.ts';
 import { GENESIS_CHAIN, nextChain } from '#shared/domain/chain.ts';
-import { HeadMovedError } from '#shared/domain/errors.ts';
+import { AppendThrottledError, HeadMovedError } from '#shared/domain/errors.ts';
 import type { JsonValue, LogEntry, LogHead } from '#shared/domain/types.ts';
 import { documentClient, noSleep, throttled } from './support.ts';
 
@@ -356,6 +356,19 @@ describe('DynamoLogStore', () => {
       // Assess
       await expect(append).rejects.toThrow(HeadMovedError);
       await expect(append).rejects.toMatchObject({ name: 'HeadMovedError', cause: error });
+    });
+
+    it.each(['ThrottlingError', 'ProvisionedThroughputExceeded'])('maps a transaction cancelled for %s to AppendThrottledError, keeping the cause', async (code) => {
+      // Prepare
+      const error = cancelled('None', code);
+      ddbMock.on(TransactWriteCommand).rejects(error);
+
+      // Act
+      const append = store.append(STREAM, expected, entries(7, 1, 'c7'), '2026-11-27T10:00:00Z');
+
+      // Assess
+      await expect(append).rejects.toThrow(AppendThrottledError);
+      await expect(append).rejects.toMatchObject({ name: 'AppendThrottledError', cause: error });
     });
 
     it('rethrows a transaction cancelled for another reason', async () => {

@@ -7,7 +7,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { BatchGetCommand, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import pLimit from 'p-limit';
 import { GENESIS_CHAIN } from '#shared/domain/chain.ts';
-import { HeadMovedError } from '#shared/domain/errors.ts';
+import { AppendThrottledError, HeadMovedError } from '#shared/domain/errors.ts';
 import { logEntryItem } from '#shared/domain/item-size.ts';
 import { checkAppend, type LogReader, type LogWriter } from '#shared/domain/ports.ts';
 import type { LogEntry, LogHead, Op } from '#shared/domain/types.ts';
@@ -26,6 +26,8 @@ const HEAD_SEQ = 0;
 const OPS: readonly Op[] = ['put', 'delete'];
 /** Cancellation reasons that mean "another writer got there first", not "the request is wrong". */
 const LOST_RACE_CODES = new Set(['ConditionalCheckFailed', 'TransactionConflict']);
+/** Cancellation reasons that mean "not now": the table or a partition is over its throughput. */
+const THROTTLED_CODES = new Set(['ThrottlingError', 'ProvisionedThroughputExceeded']);
 
 /** Tuning for the retries of unprocessed BatchGetItem keys; the defaults suit production. */
 export interface DynamoLogStoreOptions {
@@ -119,9 +121,10 @@ export class DynamoLogStore implements LogReader, LogWriter {
       // whose response was lost are idempotent instead of failing on our own head condition.
       await this.doc.send(new TransactWriteCommand({ TransactItems: [{ Update: headUpdate }, ...puts] }));
     } catch (error) {
-      if (error instanceof TransactionCanceledException && (error.CancellationReasons ?? []).some((reason) => LOST_RACE_CODES.has(reason.Code ?? ''))) {
-        throw new HeadMovedError(`head of stream ${stream} is no longer ${expected.head}`, { cause: error });
-      }
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const codes = (error.CancellationReasons ?? []).map((reason) => reason.Code ?? 'None');
+      if (codes.some((code) => LOST_RACE_CODES.has(code))) throw new HeadMovedError(`head of stream ${stream} is no longer ${expected.head}`, { cause: error });
+      if (codes.some((code) => THROTTLED_CODES.has(code))) throw new AppendThrottledError(`append to stream ${stream} was throttled`, { cause: error });
       throw error;
     }
   }
