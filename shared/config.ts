@@ -16,6 +16,7 @@ export const SETTINGS_ENV: Readonly<Record<keyof SyncSettings, string>> = {
   staleAfterIntervals: 'STALE_AFTER_INTERVALS',
   openIntervals: 'OPEN_INTERVALS',
   retentionDays: 'RETENTION_DAYS',
+  idempotencyWindowHours: 'IDEMPOTENCY_WINDOW_HOURS',
 };
 
 /** Resource names each function may need; a function asks only for its own. */
@@ -24,7 +25,7 @@ export const RESOURCE_ENV = {
   nodesTable: 'NODES_TABLE_NAME',
   replicaTable: 'REPLICA_TABLE_NAME',
   convergenceTable: 'CONVERGENCE_TABLE_NAME',
-  idempotencyTable: 'IDEMPOTENCY_TABLE_NAME',
+  ingestRequestsTable: 'INGEST_REQUESTS_TABLE_NAME',
   queueUrl: 'QUEUE_URL',
 } as const;
 export type Resource = keyof typeof RESOURCE_ENV;

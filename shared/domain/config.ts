@@ -18,6 +18,11 @@ export interface SyncSettings {
   readonly openIntervals: number;
   /** Convergence records expire (DynamoDB TTL) after this many days. */
   readonly retentionDays: number;
+  /**
+   * How long ingest remembers an idempotency key (its chunk markers expire after this many hours):
+   * a retry within the window appends nothing twice; after it, the key is a new request.
+   */
+  readonly idempotencyWindowHours: number;
 }
 
 export const DEFAULT_SETTINGS: Omit<SyncSettings, 'stream' | 'intervalSeconds' | 'batchSize'> = {
@@ -25,6 +30,8 @@ export const DEFAULT_SETTINGS: Omit<SyncSettings, 'stream' | 'intervalSeconds' |
   staleAfterIntervals: 3,
   openIntervals: 60,
   retentionDays: 30,
+  // Producers retry within minutes; a day also covers a retry after an overnight outage.
+  idempotencyWindowHours: 24,
 };
 
 /** Raw values as they come from context, env or flags: strings or numbers. */
@@ -61,6 +68,7 @@ export function validateSettings(raw: RawSettings, target: DeploymentTarget): Re
     staleAfterIntervals: withDefault('staleAfterIntervals', 1, 1_000),
     openIntervals: withDefault('openIntervals', 1, 1_000),
     retentionDays: withDefault('retentionDays', 1, 3_650),
+    idempotencyWindowHours: withDefault('idempotencyWindowHours', 1, 720),
   });
 }
 

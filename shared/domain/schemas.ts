@@ -17,6 +17,8 @@ export const MAX_IDENTIFIER_LENGTH = 64;
 export const IDENTIFIER_PATTERN = new RegExp(`^[A-Za-z0-9_.-]{1,${MAX_IDENTIFIER_LENGTH}}$`);
 export const MAX_KEY_BYTES = 1024;
 export const MAX_UPDATES_PER_REQUEST = 1000;
+/** In UTF-16 code units, as zod counts a string's length. */
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 256;
 
 const identifier = z.string().check(z.regex(IDENTIFIER_PATTERN, 'must be 1–64 characters of A-Z a-z 0-9 _ . -'));
 const nonNegativeInt = z.int().check(z.nonnegative());
@@ -121,7 +123,14 @@ export const newUpdateSchema = z
 
 export const ingestRequestSchema = z.strictObject({
   updates: z.array(newUpdateSchema).check(z.minLength(1, 'must hold at least one update'), z.maxLength(MAX_UPDATES_PER_REQUEST)),
-  idempotencyKey: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
+  idempotencyKey: z.optional(
+    z.string().check(
+      z.minLength(1),
+      z.maxLength(MAX_IDEMPOTENCY_KEY_LENGTH),
+      // It becomes part of a DynamoDB key, which must be valid UTF-8.
+      z.refine((key) => key.isWellFormed(), 'must not hold a lone UTF-16 surrogate'),
+    ),
+  ),
 });
 export type IngestRequest = z.infer<typeof ingestRequestSchema>;
 

@@ -7,7 +7,8 @@ import { DynamoLogStore } from '#shared/adapters/dynamodb/log-store.ts';
 import { MAX_ENTRIES_PER_APPEND } from '#shared/domain/ports.ts';
 import { MalformedItemError, UnprocessedKeysError } from '#shared/adapters/errors.ts';
 import { GENESIS_CHAIN, nextChain } from '#shared/domain/chain.ts';
-import { AppendThrottledError, HeadMovedError } from '#shared/domain/errors.ts';
+import { AppendThrottledError, ChunkCommittedError, HeadMovedError } from '#shared/domain/errors.ts';
+import { chunkMarkerItem, type ChunkMarker } from '#shared/domain/ingest.ts';
 import type { JsonValue, LogEntry, LogHead } from '#shared/domain/types.ts';
 import { documentClient, noSleep, throttled } from './support.ts';
 
@@ -410,6 +411,123 @@ describe('DynamoLogStore', () => {
     ])('refuses %s without calling DynamoDB', async (_, batch) => {
       // Act & Assess
       await expect(store.append(STREAM, expected, batch, '2026-11-27T10:00:00Z')).rejects.toThrow(RangeError);
+      expect(ddbMock).not.toHaveReceivedAnyCommand();
+    });
+  });
+
+  describe('chunk markers', () => {
+    const REQUESTS = 'IngestRequests';
+    const AT = '2026-11-27T10:00:00.000Z';
+    const expected: LogHead = { head: 7, headChain: 'c7' };
+
+    function marker(overrides: Partial<ChunkMarker> = {}): ChunkMarker {
+      return {
+        stream: STREAM,
+        idempotencyKey: 'batch-42',
+        chunk: 1,
+        chunks: 3,
+        firstSeq: 8,
+        lastSeq: 10,
+        fingerprint: 'f'.repeat(64),
+        retries: 2,
+        committedAt: AT,
+        expiresAt: Date.parse(AT) / 1000 + 86_400,
+        ...overrides,
+      };
+    }
+
+    beforeEach(() => {
+      store = new DynamoLogStore(documentClient(), TABLE, { sleep: noSleep, ingestRequestsTable: REQUESTS });
+    });
+
+    it('puts the marker second in the chunk’s transaction, on the condition that no live marker of the chunk exists', async () => {
+      // Prepare
+      ddbMock.on(TransactWriteCommand).resolves({});
+
+      // Act
+      await store.append(STREAM, expected, entries(7, 3, 'c7'), AT, marker());
+
+      // Assess
+      const items = ddbMock.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
+      expect(items).toHaveLength(5);
+      expect(items[1]).toEqual({
+        Put: {
+          TableName: REQUESTS,
+          Item: {
+            requestId: 'main#batch-42',
+            chunk: 1,
+            chunks: 3,
+            firstSeq: 8,
+            lastSeq: 10,
+            fingerprint: 'f'.repeat(64),
+            retries: 2,
+            committedAt: AT,
+            expiresAt: Date.parse(AT) / 1000 + 86_400,
+          },
+          ConditionExpression: 'attribute_not_exists(#requestId) OR #expiresAt <= :now',
+          ExpressionAttributeNames: { '#requestId': 'requestId', '#expiresAt': 'expiresAt' },
+          ExpressionAttributeValues: { ':now': Date.parse(AT) / 1000 },
+        },
+      });
+      expect(items.slice(2).map((item) => item.Put?.TableName)).toEqual([TABLE, TABLE, TABLE]);
+    });
+
+    it('maps a cancellation on the marker to ChunkCommittedError, even when the head moved too', async () => {
+      // Prepare
+      const error = cancelled('ConditionalCheckFailed', 'ConditionalCheckFailed', 'None', 'None', 'None');
+      ddbMock.on(TransactWriteCommand).rejects(error);
+
+      // Act
+      const append = store.append(STREAM, expected, entries(7, 3, 'c7'), AT, marker());
+
+      // Assess
+      await expect(append).rejects.toThrow(ChunkCommittedError);
+      await expect(append).rejects.toMatchObject({ cause: error });
+    });
+
+    it('maps a cancellation on the head alone to HeadMovedError when a marker rode along', async () => {
+      // Prepare
+      ddbMock.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None', 'None', 'None', 'None'));
+
+      // Act & Assess
+      await expect(store.append(STREAM, expected, entries(7, 3, 'c7'), AT, marker())).rejects.toThrow(HeadMovedError);
+    });
+
+    it.each([
+      ['99 entries, which leave no room for the marker', entries(7, 99, 'c7'), marker({ lastSeq: 106 })],
+      ['a marker of other seqs', entries(7, 3, 'c7'), marker({ firstSeq: 9 })],
+      ['a marker of another stream', entries(7, 3, 'c7'), marker({ stream: 'other' })],
+    ])('refuses %s without calling DynamoDB', async (_, batch, chunkMarker) => {
+      // Act & Assess
+      await expect(store.append(STREAM, expected, batch, AT, chunkMarker)).rejects.toThrow(RangeError);
+      expect(ddbMock).not.toHaveReceivedAnyCommand();
+    });
+
+    it('reads a request’s markers with one consistent Query of its partition', async () => {
+      // Prepare
+      const stored = chunkMarkerItem(marker());
+      ddbMock.on(QueryCommand).resolves({ Items: [stored] });
+
+      // Act
+      const markers = await store.readMarkers(STREAM, 'batch-42');
+
+      // Assess
+      expect(markers).toEqual([marker()]);
+      expect(ddbMock).toHaveReceivedCommandWith(QueryCommand, {
+        TableName: REQUESTS,
+        KeyConditionExpression: '#requestId = :requestId',
+        ExpressionAttributeValues: { ':requestId': 'main#batch-42' },
+        ConsistentRead: true,
+      });
+    });
+
+    it('cannot write or read markers without the IngestRequests table', async () => {
+      // Prepare
+      store = new DynamoLogStore(documentClient(), TABLE);
+
+      // Act & Assess
+      await expect(store.readMarkers(STREAM, 'batch-42')).rejects.toThrow(/without the IngestRequests table/);
+      await expect(store.append(STREAM, expected, entries(7, 3, 'c7'), AT, marker())).rejects.toThrow(/without the IngestRequests table/);
       expect(ddbMock).not.toHaveReceivedAnyCommand();
     });
   });

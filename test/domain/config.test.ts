@@ -28,6 +28,7 @@ describe('validateSettings', () => {
       staleAfterIntervals: 3,
       openIntervals: 60,
       retentionDays: 30,
+      idempotencyWindowHours: 24,
     });
     expect(Object.isFrozen(settings)).toBe(true);
   });
@@ -59,6 +60,8 @@ describe('validateSettings', () => {
     ['a stream name with a colon', { ...GOOD, stream: 'a:b' }, 'stream'],
     ['maxInFlightIntervals of 0', { ...GOOD, maxInFlightIntervals: 0 }, 'maxInFlightIntervals'],
     ['a negative staleAfterIntervals', { ...GOOD, staleAfterIntervals: -1 }, 'staleAfterIntervals'],
+    ['an idempotency window of 0 hours', { ...GOOD, idempotencyWindowHours: 0 }, 'idempotencyWindowHours'],
+    ['an idempotency window over 30 days', { ...GOOD, idempotencyWindowHours: 721 }, 'idempotencyWindowHours'],
   ])('rejects %s with a ConfigError naming the field', (_what, raw, field) => {
     const error = configErrorOf(() => validateSettings(raw, 'cloud'));
 

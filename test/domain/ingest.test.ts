@@ -1,11 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '#shared/domain/errors.ts';
-import { logEntryBound, planChunks, type Chunk } from '#shared/domain/ingest.ts';
+import { IdempotencyConflictError, ValidationError } from '#shared/domain/errors.ts';
+import { liveMarkers, logEntryBound, planChunks, requestFingerprint, type Chunk, type ChunkMarker } from '#shared/domain/ingest.ts';
 import { itemBytes, logEntryItem, MAX_ITEM_BYTES, MAX_TRANSACTION_ACTIONS, MAX_TRANSACTION_BYTES } from '#shared/domain/item-size.ts';
 import type { NewUpdate } from '#shared/domain/types.ts';
 
 const KiB = 1024;
+const UNMARKED = { marked: false } as const;
+const MARKED = { marked: true } as const;
 
 function blobs(count: number, bytes: number, prefix = 'blob'): NewUpdate[] {
   return Array.from({ length: count }, (_, index) => ({ key: `${prefix}/${index}`, op: 'put' as const, value: 'x'.repeat(bytes) }));
@@ -59,18 +61,23 @@ describe('logEntryBound', () => {
 
 describe('planChunks', () => {
   it('cuts small updates by count: 99 a transaction beside the head item', () => {
-    expect(lengths(planChunks(small(250)))).toEqual([99, 99, 52]);
+    expect(lengths(planChunks(small(250), UNMARKED))).toEqual([99, 99, 52]);
   });
 
   it('cuts 13 updates of 340 KiB into 12 and 1, because 13 exceed 4 MiB', () => {
-    expect(planChunks(blobs(13, 340 * KiB))).toEqual([
+    expect(planChunks(blobs(13, 340 * KiB), UNMARKED)).toEqual([
       { start: 0, end: 12 },
       { start: 12, end: 13 },
     ]);
   });
 
+  it('leaves room for a marker in every chunk of a request with an idempotency key', () => {
+    expect(lengths(planChunks(small(250), MARKED))).toEqual([98, 98, 54]);
+    expect(lengths(planChunks(blobs(13, 340 * KiB), MARKED))).toEqual([12, 1]);
+  });
+
   it('cuts 99 small updates and 51 of 100 KiB by count first, then by size', () => {
-    const chunks = planChunks([...small(99), ...blobs(51, 100 * KiB)]);
+    const chunks = planChunks([...small(99), ...blobs(51, 100 * KiB)], UNMARKED);
 
     expect(lengths(chunks)).toEqual([99, 40, 11]);
   });
@@ -81,15 +88,15 @@ describe('planChunks', () => {
       { arbitrary: fc.integer({ min: 1, max: 390 * KiB }).map((bytes): NewUpdate => ({ key: 'big', op: 'put', value: 'z'.repeat(bytes) })), weight: 1 },
     );
     fc.assert(
-      fc.property(fc.array(updateArb, { minLength: 1, maxLength: 300 }), (updates) => {
-        const chunks = planChunks(updates);
+      fc.property(fc.array(updateArb, { minLength: 1, maxLength: 300 }), fc.boolean(), (updates, marked) => {
+        const chunks = planChunks(updates, { marked });
 
         expect(chunks.map(({ start }) => start)).toEqual([0, ...chunks.slice(0, -1).map(({ end }) => end)]);
         expect(chunks.at(-1)?.end).toBe(updates.length);
         for (const { start, end } of chunks) {
           const bytes = updates.slice(start, end).reduce((sum, update) => sum + logEntryBound(update), 0);
           expect(end - start).toBeGreaterThan(0);
-          expect(end - start + 1).toBeLessThanOrEqual(MAX_TRANSACTION_ACTIONS);
+          expect(end - start + 1 + (marked ? 1 : 0)).toBeLessThanOrEqual(MAX_TRANSACTION_ACTIONS);
           expect(bytes).toBeLessThan(MAX_TRANSACTION_BYTES);
         }
       }),
@@ -102,16 +109,78 @@ describe('planChunks', () => {
     const largest: NewUpdate = { key: 'k', op: 'put', value: 'x'.repeat(MAX_ITEM_BYTES - overhead) };
 
     expect(logEntryBound(largest)).toBe(MAX_ITEM_BYTES);
-    expect(planChunks([largest])).toEqual([{ start: 0, end: 1 }]);
+    expect(planChunks([largest], MARKED)).toEqual([{ start: 0, end: 1 }]);
   });
 
   it('rejects a request whole, naming the index of every update that could never be stored', () => {
     const overhead = logEntryBound({ key: 'k', op: 'put', value: '' });
     const updates = [...small(3), { key: 'k', op: 'put' as const, value: 'x'.repeat(MAX_ITEM_BYTES - overhead + 1) }, ...small(1), ...blobs(1, 401 * KiB)];
 
-    const plan = (): Chunk[] => planChunks(updates);
+    const plan = (): Chunk[] => planChunks(updates, MARKED);
 
     expect(plan).toThrow(ValidationError);
     expect(plan).toThrow(/^invalid ingest request: updates\.3: .*item limit of 409600; updates\.5: /);
+  });
+});
+
+describe('requestFingerprint', () => {
+  it('is the same for the same updates however their members are ordered, and differs for any other', () => {
+    const updates: NewUpdate[] = [{ key: 'a', op: 'put', value: { x: 1, y: [2] } }, { key: 'b', op: 'delete' }];
+    const reordered = JSON.parse('[{"value":{"y":[2],"x":1},"op":"put","key":"a"},{"op":"delete","key":"b"}]') as NewUpdate[];
+
+    expect(requestFingerprint(reordered)).toBe(requestFingerprint(updates));
+    expect(requestFingerprint(updates)).toMatch(/^[0-9a-f]{64}$/);
+    expect(requestFingerprint([...updates].reverse())).not.toBe(requestFingerprint(updates));
+    expect(requestFingerprint([updates[0] as NewUpdate])).not.toBe(requestFingerprint(updates));
+  });
+});
+
+describe('liveMarkers', () => {
+  const updates = small(200);
+  const chunks = planChunks(updates, MARKED);
+  const request = { idempotencyKey: 'batch-7', fingerprint: requestFingerprint(updates), chunks };
+  const now = new Date('2026-11-27T10:00:00.000Z');
+  const nowSeconds = now.getTime() / 1000;
+
+  function marker(chunk: number, overrides: Partial<ChunkMarker> = {}): ChunkMarker {
+    const { start, end } = chunks[chunk] ?? { start: 0, end: 1 };
+    return {
+      stream: 'main',
+      idempotencyKey: 'batch-7',
+      chunk,
+      chunks: chunks.length,
+      firstSeq: 100 + start,
+      lastSeq: 100 + end - 1,
+      fingerprint: request.fingerprint,
+      retries: 0,
+      committedAt: now.toISOString(),
+      expiresAt: nowSeconds + 60,
+      ...overrides,
+    };
+  }
+
+  it('returns the markers of this request by chunk', () => {
+    const markers = [marker(0), marker(1)];
+
+    expect(liveMarkers(markers, request, now)).toEqual(new Map([[0, markers[0]], [1, markers[1]]]));
+  });
+
+  it('ignores markers that have expired, even before DynamoDB’s TTL deletes them', () => {
+    expect(liveMarkers([marker(0, { expiresAt: nowSeconds })], request, now).size).toBe(0);
+  });
+
+  it('refuses a key whose markers hold other updates', () => {
+    const read = (): unknown => liveMarkers([marker(0, { fingerprint: 'f'.repeat(64) })], request, now);
+
+    expect(read).toThrow(IdempotencyConflictError);
+    expect(read).toThrow('idempotency key "batch-7" was already used for other updates');
+  });
+
+  it.each([
+    ['another chunk count', { chunks: 5 }],
+    ['a chunk of another length', { lastSeq: 150 }],
+    ['a chunk this cut does not have', { chunk: 9 }],
+  ])('refuses to resume markers of the same updates cut differently: %s', (_what, overrides) => {
+    expect(() => liveMarkers([marker(0, overrides)], request, now)).toThrow(/cannot resume safely/);
   });
 });

@@ -8,12 +8,13 @@ import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-s
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoLogStore } from '#shared/adapters/dynamodb/log-store.ts';
-import { GENESIS_CHAIN } from '#shared/domain/chain.ts';
 import { AppendFailedError } from '#shared/domain/errors.ts';
 import { appendUpdates, type AppendUpdatesDeps } from '#shared/usecases/append-updates.ts';
+import { FakeIngestTables } from '#test/support/fake-ingest-tables.ts';
 import { documentClient, noSleep } from '../adapters/support.ts';
 
 const LOG_TABLE = 'Log';
+const REQUESTS_TABLE = 'IngestRequests';
 const STREAM = 'main';
 const NOW = new Date('2026-11-27T10:00:00.000Z');
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -23,14 +24,7 @@ const UPDATES = [
   { key: 'user/2', op: 'delete' },
 ] as const;
 
-/** The head as the mocked table holds it. */
-let head: { head: number; headChain: string };
-
-function commit(input: TransactWriteCommandInput): Record<string, never> {
-  const values = input.TransactItems?.[0]?.Update?.ExpressionAttributeValues;
-  head = { head: Number(values?.[':head']), headChain: String(values?.[':chain']) };
-  return {};
-}
+let tables: FakeIngestTables;
 
 /** A transaction DynamoDB cancelled for `code` on one item of `input`, as it reports it: one reason per item. */
 function cancelledFor(code: string, input: TransactWriteCommandInput, itemIndex = 0): TransactionCanceledException {
@@ -48,13 +42,12 @@ describe('appendUpdates on DynamoDB', () => {
 
   beforeEach(() => {
     ddb.reset();
-    head = { head: 0, headChain: GENESIS_CHAIN };
+    tables = new FakeIngestTables(LOG_TABLE, REQUESTS_TABLE, STREAM);
+    tables.install(ddb);
     sleeps = [];
-    ddb.on(GetCommand, { TableName: LOG_TABLE }).callsFake(() => ({ Item: { stream: STREAM, seq: 0, ...head } }));
-    ddb.on(TransactWriteCommand).callsFake(commit);
     deps = {
       stream: STREAM,
-      log: new DynamoLogStore(documentClient(), LOG_TABLE, { sleep: noSleep }),
+      log: new DynamoLogStore(documentClient(), LOG_TABLE, { sleep: noSleep, ingestRequestsTable: REQUESTS_TABLE }),
       now: () => NOW,
       sleep: (ms) => {
         sleeps.push(ms);
@@ -75,7 +68,7 @@ describe('appendUpdates on DynamoDB', () => {
         .callsFakeOnce((input: TransactWriteCommandInput) => {
           throw cancelledFor(code, input, 1);
         })
-        .callsFake(commit);
+        .callsFake((input: TransactWriteCommandInput) => tables.transact(input));
 
       // Act
       const result = await appendUpdates({ updates: UPDATES }, deps);
@@ -86,6 +79,26 @@ describe('appendUpdates on DynamoDB', () => {
       // Full jitter: random() × 20 ms × 2^(attempt − 1).
       expect(sleeps).toEqual([10, 20]);
       expect(result).toEqual({ updates: 2, seqRanges: [{ firstSeq: 1, lastSeq: 2 }], head: 2, transactions: 1, retries: 2 });
+    });
+
+    it('records in the chunk’s marker the retries throttling cost, so a replay of the request reports the same', async () => {
+      // Prepare
+      ddb
+        .on(TransactWriteCommand)
+        .callsFakeOnce((input: TransactWriteCommandInput) => {
+          throw cancelledFor('ThrottlingError', input, 1);
+        })
+        .callsFake((input: TransactWriteCommandInput) => tables.transact(input));
+      const first = await appendUpdates({ updates: UPDATES, idempotencyKey: 'k-1' }, deps);
+
+      // Act
+      const replay = await appendUpdates({ updates: UPDATES, idempotencyKey: 'k-1' }, deps);
+
+      // Assess
+      expect(first.retries).toBe(1);
+      expect(tables.markersOf('main#k-1')).toEqual([expect.objectContaining({ chunk: 0, retries: 1 })]);
+      expect(replay).toEqual(first);
+      expect(tables.committed).toHaveLength(1);
     });
 
     it('gives up with AppendFailedError, appending nothing, once throttling outlasts every attempt', async () => {
@@ -101,7 +114,7 @@ describe('appendUpdates on DynamoDB', () => {
       await expect(append).rejects.toThrow(AppendFailedError);
       expect(transactions()).toHaveLength(4);
       expect(sleeps).toEqual([10, 20, 40]);
-      expect(head.head).toBe(0);
+      expect(tables.head).toBeUndefined();
     });
   });
 });
