@@ -8,7 +8,7 @@ import { MAX_ENTRIES_PER_APPEND } from '#shared/domain/ports.ts';
 import { MalformedItemError, UnprocessedKeysError } from '#shared/adapters/errors.ts';
 import { GENESIS_CHAIN, nextChain } from '#shared/domain/chain.ts';
 import { AppendThrottledError, ChunkCommittedError, HeadMovedError } from '#shared/domain/errors.ts';
-import { chunkMarkerItem, type ChunkMarker } from '#shared/domain/ingest.ts';
+import type { ChunkMarker } from '#shared/domain/ingest.ts';
 import type { JsonValue, LogEntry, LogHead } from '#shared/domain/types.ts';
 import { documentClient, noSleep, throttled } from './support.ts';
 
@@ -420,20 +420,23 @@ describe('DynamoLogStore', () => {
     const AT = '2026-11-27T10:00:00.000Z';
     const expected: LogHead = { head: 7, headChain: 'c7' };
 
+    /** Chunk 1 of request `batch-42` as the IngestRequests table holds it. */
+    const STORED = {
+      requestId: 'main#batch-42',
+      chunk: 1,
+      chunks: 3,
+      firstSeq: 8,
+      lastSeq: 10,
+      fingerprint: 'f'.repeat(64),
+      retries: 2,
+      committedAt: AT,
+      expiresAt: Date.parse(AT) / 1000 + 86_400,
+    };
+
+    /** The same marker in domain form. */
     function marker(overrides: Partial<ChunkMarker> = {}): ChunkMarker {
-      return {
-        stream: STREAM,
-        idempotencyKey: 'batch-42',
-        chunk: 1,
-        chunks: 3,
-        firstSeq: 8,
-        lastSeq: 10,
-        fingerprint: 'f'.repeat(64),
-        retries: 2,
-        committedAt: AT,
-        expiresAt: Date.parse(AT) / 1000 + 86_400,
-        ...overrides,
-      };
+      const { chunk, chunks, firstSeq, lastSeq, fingerprint, retries, committedAt, expiresAt } = STORED;
+      return { stream: STREAM, idempotencyKey: 'batch-42', chunk, chunks, firstSeq, lastSeq, fingerprint, retries, committedAt, expiresAt, ...overrides };
     }
 
     beforeEach(() => {
@@ -453,17 +456,7 @@ describe('DynamoLogStore', () => {
       expect(items[1]).toEqual({
         Put: {
           TableName: REQUESTS,
-          Item: {
-            requestId: 'main#batch-42',
-            chunk: 1,
-            chunks: 3,
-            firstSeq: 8,
-            lastSeq: 10,
-            fingerprint: 'f'.repeat(64),
-            retries: 2,
-            committedAt: AT,
-            expiresAt: Date.parse(AT) / 1000 + 86_400,
-          },
+          Item: STORED,
           ConditionExpression: 'attribute_not_exists(#requestId) OR #expiresAt <= :now',
           ExpressionAttributeNames: { '#requestId': 'requestId', '#expiresAt': 'expiresAt' },
           ExpressionAttributeValues: { ':now': Date.parse(AT) / 1000 },
@@ -505,8 +498,7 @@ describe('DynamoLogStore', () => {
 
     it('reads a request’s markers with one consistent Query of its partition', async () => {
       // Prepare
-      const stored = chunkMarkerItem(marker());
-      ddbMock.on(QueryCommand).resolves({ Items: [stored] });
+      ddbMock.on(QueryCommand).resolves({ Items: [STORED] });
 
       // Act
       const markers = await store.readMarkers(STREAM, 'batch-42');

@@ -5,7 +5,7 @@
  * passes on AWS by the same arithmetic.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoLogStore } from '#shared/adapters/dynamodb/log-store.ts';
 import { validateSettings } from '#shared/domain/config.ts';
 import { logEntryBound } from '#shared/domain/ingest.ts';
@@ -13,18 +13,13 @@ import { MAX_ITEM_BYTES } from '#shared/domain/item-size.ts';
 import type { LogEntry, NewUpdate } from '#shared/domain/types.ts';
 import { appendUpdates, type AppendResult } from '#shared/usecases/append-updates.ts';
 import { FaultPlan, InjectedCrash } from '#test/support/in-memory.ts';
-import { localDocumentClient, localDynamoClient, localSqsClient } from '../../local/emulators.ts';
-import { functionEnvironment, LambdaHost } from '../../local/lambda-host.ts';
-import { createResources, type LocalResources } from '../../local/resources.ts';
+import type { LambdaHost } from '../../local/lambda-host.ts';
+import { emulatorClients, handlerHost } from './support.ts';
 
-const endpoints = inject('emulators');
 const settings = validateSettings({ stream: 'main', intervalSeconds: 60, batchSize: 100 }, 'local');
 const KiB = 1024;
 
-const dynamodb = localDynamoClient(endpoints.dynamodb);
-const doc = localDocumentClient(endpoints.dynamodb);
-const sqs = localSqsClient(endpoints.sqs);
-let resources: LocalResources;
+const clients = emulatorClients();
 let host: LambdaHost;
 let log: DynamoLogStore;
 
@@ -43,15 +38,13 @@ async function landed(result: AppendResult): Promise<NewUpdate[]> {
 }
 
 beforeAll(async () => {
-  resources = await createResources({ dynamodb, sqs }, { prefix: 'ingest' });
-  host = new LambdaHost(functionEnvironment({ settings, resources: resources.functionResources, endpoints, logLevel: 'SILENT' }), randomUUID().slice(0, 6));
-  log = new DynamoLogStore(doc, resources.tables.log, { ingestRequestsTable: resources.tables.ingestRequests });
+  const started = await handlerHost(clients, settings, 'ingest');
+  host = started.host;
+  log = new DynamoLogStore(clients.doc, started.resources.tables.log, { ingestRequestsTable: started.resources.tables.ingestRequests });
 });
 
 afterAll(() => {
-  dynamodb.destroy();
-  doc.destroy();
-  sqs.destroy();
+  clients.destroy();
 });
 
 describe('the ingest handler on DynamoDB Local', () => {
