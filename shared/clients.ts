@@ -15,10 +15,19 @@ export interface ClientOptions {
 /** Adaptive mode also paces a client that keeps being throttled, instead of only retrying it. */
 const RETRY = { retryMode: 'adaptive', maxAttempts: 5 } as const;
 
-/** A document client whose writes drop undefined attributes rather than failing on them. */
-export function createDocumentClient(options: ClientOptions = {}): DynamoDBDocumentClient {
-  const client = new DynamoDBClient({ ...RETRY, ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }) });
-  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+/** The low-level client, for callers that need one; the adapters take its document client. */
+export function createDynamoClient(options: ClientOptions = {}): DynamoDBClient {
+  return new DynamoDBClient({ ...RETRY, ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }) });
+}
+
+/**
+ * A document client whose writes drop undefined attributes rather than failing on them. Pass an
+ * existing low-level client to share its connections.
+ */
+export function createDocumentClient(options: ClientOptions & { readonly client?: DynamoDBClient } = {}): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(options.client ?? createDynamoClient(options), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
 }
 
 /**
