@@ -97,6 +97,7 @@ export const CONTEXT_NAMES = [
   'openIntervals',
   'reportTopN',
   'retentionDays',
+  'idempotencyWindowHours',
   'maxReceiveCount',
   'applierTimeoutSeconds',
   'applierMaxConcurrency',
@@ -115,7 +116,17 @@ export type ContextName = (typeof CONTEXT_NAMES)[number];
 /** Raw context values by name: whatever `cdk.json` or `-c` gave (strings from the command line). */
 export type RawStackConfig = Partial<Record<ContextName, unknown>>;
 
-const SETTING_NAMES = ['stream', 'intervalSeconds', 'batchSize', 'maxInFlightIntervals', 'staleAfterIntervals', 'openIntervals', 'reportTopN', 'retentionDays'] as const satisfies readonly (keyof SyncSettings & ContextName)[];
+const SETTING_NAMES = [
+  'stream',
+  'intervalSeconds',
+  'batchSize',
+  'maxInFlightIntervals',
+  'staleAfterIntervals',
+  'openIntervals',
+  'reportTopN',
+  'retentionDays',
+  'idempotencyWindowHours',
+] as const satisfies readonly (keyof SyncSettings & ContextName)[];
 
 /** CloudWatch evaluates an alarm over at most one day of periods shorter than an hour. */
 const MAX_ALARM_EVALUATION_SECONDS = 86_400;

@@ -65,15 +65,16 @@ export const TABLES = {
     pointInTimeRecovery: false,
     description: "Per interval: the planner's plan header and the checker's verdict",
   },
-  idempotency: {
-    logicalId: 'IdempotencyTable',
-    resource: 'idempotencyTable',
-    // Powertools idempotency's default key and expiry attribute names.
-    partitionKey: { name: 'id', type: 'S' },
-    timeToLiveAttribute: 'expiration',
-    // Short-lived request records that only guard producer retries.
+  ingestRequests: {
+    logicalId: 'IngestRequestsTable',
+    resource: 'ingestRequestsTable',
+    // requestId = `<stream>#<idempotencyKey>`: one partition per request, one item per committed chunk.
+    partitionKey: { name: 'requestId', type: 'S' },
+    sortKey: { name: 'chunk', type: 'N' },
+    timeToLiveAttribute: 'expiresAt',
+    // Short-lived markers that only guard producer retries; the log itself is the data.
     pointInTimeRecovery: false,
-    description: 'Powertools idempotency records of ingest requests',
+    description: 'One marker per committed chunk of an ingest request with an idempotency key',
   },
 } as const satisfies Record<string, TableDefinition>;
 

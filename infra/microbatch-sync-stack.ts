@@ -38,7 +38,7 @@ export class MicrobatchSyncStack extends Stack {
     this.queues = new MicrobatchQueues(this, 'Queues', { applierTimeout, maxReceiveCount: config.maxReceiveCount, removalPolicy });
 
     const common = { settings: config.settings, observability: config.observability, removalPolicy };
-    const { log, nodes, replica, convergence, idempotency } = this.tables;
+    const { log, nodes, replica, convergence, ingestRequests } = this.tables;
 
     // Each grant is the exact set of calls the function's adapters make (shared/adapters/*).
     const planner = new ServiceFunction(this, 'Planner', {
@@ -87,8 +87,8 @@ export class MicrobatchSyncStack extends Stack {
     })
       // readHead; append's TransactWriteItems is authorized per item: Update (head) and Put (entries).
       .useTable('logTable', log, ['GetItem', 'UpdateItem', 'PutItem'])
-      // Powertools idempotency: get, conditional put, update on completion, delete on failure.
-      .useTable('idempotencyTable', idempotency, ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem']);
+      // readMarkers; the chunk marker's Put in append's transaction.
+      .useTable('ingestRequestsTable', ingestRequests, ['Query', 'PutItem']);
 
     this.functions = { planner, applier, checker, ingest };
 
@@ -123,7 +123,7 @@ export class MicrobatchSyncStack extends Stack {
     output('NodesTableName', this.tables.nodes.tableName, 'Nodes table: register nodes here');
     output('ReplicaTableName', this.tables.replica.tableName, "Replica table: the nodes' data");
     output('ConvergenceTableName', this.tables.convergence.tableName, 'Convergence table: plan headers and verdicts per interval');
-    output('IdempotencyTableName', this.tables.idempotency.tableName, 'Idempotency records of ingest requests');
+    output('IngestRequestsTableName', this.tables.ingestRequests.tableName, 'IngestRequests table: a marker per committed chunk of an idempotent ingest request');
     output('QueueUrl', this.queues.queue.queueUrl, 'Microbatch FIFO queue');
     output('DeadLetterQueueUrl', this.queues.deadLetterQueue.queueUrl, 'Microbatches that failed maxReceiveCount times');
     output('FailedTicksQueueUrl', this.schedules.failedTicks.queueUrl, "Lost planner/checker ticks: Scheduler's dead letters and Lambda's on-failure records");

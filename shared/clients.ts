@@ -67,7 +67,7 @@ function requestHandler(options: ClientOptions): { httpAgent: { keepAlive: true;
   return { httpAgent: agent, httpsAgent: agent };
 }
 
-/** The low-level client; Powertools idempotency takes this one, the adapters its document client. */
+/** The low-level client, for callers that need one; the adapters take its document client. */
 export function createDynamoClient(options: ClientOptions = {}): DynamoDBClient {
   return new DynamoDBClient({
     ...retry(options, DYNAMO_RETRY_MODE),

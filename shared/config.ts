@@ -17,6 +17,7 @@ export const SETTINGS_ENV: Readonly<Record<keyof SyncSettings, string>> = {
   openIntervals: 'OPEN_INTERVALS',
   reportTopN: 'REPORT_TOP_N',
   retentionDays: 'RETENTION_DAYS',
+  idempotencyWindowHours: 'IDEMPOTENCY_WINDOW_HOURS',
 };
 
 /** Resource names each function may need; a function asks only for its own. */
@@ -25,7 +26,7 @@ export const RESOURCE_ENV = {
   nodesTable: 'NODES_TABLE_NAME',
   replicaTable: 'REPLICA_TABLE_NAME',
   convergenceTable: 'CONVERGENCE_TABLE_NAME',
-  idempotencyTable: 'IDEMPOTENCY_TABLE_NAME',
+  ingestRequestsTable: 'INGEST_REQUESTS_TABLE_NAME',
   queueUrl: 'QUEUE_URL',
 } as const;
 export type Resource = keyof typeof RESOURCE_ENV;

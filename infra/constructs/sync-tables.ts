@@ -18,13 +18,13 @@ function attribute(key: KeyAttribute): { name: string; type: AttributeType } {
   return { name: key.name, type: ATTRIBUTE_TYPES[key.type] };
 }
 
-/** The five tables: Log, Nodes, Replica, Convergence, and ingest's idempotency table. */
+/** The five tables: Log, Nodes, Replica, Convergence, and ingest's IngestRequests. */
 export class SyncTables extends Construct {
   readonly log: ITable;
   readonly nodes: ITable;
   readonly replica: ITable;
   readonly convergence: ITable;
-  readonly idempotency: ITable;
+  readonly ingestRequests: ITable;
 
   constructor(scope: Construct, id: string, props: SyncTablesProps) {
     super(scope, id);
@@ -32,7 +32,7 @@ export class SyncTables extends Construct {
     this.nodes = this.table(TABLES.nodes, props);
     this.replica = this.table(TABLES.replica, props);
     this.convergence = this.table(TABLES.convergence, props);
-    this.idempotency = this.table(TABLES.idempotency, props);
+    this.ingestRequests = this.table(TABLES.ingestRequests, props);
   }
 
   private table(definition: TableDefinition, props: SyncTablesProps): Table {

@@ -20,6 +20,11 @@ export interface SyncSettings {
   readonly reportTopN: number;
   /** Convergence records expire (DynamoDB TTL) after this many days. */
   readonly retentionDays: number;
+  /**
+   * How long ingest remembers an idempotency key (its chunk markers expire after this many hours):
+   * a retry within the window appends nothing twice; after it, the key is a new request.
+   */
+  readonly idempotencyWindowHours: number;
 }
 
 export const DEFAULT_SETTINGS: Omit<SyncSettings, 'stream' | 'intervalSeconds' | 'batchSize'> = {
@@ -28,6 +33,8 @@ export const DEFAULT_SETTINGS: Omit<SyncSettings, 'stream' | 'intervalSeconds' |
   openIntervals: 60,
   reportTopN: 10,
   retentionDays: 30,
+  // Producers retry within minutes; a day also covers a retry after an overnight outage.
+  idempotencyWindowHours: 24,
 };
 
 /** Raw values as they come from context, env or flags: strings or numbers. */
@@ -67,6 +74,7 @@ export function validateSettings(raw: RawSettings, target: DeploymentTarget): Re
     // DynamoDB's 400 KB item limit whatever the fleet's size.
     reportTopN: withDefault('reportTopN', 1, 100),
     retentionDays: withDefault('retentionDays', 1, 3_650),
+    idempotencyWindowHours: withDefault('idempotencyWindowHours', 1, 720),
   });
 }
 

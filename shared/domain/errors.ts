@@ -32,6 +32,29 @@ export class ValidationError extends MicrobatchSyncError {
 /** Another writer moved the log head between our read and our transaction. */
 export class HeadMovedError extends MicrobatchSyncError {}
 
+/**
+ * DynamoDB cancelled an append's transaction for throttling (`ThrottlingError`,
+ * `ProvisionedThroughputExceeded`): nothing was written, and the same append may succeed shortly.
+ * The SDK does not retry a cancelled transaction itself.
+ */
+export class AppendThrottledError extends MicrobatchSyncError {}
+
+/**
+ * Another attempt at the same idempotent request committed this chunk first (its marker exists):
+ * nothing was written; read the markers again and carry on after it.
+ */
+export class ChunkCommittedError extends MicrobatchSyncError {}
+
+/** An idempotency key came back with a request it cannot belong to; nothing was appended for it. */
+export class IdempotencyConflictError extends MicrobatchSyncError {
+  constructor(
+    readonly idempotencyKey: string,
+    problem: string,
+  ) {
+    super(`idempotency key ${JSON.stringify(idempotencyKey)} ${problem}`);
+  }
+}
+
 /** The log still had not accepted an append after every retry. */
 export class AppendFailedError extends MicrobatchSyncError {}
 

@@ -20,6 +20,8 @@ import type {
   ReplicaItem,
   ReplicaWrite,
 } from './types.ts';
+import { chunkMarkerItem, type ChunkMarker } from './ingest.ts';
+import { itemBytes, logEntryItem, logHeadItem, MAX_ITEM_BYTES, MAX_TRANSACTION_ACTIONS, MAX_TRANSACTION_BYTES } from './item-size.ts';
 import type { RejectedNode } from './node.ts';
 
 export interface LogReader {
@@ -38,33 +40,56 @@ export interface LogReader {
 }
 
 /** TransactWriteItems takes 100 actions: the head item plus 99 updates. */
-export const MAX_ENTRIES_PER_APPEND = 99;
+export const MAX_ENTRIES_PER_APPEND = MAX_TRANSACTION_ACTIONS - 1;
 
 /**
- * The precondition of {@link LogWriter.append}, shared by every implementation.
+ * The precondition of {@link LogWriter.append}, shared by every implementation, so that the
+ * in-memory log refuses what DynamoDB would: entries that follow the head, in one transaction
+ * within DynamoDB's limits on actions, item size and aggregate size (item-size.ts), with a marker
+ * that names exactly their seqs.
  * @returns the last entry.
- * @throws RangeError for 0 or more than MAX_ENTRIES_PER_APPEND entries, or entries that do not follow the head.
+ * @throws RangeError for no entries, more than fit beside the head item (and the marker), entries
+ * that do not follow the head, an item over MAX_ITEM_BYTES, items over MAX_TRANSACTION_BYTES in
+ * all, or a marker of another stream or other seqs.
  */
-export function checkAppend(expected: LogHead, entries: readonly LogEntry[]): LogEntry {
+export function checkAppend(stream: string, expected: LogHead, entries: readonly LogEntry[], updatedAt: string, marker?: ChunkMarker): LogEntry {
   const last = entries.at(-1);
-  if (last === undefined || entries.length > MAX_ENTRIES_PER_APPEND) {
-    throw new RangeError(`append takes 1 to ${MAX_ENTRIES_PER_APPEND} entries, got ${entries.length}`);
+  const maxEntries = MAX_ENTRIES_PER_APPEND - (marker === undefined ? 0 : 1);
+  if (last === undefined || entries.length > maxEntries) {
+    throw new RangeError(`append takes 1 to ${maxEntries} entries${marker === undefined ? '' : ' with a marker'}, got ${entries.length}`);
   }
+  if (marker !== undefined && (marker.stream !== stream || marker.firstSeq !== expected.head + 1 || marker.lastSeq !== last.seq)) {
+    throw new RangeError(`the marker of chunk ${marker.chunk} names seqs ${marker.firstSeq}–${marker.lastSeq} of ${marker.stream}, not the entries`);
+  }
+  let bytes = itemBytes(logHeadItem(stream, { head: last.seq, headChain: last.chain }, updatedAt)) + (marker === undefined ? 0 : itemBytes(chunkMarkerItem(marker)));
   entries.forEach((entry, index) => {
     const seq = expected.head + 1 + index;
     if (entry.seq !== seq) throw new RangeError(`entry ${index} has seq ${entry.seq}, expected ${seq} (contiguous after head ${expected.head})`);
+    const entryBytes = itemBytes(logEntryItem(stream, entry));
+    if (entryBytes > MAX_ITEM_BYTES) throw new RangeError(`entry ${index} (seq ${seq}) takes ${entryBytes} bytes, over the item limit of ${MAX_ITEM_BYTES}`);
+    bytes += entryBytes;
   });
+  if (bytes > MAX_TRANSACTION_BYTES) throw new RangeError(`append takes at most ${MAX_TRANSACTION_BYTES} bytes of items, got ${bytes}`);
   return last;
 }
 
 export interface LogWriter {
   /**
    * Atomically appends `entries` (≤ 99, contiguous, starting at `expected.head + 1`) and moves the
-   * head item to the last one, on the condition that the head is still `expected.head`.
-   * @throws HeadMovedError when another writer moved the head first; RangeError for 0 or more than
-   * {@link MAX_ENTRIES_PER_APPEND} entries, or entries that do not follow the head.
+   * head item to the last one, on the condition that the head is still `expected.head`. With a
+   * `marker` (a chunk of an idempotent request, DESIGN §4) the same transaction records it, on the
+   * condition that no live marker of that chunk exists (one whose `expiresAt` is after `updatedAt`).
+   * @throws ChunkCommittedError when the chunk's marker exists (another attempt committed it);
+   * HeadMovedError when another writer moved the head first; AppendThrottledError when the
+   * transaction was throttled; RangeError when {@link checkAppend} refuses the entries.
    */
-  append(stream: string, expected: LogHead, entries: readonly LogEntry[], updatedAt: string): Promise<void>;
+  append(stream: string, expected: LogHead, entries: readonly LogEntry[], updatedAt: string, marker?: ChunkMarker): Promise<void>;
+}
+
+/** Where the markers {@link LogWriter.append} writes are read back. */
+export interface IngestRequestReader {
+  /** Consistent read of every marker of one idempotent request, expired ones included, by chunk. */
+  readMarkers(stream: string, idempotencyKey: string): Promise<ChunkMarker[]>;
 }
 
 /** What a user supplies to register a node. */

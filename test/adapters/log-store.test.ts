@@ -7,7 +7,8 @@ import { DynamoLogStore } from '#shared/adapters/dynamodb/log-store.ts';
 import { MAX_ENTRIES_PER_APPEND } from '#shared/domain/ports.ts';
 import { MalformedItemError, UnprocessedKeysError } from '#shared/adapters/errors.ts';
 import { GENESIS_CHAIN, nextChain } from '#shared/domain/chain.ts';
-import { HeadMovedError } from '#shared/domain/errors.ts';
+import { AppendThrottledError, ChunkCommittedError, HeadMovedError } from '#shared/domain/errors.ts';
+import type { ChunkMarker } from '#shared/domain/ingest.ts';
 import type { JsonValue, LogEntry, LogHead } from '#shared/domain/types.ts';
 import { documentClient, noSleep, throttled } from './support.ts';
 
@@ -431,6 +432,19 @@ describe('DynamoLogStore', () => {
       await expect(append).rejects.toMatchObject({ name: 'HeadMovedError', cause: error });
     });
 
+    it.each(['ThrottlingError', 'ProvisionedThroughputExceeded'])('maps a transaction cancelled for %s to AppendThrottledError, keeping the cause', async (code) => {
+      // Prepare
+      const error = cancelled('None', code);
+      ddbMock.on(TransactWriteCommand).rejects(error);
+
+      // Act
+      const append = store.append(STREAM, expected, entries(7, 1, 'c7'), '2026-11-27T10:00:00Z');
+
+      // Assess
+      await expect(append).rejects.toThrow(AppendThrottledError);
+      await expect(append).rejects.toMatchObject({ name: 'AppendThrottledError', cause: error });
+    });
+
     it('rethrows a transaction cancelled for another reason', async () => {
       // Prepare
       const error = cancelled('None', 'ValidationError');
@@ -465,9 +479,120 @@ describe('DynamoLogStore', () => {
       ['100 entries', entries(7, 100, 'c7')],
       ['entries that do not start right after the head', entries(8, 2, 'c8')],
       ['entries with a gap', [...entries(7, 2, 'c7'), ...entries(10, 1, 'c10')]],
+      ['an entry over DynamoDB’s 400 KiB item limit', [{ ...entries(7, 1, 'c7')[0], value: 'x'.repeat(400 * 1024) } as LogEntry]],
+      ['13 entries of 340 KiB, over 4 MiB in all', entries(7, 13, 'c7').map((entry): LogEntry => ({ ...entry, value: 'x'.repeat(340 * 1024) }))],
     ])('refuses %s without calling DynamoDB', async (_, batch) => {
       // Act & Assess
       await expect(store.append(STREAM, expected, batch, '2026-11-27T10:00:00Z')).rejects.toThrow(RangeError);
+      expect(ddbMock).not.toHaveReceivedAnyCommand();
+    });
+  });
+
+  describe('chunk markers', () => {
+    const REQUESTS = 'IngestRequests';
+    const AT = '2026-11-27T10:00:00.000Z';
+    const expected: LogHead = { head: 7, headChain: 'c7' };
+
+    /** Chunk 1 of request `batch-42` as the IngestRequests table holds it. */
+    const STORED = {
+      requestId: 'main#batch-42',
+      chunk: 1,
+      chunks: 3,
+      firstSeq: 8,
+      lastSeq: 10,
+      fingerprint: 'f'.repeat(64),
+      retries: 2,
+      committedAt: AT,
+      expiresAt: Date.parse(AT) / 1000 + 86_400,
+    };
+
+    /** The same marker in domain form. */
+    function marker(overrides: Partial<ChunkMarker> = {}): ChunkMarker {
+      const { chunk, chunks, firstSeq, lastSeq, fingerprint, retries, committedAt, expiresAt } = STORED;
+      return { stream: STREAM, idempotencyKey: 'batch-42', chunk, chunks, firstSeq, lastSeq, fingerprint, retries, committedAt, expiresAt, ...overrides };
+    }
+
+    beforeEach(() => {
+      store = new DynamoLogStore(documentClient(), TABLE, { sleep: noSleep, ingestRequestsTable: REQUESTS });
+    });
+
+    it('puts the marker second in the chunk’s transaction, on the condition that no live marker of the chunk exists', async () => {
+      // Prepare
+      ddbMock.on(TransactWriteCommand).resolves({});
+
+      // Act
+      await store.append(STREAM, expected, entries(7, 3, 'c7'), AT, marker());
+
+      // Assess
+      const items = ddbMock.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
+      expect(items).toHaveLength(5);
+      expect(items[1]).toEqual({
+        Put: {
+          TableName: REQUESTS,
+          Item: STORED,
+          ConditionExpression: 'attribute_not_exists(#requestId) OR #expiresAt <= :now',
+          ExpressionAttributeNames: { '#requestId': 'requestId', '#expiresAt': 'expiresAt' },
+          ExpressionAttributeValues: { ':now': Date.parse(AT) / 1000 },
+        },
+      });
+      expect(items.slice(2).map((item) => item.Put?.TableName)).toEqual([TABLE, TABLE, TABLE]);
+    });
+
+    it('maps a cancellation on the marker to ChunkCommittedError, even when the head moved too', async () => {
+      // Prepare
+      const error = cancelled('ConditionalCheckFailed', 'ConditionalCheckFailed', 'None', 'None', 'None');
+      ddbMock.on(TransactWriteCommand).rejects(error);
+
+      // Act
+      const append = store.append(STREAM, expected, entries(7, 3, 'c7'), AT, marker());
+
+      // Assess
+      await expect(append).rejects.toThrow(ChunkCommittedError);
+      await expect(append).rejects.toMatchObject({ cause: error });
+    });
+
+    it('maps a cancellation on the head alone to HeadMovedError when a marker rode along', async () => {
+      // Prepare
+      ddbMock.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None', 'None', 'None', 'None'));
+
+      // Act & Assess
+      await expect(store.append(STREAM, expected, entries(7, 3, 'c7'), AT, marker())).rejects.toThrow(HeadMovedError);
+    });
+
+    it.each([
+      ['99 entries, which leave no room for the marker', entries(7, 99, 'c7'), marker({ lastSeq: 106 })],
+      ['a marker of other seqs', entries(7, 3, 'c7'), marker({ firstSeq: 9 })],
+      ['a marker of another stream', entries(7, 3, 'c7'), marker({ stream: 'other' })],
+    ])('refuses %s without calling DynamoDB', async (_, batch, chunkMarker) => {
+      // Act & Assess
+      await expect(store.append(STREAM, expected, batch, AT, chunkMarker)).rejects.toThrow(RangeError);
+      expect(ddbMock).not.toHaveReceivedAnyCommand();
+    });
+
+    it('reads a request’s markers with one consistent Query of its partition', async () => {
+      // Prepare
+      ddbMock.on(QueryCommand).resolves({ Items: [STORED] });
+
+      // Act
+      const markers = await store.readMarkers(STREAM, 'batch-42');
+
+      // Assess
+      expect(markers).toEqual([marker()]);
+      expect(ddbMock).toHaveReceivedCommandWith(QueryCommand, {
+        TableName: REQUESTS,
+        KeyConditionExpression: '#requestId = :requestId',
+        ExpressionAttributeValues: { ':requestId': 'main#batch-42' },
+        ConsistentRead: true,
+      });
+    });
+
+    it('cannot write or read markers without the IngestRequests table', async () => {
+      // Prepare
+      store = new DynamoLogStore(documentClient(), TABLE);
+
+      // Act & Assess
+      await expect(store.readMarkers(STREAM, 'batch-42')).rejects.toThrow(/without the IngestRequests table/);
+      await expect(store.append(STREAM, expected, entries(7, 3, 'c7'), AT, marker())).rejects.toThrow(/without the IngestRequests table/);
       expect(ddbMock).not.toHaveReceivedAnyCommand();
     });
   });

@@ -29,6 +29,7 @@ describe('validateSettings', () => {
       openIntervals: 60,
       reportTopN: 10,
       retentionDays: 30,
+      idempotencyWindowHours: 24,
     });
     expect(Object.isFrozen(settings)).toBe(true);
   });
@@ -62,6 +63,8 @@ describe('validateSettings', () => {
     ['a negative staleAfterIntervals', { ...GOOD, staleAfterIntervals: -1 }, 'staleAfterIntervals'],
     ['reportTopN of 0', { ...GOOD, reportTopN: 0 }, 'reportTopN'],
     ['reportTopN over 100, which could carry a verdict past 400 KB', { ...GOOD, reportTopN: 101 }, 'reportTopN'],
+    ['an idempotency window of 0 hours', { ...GOOD, idempotencyWindowHours: 0 }, 'idempotencyWindowHours'],
+    ['an idempotency window over 30 days', { ...GOOD, idempotencyWindowHours: 721 }, 'idempotencyWindowHours'],
   ])('rejects %s with a ConfigError naming the field', (_what, raw, field) => {
     const error = configErrorOf(() => validateSettings(raw, 'cloud'));
 

@@ -109,7 +109,7 @@ describe('handler configuration at cold start', () => {
     ['planner', 'QUEUE_URL'],
     ['applier', 'REPLICA_TABLE_NAME'],
     ['checker', 'CONVERGENCE_TABLE_NAME'],
-    ['ingest', 'IDEMPOTENCY_TABLE_NAME'],
+    ['ingest', 'INGEST_REQUESTS_TABLE_NAME'],
   ] as const)('the %s fails naming %s when it is not set', async (name, variable) => {
     // Prepare
     stubEnv({ [variable]: '' });
@@ -124,7 +124,7 @@ describe('handler configuration at cold start', () => {
 
   it('asks a function only for the resources it uses: the planner starts without a replica table', async () => {
     // Prepare
-    stubEnv({ REPLICA_TABLE_NAME: undefined, IDEMPOTENCY_TABLE_NAME: undefined });
+    stubEnv({ REPLICA_TABLE_NAME: undefined, INGEST_REQUESTS_TABLE_NAME: undefined });
 
     // Act
     const module = await HANDLERS.planner();

@@ -1,30 +1,19 @@
-import { IdempotencyAlreadyInProgressError, IdempotencyValidationError } from '@aws-lambda-powertools/idempotency';
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import {
-  ConditionalCheckFailedException,
-  DeleteItemCommand,
-  DynamoDBClient,
-  PutItemCommand,
-  TransactionCanceledException,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GENESIS_CHAIN, nextChain } from '#shared/domain/chain.ts';
-import { ValidationError } from '#shared/domain/errors.ts';
+import { IdempotencyConflictError, ValidationError } from '#shared/domain/errors.ts';
 import type { IngestRequest } from '#shared/domain/schemas.ts';
 import type { NewUpdate } from '#shared/domain/types.ts';
 import type { AppendResult } from '#shared/usecases/append-updates.ts';
+import { dynamoItemBytes, FakeIngestTables, MAX_ACTIONS, MAX_TRANSACTION_BYTES } from '#test/support/fake-ingest-tables.ts';
 import { functionEnv, lambdaContext, stubEnv, TABLES } from '#test/support/lambda.ts';
-import { headItem, logEntries, puts, STREAM } from './support.ts';
+import { logEntries, puts, STREAM } from './support.ts';
 
 const doc = mockClient(DynamoDBDocumentClient);
-/** Powertools idempotency talks to the low-level client the handler shares with its document client. */
-const idempotencyTable = mockClient(DynamoDBClient);
-const FUNCTION_NAME = 'MicrobatchSync-Ingest-AbC123';
-const context = lambdaContext(FUNCTION_NAME);
+const context = lambdaContext('MicrobatchSync-Ingest-AbC123');
 
 /** The log already holds 41 updates. */
 const HEAD_CHAIN = logEntries(puts(41)).at(-1)?.chain ?? GENESIS_CHAIN;
@@ -35,27 +24,21 @@ const UPDATES: NewUpdate[] = [
   { key: 'user/9', op: 'delete' },
 ];
 
-interface Head {
-  head: number;
-  headChain: string;
-}
-/** The Log's head item as the mocks keep it; undefined until a stream's first append. */
-let stored: Head | undefined;
-
-/** Commits a transaction the way DynamoDB would: the head item takes the values it sets. */
-function commit(input: TransactWriteCommandInput): Record<string, never> {
-  const values = input.TransactItems?.[0]?.Update?.ExpressionAttributeValues;
-  stored = { head: Number(values?.[':head']), headChain: String(values?.[':chain']) };
-  return {};
-}
+/** The Log and IngestRequests tables as DynamoDB would keep them for this test. */
+let tables: FakeIngestTables;
 
 function transactions(): TransactWriteCommandInput[] {
   return doc.commandCalls(TransactWriteCommand).map((call) => call.args[0].input);
 }
 
-/** The entries a transaction puts, as stored items. */
+/** The Log entries a transaction puts, as stored items. */
 function putItems(input: TransactWriteCommandInput | undefined): Record<string, unknown>[] {
-  return (input?.TransactItems ?? []).flatMap((item) => (item.Put?.Item ? [item.Put.Item] : []));
+  return (input?.TransactItems ?? []).flatMap((item) => (item.Put?.Item && item.Put.TableName === TABLES.log ? [item.Put.Item] : []));
+}
+
+/** The chunk markers a transaction puts. */
+function markerItems(input: TransactWriteCommandInput | undefined): Record<string, unknown>[] {
+  return (input?.TransactItems ?? []).flatMap((item) => (item.Put?.Item && item.Put.TableName === TABLES.ingestRequests ? [item.Put.Item] : []));
 }
 
 /** Checks that `items` link on from `chain`, each chained over its own update, and returns the last link. */
@@ -87,17 +70,11 @@ function cancelled(): TransactionCanceledException {
   });
 }
 
-/** Powertools' conditional put failing on an existing record, which DynamoDB returns (ALL_OLD). */
-function recordExists(item: Record<string, AttributeValue>): ConditionalCheckFailedException {
-  return new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {}, Item: item });
-}
-
 describe('ingest handler', () => {
   let ingest: (request: unknown) => Promise<AppendResult>;
 
   beforeAll(async () => {
-    // Powertools prefixes idempotency keys with the function name it finds at cold start.
-    stubEnv(functionEnv({ AWS_LAMBDA_FUNCTION_NAME: FUNCTION_NAME }));
+    stubEnv(functionEnv());
     // The handler reads its configuration at import: only now is the environment in place.
     const { handler } = await import('#functions/ingest/handler.ts');
     ingest = async (request) => (await handler(request as IngestRequest, context)) as AppendResult;
@@ -105,13 +82,9 @@ describe('ingest handler', () => {
 
   beforeEach(() => {
     doc.reset();
-    idempotencyTable.reset();
-    stored = { head: 41, headChain: HEAD_CHAIN };
-    doc.on(GetCommand, { TableName: TABLES.log, Key: { stream: STREAM, seq: 0 } }).callsFake(() => (stored ? { Item: headItem(stored.head, stored.headChain) } : {}));
-    doc.on(TransactWriteCommand).callsFake(commit);
-    idempotencyTable.on(PutItemCommand).resolves({});
-    idempotencyTable.on(UpdateItemCommand).resolves({});
-    idempotencyTable.on(DeleteItemCommand).resolves({});
+    tables = new FakeIngestTables(TABLES.log, TABLES.ingestRequests, STREAM);
+    tables.head = { head: 41, headChain: HEAD_CHAIN };
+    tables.install(doc);
   });
 
   it('appends valid updates in one transaction: the head condition plus one put per update, chained', async () => {
@@ -140,7 +113,7 @@ describe('ingest handler', () => {
     ['a bad key among good updates', { updates: [UPDATES[0], { key: '', op: 'put', value: 1 }, UPDATES[1]] }, /\bupdates\.1\.key: /],
     ['a put without a value', { updates: [{ key: 'user/1', op: 'put' }] }, /\bupdates\.0\.value: /],
     ['an unknown op', { updates: [{ key: 'user/1', op: 'upsert', value: 1 }] }, /\bupdates\.0\.op: /],
-    ['a value over 350 KiB', { updates: [{ key: 'user/1', op: 'put', value: 'x'.repeat(351 * 1024) }] }, /\bupdates\.0\.value: /],
+    ['an update whose log item would exceed DynamoDB’s 400 KiB item limit', { updates: [UPDATES[0], { key: 'user/1', op: 'put', value: 'x'.repeat(400 * 1024) }] }, /\bupdates\.1: /],
     ['an empty list of updates', { updates: [] }, /\bupdates: /],
     ['an event that is not an object', 'append user/17 please', /\(root\): /],
   ])('rejects %s whole with a ValidationError naming the field, and appends nothing', async (_what, request, field) => {
@@ -151,16 +124,19 @@ describe('ingest handler', () => {
     await expect(invocation).rejects.toThrow(ValidationError);
     await expect(invocation).rejects.toThrow(field);
     expect(doc).toHaveReceivedCommandTimes(TransactWriteCommand, 0);
-    expect(idempotencyTable.calls()).toHaveLength(0);
+    expect(doc).toHaveReceivedCommandTimes(QueryCommand, 0);
   });
 
   it('retries a transaction another producer beat, on the head it re-reads', async () => {
     // Prepare: between our read and our transaction another producer appends 4 updates.
     const theirs = logEntries(puts(4, 100), 41, HEAD_CHAIN);
-    doc.on(TransactWriteCommand).callsFakeOnce(() => {
-      stored = { head: 45, headChain: theirs.at(-1)?.chain ?? '' };
-      throw cancelled();
-    });
+    doc
+      .on(TransactWriteCommand)
+      .callsFakeOnce(() => {
+        tables.head = { head: 45, headChain: theirs.at(-1)?.chain ?? '' };
+        throw cancelled();
+      })
+      .callsFake((input: TransactWriteCommandInput) => tables.transact(input));
 
     // Act
     const result = await ingest({ updates: UPDATES });
@@ -176,7 +152,7 @@ describe('ingest handler', () => {
 
   it('splits 150 updates into two transactions of 99 and 51 whose chain runs on unbroken', async () => {
     // Prepare: a stream's first append, so there is no head item yet.
-    stored = undefined;
+    tables.head = undefined;
     const updates = puts(150);
 
     // Act
@@ -194,116 +170,158 @@ describe('ingest handler', () => {
     expect(second?.TransactItems?.[0]?.Update).toMatchObject({ ConditionExpression: '#head = :expected', ExpressionAttributeValues: { ':expected': 99, ':head': 150 } });
     const middle = expectChained(putItems(first), 0, GENESIS_CHAIN, updates.slice(0, 99));
     const last = expectChained(putItems(second), 99, middle, updates.slice(99));
-    expect(stored).toEqual({ head: 150, headChain: last });
+    expect(tables.head).toEqual({ head: 150, headChain: last });
     expect(result).toEqual({ updates: 150, seqRanges: [{ firstSeq: 1, lastSeq: 99 }, { firstSeq: 100, lastSeq: 150 }], head: 150, transactions: 2, retries: 0 });
   });
 
-  it('makes no idempotency call for a request without an idempotency key', async () => {
+  it('splits 13 updates of 340 KiB into transactions DynamoDB accepts, each under 4 MiB', async () => {
+    // Prepare
+    const updates = Array.from({ length: 13 }, (_, index): NewUpdate => ({ key: `blob/${index}`, op: 'put', value: 'x'.repeat(340 * 1024) }));
+
     // Act
-    await ingest({ updates: UPDATES });
+    const result = await ingest({ updates });
 
     // Assess
-    expect(idempotencyTable.calls()).toHaveLength(0);
-    expect(doc).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+    const sizes = transactions().map((transaction) => putItems(transaction).reduce((sum, item) => sum + dynamoItemBytes(item), 0));
+    expect(sizes.every((size) => size <= MAX_TRANSACTION_BYTES)).toBe(true);
+    expect(transactions().map((transaction) => putItems(transaction).length)).toEqual([12, 1]);
+    expect(result).toMatchObject({ updates: 13, head: 54, transactions: 2 });
+  });
+
+  it('appends 99 small updates and then 51 of 100 KiB, each once and in order, in transactions under 4 MiB', async () => {
+    // Prepare
+    const updates = [...puts(99), ...Array.from({ length: 51 }, (_, index): NewUpdate => ({ key: `blob/${index}`, op: 'put', value: 'y'.repeat(100 * 1024) }))];
+
+    // Act
+    const result = await ingest({ updates });
+
+    // Assess
+    const items = transactions().flatMap(putItems);
+    expect(items.map((item) => item.key)).toEqual(updates.map((update) => update.key));
+    expect(items.map((item) => item.seq)).toEqual(updates.map((_, index) => 42 + index));
+    expect(transactions().every((transaction) => (transaction.TransactItems?.length ?? 0) <= MAX_ACTIONS)).toBe(true);
+    expect(result).toMatchObject({ updates: 150, head: 191 });
+  });
+
+  it('writes no marker and reads none for a request without an idempotency key', async () => {
+    // Act
+    await ingest({ updates: puts(150) });
+
+    // Assess
+    expect(doc).toHaveReceivedCommandTimes(QueryCommand, 0);
+    expect(transactions().flatMap(markerItems)).toEqual([]);
+    expect(transactions().map((transaction) => putItems(transaction).length)).toEqual([99, 51]);
   });
 
   describe('with an idempotency key', () => {
-    const request = { updates: UPDATES, idempotencyKey: 'producer-7/batch-0042' };
+    const KEY = 'producer-7/batch-0042';
+    const REQUEST_ID = `${STREAM}#${KEY}`;
 
-    /** Runs `request` once and returns the record Powertools stored for it, as DynamoDB would hold it once COMPLETED. */
-    async function completedRecord(): Promise<{ item: Record<string, AttributeValue>; result: AppendResult }> {
-      const result = await ingest(request);
-      const put = idempotencyTable.commandCalls(PutItemCommand)[0]?.args[0].input;
-      const update = idempotencyTable.commandCalls(UpdateItemCommand)[0]?.args[0].input;
-      const data = update?.ExpressionAttributeValues?.[':response_data'];
-      if (put?.Item === undefined || data === undefined) throw new Error('the first request stored no idempotency record');
-      return { item: { ...put.Item, status: { S: 'COMPLETED' }, data }, result };
+    /** Fails the nth transaction (from 1) the way a lost connection or a 5xx after the SDK's retries would. */
+    function failTransaction(nth: number): void {
+      let count = 0;
+      doc.on(TransactWriteCommand).callsFake((input: TransactWriteCommandInput) => {
+        count += 1;
+        if (count === nth) throw Object.assign(new Error('We currently do not have sufficient capacity'), { name: 'InternalServerError' });
+        return tables.transact(input);
+      });
     }
 
-    it('records the request in the idempotency table, in progress first and completed with its result', async () => {
+    it('puts one marker per chunk in the chunk’s own transaction, on the condition that none is live', async () => {
       // Act
-      const result = await ingest(request);
+      const before = Math.floor(Date.now() / 1000);
+      const result = await ingest({ updates: puts(150), idempotencyKey: KEY });
 
-      // Assess
-      expect(idempotencyTable).toHaveReceivedCommandTimes(PutItemCommand, 1);
-      const put = idempotencyTable.commandCalls(PutItemCommand)[0]?.args[0].input;
-      expect(put?.TableName).toBe(TABLES.idempotency);
-      expect(put?.Item?.status).toEqual({ S: 'INPROGRESS' });
-      expect(put?.Item?.id?.S).toMatch(new RegExp(`^${FUNCTION_NAME}#`));
-      expect(put?.ConditionExpression).toContain('attribute_not_exists(#id)');
-      // The lock lasts as long as the invocation may: the 30 s the Lambda context has left.
-      expect(Number(put?.Item?.in_progress_expiration?.N) - Date.now()).toBeGreaterThan(25_000);
-      expect(Number(put?.Item?.in_progress_expiration?.N) - Date.now()).toBeLessThanOrEqual(30_000);
-      expect(idempotencyTable).toHaveReceivedCommandWith(UpdateItemCommand, {
-        TableName: TABLES.idempotency,
-        Key: { id: { S: put?.Item?.id?.S ?? '' } },
+      // Assess: 98 updates beside the head item and the marker, then the other 52.
+      expect(doc).toHaveReceivedCommandTimes(QueryCommand, 1);
+      expect(doc).toHaveReceivedCommandWith(QueryCommand, { TableName: TABLES.ingestRequests, ConsistentRead: true, ExpressionAttributeValues: { ':requestId': REQUEST_ID } });
+      expect(transactions().map((transaction) => putItems(transaction).length)).toEqual([98, 52]);
+      const [first, second] = transactions();
+      expect(first?.TransactItems?.[1]?.Put).toMatchObject({
+        TableName: TABLES.ingestRequests,
+        ConditionExpression: 'attribute_not_exists(#requestId) OR #expiresAt <= :now',
+        Item: { requestId: REQUEST_ID, chunk: 0, chunks: 2, firstSeq: 42, lastSeq: 139, retries: 0 },
       });
-      const update = idempotencyTable.commandCalls(UpdateItemCommand)[0]?.args[0].input;
-      expect(update?.ExpressionAttributeValues?.[':status']).toEqual({ S: 'COMPLETED' });
-      expect(update?.ExpressionAttributeValues?.[':response_data']?.M?.head).toEqual({ N: '44' });
-      expect(doc).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
-      expect(result.head).toBe(44);
+      expect(markerItems(second)).toEqual([expect.objectContaining({ requestId: REQUEST_ID, chunk: 1, chunks: 2, firstSeq: 140, lastSeq: 191 })]);
+      const markers = tables.markersOf(REQUEST_ID);
+      expect(new Set(markers.map((marker) => marker.fingerprint)).size).toBe(1);
+      expect(markers[0]?.fingerprint).toMatch(/^[0-9a-f]{64}$/);
+      // The key is remembered for the default window of 24 hours, every marker to the same second.
+      expect(Number(markers[0]?.expiresAt) - before).toBeGreaterThanOrEqual(24 * 3600);
+      expect(Number(markers[0]?.expiresAt) - before).toBeLessThanOrEqual(24 * 3600 + 5);
+      expect(markers[1]?.expiresAt).toBe(markers[0]?.expiresAt);
+      expect(result).toEqual({ updates: 150, seqRanges: [{ firstSeq: 42, lastSeq: 139 }, { firstSeq: 140, lastSeq: 191 }], head: 191, transactions: 2, retries: 0 });
     });
 
-    it('returns the stored result of a completed request without appending again', async () => {
+    it('resumes a retry after a partial failure: appends only the chunks that did not commit, each update once', async () => {
+      // Prepare: the first attempt commits its first chunk, then its second transaction fails.
+      const updates = puts(250);
+      failTransaction(2);
+      await expect(ingest({ updates, idempotencyKey: KEY })).rejects.toThrow('sufficient capacity');
+      const committedBefore = tables.log().length;
+      doc.on(TransactWriteCommand).callsFake((input: TransactWriteCommandInput) => tables.transact(input));
+
+      // Act
+      const result = await ingest({ updates, idempotencyKey: KEY });
+
+      // Assess
+      expect(committedBefore).toBe(98);
+      expect(tables.log().map((item) => item.key)).toEqual(updates.map((update) => update.key));
+      expect(tables.log().map((item) => item.seq)).toEqual(updates.map((_, index) => 42 + index));
+      expect(tables.markersOf(REQUEST_ID).map((marker) => marker.chunk)).toEqual([0, 1, 2]);
+      expect(result).toEqual({
+        updates: 250,
+        seqRanges: [
+          { firstSeq: 42, lastSeq: 139 },
+          { firstSeq: 140, lastSeq: 237 },
+          { firstSeq: 238, lastSeq: 291 },
+        ],
+        head: 291,
+        transactions: 3,
+        retries: 0,
+      });
+    });
+
+    it('returns the same result for a request whose chunks are all committed, without appending or reading the head', async () => {
       // Prepare
-      const first = await completedRecord();
-      idempotencyTable.on(PutItemCommand).rejects(recordExists(first.item));
-      const reads = doc.commandCalls(GetCommand).length;
+      const first = await ingest({ updates: puts(150), idempotencyKey: KEY });
+      doc.resetHistory();
 
       // Act
-      const result = await ingest(request);
+      const again = await ingest({ updates: puts(150), idempotencyKey: KEY });
 
       // Assess
-      expect(result).toEqual(first.result);
-      expect(doc).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
-      expect(doc.commandCalls(GetCommand)).toHaveLength(reads);
-      expect(idempotencyTable).toHaveReceivedCommandTimes(DeleteItemCommand, 0);
+      expect(again).toEqual(first);
+      expect(doc).toHaveReceivedCommandTimes(QueryCommand, 1);
+      expect(doc).toHaveReceivedCommandTimes(GetCommand, 0);
+      expect(doc).toHaveReceivedCommandTimes(TransactWriteCommand, 0);
+      expect(tables.log()).toHaveLength(150);
     });
 
-    it('rejects the same key with other updates, appends nothing, and keeps the first request’s record', async () => {
+    it('rejects the same key with other updates with IdempotencyConflictError, appending nothing', async () => {
       // Prepare
-      const first = await completedRecord();
-      idempotencyTable.on(PutItemCommand).rejects(recordExists(first.item));
+      await ingest({ updates: UPDATES, idempotencyKey: KEY });
+      doc.resetHistory();
 
       // Act
-      const invocation = ingest({ ...request, updates: [{ key: 'user/99', op: 'delete' }] });
+      const invocation = ingest({ updates: [{ key: 'user/99', op: 'delete' }], idempotencyKey: KEY });
 
       // Assess
-      await expect(invocation).rejects.toThrow(IdempotencyValidationError);
-      expect(doc).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
-      expect(idempotencyTable).toHaveReceivedCommandTimes(DeleteItemCommand, 0);
+      await expect(invocation).rejects.toThrow(IdempotencyConflictError);
+      await expect(invocation).rejects.toThrow(`idempotency key "${KEY}" was already used for other updates: send a new request with a new key`);
+      expect(doc).toHaveReceivedCommandTimes(TransactWriteCommand, 0);
+      expect(tables.log()).toHaveLength(3);
     });
 
-    it('rejects a duplicate while the first request is still in progress, and keeps that request’s lock', async () => {
-      // Prepare: the first request holds the lock: its record is in progress, for 30 more seconds.
-      const first = await completedRecord();
-      const inProgress: Record<string, AttributeValue> = { ...first.item, status: { S: 'INPROGRESS' }, in_progress_expiration: { N: String(Date.now() + 30_000) } };
-      delete inProgress.data;
-      idempotencyTable.on(PutItemCommand).rejects(recordExists(inProgress));
-
+    it('lets two deliveries of one request run at once: each chunk commits once, and both return the same result', async () => {
       // Act
-      const invocation = ingest(request);
+      const [one, other] = await Promise.all([ingest({ updates: puts(250), idempotencyKey: KEY }), ingest({ updates: puts(250), idempotencyKey: KEY })]);
 
-      // Assess
-      await expect(invocation).rejects.toThrow(IdempotencyAlreadyInProgressError);
-      expect(doc).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
-      expect(idempotencyTable).toHaveReceivedCommandTimes(DeleteItemCommand, 0);
-    });
-
-    it('deletes its in-progress record when the append fails, so that the producer may retry', async () => {
-      // Prepare
-      doc.on(TransactWriteCommand).rejects(Object.assign(new Error('Throughput exceeds the current capacity of your table'), { name: 'ProvisionedThroughputExceededException' }));
-
-      // Act
-      const invocation = ingest(request);
-
-      // Assess
-      await expect(invocation).rejects.toThrow('Throughput exceeds');
-      const put = idempotencyTable.commandCalls(PutItemCommand)[0]?.args[0].input;
-      expect(idempotencyTable).toHaveReceivedCommandWith(DeleteItemCommand, { TableName: TABLES.idempotency, Key: { id: { S: put?.Item?.id?.S ?? '' } } });
-      expect(idempotencyTable).toHaveReceivedCommandTimes(UpdateItemCommand, 0);
+      // Assess: the loser of each chunk's race found the winner's marker and moved on.
+      expect(tables.committed).toHaveLength(3);
+      expect(tables.log().map((item) => item.key)).toEqual(puts(250).map((update) => update.key));
+      expect(other).toEqual(one);
+      expect(doc.commandCalls(QueryCommand).length).toBeGreaterThan(2);
     });
   });
-
 });

@@ -82,7 +82,7 @@ describe.each(FUNCTIONS)('the %s bundle', (name) => {
       NODES_TABLE_NAME: 'nodes',
       REPLICA_TABLE_NAME: 'replica',
       CONVERGENCE_TABLE_NAME: 'convergence',
-      IDEMPOTENCY_TABLE_NAME: 'idempotency',
+      INGEST_REQUESTS_TABLE_NAME: 'ingest-requests',
       QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/q.fifo',
     };
     expect(execFileSync(process.execPath, ['--enable-source-maps', '--input-type=module', '-e', script], { env, encoding: 'utf8' })).toBe('function');

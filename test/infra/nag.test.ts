@@ -62,7 +62,7 @@ function acknowledgements(created: CreatedApp): Record<string, string> {
 
 const EXPECTED_ACKNOWLEDGEMENTS = [
   'AwsSolutions-DDB3 MicrobatchSync/Tables/ConvergenceTable',
-  'AwsSolutions-DDB3 MicrobatchSync/Tables/IdempotencyTable',
+  'AwsSolutions-DDB3 MicrobatchSync/Tables/IngestRequestsTable',
   'AwsSolutions-IAM5[Resource::<CheckerFunction288BE78F.Arn>:*] MicrobatchSync/Schedules/CheckerRole',
   'AwsSolutions-IAM5[Resource::<PlannerFunctionAFCCE450.Arn>:*] MicrobatchSync/Schedules/PlannerRole',
   'AwsSolutions-SQS3 MicrobatchSync/Schedules/SchedulerDeadLetterQueue',
@@ -99,7 +99,7 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     expect(failed).toBe(true);
     expect(findings).toEqual([
       'AwsSolutions-DDB3 MicrobatchSync/Tables/ConvergenceTable/Resource',
-      'AwsSolutions-DDB3 MicrobatchSync/Tables/IdempotencyTable/Resource',
+      'AwsSolutions-DDB3 MicrobatchSync/Tables/IngestRequestsTable/Resource',
       'AwsSolutions-IAM5[Resource::<CheckerFunction288BE78F.Arn>:*] MicrobatchSync/Schedules/CheckerRole/DefaultPolicy/Resource',
       'AwsSolutions-IAM5[Resource::<PlannerFunctionAFCCE450.Arn>:*] MicrobatchSync/Schedules/PlannerRole/DefaultPolicy/Resource',
       'AwsSolutions-SQS3 MicrobatchSync/Schedules/SchedulerDeadLetterQueue/Resource',

@@ -18,7 +18,7 @@ describe("removalPolicy 'destroy' (the dev switch)", () => {
   });
 
   it('keeps the same logical ids as a retained stack', () => {
-    expect(Object.keys(resourcesOfType(json, 'AWS::DynamoDB::Table')).sort()).toEqual(['ConvergenceTable', 'IdempotencyTable', 'LogTable', 'NodesTable', 'ReplicaTable']);
+    expect(Object.keys(resourcesOfType(json, 'AWS::DynamoDB::Table')).sort()).toEqual(['ConvergenceTable', 'IngestRequestsTable', 'LogTable', 'NodesTable', 'ReplicaTable']);
   });
 });
 

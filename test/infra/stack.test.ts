@@ -52,7 +52,7 @@ function resourcesTheHandlerLoads(name: FunctionName): Resource[] {
 describe('stateful resources', () => {
   it('keeps the exact logical ids of every table and queue, so no refactor replaces one', () => {
     expect(Object.keys(resourcesOfType(json, 'AWS::DynamoDB::Table')).sort()).toEqual(
-      ['ConvergenceTable', 'IdempotencyTable', 'LogTable', 'NodesTable', 'ReplicaTable'],
+      ['ConvergenceTable', 'IngestRequestsTable', 'LogTable', 'NodesTable', 'ReplicaTable'],
     );
     expect(Object.keys(resourcesOfType(json, 'AWS::SQS::Queue')).sort()).toEqual(['MicrobatchDeadLetterQueue', 'MicrobatchQueue', 'SchedulerDeadLetterQueue']);
   });
@@ -73,7 +73,7 @@ describe('tables', () => {
     ['NodesTable', [{ AttributeName: 'nodeId', KeyType: 'HASH' }], [['nodeId', 'S']]],
     ['ReplicaTable', [{ AttributeName: 'nodeId', KeyType: 'HASH' }, { AttributeName: 'key', KeyType: 'RANGE' }], [['nodeId', 'S'], ['key', 'S']]],
     ['ConvergenceTable', [{ AttributeName: 'stream', KeyType: 'HASH' }, { AttributeName: 'interval', KeyType: 'RANGE' }], [['stream', 'S'], ['interval', 'N']]],
-    ['IdempotencyTable', [{ AttributeName: 'id', KeyType: 'HASH' }], [['id', 'S']]],
+    ['IngestRequestsTable', [{ AttributeName: 'requestId', KeyType: 'HASH' }, { AttributeName: 'chunk', KeyType: 'RANGE' }], [['requestId', 'S'], ['chunk', 'N']]],
   ])('%s has the keys the adapters use', (id, keySchema, attributes) => {
     const table = properties(id);
     expect(table.KeySchema).toEqual(keySchema);
@@ -94,12 +94,12 @@ describe('tables', () => {
         (table.Properties?.PointInTimeRecoverySpecification as { PointInTimeRecoveryEnabled: boolean }).PointInTimeRecoveryEnabled,
       ]),
     );
-    expect(pitr).toEqual({ LogTable: true, NodesTable: true, ReplicaTable: true, ConvergenceTable: false, IdempotencyTable: false });
+    expect(pitr).toEqual({ LogTable: true, NodesTable: true, ReplicaTable: true, ConvergenceTable: false, IngestRequestsTable: false });
   });
 
-  it('expires Convergence records on expiresAt and idempotency records on expiration', () => {
+  it('expires Convergence records and ingest request markers on expiresAt', () => {
     expect(properties('ConvergenceTable').TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
-    expect(properties('IdempotencyTable').TimeToLiveSpecification).toEqual({ AttributeName: 'expiration', Enabled: true });
+    expect(properties('IngestRequestsTable').TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
     for (const id of ['LogTable', 'NodesTable', 'ReplicaTable']) expect(properties(id).TimeToLiveSpecification).toBeUndefined();
   });
 
@@ -193,7 +193,7 @@ describe('functions', () => {
       [RESOURCE_ENV.queueUrl]: { Ref: 'MicrobatchQueue' },
     });
     expect(environmentOf(json, fn('applier'))).toMatchObject({ [RESOURCE_ENV.replicaTable]: { Ref: 'ReplicaTable' } });
-    expect(environmentOf(json, fn('ingest'))).toMatchObject({ [RESOURCE_ENV.idempotencyTable]: { Ref: 'IdempotencyTable' } });
+    expect(environmentOf(json, fn('ingest'))).toMatchObject({ [RESOURCE_ENV.ingestRequestsTable]: { Ref: 'IngestRequestsTable' } });
   });
 
   it('reserves concurrency for ingest only (its head item is one hot key)', () => {
@@ -250,10 +250,10 @@ describe('least privilege', () => {
     });
   });
 
-  it('lets ingest append to the log and keep idempotency records', () => {
+  it('lets ingest append to the log and read and put the markers of idempotent requests, nothing more', () => {
     expect(withoutLogs('ingest')).toEqual({
       LogTable: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-      IdempotencyTable: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      IngestRequestsTable: ['dynamodb:PutItem', 'dynamodb:Query'],
     });
   });
 
@@ -509,8 +509,8 @@ describe('outputs', () => {
       'DashboardUrl',
       'DeadLetterQueueUrl',
       'FailedTicksQueueUrl',
-      'IdempotencyTableName',
       'IngestFunctionName',
+      'IngestRequestsTableName',
       'LogTableName',
       'NodesTableName',
       'PlannerFunctionName',

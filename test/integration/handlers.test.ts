@@ -5,7 +5,7 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoLogStore } from '#shared/adapters/dynamodb/log-store.ts';
 import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.ts';
 import { validateSettings } from '#shared/domain/config.ts';
@@ -15,17 +15,14 @@ import type { AppendResult } from '#shared/usecases/append-updates.ts';
 import type { CheckConvergenceResult } from '#shared/usecases/check-convergence.ts';
 import type { PlanIntervalResult } from '#shared/usecases/plan-interval.ts';
 import { registerNode } from '#shared/usecases/register-node.ts';
-import { localDocumentClient, localDynamoClient, localSqsClient } from '../../local/emulators.ts';
-import { functionEnvironment, LambdaHost } from '../../local/lambda-host.ts';
-import { createResources, type LocalResources } from '../../local/resources.ts';
+import type { LambdaHost } from '../../local/lambda-host.ts';
+import type { LocalResources } from '../../local/resources.ts';
+import { emulatorClients, handlerHost } from './support.ts';
 
-const endpoints = inject('emulators');
 const T = 60;
 const settings = validateSettings({ stream: 'main', intervalSeconds: T, batchSize: 100 }, 'local');
 
-const dynamodb = localDynamoClient(endpoints.dynamodb);
-const doc = localDocumentClient(endpoints.dynamodb);
-const sqs = localSqsClient(endpoints.sqs);
+const clients = emulatorClients();
 let resources: LocalResources;
 let host: LambdaHost;
 let log: DynamoLogStore;
@@ -42,7 +39,7 @@ function tick(offset: number): { scheduledTime: string; executionId: string; att
 }
 
 async function queueDepth(): Promise<number> {
-  const { Attributes = {} } = await sqs.send(
+  const { Attributes = {} } = await clients.sqs.send(
     new GetQueueAttributesCommand({ QueueUrl: resources.queues.microbatch.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
   );
   return Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible);
@@ -56,19 +53,16 @@ async function claims(): Promise<Pick<NodeState, 'nodeId' | 'plannedSeq' | 'plan
 }
 
 beforeAll(async () => {
-  resources = await createResources({ dynamodb, sqs }, { prefix: 'handlers' });
-  host = new LambdaHost(functionEnvironment({ settings, resources: resources.functionResources, endpoints, logLevel: 'SILENT' }), randomUUID().slice(0, 6));
-  log = new DynamoLogStore(doc, resources.tables.log);
-  nodes = new DynamoNodeRepository(doc, resources.tables.nodes);
+  ({ resources, host } = await handlerHost(clients, settings, 'handlers'));
+  log = new DynamoLogStore(clients.doc, resources.tables.log);
+  nodes = new DynamoNodeRepository(clients.doc, resources.tables.nodes);
   // One update per second: a share of 60 per interval, well below the backlog.
   await Promise.all(['n-a', 'n-b'].map((nodeId) => registerNode({ nodeId, rate: 1 }, { nodes })));
   await host.invoke<AppendResult>('ingest', { updates: puts(250) });
 });
 
 afterAll(() => {
-  dynamodb.destroy();
-  doc.destroy();
-  sqs.destroy();
+  clients.destroy();
 });
 
 describe('the ingest handler', () => {
@@ -133,7 +127,7 @@ describe('Nodes items written by hand', () => {
       { nodeId: 'tenant 7', rate: 1, status: 'active', appliedSeq: 0, appliedChain: '0'.repeat(64), plannedSeq: 0 },
       { nodeId: 'hand-zero-rate', rate: 0, status: 'active', appliedSeq: 0, appliedChain: '0'.repeat(64), plannedSeq: 0 },
     ];
-    await Promise.all(items.map((Item) => doc.send(new PutCommand({ TableName: resources.tables.nodes, Item }))));
+    await Promise.all(items.map((Item) => clients.doc.send(new PutCommand({ TableName: resources.tables.nodes, Item }))));
     await registerNode({ nodeId: 'tenant:8', rate: 1 }, { nodes });
     const depth = await queueDepth();
 

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { GENESIS_CHAIN } from '#shared/domain/chain.ts';
-import { HeadMovedError } from '#shared/domain/errors.ts';
+import { ChunkCommittedError, HeadMovedError } from '#shared/domain/errors.ts';
 import type { IntervalVerdict, LogEntry, Microbatch, PlanHeader } from '#shared/domain/types.ts';
 import { listActive, type NodePage } from '#shared/domain/ports.ts';
 import { chainEntries } from '#shared/usecases/append-updates.ts';
@@ -87,6 +87,45 @@ describe('the in-memory log', () => {
     await expect(log.append('main', { head: 1, headChain: GENESIS_CHAIN }, entriesAfter(genesis, 1), AT)).rejects.toBeInstanceOf(RangeError);
     await expect(log.append('main', genesis, entriesAfter(genesis, 100), AT)).rejects.toBeInstanceOf(RangeError);
     expect((await log.readHead('main')).head).toBe(0);
+  });
+
+  it('refuses, as DynamoDB does, an item over 400 KiB or a transaction over 4 MiB, appending nothing', async () => {
+    const log = new InMemoryLog();
+    const genesis = { head: 0, headChain: GENESIS_CHAIN };
+    const blobs = (count: number, bytes: number): LogEntry[] =>
+      chainEntries(genesis, Array.from({ length: count }, (_, index) => ({ key: `blob/${index}`, op: 'put' as const, value: 'x'.repeat(bytes) })), AT);
+
+    await expect(log.append('main', genesis, blobs(1, 400 * 1024), AT)).rejects.toThrow(/over the item limit/);
+    await expect(log.append('main', genesis, blobs(13, 340 * 1024), AT)).rejects.toThrow(/at most 4194304 bytes/);
+    expect((await log.readHead('main')).head).toBe(0);
+    await log.append('main', genesis, blobs(12, 340 * 1024), AT);
+    expect((await log.readHead('main')).head).toBe(12);
+  });
+
+  it('keeps a chunk marker in the append’s own step, and refuses a live one twice, whatever the head', async () => {
+    const log = new InMemoryLog();
+    const genesis = { head: 0, headChain: GENESIS_CHAIN };
+    const first = entriesAfter(genesis, 2);
+    const marker = { stream: 'main', idempotencyKey: 'k', chunk: 0, chunks: 1, firstSeq: 1, lastSeq: 2, fingerprint: 'f'.repeat(64), retries: 0, committedAt: AT, expiresAt: Date.parse(AT) / 1000 + 60 };
+    await log.append('main', genesis, first, AT, marker);
+    const head = await log.readHead('main');
+
+    await expect(log.append('main', head, chainEntries(head, [{ key: 'x', op: 'delete' }], AT), AT, { ...marker, firstSeq: 3, lastSeq: 3 })).rejects.toBeInstanceOf(ChunkCommittedError);
+    expect(await log.readMarkers('main', 'k')).toEqual([marker]);
+    expect(await log.readMarkers('main', 'other')).toEqual([]);
+    expect((await log.readHead('main')).head).toBe(2);
+  });
+
+  it('lets a chunk overwrite its marker once that has expired, as the adapter’s condition does', async () => {
+    const log = new InMemoryLog();
+    const genesis = { head: 0, headChain: GENESIS_CHAIN };
+    const expired = { stream: 'main', idempotencyKey: 'k', chunk: 0, chunks: 1, firstSeq: 1, lastSeq: 1, fingerprint: 'f'.repeat(64), retries: 0, committedAt: AT, expiresAt: Date.parse(AT) / 1000 };
+    await log.append('main', genesis, entriesAfter(genesis, 1), AT, expired);
+    const head = await log.readHead('main');
+
+    await log.append('main', head, chainEntries(head, [{ key: 'x', op: 'delete' }], AT), AT, { ...expired, firstSeq: 2, lastSeq: 2, expiresAt: expired.expiresAt + 60 });
+
+    expect((await log.readMarkers('main', 'k')).map((marker) => marker.lastSeq)).toEqual([2]);
   });
 
   it('hands out values as they come back from JSON text, and copies callers cannot change', async () => {

@@ -15,10 +15,12 @@
  * before or after the call takes effect: a crash between any two steps of a use case.
  */
 import { GENESIS_CHAIN } from '#shared/domain/chain.ts';
-import { HeadMovedError } from '#shared/domain/errors.ts';
+import { ChunkCommittedError, HeadMovedError } from '#shared/domain/errors.ts';
+import { requestId, type ChunkMarker } from '#shared/domain/ingest.ts';
 import {
   checkAppend,
   type ConvergenceStore,
+  type IngestRequestReader,
   type LogReader,
   type LogWriter,
   type MicrobatchQueue,
@@ -86,9 +88,14 @@ interface StoredStream {
   readonly entries: Map<number, StoredEntry>;
 }
 
-/** {@link LogReader} and {@link LogWriter}: a head item and its entries per stream. */
-export class InMemoryLog implements LogReader, LogWriter {
+/**
+ * {@link LogReader}, {@link LogWriter} and {@link IngestRequestReader}: a head item and its entries
+ * per stream, and the chunk markers of idempotent requests, written in the same step as their chunk.
+ */
+export class InMemoryLog implements LogReader, LogWriter, IngestRequestReader {
   private readonly streams = new Map<string, StoredStream>();
+  /** Markers by request id, then by chunk. */
+  private readonly markers = new Map<string, Map<number, ChunkMarker>>();
 
   async readHead(stream: string): Promise<LogHead> {
     await roundTrip();
@@ -120,12 +127,19 @@ export class InMemoryLog implements LogReader, LogWriter {
     return links;
   }
 
-  async append(stream: string, expected: LogHead, entries: readonly LogEntry[], updatedAt: string): Promise<void> {
-    const last = checkAppend(expected, entries);
+  async append(stream: string, expected: LogHead, entries: readonly LogEntry[], updatedAt: string, marker?: ChunkMarker): Promise<void> {
+    const last = checkAppend(stream, expected, entries, updatedAt, marker);
     const copies = entries.map(toStoredEntry);
+    const markerCopy = marker === undefined ? undefined : jsonCopy(marker);
 
     await roundTrip();
-    // From here to the end nothing awaits: the condition and the writes are one transaction.
+    // From here to the end nothing awaits: the conditions and the writes are one transaction.
+    const requestMarkers = markerCopy === undefined ? undefined : (this.markers.get(requestId(stream, markerCopy.idempotencyKey)) ?? new Map<number, ChunkMarker>());
+    const existing = markerCopy === undefined ? undefined : requestMarkers?.get(markerCopy.chunk);
+    // As the adapter's `attribute_not_exists(requestId) OR expiresAt <= :now`: an expired marker is overwritten.
+    if (existing !== undefined && existing.expiresAt > Math.floor(Date.parse(updatedAt) / 1000)) {
+      throw new ChunkCommittedError(`chunk ${existing.chunk} of request ${existing.idempotencyKey} is already committed`);
+    }
     const stored = this.streams.get(stream) ?? { head: { head: 0, headChain: GENESIS_CHAIN }, entries: new Map() };
     if (stored.head.head !== expected.head) {
       throw new HeadMovedError(`head of stream ${stream} is no longer ${expected.head}`);
@@ -133,6 +147,16 @@ export class InMemoryLog implements LogReader, LogWriter {
     for (const entry of copies) stored.entries.set(entry.seq, entry);
     stored.head = { head: last.seq, headChain: last.chain, updatedAt };
     this.streams.set(stream, stored);
+    if (markerCopy !== undefined && requestMarkers !== undefined) {
+      requestMarkers.set(markerCopy.chunk, markerCopy);
+      this.markers.set(requestId(stream, markerCopy.idempotencyKey), requestMarkers);
+    }
+  }
+
+  async readMarkers(stream: string, idempotencyKey: string): Promise<ChunkMarker[]> {
+    await roundTrip();
+    const requestMarkers = this.markers.get(requestId(stream, idempotencyKey)) ?? new Map<number, ChunkMarker>();
+    return [...requestMarkers.values()].sort((a, b) => a.chunk - b.chunk).map((marker) => jsonCopy(marker));
   }
 }
 

@@ -12,7 +12,7 @@ export const TABLES = {
   nodes: 'MicrobatchSync-NodesTable-4D5E6F',
   replica: 'MicrobatchSync-ReplicaTable-7G8H9I',
   convergence: 'MicrobatchSync-ConvergenceTable-0J1K2L',
-  idempotency: 'MicrobatchSync-IdempotencyTable-3M4N5O',
+  ingestRequests: 'MicrobatchSync-IngestRequestsTable-3M4N5O',
 } as const;
 
 export const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/MicrobatchSync-Microbatches.fifo';
@@ -28,7 +28,7 @@ export function functionEnv(overrides: Readonly<Record<string, string | undefine
     NODES_TABLE_NAME: TABLES.nodes,
     REPLICA_TABLE_NAME: TABLES.replica,
     CONVERGENCE_TABLE_NAME: TABLES.convergence,
-    IDEMPOTENCY_TABLE_NAME: TABLES.idempotency,
+    INGEST_REQUESTS_TABLE_NAME: TABLES.ingestRequests,
     QUEUE_URL,
     // The handlers must reach the real AWS endpoints (intercepted by the mocks), not an emulator.
     AWS_ENDPOINT_URL_DYNAMODB: undefined,

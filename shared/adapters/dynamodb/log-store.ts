@@ -1,21 +1,25 @@
 /**
  * The Log table (DESIGN §3): pk `stream` (S), sk `seq` (N). Seq 0 is the head item
  * `{ head, headChain, updatedAt }`; seq ≥ 1 are the entries `{ key, op, value?, chain, producedAt }`.
+ * And the IngestRequests table: pk `requestId` (S), sk `chunk` (N), one marker per committed chunk
+ * of an idempotent request, put in the chunk's own transaction (DESIGN §4).
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { BatchGetCommand, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import pLimit from 'p-limit';
 import { GENESIS_CHAIN } from '#shared/domain/chain.ts';
-import { HeadMovedError } from '#shared/domain/errors.ts';
-import { checkAppend, type LogReader, type LogWriter } from '#shared/domain/ports.ts';
+import { AppendThrottledError, ChunkCommittedError, HeadMovedError } from '#shared/domain/errors.ts';
+import { chunkMarkerItem, requestId, type ChunkMarker } from '#shared/domain/ingest.ts';
+import { logEntryItem } from '#shared/domain/item-size.ts';
+import { checkAppend, type IngestRequestReader, type LogReader, type LogWriter } from '#shared/domain/ports.ts';
 import type { ChainLink, LogEntry, LogHead, Op } from '#shared/domain/types.ts';
 import type { Sleep } from '../backoff.ts';
 import { fullJitterDelay, realSleep } from '../backoff.ts';
 import { chunk, requirePositiveInteger } from '../batching.ts';
 import { UnprocessedKeysError } from '../errors.ts';
 import type { StoredItem } from './items.ts';
-import { ItemReader, queryAll, toJsonText } from './items.ts';
+import { ItemReader, queryAll } from './items.ts';
 
 /** BatchGetItem takes 100 keys. */
 const BATCH_GET_KEYS = 100;
@@ -38,18 +42,23 @@ const HEAD_SEQ = 0;
 const OPS: readonly Op[] = ['put', 'delete'];
 /** Cancellation reasons that mean "another writer got there first", not "the request is wrong". */
 const LOST_RACE_CODES = new Set(['ConditionalCheckFailed', 'TransactionConflict']);
+/** Cancellation reasons that mean "not now": the table or a partition is over its throughput. */
+const THROTTLED_CODES = new Set(['ThrottlingError', 'ProvisionedThroughputExceeded']);
 
-/** Tuning for the retries of unprocessed BatchGetItem keys; the defaults suit production. */
+/** The IngestRequests table, and tuning for the retries of unprocessed BatchGetItem keys; the defaults suit production. */
 export interface DynamoLogStoreOptions {
+  /** The IngestRequests table: needed only to append or read the markers of idempotent requests. */
+  readonly ingestRequestsTable?: string;
   /** BatchGetItem attempts in a row that read nothing before a chunk gives up (default 6). */
   readonly maxBatchGetAttempts?: number;
   readonly sleep?: Sleep;
 }
 
-/** {@link LogReader} and {@link LogWriter} over the Log table. */
-export class DynamoLogStore implements LogReader, LogWriter {
+/** {@link LogReader}, {@link LogWriter} and {@link IngestRequestReader} over the Log and IngestRequests tables. */
+export class DynamoLogStore implements LogReader, LogWriter, IngestRequestReader {
   private readonly maxBatchGetAttempts: number;
   private readonly sleep: Sleep;
+  private readonly ingestRequestsTable: string | undefined;
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -58,6 +67,7 @@ export class DynamoLogStore implements LogReader, LogWriter {
   ) {
     this.maxBatchGetAttempts = requirePositiveInteger(options.maxBatchGetAttempts ?? 6, 'maxBatchGetAttempts');
     this.sleep = options.sleep ?? realSleep;
+    this.ingestRequestsTable = options.ingestRequestsTable;
   }
 
   async readHead(stream: string): Promise<LogHead> {
@@ -106,8 +116,35 @@ export class DynamoLogStore implements LogReader, LogWriter {
     return links;
   }
 
-  async append(stream: string, expected: LogHead, entries: readonly LogEntry[], updatedAt: string): Promise<void> {
-    const last = checkAppend(expected, entries);
+  async readMarkers(stream: string, idempotencyKey: string): Promise<ChunkMarker[]> {
+    const tableName = this.requestsTable();
+    const items = await queryAll(this.doc, {
+      TableName: tableName,
+      KeyConditionExpression: '#requestId = :requestId',
+      ExpressionAttributeNames: { '#requestId': 'requestId' },
+      ExpressionAttributeValues: { ':requestId': requestId(stream, idempotencyKey) },
+      // A marker another attempt committed a moment ago must be seen: it is why we read.
+      ConsistentRead: true,
+    });
+    return items.map((stored) => {
+      const item = new ItemReader(tableName, stored);
+      return {
+        stream,
+        idempotencyKey,
+        chunk: item.number('chunk'),
+        chunks: item.number('chunks'),
+        firstSeq: item.number('firstSeq'),
+        lastSeq: item.number('lastSeq'),
+        fingerprint: item.string('fingerprint'),
+        retries: item.number('retries'),
+        committedAt: item.string('committedAt'),
+        expiresAt: item.number('expiresAt'),
+      };
+    });
+  }
+
+  async append(stream: string, expected: LogHead, entries: readonly LogEntry[], updatedAt: string, marker?: ChunkMarker): Promise<void> {
+    const last = checkAppend(stream, expected, entries, updatedAt, marker);
 
     const headUpdate = {
       TableName: this.tableName,
@@ -121,22 +158,49 @@ export class DynamoLogStore implements LogReader, LogWriter {
     const puts = entries.map((entry) => ({
       Put: {
         TableName: this.tableName,
-        Item: toEntryItem(stream, entry),
+        Item: logEntryItem(stream, entry),
         ConditionExpression: 'attribute_not_exists(#seq)',
         ExpressionAttributeNames: { '#seq': 'seq' },
       },
     }));
 
+    // Second, so that its cancellation reason is always at index 1.
+    const markerPut =
+      marker === undefined
+        ? []
+        : [
+            {
+              Put: {
+                TableName: this.requestsTable(),
+                Item: chunkMarkerItem(marker),
+                // An expired marker that TTL has not deleted yet no longer counts (DESIGN §4).
+                ConditionExpression: 'attribute_not_exists(#requestId) OR #expiresAt <= :now',
+                ExpressionAttributeNames: { '#requestId': 'requestId', '#expiresAt': 'expiresAt' },
+                ExpressionAttributeValues: { ':now': Math.floor(Date.parse(updatedAt) / 1000) },
+              },
+            },
+          ];
+
     try {
       // The SDK fills ClientRequestToken once per request, so its own retries of a transaction
       // whose response was lost are idempotent instead of failing on our own head condition.
-      await this.doc.send(new TransactWriteCommand({ TransactItems: [{ Update: headUpdate }, ...puts] }));
+      await this.doc.send(new TransactWriteCommand({ TransactItems: [{ Update: headUpdate }, ...markerPut, ...puts] }));
     } catch (error) {
-      if (error instanceof TransactionCanceledException && (error.CancellationReasons ?? []).some((reason) => LOST_RACE_CODES.has(reason.Code ?? ''))) {
-        throw new HeadMovedError(`head of stream ${stream} is no longer ${expected.head}`, { cause: error });
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const codes = (error.CancellationReasons ?? []).map((reason) => reason.Code ?? 'None');
+      // The marker first: whatever else failed, this chunk is already in the log.
+      if (marker !== undefined && codes[1] === 'ConditionalCheckFailed') {
+        throw new ChunkCommittedError(`chunk ${marker.chunk} of request ${marker.idempotencyKey} on stream ${stream} is already committed`, { cause: error });
       }
+      if (codes.some((code) => LOST_RACE_CODES.has(code))) throw new HeadMovedError(`head of stream ${stream} is no longer ${expected.head}`, { cause: error });
+      if (codes.some((code) => THROTTLED_CODES.has(code))) throw new AppendThrottledError(`append to stream ${stream} was throttled`, { cause: error });
       throw error;
     }
+  }
+
+  private requestsTable(): string {
+    if (this.ingestRequestsTable === undefined) throw new TypeError('this log store was built without the IngestRequests table');
+    return this.ingestRequestsTable;
   }
 
   /**
@@ -181,16 +245,4 @@ export class DynamoLogStore implements LogReader, LogWriter {
       producedAt: item.string('producedAt'),
     };
   }
-}
-
-function toEntryItem(stream: string, entry: LogEntry): Record<string, unknown> {
-  return {
-    stream,
-    seq: entry.seq,
-    key: entry.key,
-    op: entry.op,
-    ...(entry.value === undefined ? {} : { value: toJsonText(entry.value) }),
-    chain: entry.chain,
-    producedAt: entry.producedAt,
-  };
 }
