@@ -52,6 +52,8 @@ export class Monitoring extends Construct {
     readonly failedTicks: Alarm;
     readonly notConverged: Alarm;
     readonly integrityFailures: Alarm;
+    readonly rejectedNodes: Alarm;
+    readonly intervalsExpired: Alarm;
     readonly functionErrors: Readonly<Record<FunctionName, Alarm>>;
   };
 
@@ -132,6 +134,22 @@ export class Monitoring extends Construct {
         evaluationPeriods: 1,
         treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
+      // Planner and checker both count the same bad items each interval: the larger count, not the sum.
+      rejectedNodes: this.alarm('RejectedNodes', metric('RejectedNodes', 'Maximum'), {
+        alarmDescription:
+          'A Nodes item is not a valid node (a rate written as a string, 0 or negative, an unknown status, an id with a space): the planner and checker skip it and go on with every other node. Fix the item; `npm run nodes -- list` and the error log name it.',
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+      intervalsExpired: this.alarm('IntervalsExpired', metric('IntervalsExpired', 'Sum'), {
+        alarmDescription: 'An interval left the window of openIntervals without ever being judged converged: it is closed as expired.',
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
       functionErrors,
     };
 
@@ -164,7 +182,15 @@ export class Monitoring extends Construct {
     this.dashboard.addWidgets(
       new AlarmStatusWidget({
         title: 'Alarms',
-        alarms: [this.alarms.microbatchDeadLetters, this.alarms.failedTicks, this.alarms.notConverged, this.alarms.integrityFailures, ...Object.values(functionErrors)],
+        alarms: [
+          this.alarms.microbatchDeadLetters,
+          this.alarms.failedTicks,
+          this.alarms.notConverged,
+          this.alarms.integrityFailures,
+          this.alarms.rejectedNodes,
+          this.alarms.intervalsExpired,
+          ...Object.values(functionErrors),
+        ],
         width: 24,
       }),
     );

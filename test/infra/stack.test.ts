@@ -428,6 +428,36 @@ describe('monitoring', () => {
     });
   });
 
+  it('alarms when the planner or the checker skips a Nodes item that is not a valid node', () => {
+    const alarm = properties(logicalId(synthesized.stack.monitoring.alarms.rejectedNodes));
+    expect(alarm).toMatchObject({
+      Namespace: 'MicrobatchSync',
+      MetricName: 'RejectedNodes',
+      Dimensions: [{ Name: 'service', Value: 'microbatch-sync' }, { Name: 'stream', Value: 'main' }],
+      // Both functions count the same items each interval: the larger count, not their sum.
+      Statistic: 'Maximum',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topicRef()],
+    });
+    expect(alarm.AlarmDescription).toMatch(/npm run nodes -- list/);
+  });
+
+  it('alarms when an interval leaves the open window without converging', () => {
+    const alarm = properties(logicalId(synthesized.stack.monitoring.alarms.intervalsExpired));
+    expect(alarm).toMatchObject({
+      Namespace: 'MicrobatchSync',
+      MetricName: 'IntervalsExpired',
+      Statistic: 'Sum',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topicRef()],
+    });
+  });
+
   it.each(FUNCTIONS)('alarms on errors of the %s function', (name) => {
     synthesized.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/Lambda',
@@ -443,7 +473,7 @@ describe('monitoring', () => {
 
   it('sends every alarm and its recovery to the topic, which requires TLS and has no subscriber by default', () => {
     const alarms = Object.values(resourcesOfType(json, 'AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(8);
+    expect(alarms).toHaveLength(10);
     for (const alarm of alarms) expect(alarm.Properties).toMatchObject({ AlarmActions: [topicRef()], OKActions: [topicRef()] });
     synthesized.template.resourceCountIs('AWS::SNS::Subscription', 0);
     synthesized.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
