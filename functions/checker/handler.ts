@@ -12,9 +12,9 @@ import { DynamoLogStore } from '#shared/adapters/dynamodb/log-store.ts';
 import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.ts';
 import { createDocumentClient } from '#shared/clients.ts';
 import { loadEndpoints, loadResources, loadSettings } from '#shared/config.ts';
-import { intervalIndex, scheduledTimeOf } from '#shared/domain/interval.ts';
+import { intervalIndex } from '#shared/domain/interval.ts';
 import type { RejectedNode } from '#shared/domain/node.ts';
-import { scheduledEventSchema, type ScheduledEvent } from '#shared/domain/schemas.ts';
+import { parseScheduledEvent, type ScheduledTick } from '#shared/domain/scheduled-event.ts';
 import { validateEvent } from '#shared/middleware.ts';
 import { logger, metrics } from '#shared/observability.ts';
 import { checkConvergence, type CheckConvergenceResult, type NamedNodes } from '#shared/usecases/check-convergence.ts';
@@ -48,9 +48,8 @@ const deps = {
   },
 };
 
-async function check(event: ScheduledEvent): Promise<CheckConvergenceResult> {
+async function check({ scheduledTime: now }: ScheduledTick): Promise<CheckConvergenceResult> {
   // Judge as of the tick, not of the invocation: a retried event gives the same verdict.
-  const now = scheduledTimeOf(event);
   const interval = intervalIndex(now, settings.intervalSeconds);
   logger.appendKeys({ interval });
   const result = await checkConvergence({ interval, now }, deps);
@@ -80,5 +79,5 @@ async function check(event: ScheduledEvent): Promise<CheckConvergenceResult> {
 export const handler = middy()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
-  .use(validateEvent(scheduledEventSchema, 'scheduled event'))
-  .handler((event: ScheduledEvent) => check(event));
+  .use(validateEvent(parseScheduledEvent))
+  .handler((tick: ScheduledTick) => check(tick));

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoLogStore } from '#shared/adapters/dynamodb/log-store.ts';
 import { createDocumentClient } from '#shared/clients.ts';
 import { loadEndpoints, loadResources, loadSettings } from '#shared/config.ts';
-import { ingestRequestSchema, type IngestRequest } from '#shared/domain/schemas.ts';
+import { parseIngestRequest, type IngestRequest } from '#shared/domain/schemas.ts';
 import { validateEvent } from '#shared/middleware.ts';
 import { logger, metrics } from '#shared/observability.ts';
 import { appendUpdates, type AppendResult, type AppendUpdatesDeps } from '#shared/usecases/append-updates.ts';
@@ -39,5 +39,5 @@ async function ingest(request: IngestRequest): Promise<AppendResult> {
 export const handler = middy()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
-  .use(validateEvent(ingestRequestSchema, 'ingest request'))
+  .use(validateEvent(parseIngestRequest))
   .handler(ingest);

@@ -13,10 +13,10 @@ import { SqsMicrobatchQueue } from '#shared/adapters/sqs/microbatch-queue.ts';
 import { createDocumentClient, createSqsClient } from '#shared/clients.ts';
 import { loadEndpoints, loadResources, loadSettings } from '#shared/config.ts';
 import { PlanIncompleteError } from '#shared/domain/errors.ts';
-import { intervalIndex, scheduledTimeOf } from '#shared/domain/interval.ts';
+import { intervalIndex } from '#shared/domain/interval.ts';
 import type { RejectedNode } from '#shared/domain/node.ts';
 import type { UnsentMicrobatch } from '#shared/domain/ports.ts';
-import { scheduledEventSchema, type ScheduledEvent } from '#shared/domain/schemas.ts';
+import { parseScheduledEvent, type ScheduledTick } from '#shared/domain/scheduled-event.ts';
 import { validateEvent } from '#shared/middleware.ts';
 import { logger, metrics } from '#shared/observability.ts';
 import { planInterval, type PlanIntervalResult } from '#shared/usecases/plan-interval.ts';
@@ -42,8 +42,7 @@ const deps = {
   },
 };
 
-async function plan(event: ScheduledEvent): Promise<PlanIntervalResult> {
-  const scheduledTime = scheduledTimeOf(event);
+async function plan({ scheduledTime }: ScheduledTick): Promise<PlanIntervalResult> {
   const interval = intervalIndex(scheduledTime, settings.intervalSeconds);
   logger.appendKeys({ interval });
   const result = await planInterval({ interval, plannedAt: scheduledTime }, deps);
@@ -64,5 +63,5 @@ async function plan(event: ScheduledEvent): Promise<PlanIntervalResult> {
 export const handler = middy()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
-  .use(validateEvent(scheduledEventSchema, 'scheduled event'))
-  .handler((event: ScheduledEvent) => plan(event));
+  .use(validateEvent(parseScheduledEvent))
+  .handler((tick: ScheduledTick) => plan(tick));

@@ -3,7 +3,7 @@
  * a Lambda's cold start and in the local runtime, and each error names the field.
  */
 import { ConfigError } from './errors.ts';
-import { IDENTIFIER_PATTERN } from './schemas.ts';
+import { IDENTIFIER_PATTERN, IDENTIFIER_RULE } from './identifiers.ts';
 
 /** Where the settings will run: EventBridge Scheduler needs whole minutes; the local runtime does not. */
 export type DeploymentTarget = 'cloud' | 'local';
@@ -52,7 +52,7 @@ function integer(field: string, raw: string | number | undefined, min: number, m
 export function validateSettings(raw: RawSettings, target: DeploymentTarget): Readonly<SyncSettings> {
   const stream = raw.stream === undefined || raw.stream === '' ? 'main' : String(raw.stream);
   if (!IDENTIFIER_PATTERN.test(stream)) {
-    throw new ConfigError('stream', `must be 1–64 characters of A-Z a-z 0-9 _ . - (got ${JSON.stringify(stream)})`);
+    throw new ConfigError('stream', `must be ${IDENTIFIER_RULE} (got ${JSON.stringify(stream)})`);
   }
   const intervalSeconds = integer('intervalSeconds', raw.intervalSeconds, 1, 86_400);
   if (target === 'cloud' && (intervalSeconds < 60 || intervalSeconds % 60 !== 0)) {

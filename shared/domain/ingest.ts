@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { canonicalJson, GENESIS_CHAIN } from './chain.ts';
 import { IdempotencyConflictError, ValidationError } from './errors.ts';
 import { itemBytes, logEntryItem, logHeadItem, MAX_ITEM_BYTES, MAX_TRANSACTION_ACTIONS, MAX_TRANSACTION_BYTES, type FlatItem } from './item-size.ts';
-import { MAX_IDEMPOTENCY_KEY_LENGTH, MAX_IDENTIFIER_LENGTH } from './schemas.ts';
+import { MAX_IDEMPOTENCY_KEY_LENGTH, MAX_IDENTIFIER_LENGTH } from './identifiers.ts';
 import type { JsonValue, NewUpdate } from './types.ts';
 
 /** The record that one chunk of an idempotent request committed, and where its updates landed. */

@@ -4,7 +4,7 @@
  * CLI doing it), so a bad one must be reported, not thrown: one `rate` stored as a string must not
  * stop the planner and the checker for every other node (DESIGN §8).
  */
-import { NODE_ID_PATTERN, NODE_ID_RULE } from './schemas.ts';
+import { NODE_ID_PATTERN, NODE_ID_RULE } from './identifiers.ts';
 import type { NodeState, NodeStatus } from './types.ts';
 
 /** A Nodes item that cannot be planned or judged, and why. */

@@ -1,35 +1,23 @@
 /**
- * Everything that enters from outside is validated here: the microbatch message (schema v2, and v1
- * while old messages drain), the two scheduled-event shapes, and ingest requests. zod/mini keeps the Lambda bundles small; its
- * schemas are Standard Schemas, so the Powertools parser middleware takes them as they are.
+ * The rich inputs are validated here with zod/mini: the microbatch message (schema v2, and v1 while
+ * old messages drain) on the applier's side, and ingest requests. zod/mini keeps those bundles small;
+ * its schemas are Standard Schemas, so the Powertools parser middleware takes them as they are. The
+ * two scheduled-event shapes are checked by hand (scheduled-event.ts), so that the planner and the
+ * checker bundle no schema library at all.
  */
 import * as z from 'zod/mini';
 // Only the English messages: `z.locales` would bundle every language (~260 KB per function).
 import en from 'zod/v4/locales/en.js';
 import { ValidationError } from './errors.ts';
+import { IDENTIFIER_PATTERN, IDENTIFIER_RULE, MAX_IDEMPOTENCY_KEY_LENGTH, NODE_ID_PATTERN, NODE_ID_RULE } from './identifiers.ts';
 import type { JsonValue, Microbatch } from './types.ts';
 
 z.config(en());
 
-/** The longest node id or stream name. */
-export const MAX_IDENTIFIER_LENGTH = 64;
-/** Stream names appear in metric dimensions, table keys and resource names: a safe alphabet. */
-export const IDENTIFIER_PATTERN = new RegExp(`^[A-Za-z0-9_.-]{1,${MAX_IDENTIFIER_LENGTH}}$`);
-/**
- * The one node-id rule, used by registration, the planner (which skips and reports an id that
- * breaks it) and the applier's message schema: what SQS accepts as a MessageGroupId — letters,
- * digits and ASCII punctuation, no space (SendMessageBatch docs) — so `tenant:42` is a valid id and
- * `tenant 42` is not. 64 characters keep the deduplication id `nodeId:interval:index:target` well
- * inside SQS's 128.
- */
-export const NODE_ID_PATTERN = new RegExp(`^[\\x21-\\x7E]{1,${MAX_IDENTIFIER_LENGTH}}$`);
-export const NODE_ID_RULE = '1–64 letters, digits or ASCII punctuation (no spaces): what SQS accepts as a message group id';
 export const MAX_KEY_BYTES = 1024;
 export const MAX_UPDATES_PER_REQUEST = 1000;
-/** In UTF-16 code units, as zod counts a string's length. */
-export const MAX_IDEMPOTENCY_KEY_LENGTH = 256;
 
-const identifier = z.string().check(z.regex(IDENTIFIER_PATTERN, 'must be 1–64 characters of A-Z a-z 0-9 _ . -'));
+const identifier = z.string().check(z.regex(IDENTIFIER_PATTERN, `must be ${IDENTIFIER_RULE}`));
 const nodeId = z.string().check(z.regex(NODE_ID_PATTERN, `must be ${NODE_ID_RULE}`));
 const nonNegativeInt = z.int().check(z.nonnegative());
 const isoTime = z.iso.datetime({ offset: true });
@@ -65,21 +53,6 @@ export const microbatchV1Schema = z
     z.refine((m) => m.index < m.count, INDEX_BELOW_COUNT),
   );
 
-/** The classic EventBridge rule payload. */
-export const classicScheduledEventSchema = z.looseObject({
-  'detail-type': z.literal('Scheduled Event'),
-  time: isoTime,
-});
-
-/** The EventBridge Scheduler payload the stack configures with context attributes. */
-export const schedulerEventSchema = z.looseObject({
-  scheduledTime: isoTime,
-  executionId: z.optional(z.string()),
-  attempt: z.optional(z.union([z.int(), z.string()])),
-});
-
-export const scheduledEventSchema = z.union([classicScheduledEventSchema, schedulerEventSchema]);
-export type ScheduledEvent = z.infer<typeof scheduledEventSchema>;
 
 /**
  * Why `value` is not plain JSON data, or undefined when it is. Hand-written rather than a zod union
@@ -163,8 +136,8 @@ function pathOf(path: readonly PropertyKey[]): string {
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
-  // When no shape of a union of objects fits (the two scheduled-event shapes), zod reports one bare
-  // "Invalid input" at the union: name the fields each accepted shape lacks instead.
+  // When no shape of a union of objects fits, zod reports one bare "Invalid input" at the union:
+  // name the fields each accepted shape lacks instead.
   if (issue.code === 'invalid_union' && issue.errors.length > 0 && issue.errors.every((shape) => shape.length > 0 && shape.every((inner) => inner.path.length > 0))) {
     const shapes = issue.errors.map((shape) => shape.map((inner) => `${pathOf([...issue.path, ...inner.path])}: ${inner.message}`).join(', '));
     return `${pathOf(issue.path)}: matches none of the accepted shapes: { ${shapes.join(' } or { ')} }`;
@@ -192,19 +165,6 @@ export function parseMicrobatch(body: string): Microbatch {
     return { ...rest, v: 2, target: to };
   }
   return parseOrThrow(microbatchSchema, json, 'microbatch');
-}
-
-export function serializeMicrobatch(microbatch: Microbatch): string {
-  return JSON.stringify(microbatch);
-}
-
-/**
- * `nodeId:interval:index:target`: a duplicate planner run for the same interval makes the same plan
- * and re-sends the same ids, which SQS drops within its 5-minute window; a later interval's tokens
- * get new ones. The three numbers never hold a colon, so ids stay unique whatever the node id holds.
- */
-export function deduplicationId(microbatch: Microbatch): string {
-  return `${microbatch.nodeId}:${microbatch.interval}:${microbatch.index}:${microbatch.target}`;
 }
 
 /** Validates a whole ingest request: one bad update rejects it all. */

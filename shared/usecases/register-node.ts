@@ -5,7 +5,7 @@
 import { validateRate } from '#shared/domain/config.ts';
 import { ValidationError } from '#shared/domain/errors.ts';
 import type { NodeRegistration, NodeRepository } from '#shared/domain/ports.ts';
-import { NODE_ID_PATTERN, NODE_ID_RULE } from '#shared/domain/schemas.ts';
+import { NODE_ID_PATTERN, NODE_ID_RULE } from '#shared/domain/identifiers.ts';
 
 export async function registerNode(registration: NodeRegistration, deps: { readonly nodes: NodeRepository }): Promise<void> {
   if (!NODE_ID_PATTERN.test(registration.nodeId)) {

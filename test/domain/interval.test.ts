@@ -1,17 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '#shared/domain/errors.ts';
-import { intervalIndex, intervalStart, scheduledTimeOf } from '#shared/domain/interval.ts';
-import { parseOrThrow, scheduledEventSchema } from '#shared/domain/schemas.ts';
+import { intervalIndex, intervalStart } from '#shared/domain/interval.ts';
+import { parseScheduledEvent } from '#shared/domain/scheduled-event.ts';
 
 const TICK = '2026-11-27T10:18:00Z';
 const TICK_K = Math.floor(Date.parse(TICK) / 1000 / 60);
 
 function kOf(event: unknown, intervalSeconds = 60): number {
-  return intervalIndex(scheduledTimeOf(parseOrThrow(scheduledEventSchema, event, 'scheduled event')), intervalSeconds);
+  return intervalIndex(parseScheduledEvent(event).scheduledTime, intervalSeconds);
 }
 
-describe('scheduledTimeOf and intervalIndex', () => {
+describe('parseScheduledEvent and intervalIndex', () => {
   it('give the classic EventBridge event and the Scheduler payload of one tick the same k', () => {
     const classic = {
       version: '0',

@@ -4,7 +4,7 @@ import { GENESIS_CHAIN } from '#shared/domain/chain.ts';
 import { sharePerInterval } from '#shared/domain/formula.ts';
 import { planNode } from '#shared/domain/plan.ts';
 import type { NodeDecision, NodePlan, PlanningRules } from '#shared/domain/plan.ts';
-import { deduplicationId } from '#shared/domain/schemas.ts';
+import { deduplicationId } from '#shared/domain/microbatch.ts';
 import type { NodeState } from '#shared/domain/types.ts';
 
 const RULES: PlanningRules = { stream: 'main', intervalSeconds: 60, batchSize: 100, maxInFlightIntervals: 2, staleAfterIntervals: 3 };

@@ -1,15 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '#shared/domain/errors.ts';
+import { deduplicationId, serializeMicrobatch } from '#shared/domain/microbatch.ts';
 import {
-  deduplicationId,
   MAX_KEY_BYTES,
   MAX_UPDATES_PER_REQUEST,
   newUpdateSchema,
   parseIngestRequest,
   parseMicrobatch,
   parseOrThrow,
-  serializeMicrobatch,
 } from '#shared/domain/schemas.ts';
 import type { Microbatch } from '#shared/domain/types.ts';
 

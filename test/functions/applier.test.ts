@@ -4,7 +4,7 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCom
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { serializeMicrobatch } from '#shared/domain/schemas.ts';
+import { serializeMicrobatch } from '#shared/domain/microbatch.ts';
 import type { LogEntry, Microbatch, NewUpdate, NodeState } from '#shared/domain/types.ts';
 import { conditionFailed } from '#test/adapters/support.ts';
 import { functionEnv, lambdaContext, sqsEvent, sqsRecord, stubEnv, TABLES } from '#test/support/lambda.ts';

@@ -4,7 +4,7 @@ import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, Scan
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ValidationError } from '#shared/domain/errors.ts';
-import type { ScheduledEvent } from '#shared/domain/schemas.ts';
+import type { ScheduledTick } from '#shared/domain/scheduled-event.ts';
 import type { LogEntry, NodeState } from '#shared/domain/types.ts';
 import type { CheckConvergenceResult } from '#shared/usecases/check-convergence.ts';
 import { functionEnv, lambdaContext, stubEnv, TABLES } from '#test/support/lambda.ts';
@@ -87,7 +87,7 @@ describe('checker handler', () => {
     stubEnv(functionEnv({ INTERVAL_SECONDS: '60' }));
     // The handler reads its configuration at import: only now is the environment in place.
     const { handler } = await import('#functions/checker/handler.ts');
-    check = async (event) => (await handler(event as ScheduledEvent, context)) as CheckConvergenceResult;
+    check = async (event) => (await handler(event as ScheduledTick, context)) as CheckConvergenceResult;
   });
 
   beforeEach(() => {

@@ -6,7 +6,8 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand, UpdateComm
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PlanIncompleteError, ValidationError } from '#shared/domain/errors.ts';
-import { parseMicrobatch, type ScheduledEvent } from '#shared/domain/schemas.ts';
+import { parseMicrobatch } from '#shared/domain/schemas.ts';
+import type { ScheduledTick } from '#shared/domain/scheduled-event.ts';
 import type { Microbatch } from '#shared/domain/types.ts';
 import type { PlanIntervalResult } from '#shared/usecases/plan-interval.ts';
 import { conditionFailed } from '#test/adapters/support.ts';
@@ -74,7 +75,7 @@ describe('planner handler', () => {
     stubEnv(functionEnv({ BATCH_SIZE: '10', INTERVAL_SECONDS: '60' }));
     // The handler reads its configuration at import: only now is the environment in place.
     const { handler } = await import('#functions/planner/handler.ts');
-    plan = async (event) => (await handler(event as ScheduledEvent, context)) as PlanIntervalResult;
+    plan = async (event) => (await handler(event as ScheduledTick, context)) as PlanIntervalResult;
   });
 
   beforeEach(() => {

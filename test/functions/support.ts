@@ -3,7 +3,7 @@
  * adapters store them (values as JSON text), built from a log whose hash chain verifies.
  */
 import { GENESIS_CHAIN, nextChain } from '#shared/domain/chain.ts';
-import type { ScheduledEvent } from '#shared/domain/schemas.ts';
+import type { ScheduledEvent } from '#shared/domain/scheduled-event.ts';
 import type { LogEntry, NewUpdate, NodeState } from '#shared/domain/types.ts';
 
 export const STREAM = 'main';

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RESOURCE_ENV, SETTINGS_ENV, type Resource } from '#shared/config.ts';
-import { scheduledEventSchema } from '#shared/domain/schemas.ts';
+import { parseScheduledEvent } from '#shared/domain/scheduled-event.ts';
 import { QUEUES, TABLES } from '../../infra/definitions.ts';
 import type { FunctionName, ServiceFunction } from '../../infra/constructs/service-function.ts';
 import {
@@ -337,7 +337,7 @@ describe('schedules', () => {
       .replace('<aws.scheduler.scheduled-time>', '2026-11-27T10:18:00Z')
       .replace('<aws.scheduler.execution-id>', 'c1d2e3f4-0000-4000-8000-000000000000')
       .replace('<aws.scheduler.attempt-number>', '1');
-    expect(scheduledEventSchema['~standard'].validate(JSON.parse(delivered))).not.toHaveProperty('issues');
+    expect(parseScheduledEvent(JSON.parse(delivered))).toEqual({ scheduledTime: new Date('2026-11-27T10:18:00Z'), shape: 'scheduler' });
   });
 
   it('encrypts the failed-ticks queue and keeps failed ticks for 14 days', () => {

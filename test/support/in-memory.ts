@@ -31,7 +31,7 @@ import {
   type UnsentMicrobatch,
 } from '#shared/domain/ports.ts';
 import { readNodeItem, type RejectedNode } from '#shared/domain/node.ts';
-import { deduplicationId, serializeMicrobatch } from '#shared/domain/schemas.ts';
+import { deduplicationId, serializeMicrobatch } from '#shared/domain/microbatch.ts';
 import type {
   AppliedCursor,
   ChainLink,

@@ -8,7 +8,7 @@ import type { SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sq
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import pLimit from 'p-limit';
 import type { MicrobatchQueue, UnsentMicrobatch } from '#shared/domain/ports.ts';
-import { deduplicationId, serializeMicrobatch } from '#shared/domain/schemas.ts';
+import { deduplicationId, serializeMicrobatch } from '#shared/domain/microbatch.ts';
 import type { Microbatch } from '#shared/domain/types.ts';
 import type { Sleep } from '../backoff.ts';
 import { fullJitterDelay, realSleep } from '../backoff.ts';
