@@ -153,7 +153,11 @@ export interface ConvergenceStore {
   putPlanHeader(header: PlanHeader, expiresAtEpochSeconds: number): Promise<{ readonly written: boolean; readonly header: PlanHeader }>;
   /** Adds what one planner run of the interval sent to the interval's totals. */
   addPlanTotals(stream: string, interval: number, totals: PlanTotals): Promise<void>;
-  /** The newest `limit` records with `interval ≤ upTo`, newest first. */
+  /**
+   * The newest `limit` records with `interval ≤ upTo`, newest first, verdicts included: for audits
+   * (the model test checks every verdict against the nodes with it). The checker reads the lighter
+   * `statuses` instead.
+   */
   recent(stream: string, upTo: number, limit: number): Promise<ConvergenceRecord[]>;
   /**
    * Stores the checker's verdict on an interval unless the record has moved on since it was read:
