@@ -137,14 +137,15 @@ export async function queryAll(doc: DynamoDBDocumentClient, input: QueryCommandI
   return items;
 }
 
-/** Every item of a Scan (or of one Scan segment), page by page. */
-export async function scanAll(doc: DynamoDBDocumentClient, input: ScanCommandInput): Promise<StoredItem[]> {
-  const items: StoredItem[] = [];
+/**
+ * The pages of a Scan (or of one Scan segment), one at a time: the caller works on a page before the
+ * next is read, so a table of any size passes through bounded memory.
+ */
+export async function* scanPages(doc: DynamoDBDocumentClient, input: ScanCommandInput): AsyncGenerator<StoredItem[], void, undefined> {
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await doc.send(new ScanCommand(startKey === undefined ? input : { ...input, ExclusiveStartKey: startKey }));
-    items.push(...(page.Items ?? []));
+    yield page.Items ?? [];
     startKey = page.LastEvaluatedKey;
   } while (startKey !== undefined);
-  return items;
 }

@@ -3,7 +3,7 @@
  */
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient, ScanCommandInput, UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
-import { GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { GENESIS_CHAIN } from '#shared/domain/chain.ts';
 import { readNodeItem, type RejectedNode } from '#shared/domain/node.ts';
 import type { NodePage, NodeRegistration, NodeRepository } from '#shared/domain/ports.ts';
@@ -12,7 +12,7 @@ import { requirePositiveInteger } from '../batching.ts';
 import { MalformedItemError } from '../errors.ts';
 import { mergeAsync } from '../merge.ts';
 import type { StoredItem } from './items.ts';
-import { isConditionFailed } from './items.ts';
+import { isConditionFailed, scanPages } from './items.ts';
 
 /** Tuning for {@link DynamoNodeRepository}; the defaults suit production. */
 export interface DynamoNodeRepositoryOptions {
@@ -64,8 +64,8 @@ export class DynamoNodeRepository implements NodeRepository {
     };
     const sources =
       segments === 1
-        ? [this.pages(input)]
-        : Array.from({ length: segments }, (_, segment) => this.pages({ ...input, Segment: segment, TotalSegments: segments }));
+        ? [scanPages(this.doc, input)]
+        : Array.from({ length: segments }, (_, segment) => scanPages(this.doc, { ...input, Segment: segment, TotalSegments: segments }));
     for await (const items of mergeAsync(sources)) yield toNodePage(items);
   }
   async get(nodeId: string): Promise<NodeState | undefined> {
@@ -164,16 +164,6 @@ export class DynamoNodeRepository implements NodeRepository {
       if (isConditionFailed(error)) return false;
       throw error;
     }
-  }
-
-  /** One Scan (or Scan segment), page by page. */
-  private async *pages(input: ScanCommandInput): AsyncGenerator<StoredItem[], void, undefined> {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(new ScanCommand(startKey === undefined ? input : { ...input, ExclusiveStartKey: startKey }));
-      yield page.Items ?? [];
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
   }
 
   /** The configured segment count, or one per `nodesPerSegment` items of the table. */
