@@ -1,6 +1,6 @@
 /**
  * The report as a person sees it: written to disk, opened from a file:// URL in headless Chromium
- * (Debian's `chromium`, driven by playwright-core; `.ci/run` installs it), checked, photographed.
+ * (driven by playwright-core; `launchChromium` picks which one), checked, photographed.
  * The screenshot doubles as the README's picture of the report (`docs/report.png`).
  */
 import { existsSync } from 'node:fs';
@@ -8,12 +8,12 @@ import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeReport } from '../../local/report-file.ts';
+import { launchChromium } from '../support/browser.ts';
 import { syntheticSummary } from './fixture.ts';
 
-const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SCREENSHOT = join(ROOT, 'out', 'screenshots', 'report.png');
 const README_PICTURE = join(ROOT, 'docs', 'report.png');
@@ -27,7 +27,7 @@ interface DrawnLine {
 }
 
 describe('the report in headless Chromium', () => {
-  // Unset when beforeAll stops early (no Chromium), so afterAll cleans up only what exists.
+  // Unset when beforeAll stops early (no Chromium launched), so afterAll cleans up only what exists.
   let workDir: string | undefined;
   let browser: Browser | undefined;
   let page: Page;
@@ -37,21 +37,11 @@ describe('the report in headless Chromium', () => {
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM_PATH)) {
-      throw new Error(
-        `Chromium not found at ${CHROMIUM_PATH}. Install Debian's package (apt-get install chromium; .ci/run does) ` +
-          'or point CHROMIUM_PATH at a Chromium binary.',
-      );
-    }
     const dir = await mkdtemp(join(tmpdir(), 'report-browser-'));
     workDir = dir;
     const files = await writeReport(join(dir, 'out'), summary);
     reportUrl = pathToFileURL(files.html).href;
-    // launch() gives every browser a fresh, throw-away user data dir of its own.
-    const launched = await chromium.launch({
-      executablePath: CHROMIUM_PATH,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    const launched = await launchChromium();
     browser = launched;
     page = await launched.newPage({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
     page.on('request', (request) => requests.push(request.url()));
