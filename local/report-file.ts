@@ -4,7 +4,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { renderReport } from './report.ts';
+import { renderReport } from './report/index.ts';
 import type { RunSummary } from './summary.ts';
 
 /** Where `writeReport` put the two files. */

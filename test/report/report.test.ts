@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderReport } from '../../local/report.ts';
+import { renderReport } from '../../local/report/index.ts';
 import type { NodeSummary, RunSummary } from '../../local/summary.ts';
 import { syntheticSummary } from './fixture.ts';
 

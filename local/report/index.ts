@@ -1,0 +1,56 @@
+/**
+ * The run report: `renderReport(summary)` turns a RunSummary into one self-contained HTML page —
+ * inline CSS and inline SVG, no script, nothing fetched — that a person opens from `out/report.html`.
+ *
+ * Pure: no I/O, no clock, no randomness; the same summary always renders the same bytes. Every value
+ * reaches the page through the `html` tag, which escapes whatever is not already markup.
+ *
+ * This folder: `markup.ts` (the `html` tag), `format.ts` (numbers), `chart-kit.ts` (scales, ticks,
+ * paths, axes), `series.ts` (a color per node), `fault-kinds.ts` (the fault kinds shown),
+ * `sections/` (one module per part of the page), `report.css` (the inlined stylesheet).
+ */
+import type { RunSummary } from '../summary.ts';
+import { html, raw } from './markup.ts';
+import { auditSection } from './sections/audit.ts';
+import { faultSection } from './sections/faults.ts';
+import { header, keyNumbers, pageTitle } from './sections/header.ts';
+import { intervalSection } from './sections/intervals.ts';
+import { lagSection } from './sections/lag.ts';
+import { headSection } from './sections/log-head.ts';
+import { nodeSection } from './sections/nodes.ts';
+import { seriesStyle } from './series.ts';
+import { STYLESHEET } from './stylesheet.ts';
+
+/** Renders the whole report page for one run. */
+export function renderReport(summary: RunSummary): string {
+  const styles = summary.perNode.map((_node, position) => seriesStyle(position));
+  const page = html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<title>${pageTitle(summary)}</title>
+<link rel="icon" href="data:,">
+<style>
+${raw(STYLESHEET)}</style>
+</head>
+<body>
+<main>
+${header(summary)}
+${keyNumbers(summary)}
+${lagSection(summary, styles)}
+<div class="row">
+${headSection(summary)}
+${faultSection(summary.faults)}
+</div>
+${nodeSection(summary, styles)}
+${intervalSection(summary)}
+${auditSection(summary)}
+<footer>Microbatch Sync · local run report · rendered from <code>summary.json</code>, which holds every number on this page.</footer>
+</main>
+</body>
+</html>
+`;
+  return page.text;
+}

@@ -1,0 +1,34 @@
+/** The faults `--faults` injected, one bar per kind. */
+import type { FaultCounts } from '../../summary.ts';
+import { coordinate, linearScale } from '../chart-kit.ts';
+import { FAULT_KINDS } from '../fault-kinds.ts';
+import { count, largest } from '../format.ts';
+import { html, type Markup } from '../markup.ts';
+
+function faultBars(faults: FaultCounts): Markup {
+  const width = 520;
+  const rowHeight = 30;
+  const labelWidth = 150;
+  const valueWidth = 48;
+  const maximum = largest(FAULT_KINDS.map(({ kind }) => faults[kind]), 1);
+  const length = linearScale([0, maximum], [0, width - labelWidth - valueWidth]);
+  const rows = FAULT_KINDS.map(({ kind, label, description }, row) => {
+    const value = faults[kind];
+    const y = row * rowHeight;
+    const barLength = Number.isFinite(value) ? Math.max(0, length(value)) : 0;
+    return html`<g class="fault${value > 0 ? '' : ' none'}"><title>${description}</title>
+<text x="${labelWidth - 10}" y="${y + 19}" text-anchor="end">${label}</text>
+<rect class="track" x="${labelWidth}" y="${y + 7}" width="${width - labelWidth - valueWidth}" height="16" rx="3"/>
+<rect class="bar" x="${labelWidth}" y="${y + 7}" width="${coordinate(barLength)}" height="16" rx="3"/>
+<text class="value" x="${width - valueWidth + 8}" y="${y + 19}">${count(value)}</text></g>`;
+  });
+  return html`<svg id="fault-chart" class="chart" viewBox="0 0 ${width} ${FAULT_KINDS.length * rowHeight + 6}" role="img" aria-label="Faults injected by kind">${rows}</svg>`;
+}
+
+export function faultSection(faults: FaultCounts): Markup {
+  return html`<section class="card">
+<h2>Faults injected</h2>
+<p class="hint">What <code>--faults</code> did to the run. The audit below says whether any of it got through.</p>
+${faultBars(faults)}
+</section>`;
+}
