@@ -1,7 +1,10 @@
 /**
  * The chart kit: scales, ticks, paths, axes and frames that the report's SVG charts are drawn with.
- * Every coordinate goes through `coordinate`, so the page holds no NaN and no long decimals.
+ * Scales, nice ticks and line and area paths come from d3-scale and d3-shape; every other
+ * coordinate goes through `coordinate`, so the page holds no NaN and no long decimals.
  */
+import { scaleLinear, type ScaleLinear } from 'd3-scale';
+import { area, line } from 'd3-shape';
 import type { IntervalSample } from '../summary.ts';
 import { compact, count } from './format.ts';
 import { html, type Markup } from './markup.ts';
@@ -13,60 +16,54 @@ export function coordinate(value: number): string {
 
 // ─── Scales and paths ────────────────────────────────────────────────────────────────────────────
 
+/** A position on the page for a value; a d3 linear scale is one. */
 export type Scale = (value: number) => number;
 
-/** Maps [d0, d1] onto [r0, r1]; a degenerate domain maps everything to the middle of the range. */
-export function linearScale(domain: readonly [number, number], range: readonly [number, number]): Scale {
-  const [d0, d1] = domain;
-  const [r0, r1] = range;
-  const span = d1 - d0;
-  if (!(span > 0)) return () => (r0 + r1) / 2;
-  return (value) => r0 + ((value - d0) / span) * (r1 - r0);
-}
-
-/** The 1, 2 or 5 × 10ⁿ step that cuts `span` into at most about `maxTicks` pieces. */
-function niceStep(span: number, maxTicks: number): number {
-  if (!(span > 0)) return 1;
-  const rough = span / Math.max(1, maxTicks);
-  const magnitude = 10 ** Math.floor(Math.log10(rough));
-  const multiple = [1, 2, 5, 10].find((candidate) => candidate * magnitude >= rough) ?? 10;
-  return multiple * magnitude;
-}
-
-/** A count axis from 0: whole-number ticks and a top rounded up to the last tick. */
-function countAxis(maximum: number, maxTicks: number): { readonly top: number; readonly ticks: readonly number[] } {
-  const step = Math.max(1, niceStep(Math.max(0, maximum), maxTicks));
+/**
+ * A count axis from 0 with about `maxTicks` whole-number ticks, d3's 1, 2 or 5 × 10ⁿ steps, and its
+ * top rounded up to a tick. A count of 0 or 1 still gets an axis from 0 to at least 1.
+ */
+function countAxis(maximum: number, maxTicks: number): ScaleLinear<number, number> {
   // 4 % headroom keeps a peak off the top edge, where the marker labels are.
-  const top = Math.max(step, Math.ceil((Math.max(0, maximum) * 1.04) / step) * step);
-  const ticks: number[] = [];
-  for (let tick = 0; tick <= top; tick += step) ticks.push(tick);
-  return { top, ticks };
+  const axis = scaleLinear().domain([0, Math.max(1, maximum * 1.04)]).nice(maxTicks);
+  const [, top = 1] = axis.domain();
+  // Below a handful of updates d3 would step by 0.5 or 0.2; counts stop at whole numbers.
+  return axis.domain([0, Math.ceil(top)]);
 }
 
-/** Whole-number interval ticks inside [first, last]; the first interval always gets one. */
+/** Whole-number ticks of a count axis. */
+function countTicks(axis: ScaleLinear<number, number>, maxTicks: number): readonly number[] {
+  return axis.ticks(maxTicks).filter((tick) => Number.isInteger(tick));
+}
+
+/** Whole-number interval ticks inside [first, last] at d3's nice steps; the first interval always gets one. */
 function intervalTicks(first: number, last: number, maxTicks: number): readonly number[] {
-  const step = Math.max(1, niceStep(last - first, maxTicks));
-  const ticks = [first];
-  for (let tick = Math.ceil((first + 1) / step) * step; tick <= last; tick += step) {
-    if (tick - first >= step / 2) ticks.push(tick);
-  }
-  return ticks;
+  const whole = scaleLinear().domain([first, last]).ticks(maxTicks).filter((tick) => Number.isInteger(tick));
+  const [second, third] = whole;
+  const step = second !== undefined && third !== undefined ? third - second : 1;
+  // A nice tick closer to the first interval than half a step would print over its label.
+  return [first, ...whole.filter((tick) => tick - first >= step / 2)];
 }
 
 export type Point = readonly [number, number];
 
-/** `M x,y L x,y …` through the points; an empty string for no points. */
+/** `M x,y L x,y …` through the points (d3-shape, one decimal); an empty string for no points. */
 export function linePath(points: readonly Point[], x: Scale, y: Scale): string {
-  return points.map(([px, py], position) => `${position === 0 ? 'M' : 'L'}${coordinate(x(px))},${coordinate(y(py))}`).join(' ');
+  const path = line<Point>()
+    .x(([index]) => x(index))
+    .y(([, value]) => y(value))
+    .digits(1);
+  return path(points) ?? '';
 }
 
-/** The line closed down to the baseline, for an area fill. */
+/** The area between the line and the baseline, for a fill (d3-shape, one decimal). */
 export function areaPath(points: readonly Point[], x: Scale, y: Scale, baseline: number): string {
-  const first = points[0];
-  const last = points.at(-1);
-  if (first === undefined || last === undefined) return '';
-  const bottom = coordinate(y(baseline));
-  return `${linePath(points, x, y)} L${coordinate(x(last[0]))},${bottom} L${coordinate(x(first[0]))},${bottom} Z`;
+  const path = area<Point>()
+    .x(([index]) => x(index))
+    .y0(y(baseline))
+    .y1(([, value]) => y(value))
+    .digits(1);
+  return path(points) ?? '';
 }
 
 export function finitePoints(samples: readonly IntervalSample[], pick: (sample: IntervalSample) => number | undefined): Point[] {
@@ -115,14 +112,14 @@ export function intervalPlot(frame: Frame, samples: readonly IntervalSample[], m
   const [first, last] = intervalDomain(samples);
   // A single interval sits in the middle of the plot rather than on its left edge.
   const pad = first === last ? Math.max(0.5, padding) : padding;
-  const { top, ticks } = countAxis(maximum, maxYTicks);
+  const y = countAxis(maximum, maxYTicks).range([frame.height - frame.bottom, frame.top]);
   return {
     frame,
-    x: linearScale([first - pad, last + pad], [frame.left, frame.width - frame.right]),
-    y: linearScale([0, top], [frame.height - frame.bottom, frame.top]),
+    x: scaleLinear().domain([first - pad, last + pad]).range([frame.left, frame.width - frame.right]),
+    y,
     first,
     last,
-    yTicks: ticks,
+    yTicks: countTicks(y, maxYTicks),
   };
 }
 

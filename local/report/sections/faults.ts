@@ -1,6 +1,7 @@
 /** The faults `--faults` injected, one bar per kind. */
+import { scaleLinear } from 'd3-scale';
 import type { FaultCounts } from '../../summary.ts';
-import { coordinate, linearScale } from '../chart-kit.ts';
+import { coordinate } from '../chart-kit.ts';
 import { FAULT_KINDS } from '../fault-kinds.ts';
 import { count, largest } from '../format.ts';
 import { html, type Markup } from '../markup.ts';
@@ -11,7 +12,7 @@ function faultBars(faults: FaultCounts): Markup {
   const labelWidth = 150;
   const valueWidth = 48;
   const maximum = largest(FAULT_KINDS.map(({ kind }) => faults[kind]), 1);
-  const length = linearScale([0, maximum], [0, width - labelWidth - valueWidth]);
+  const length = scaleLinear().domain([0, maximum]).range([0, width - labelWidth - valueWidth]);
   const rows = FAULT_KINDS.map(({ kind, label, description }, row) => {
     const value = faults[kind];
     const y = row * rowHeight;

@@ -1,6 +1,7 @@
 /** The node table: each node's formula numbers, its lag over time and when it converged. */
+import { scaleLinear } from 'd3-scale';
 import type { IntervalSample, NodeSummary, RunSummary } from '../../summary.ts';
-import { finitePoints, intervalDomain, linearScale, linePath } from '../chart-kit.ts';
+import { finitePoints, intervalDomain, linePath } from '../chart-kit.ts';
 import { count, largest, rate } from '../format.ts';
 import { html, type Markup } from '../markup.ts';
 import { seriesStyle, strokeAttributes, swatch, type SeriesStyle } from '../series.ts';
@@ -10,8 +11,8 @@ function sparkline(samples: readonly IntervalSample[], nodeId: string, style: Se
   const height = 24;
   const points = finitePoints(samples, (sample) => sample.lagByNode[nodeId]);
   const [first, last] = intervalDomain(samples);
-  const x = linearScale([first, last], [2, width - 2]);
-  const y = linearScale([0, largest(points.map(([, lag]) => lag), 1)], [height - 3, 3]);
+  const x = scaleLinear().domain([first, last]).range([2, width - 2]);
+  const y = scaleLinear().domain([0, largest(points.map(([, lag]) => lag), 1)]).range([height - 3, 3]);
   return html`<svg class="spark" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" aria-hidden="true"><line class="spark-base" x1="2" x2="${width - 2}" y1="${height - 3}" y2="${height - 3}"/><path d="${linePath(points, x, y)}" ${strokeAttributes(style)}/></svg>`;
 }
 
