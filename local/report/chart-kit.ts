@@ -45,9 +45,10 @@ function intervalTicks(first: number, last: number, maxTicks: number): readonly 
   return [first, ...whole.filter((tick) => tick - first >= step / 2)];
 }
 
+/** An [interval, value] pair. */
 export type Point = readonly [number, number];
 
-/** `M x,y L x,y …` through the points (d3-shape, one decimal); an empty string for no points. */
+/** `Mx,yLx,y…` through the points (d3-shape, one decimal); an empty string for no points. */
 export function linePath(points: readonly Point[], x: Scale, y: Scale): string {
   const path = line<Point>()
     .x(([index]) => x(index))
@@ -66,6 +67,7 @@ export function areaPath(points: readonly Point[], x: Scale, y: Scale, baseline:
   return path(points) ?? '';
 }
 
+/** The [interval, value] pairs of `samples` whose value is a finite number. */
 export function finitePoints(samples: readonly IntervalSample[], pick: (sample: IntervalSample) => number | undefined): Point[] {
   const points: Point[] = [];
   for (const sample of samples) {
@@ -77,6 +79,7 @@ export function finitePoints(samples: readonly IntervalSample[], pick: (sample: 
 
 // ─── Frames and axes ─────────────────────────────────────────────────────────────────────────────
 
+/** A chart's size in SVG units and the margins around its plot area. */
 export interface Frame {
   readonly width: number;
   readonly height: number;
@@ -86,6 +89,7 @@ export interface Frame {
   readonly left: number;
 }
 
+/** A frame with its scales: intervals along x, a count from 0 along y. */
 export interface Plot {
   readonly frame: Frame;
   readonly x: Scale;
@@ -155,10 +159,12 @@ export function quietBand(plot: Plot, quietAfter: number): Markup | null {
   return html`<rect class="quiet" x="${coordinate(start)}" y="${coordinate(frame.top)}" width="${coordinate(frame.width - frame.right - start)}" height="${coordinate(frame.height - frame.top - frame.bottom)}"/>`;
 }
 
+/** Whether the producer stopped strictly inside the plotted intervals. */
 export function quietInside(plot: Plot, quietAfter: number): boolean {
   return Number.isFinite(quietAfter) && quietAfter >= plot.first && quietAfter < plot.last;
 }
 
+/** A centred note in place of a chart with nothing to draw. */
 export function emptyChartNote(frame: Frame, text: string): Markup {
   return html`<text class="empty" x="${coordinate(frame.width / 2)}" y="${coordinate(frame.height / 2)}" text-anchor="middle">${text}</text>`;
 }

@@ -1,9 +1,10 @@
 /**
  * The fault kinds the report shows, in the order it shows them: the fault bars and the per-interval
- * table both read this one list.
+ * table both read this one list, and nothing else in the report names a fault kind.
  */
 import type { FaultCounts } from '../summary.ts';
 
+/** One fault kind as the report names it. */
 export interface FaultKind {
   readonly kind: keyof FaultCounts;
   readonly label: string;
@@ -12,6 +13,7 @@ export interface FaultKind {
   readonly description: string;
 }
 
+/** Every counter of `FaultCounts`, in the order the report lists them. */
 export const FAULT_KINDS: readonly FaultKind[] = [
   { kind: 'duplicate', label: 'duplicate delivery', short: 'dup', description: 'A batch delivered to the applier twice' },
   { kind: 'crash', label: 'applier crash', short: 'crash', description: 'Effects kept, result lost, the batch comes back' },

@@ -14,10 +14,12 @@ export function rate(value: number): string {
   return Number(value.toPrecision(3)).toString();
 }
 
+/** 1.5K, 2M: tick labels that stay short. */
 export function compact(value: number): string {
   return Number.isFinite(value) ? COMPACT.format(value) : '—';
 }
 
+/** 850 ms, 8.4 s, 2 min 5 s. */
 export function duration(milliseconds: number): string {
   if (!Number.isFinite(milliseconds)) return '—';
   if (milliseconds < 1000) return `${Math.round(milliseconds)} ms`;
@@ -26,6 +28,7 @@ export function duration(milliseconds: number): string {
   return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
 }
 
+/** "1 node", "6 nodes". */
 export function plural(value: number, one: string, many = `${one}s`): string {
   return `${count(value)} ${value === 1 ? one : many}`;
 }

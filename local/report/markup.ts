@@ -8,6 +8,7 @@ export class Markup {
   constructor(readonly text: string) {}
 }
 
+/** What a `${…}` in an `html` template may hold. */
 export type Fragment = Markup | string | number | boolean | null | undefined | readonly Fragment[];
 
 const ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -32,6 +33,7 @@ function fragmentText(value: Fragment): string {
   return escapeHtml(value);
 }
 
+/** The tagged template every piece of the page is written with: `html\`<td>${value}</td>\``. */
 export function html(strings: TemplateStringsArray, ...values: readonly Fragment[]): Markup {
   let text = strings[0] ?? '';
   for (const [position, value] of values.entries()) text += fragmentText(value) + (strings[position + 1] ?? '');

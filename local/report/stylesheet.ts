@@ -5,4 +5,5 @@
  */
 import { readFileSync } from 'node:fs';
 
+/** The contents of `report.css`. */
 export const STYLESHEET: string = readFileSync(new URL('./report.css', import.meta.url), 'utf8');

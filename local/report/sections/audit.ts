@@ -3,6 +3,7 @@ import type { RunSummary } from '../../summary.ts';
 import { count } from '../format.ts';
 import { html, type Markup } from '../markup.ts';
 
+/** The audit card: the counts, and the first differences when there are any. */
 export function auditSection(summary: RunSummary): Markup {
   const { audit } = summary;
   const cells: readonly (readonly [string, number])[] = [

@@ -6,6 +6,7 @@ import { FAULT_KINDS } from '../fault-kinds.ts';
 import { count, largest } from '../format.ts';
 import { html, type Markup } from '../markup.ts';
 
+/** One bar per fault kind, all on the scale of the largest count. */
 function faultBars(faults: FaultCounts): Markup {
   const width = 520;
   const rowHeight = 30;
@@ -26,6 +27,7 @@ function faultBars(faults: FaultCounts): Markup {
   return html`<svg id="fault-chart" class="chart" viewBox="0 0 ${width} ${FAULT_KINDS.length * rowHeight + 6}" role="img" aria-label="Faults injected by kind">${rows}</svg>`;
 }
 
+/** The faults card. */
 export function faultSection(faults: FaultCounts): Markup {
   return html`<section class="card">
 <h2>Faults injected</h2>

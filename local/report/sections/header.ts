@@ -3,6 +3,7 @@ import type { NodeSummary, RunSummary } from '../../summary.ts';
 import { count, duration, plural, rate } from '../format.ts';
 import { html, type Markup } from '../markup.ts';
 
+/** The page's `<title>`: the outcome, the nodes and the intervals. */
 export function pageTitle(summary: RunSummary): string {
   const outcome = summary.converged ? 'converged' : 'did not converge';
   return `Microbatch Sync run: ${outcome} · ${plural(summary.perNode.length, 'node')} · ${plural(summary.intervalsRun, 'interval')}`;
@@ -49,6 +50,7 @@ function auditVerdict(summary: RunSummary): Markup {
 <span>${count(missing)} missing · ${count(extra)} extra · ${count(mismatched)} different, across ${plural(nodesChecked, 'node')}</span></div></div>`;
 }
 
+/** The headline, the convergence and audit verdicts, and the run's settings as chips. */
 export function header(summary: RunSummary): Markup {
   const { settings } = summary;
   const chips: readonly (readonly [string, string])[] = [
@@ -72,6 +74,7 @@ export function header(summary: RunSummary): Markup {
 </header>`;
 }
 
+/** The row of key numbers under the header. */
 export function keyNumbers(summary: RunSummary): Markup {
   const faultsInjected = Object.values(summary.faults).reduce((total, value) => total + value, 0);
   const numbers: readonly (readonly [string, string, boolean])[] = [

@@ -10,11 +10,13 @@ function checkerMark(verdict: boolean | null): Markup {
   return verdict ? html`<span class="ok-text" title="every node held the previous plan's head">✓</span>` : html`<span class="muted" title="some node was behind the previous plan's head">✗</span>`;
 }
 
+/** "dup 2 · throttle 1": the faults of one interval, in FAULT_KINDS order. */
 function faultSummary(faults: FaultCounts): string {
   const parts = FAULT_KINDS.filter(({ kind }) => faults[kind] > 0).map(({ kind, short }) => `${short} ${count(faults[kind])}`);
   return parts.length === 0 ? '' : parts.join(' · ');
 }
 
+/** The interval table, with the checker's verdict and the faults injected per interval. */
 export function intervalSection(summary: RunSummary): Markup {
   const rows = summary.intervals.map(
     (sample) => html`<tr${sample.allAtHead ? html` class="at-head"` : ''}>

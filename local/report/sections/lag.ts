@@ -85,6 +85,7 @@ ${note !== null && emptyChartNote(LAG_FRAME, note)}
 </svg>`;
 }
 
+/** The lag card: a legend of the nodes and the lag chart. */
 export function lagSection(summary: RunSummary, styles: readonly SeriesStyle[]): Markup {
   return html`<section class="card">
 <h2>Lag per node</h2>

@@ -28,7 +28,7 @@ ${samples.length === 0 && emptyChartNote(HEAD_FRAME, 'No intervals recorded')}
 </svg>`;
 }
 
-
+/** The log-head card. */
 export function headSection(summary: RunSummary): Markup {
   return html`<section class="card">
 <h2>Log head</h2>

@@ -6,6 +6,7 @@ import { count, largest, rate } from '../format.ts';
 import { html, type Markup } from '../markup.ts';
 import { seriesStyle, strokeAttributes, swatch, type SeriesStyle } from '../series.ts';
 
+/** A small lag line for one node on its own scale, so a node with little lag still shows its shape. */
 function sparkline(samples: readonly IntervalSample[], nodeId: string, style: SeriesStyle): Markup {
   const width = 96;
   const height = 24;
@@ -24,6 +25,7 @@ function convergedCell(node: NodeSummary): Markup {
   return html`<td class="num"><span class="${late ? 'warn-text' : ''}">${count(node.convergedAtInterval)}</span>${bound}</td>`;
 }
 
+/** The node table, one row per node in registration order. */
 export function nodeSection(summary: RunSummary, styles: readonly SeriesStyle[]): Markup {
   const { batchSize } = summary.settings;
   const rows = summary.perNode.map((node, position) => {
