@@ -1,11 +1,13 @@
 /**
  * The vocabulary of Microbatch Sync (DESIGN §2). Every other module speaks in these types.
  */
+import type { Op } from './ops.ts';
 
 /** Any JSON value an update may carry. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
-export type Op = 'put' | 'delete';
+/** What an update does to its key: declared, with its meaning, in ops.ts. */
+export type { Op };
 
 /** What a producer sends: the log assigns `seq`, `chain` and `producedAt`. */
 export interface NewUpdate {
