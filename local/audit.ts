@@ -6,18 +6,12 @@
  */
 import { canonicalJson, firstChainBreak, GENESIS_CHAIN } from '#shared/domain/chain.ts';
 import type { LogReader, NodeRepository, ReplicaStore } from '#shared/domain/ports.ts';
-import type { JsonValue, LogEntry, ReplicaItem } from '#shared/domain/types.ts';
+import { replay } from '#shared/domain/ops.ts';
+import type { ReplicaItem } from '#shared/domain/types.ts';
 import type { AuditResult } from './summary.ts';
 
 /** Differences quoted in full; the rest are only counted. */
 const MAX_EXAMPLES = 5;
-
-interface Expected {
-  readonly value?: JsonValue;
-  readonly deleted: boolean;
-  readonly seq: number;
-  readonly updatedAt: string;
-}
 
 export interface AuditDeps {
   readonly stream: string;
@@ -50,7 +44,8 @@ export async function auditReplicas(nodeIds: readonly string[], deps: AuditDeps)
       note(`${nodeId}: the node is not registered`);
       continue;
     }
-    const expected = replay(log, state.appliedSeq);
+    const cursor = state.appliedSeq;
+    const expected = replay(log.filter((entry) => entry.seq <= cursor));
     const actual = new Map((await deps.replica.list(nodeId)).map((item) => [item.key, item]));
     for (const [key, want] of expected) {
       const have = actual.get(key);
@@ -59,46 +54,26 @@ export async function auditReplicas(nodeIds: readonly string[], deps: AuditDeps)
         note(`${nodeId} ${key}: missing; the log at seq ${state.appliedSeq} has ${describe(want)}`);
       } else if (!same(want, have)) {
         mismatched += 1;
-        note(`${nodeId} ${key}: replica has ${describe(toExpected(have))}, the log at seq ${state.appliedSeq} has ${describe(want)}`);
+        note(`${nodeId} ${key}: replica has ${describe(have)}, the log at seq ${state.appliedSeq} has ${describe(want)}`);
       }
     }
     for (const [key, have] of actual) {
       if (!expected.has(key)) {
         extra += 1;
-        note(`${nodeId} ${key}: extra ${describe(toExpected(have))}; the log up to seq ${state.appliedSeq} never wrote it`);
+        note(`${nodeId} ${key}: extra ${describe(have)}; the log up to seq ${state.appliedSeq} never wrote it`);
       }
     }
   }
   return { nodesChecked: nodes.length, mismatched, missing, extra, examples };
 }
 
-/** The state of every key after applying the log's seqs 1…cursor in order. */
-function replay(log: readonly LogEntry[], cursor: number): Map<string, Expected> {
-  const state = new Map<string, Expected>();
-  for (const entry of log) {
-    if (entry.seq > cursor) break;
-    state.set(
-      entry.key,
-      entry.op === 'delete'
-        ? { deleted: true, seq: entry.seq, updatedAt: entry.producedAt }
-        : { ...(entry.value === undefined ? {} : { value: entry.value }), deleted: false, seq: entry.seq, updatedAt: entry.producedAt },
-    );
-  }
-  return state;
-}
-
-function toExpected(item: ReplicaItem): Expected {
-  return { ...(item.value === undefined ? {} : { value: item.value }), deleted: item.deleted === true, seq: item.seq, updatedAt: item.updatedAt };
-}
-
-function same(want: Expected, have: ReplicaItem): boolean {
-  const got = toExpected(have);
-  if (want.deleted !== got.deleted || want.seq !== got.seq || want.updatedAt !== got.updatedAt) return false;
+function same(want: ReplicaItem, have: ReplicaItem): boolean {
+  if ((want.deleted === true) !== (have.deleted === true) || want.seq !== have.seq || want.updatedAt !== have.updatedAt) return false;
   if (want.deleted) return true;
-  return want.value !== undefined && got.value !== undefined && canonicalJson(want.value) === canonicalJson(got.value);
+  return want.value !== undefined && have.value !== undefined && canonicalJson(want.value) === canonicalJson(have.value);
 }
 
-function describe(item: Expected): string {
+function describe(item: ReplicaItem): string {
   const what = item.deleted ? 'a tombstone' : `value ${item.value === undefined ? '(none)' : canonicalJson(item.value).slice(0, 60)}`;
   return `${what} at seq ${item.seq} (${item.updatedAt})`;
 }

@@ -2,16 +2,10 @@
  * Failures that belong to the AWS adapters rather than to the domain (STYLE §7): each names what
  * failed so an operator can act on the log line alone.
  */
-
-abstract class AdapterError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+import { MicrobatchSyncError } from '#shared/domain/errors.ts';
 
 /** BatchGetItem kept returning unprocessed keys and reading nothing (throttling), `attempts` times in a row. */
-export class UnprocessedKeysError extends AdapterError {
+export class UnprocessedKeysError extends MicrobatchSyncError {
   constructor(
     readonly tableName: string,
     readonly unprocessed: number,
@@ -22,7 +16,7 @@ export class UnprocessedKeysError extends AdapterError {
 }
 
 /** A stored item lacks an attribute or holds one of the wrong type: the table was written by something else. */
-export class MalformedItemError extends AdapterError {
+export class MalformedItemError extends MicrobatchSyncError {
   constructor(
     readonly tableName: string,
     readonly attribute: string,

@@ -2,7 +2,8 @@
  * The applier's decisions (DESIGN §6). A microbatch is a work token: the node's own cursor decides
  * what to apply, so duplicates, reordering and lost messages never leave a gap or go backward.
  */
-import type { LogEntry, Microbatch, ReplicaWrite } from './types.ts';
+import { replay } from './ops.ts';
+import type { LogEntry, Microbatch, ReplicaItem } from './types.ts';
 
 export type ApplyDecision =
   | { readonly kind: 'duplicate' }
@@ -19,20 +20,11 @@ export function decideApply(appliedSeq: number, microbatch: Pick<Microbatch, 'ta
 }
 
 /**
- * Keeps only the last op per key (entries ascending by seq), so a key repeated within a microbatch
- * costs one write. Output keeps the order of each key's last occurrence.
+ * The items a microbatch leaves: one per key, the item of the key's last entry (entries ascending by
+ * seq), so a key repeated within a microbatch costs one write. That is the microbatch's replay, and
+ * it is exact because every op overwrites its key (ops.ts). Output keeps the order of each key's
+ * last occurrence.
  */
-export function collapseToLastOpPerKey(entries: readonly LogEntry[]): ReplicaWrite[] {
-  const last = new Map<string, LogEntry>();
-  for (const entry of entries) {
-    last.delete(entry.key);
-    last.set(entry.key, entry);
-  }
-  return [...last.values()].map((entry) => ({
-    key: entry.key,
-    op: entry.op,
-    ...(entry.op === 'put' ? { value: entry.value } : {}),
-    seq: entry.seq,
-    updatedAt: entry.producedAt,
-  }));
+export function collapseToLastOpPerKey(entries: readonly LogEntry[]): ReplicaItem[] {
+  return [...replay(entries).values()];
 }

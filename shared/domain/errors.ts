@@ -2,7 +2,11 @@
  * One class per failure (STYLE §7). Adapters turn SDK errors into these; handlers map them to outcomes.
  */
 
-abstract class MicrobatchSyncError extends Error {
+/**
+ * The base of the project's own error classes: the domain's below, the adapters' (adapters/errors.ts)
+ * and the local runtime's (local/errors.ts). `name` is the subclass's own, for logs.
+ */
+export abstract class MicrobatchSyncError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = new.target.name;

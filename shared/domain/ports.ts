@@ -18,7 +18,6 @@ import type {
   PlanHeader,
   PlanTotals,
   ReplicaItem,
-  ReplicaWrite,
 } from './types.ts';
 import { chunkMarkerItem, type ChunkMarker } from './ingest.ts';
 import { itemBytes, logEntryItem, logHeadItem, MAX_ITEM_BYTES, MAX_TRANSACTION_ACTIONS, MAX_TRANSACTION_BYTES } from './item-size.ts';
@@ -136,10 +135,11 @@ export interface NodeRepository {
 
 export interface ReplicaStore {
   /**
-   * Writes each key with a seq guard (a write lands only where the stored seq is older), with
-   * bounded concurrency. A failed guard means a newer write is already there: it counts as skipped.
+   * Writes each item over its key with a seq guard (a write lands only where the stored seq is
+   * older), with bounded concurrency. A failed guard means a newer write is already there: it
+   * counts as skipped.
    */
-  write(nodeId: string, writes: readonly ReplicaWrite[]): Promise<{ written: number; skipped: number }>;
+  write(nodeId: string, items: readonly ReplicaItem[]): Promise<{ written: number; skipped: number }>;
   /** Every item of a node's replica, tombstones included (for audits). */
   list(nodeId: string): Promise<ReplicaItem[]>;
 }

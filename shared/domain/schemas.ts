@@ -10,7 +10,8 @@ import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 import { ValidationError } from './errors.ts';
 import { IDENTIFIER_PATTERN, IDENTIFIER_RULE, MAX_IDEMPOTENCY_KEY_LENGTH, NODE_ID_PATTERN, NODE_ID_RULE } from './identifiers.ts';
-import type { JsonValue, Microbatch } from './types.ts';
+import { OP_NAMES, OPS, type Op } from './ops.ts';
+import type { JsonValue, Microbatch, NewUpdate } from './types.ts';
 
 z.config(en());
 
@@ -108,15 +109,19 @@ export const newUpdateSchema = z
       z.refine((key) => key.isWellFormed(), 'must not hold a lone UTF-16 surrogate'),
       z.refine((key) => byteLength(key) <= MAX_KEY_BYTES, `must be at most ${MAX_KEY_BYTES} bytes`),
     ),
-    op: z.enum(['put', 'delete']),
+    op: z.enum(OP_NAMES),
     value: z.optional(jsonValue),
   })
   // The size of an update is checked where the request is cut into transactions (ingest.ts), by
   // DynamoDB's own rule for the item the update becomes.
-  .check(
-    z.refine((u) => u.op !== 'put' || u.value !== undefined, { error: 'a put needs a value', path: ['value'] }),
-    z.refine((u) => u.op !== 'delete' || u.value === undefined, { error: 'a delete carries no value', path: ['value'] }),
-  );
+  .check(...OP_NAMES.map(valueRule));
+
+/** Each op's rule for `value`, as ops.ts declares it. */
+function valueRule(op: Op) {
+  return OPS[op].value === 'required'
+    ? z.refine<NewUpdate>((u) => u.op !== op || u.value !== undefined, { error: `a ${op} needs a value`, path: ['value'] })
+    : z.refine<NewUpdate>((u) => u.op !== op || u.value === undefined, { error: `a ${op} carries no value`, path: ['value'] });
+}
 
 export const ingestRequestSchema = z.strictObject({
   updates: z.array(newUpdateSchema).check(z.minLength(1, 'must hold at least one update'), z.maxLength(MAX_UPDATES_PER_REQUEST)),

@@ -1,11 +1,13 @@
 /**
  * The vocabulary of Microbatch Sync (DESIGN §2). Every other module speaks in these types.
  */
+import type { Op } from './ops.ts';
 
 /** Any JSON value an update may carry. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
-export type Op = 'put' | 'delete';
+/** What an update does to its key: declared, with its meaning, in ops.ts. */
+export type { Op };
 
 /** What a producer sends: the log assigns `seq`, `chain` and `producedAt`. */
 export interface NewUpdate {
@@ -96,22 +98,17 @@ export interface Microbatch {
   readonly plannedAt: string;
 }
 
-/** One replica write after collapsing a microbatch to the last op per key. */
-export interface ReplicaWrite {
-  readonly key: string;
-  readonly op: Op;
-  readonly value?: JsonValue;
-  readonly seq: number;
-  /** The update's `producedAt`: the item's timestamp, so a replica is an exact replay of the log. */
-  readonly updatedAt: string;
-}
-
-/** A replica's stored item: a value, or a tombstone that keeps the seq of the delete. */
+/**
+ * A replica's item, as stored and as written: a value, or a tombstone that keeps the seq of the
+ * delete. ops.ts says which item each op leaves.
+ */
 export interface ReplicaItem {
   readonly key: string;
   readonly value?: JsonValue;
   readonly deleted?: true;
+  /** The seq of the entry that wrote the item: the replica store's guard compares it. */
   readonly seq: number;
+  /** That entry's `producedAt`: the item's timestamp, so a replica is an exact replay of the log. */
   readonly updatedAt: string;
 }
 

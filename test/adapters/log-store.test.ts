@@ -8,6 +8,7 @@ import { MAX_ENTRIES_PER_APPEND } from '#shared/domain/ports.ts';
 import { MalformedItemError, UnprocessedKeysError } from '#shared/adapters/errors.ts';
 import { GENESIS_CHAIN, nextChain } from '#shared/domain/chain.ts';
 import { AppendThrottledError, ChunkCommittedError, HeadMovedError } from '#shared/domain/errors.ts';
+import { OP_NAMES, OPS } from '#shared/domain/ops.ts';
 import type { ChunkMarker } from '#shared/domain/ingest.ts';
 import type { JsonValue, LogEntry, LogHead } from '#shared/domain/types.ts';
 import { documentClient, noSleep, throttled } from './support.ts';
@@ -164,7 +165,20 @@ describe('DynamoLogStore', () => {
       expect(ddbMock).toHaveReceivedCommandWith(QueryCommand, { ExpressionAttributeValues: { ':stream': STREAM, ':lo': 1, ':hi': 2 } });
     });
 
-    it('rejects an entry whose op is neither put nor delete', async () => {
+    it.each(OP_NAMES)('reads back an entry whose op is %s', async (op) => {
+      // Prepare
+      const update = OPS[op].value === 'required' ? { key: 'k', op, value: { n: 1 } } : { key: 'k', op };
+      const entry: LogEntry = { ...update, seq: 1, chain: nextChain(GENESIS_CHAIN, 1, update), producedAt: '2026-11-27T10:00:01Z' };
+      ddbMock.on(QueryCommand).resolves({ Items: [stored(entry)] });
+
+      // Act
+      const result = await store.readRange(STREAM, 0, 1);
+
+      // Assess
+      expect(result).toEqual([entry]);
+    });
+
+    it('rejects an entry whose op is not in the op list', async () => {
       // Prepare
       ddbMock.on(QueryCommand).resolves({ Items: [{ ...stored(entries(0, 1)[0] as LogEntry), op: 'upsert' }] });
 

@@ -3,14 +3,14 @@ import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-d
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoReplicaStore } from '#shared/adapters/dynamodb/replica-store.ts';
-import type { ReplicaWrite } from '#shared/domain/types.ts';
+import type { ReplicaItem } from '#shared/domain/types.ts';
 import { conditionFailed, documentClient, inFlightCounter, throttled } from './support.ts';
 
 const TABLE = 'Replica';
 const ddbMock = mockClient(DynamoDBDocumentClient);
 
-function puts(count: number): ReplicaWrite[] {
-  return Array.from({ length: count }, (_, index) => ({ key: `k${index}`, op: 'put', value: { index }, seq: index + 1, updatedAt: '2026-11-27T10:00:00Z' }));
+function puts(count: number): ReplicaItem[] {
+  return Array.from({ length: count }, (_, index) => ({ key: `k${index}`, value: { index }, seq: index + 1, updatedAt: '2026-11-27T10:00:00Z' }));
 }
 
 describe('DynamoReplicaStore', () => {
@@ -27,7 +27,7 @@ describe('DynamoReplicaStore', () => {
       ddbMock.on(PutCommand).resolves({});
 
       // Act
-      const result = await store.write('n-1', [{ key: 'a', op: 'put', value: { n: 1e300, s: 'ü' }, seq: 12, updatedAt: '2026-11-27T10:00:00Z' }]);
+      const result = await store.write('n-1', [{ key: 'a', value: { n: 1e300, s: 'ü' }, seq: 12, updatedAt: '2026-11-27T10:00:00Z' }]);
 
       // Assess
       expect(result).toEqual({ written: 1, skipped: 0 });
@@ -45,7 +45,7 @@ describe('DynamoReplicaStore', () => {
       ddbMock.on(PutCommand).resolves({});
 
       // Act
-      await store.write('n-1', [{ key: 'a', op: 'delete', seq: 13, updatedAt: '2026-11-27T10:00:01Z' }]);
+      await store.write('n-1', [{ key: 'a', deleted: true, seq: 13, updatedAt: '2026-11-27T10:00:01Z' }]);
 
       // Assess
       const input = ddbMock.commandCalls(PutCommand)[0]?.args[0].input;

@@ -77,13 +77,13 @@ describe('decideApply', () => {
 });
 
 describe('collapseToLastOpPerKey', () => {
-  it('keeps the last op per key, in the order of each key’s last occurrence', () => {
+  it('keeps the item of the last op per key, in the order of each key’s last occurrence', () => {
     const writes = collapseToLastOpPerKey([entry(1, 'a', 1), entry(2, 'b', 2), entry(3, 'a'), entry(4, 'c', { x: 1 }), entry(5, 'b', 3)]);
 
     expect(writes).toEqual([
-      { key: 'a', op: 'delete', seq: 3, updatedAt: '2026-11-27T00:00:03.000Z' },
-      { key: 'c', op: 'put', value: { x: 1 }, seq: 4, updatedAt: '2026-11-27T00:00:04.000Z' },
-      { key: 'b', op: 'put', value: 3, seq: 5, updatedAt: '2026-11-27T00:00:05.000Z' },
+      { key: 'a', deleted: true, seq: 3, updatedAt: '2026-11-27T00:00:03.000Z' },
+      { key: 'c', value: { x: 1 }, seq: 4, updatedAt: '2026-11-27T00:00:04.000Z' },
+      { key: 'b', value: 3, seq: 5, updatedAt: '2026-11-27T00:00:05.000Z' },
     ]);
     expect(writes[0]).not.toHaveProperty('value');
   });
@@ -114,8 +114,8 @@ describe('collapseToLastOpPerKey', () => {
 
         const collapsed = new Map<string, JsonValue | undefined>();
         for (const write of writes) {
-          if (write.op === 'put') collapsed.set(write.key, write.value);
-          else collapsed.delete(write.key);
+          if (write.deleted) collapsed.delete(write.key);
+          else collapsed.set(write.key, write.value);
         }
         expect(collapsed).toEqual(replayed);
         expect(writes.map((write) => write.key).sort()).toEqual([...new Set(entries.map((e) => e.key))].sort());
@@ -123,8 +123,7 @@ describe('collapseToLastOpPerKey', () => {
           const last = entries.findLast((e) => e.key === write.key);
           expect(write).toEqual({
             key: last?.key,
-            op: last?.op,
-            ...(last?.op === 'put' ? { value: last.value } : {}),
+            ...(last?.op === 'put' ? { value: last.value } : { deleted: true }),
             seq: last?.seq,
             updatedAt: last?.producedAt,
           });

@@ -219,12 +219,12 @@ describe('the in-memory node repository', () => {
 describe('the in-memory replica store', () => {
   it('writes a key only over an older seq and counts the rest as skipped', async () => {
     const replica = new InMemoryReplicaStore();
-    await replica.write('n-1', [{ key: 'a', op: 'put', value: 1, seq: 5, updatedAt: AT }]);
+    await replica.write('n-1', [{ key: 'a', value: 1, seq: 5, updatedAt: AT }]);
 
     const result = await replica.write('n-1', [
-      { key: 'a', op: 'put', value: 0, seq: 4, updatedAt: AT },
-      { key: 'a', op: 'put', value: 0, seq: 5, updatedAt: AT },
-      { key: 'b', op: 'delete', seq: 6, updatedAt: AT },
+      { key: 'a', value: 0, seq: 4, updatedAt: AT },
+      { key: 'a', value: 0, seq: 5, updatedAt: AT },
+      { key: 'b', deleted: true, seq: 6, updatedAt: AT },
     ]);
 
     expect(result).toEqual({ written: 1, skipped: 2 });
@@ -236,9 +236,9 @@ describe('the in-memory replica store', () => {
 
   it('replaces a value with a tombstone that keeps the seq of the delete', async () => {
     const replica = new InMemoryReplicaStore();
-    await replica.write('n-1', [{ key: 'a', op: 'put', value: { x: 1 }, seq: 1, updatedAt: AT }]);
+    await replica.write('n-1', [{ key: 'a', value: { x: 1 }, seq: 1, updatedAt: AT }]);
 
-    await replica.write('n-1', [{ key: 'a', op: 'delete', seq: 2, updatedAt: AT }]);
+    await replica.write('n-1', [{ key: 'a', deleted: true, seq: 2, updatedAt: AT }]);
 
     expect(await replica.list('n-1')).toEqual([{ key: 'a', deleted: true, seq: 2, updatedAt: AT }]);
     expect(await replica.list('n-2')).toEqual([]);

@@ -20,6 +20,7 @@ import { DEFAULT_SETTINGS } from '#shared/domain/config.ts';
 import { CursorRaceError, ValidationError } from '#shared/domain/errors.ts';
 import { sharePerInterval } from '#shared/domain/formula.ts';
 import { intervalIndex, intervalStart } from '#shared/domain/interval.ts';
+import { replay } from '#shared/domain/ops.ts';
 import { parseMicrobatch } from '#shared/domain/schemas.ts';
 import type { ConvergenceRecord, IntervalVerdict, JsonValue, LogEntry, NewUpdate, NodeState, ReplicaItem } from '#shared/domain/types.ts';
 import { appendUpdates } from '#shared/usecases/append-updates.ts';
@@ -256,18 +257,9 @@ function invariant(condition: boolean, message: () => string): asserts condition
 
 const noSleep = async (): Promise<void> => {};
 
-/** The replica a node that applied `entries` must hold: the last op per key, deletes as tombstones. */
-function replay(entries: readonly LogEntry[]): ReplicaItem[] {
-  const items = new Map<string, ReplicaItem>();
-  for (const entry of entries) {
-    items.set(
-      entry.key,
-      entry.op === 'delete'
-        ? { key: entry.key, deleted: true, seq: entry.seq, updatedAt: entry.producedAt }
-        : { key: entry.key, ...(entry.value === undefined ? {} : { value: entry.value }), seq: entry.seq, updatedAt: entry.producedAt },
-    );
-  }
-  return [...items.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+/** The replica a node that applied `entries` must hold, in key order as the store lists it. */
+function expectedReplica(entries: readonly LogEntry[]): ReplicaItem[] {
+  return [...replay(entries).values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -853,7 +845,7 @@ async function auditAfterDrain(model: PipelineModel, report: RunReport, scenario
     const node = await nodes.get(nodeId);
     expect(node?.appliedSeq).toBe(head.head);
     expect(node?.appliedChain).toBe(head.head === 0 ? GENESIS_CHAIN : entries.at(-1)?.chain);
-    expect(await replica.list(nodeId)).toEqual(replay(entries.slice(0, node?.appliedSeq)));
+    expect(await replica.list(nodeId)).toEqual(expectedReplica(entries.slice(0, node?.appliedSeq)));
   }
 
   // Each delivery that reported "applied" made its own cursor move; none claims another's.

@@ -48,7 +48,6 @@ import type {
   PlanHeader,
   PlanTotals,
   ReplicaItem,
-  ReplicaWrite,
 } from '#shared/domain/types.ts';
 
 /** Lets every other pending caller run before this call takes effect, as a network round trip would. */
@@ -300,26 +299,26 @@ interface StoredReplicaItem {
 export class InMemoryReplicaStore implements ReplicaStore {
   private readonly replicas = new Map<string, Map<string, StoredReplicaItem>>();
 
-  async write(nodeId: string, writes: readonly ReplicaWrite[]): Promise<{ written: number; skipped: number }> {
+  async write(nodeId: string, items: readonly ReplicaItem[]): Promise<{ written: number; skipped: number }> {
     let written = 0;
     let skipped = 0;
     // One round trip per key: the adapter's puts are separate requests, so another delivery's
     // writes can land between two of ours.
-    for (const write of writes) {
+    for (const item of items) {
       await roundTrip();
       const replica = this.replicas.get(nodeId) ?? new Map<string, StoredReplicaItem>();
       this.replicas.set(nodeId, replica);
-      const current = replica.get(write.key);
-      if (current !== undefined && current.seq >= write.seq) {
+      const current = replica.get(item.key);
+      if (current !== undefined && current.seq >= item.seq) {
         skipped += 1;
         continue;
       }
-      replica.set(
-        write.key,
-        write.op === 'delete'
-          ? { deleted: true, seq: write.seq, updatedAt: write.updatedAt }
-          : { ...(write.value === undefined ? {} : { valueText: toJsonText(write.value) }), seq: write.seq, updatedAt: write.updatedAt },
-      );
+      replica.set(item.key, {
+        ...(item.value === undefined ? {} : { valueText: toJsonText(item.value) }),
+        ...(item.deleted ? { deleted: true as const } : {}),
+        seq: item.seq,
+        updatedAt: item.updatedAt,
+      });
       written += 1;
     }
     return { written, skipped };

@@ -13,7 +13,8 @@ import { AppendThrottledError, ChunkCommittedError, HeadMovedError } from '#shar
 import { chunkMarkerItem, requestId, type ChunkMarker } from '#shared/domain/ingest.ts';
 import { logEntryItem } from '#shared/domain/item-size.ts';
 import { checkAppend, type IngestRequestReader, type LogReader, type LogWriter } from '#shared/domain/ports.ts';
-import type { ChainLink, LogEntry, LogHead, Op } from '#shared/domain/types.ts';
+import { OP_NAMES } from '#shared/domain/ops.ts';
+import type { ChainLink, LogEntry, LogHead } from '#shared/domain/types.ts';
 import type { Sleep } from '../backoff.ts';
 import { fullJitterDelay, realSleep } from '../backoff.ts';
 import { chunk, requirePositiveInteger } from '../batching.ts';
@@ -39,7 +40,6 @@ const CHAIN_PROJECTION = {
   ExpressionAttributeNames: { '#seq': 'seq', '#chain': 'chain', '#producedAt': 'producedAt' },
 } as const;
 const HEAD_SEQ = 0;
-const OPS: readonly Op[] = ['put', 'delete'];
 /** Cancellation reasons that mean "another writer got there first", not "the request is wrong". */
 const LOST_RACE_CODES = new Set(['ConditionalCheckFailed', 'TransactionConflict']);
 /** Cancellation reasons that mean "not now": the table or a partition is over its throughput. */
@@ -239,7 +239,7 @@ export class DynamoLogStore implements LogReader, LogWriter, IngestRequestReader
     return {
       seq: item.number('seq'),
       key: item.string('key'),
-      op: item.oneOf<Op>('op', OPS),
+      op: item.oneOf('op', OP_NAMES),
       ...(value === undefined ? {} : { value }),
       chain: item.string('chain'),
       producedAt: item.string('producedAt'),

@@ -6,7 +6,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import pLimit from 'p-limit';
 import type { ReplicaStore } from '#shared/domain/ports.ts';
-import type { ReplicaItem, ReplicaWrite } from '#shared/domain/types.ts';
+import type { ReplicaItem } from '#shared/domain/types.ts';
 import { requirePositiveInteger } from '../batching.ts';
 import type { StoredItem } from './items.ts';
 import { ItemReader, isConditionFailed, queryAll, toJsonText, withoutUndefined } from './items.ts';
@@ -35,16 +35,16 @@ export class DynamoReplicaStore implements ReplicaStore {
    * One conditional PutItem per key: BatchWriteItem cannot carry a condition, and a transaction
    * would bill two write units per item where a guarded put bills one.
    */
-  async write(nodeId: string, writes: readonly ReplicaWrite[]): Promise<{ written: number; skipped: number }> {
+  async write(nodeId: string, items: readonly ReplicaItem[]): Promise<{ written: number; skipped: number }> {
     const limit = pLimit(this.concurrency);
     let failure: { error: unknown } | undefined;
     const outcomes = await Promise.all(
-      writes.map((write) =>
+      items.map((item) =>
         limit(async (): Promise<Outcome> => {
           // After a failure, writes still queued are dropped; those in flight finish first.
           if (failure !== undefined) return 'cancelled';
           try {
-            return (await this.put(nodeId, write)) ? 'written' : 'skipped';
+            return (await this.put(nodeId, item)) ? 'written' : 'skipped';
           } catch (error) {
             failure ??= { error };
             return 'failed';
@@ -71,25 +71,15 @@ export class DynamoReplicaStore implements ReplicaStore {
   }
 
   /** @returns false when the seq guard failed: a write at least as new is already stored. */
-  private async put(nodeId: string, write: ReplicaWrite): Promise<boolean> {
-    const item =
-      write.op === 'delete'
-        ? { nodeId, key: write.key, deleted: true, seq: write.seq, updatedAt: write.updatedAt }
-        : {
-            nodeId,
-            key: write.key,
-            ...(write.value === undefined ? {} : { value: toJsonText(write.value) }),
-            seq: write.seq,
-            updatedAt: write.updatedAt,
-          };
+  private async put(nodeId: string, item: ReplicaItem): Promise<boolean> {
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: item,
+          Item: toStoredItem(nodeId, item),
           ConditionExpression: 'attribute_not_exists(#seq) OR #seq < :seq',
           ExpressionAttributeNames: { '#seq': 'seq' },
-          ExpressionAttributeValues: { ':seq': write.seq },
+          ExpressionAttributeValues: { ':seq': item.seq },
         }),
       );
       return true;
@@ -109,4 +99,15 @@ export class DynamoReplicaStore implements ReplicaStore {
       updatedAt: item.string('updatedAt'),
     };
   }
+}
+
+/** The stored form of an item: the one {@link DynamoReplicaStore.list} reads back, its value as JSON text. */
+function toStoredItem(nodeId: string, item: ReplicaItem): StoredItem {
+  return {
+    nodeId,
+    key: item.key,
+    ...withoutUndefined({ value: item.value === undefined ? undefined : toJsonText(item.value), deleted: item.deleted }),
+    seq: item.seq,
+    updatedAt: item.updatedAt,
+  };
 }
