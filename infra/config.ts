@@ -186,7 +186,7 @@ function settingsFrom(raw: RawStackConfig): Readonly<SyncSettings> {
     return validateSettings(withDefaults, 'cloud');
   } catch (error) {
     if (error instanceof ConfigError && (SETTING_NAMES as readonly string[]).includes(error.field)) {
-      fail(error.field as ContextName, error.message.slice(error.field.length + 2));
+      fail(error.field as ContextName, error.reason);
     }
     throw error;
   }

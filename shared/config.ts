@@ -55,7 +55,7 @@ export function loadSettings(env: Env = process.env): Readonly<SyncSettings> {
   } catch (error) {
     if (error instanceof ConfigError) {
       const name = SETTINGS_ENV[error.field as keyof SyncSettings];
-      throw new ConfigError(name, error.message.slice(error.field.length + 2));
+      throw new ConfigError(name, error.reason);
     }
     throw error;
   }

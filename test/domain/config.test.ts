@@ -70,7 +70,7 @@ describe('validateSettings', () => {
 
     expect(error.name).toBe('ConfigError');
     expect(error.field).toBe(field);
-    expect(error.message).toMatch(new RegExp(`^${field}: `));
+    expect(error.message).toBe(`${field}: ${error.reason}`);
   });
 
   it('rejects a bad batch size locally too', () => {
