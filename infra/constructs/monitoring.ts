@@ -22,6 +22,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { METRIC, type MetricName } from '#shared/metrics.ts';
 import type { FunctionName } from './service-function.ts';
 
 export interface MonitoringProps {
@@ -72,7 +73,7 @@ export class Monitoring extends Construct {
 
     const interval = Duration.seconds(props.intervalSeconds);
     // Alarms take the plain metrics; the dashboard adds labels (a labelled metric renders as metric math).
-    const metric = (metricName: string, statistic: string): Metric =>
+    const metric = (metricName: MetricName, statistic: string): Metric =>
       new Metric({
         namespace: props.metricsNamespace,
         metricName,
@@ -84,8 +85,8 @@ export class Monitoring extends Construct {
 
     const microbatchDepth = depth(props.microbatchDeadLetterQueue);
     const failedTicksDepth = depth(props.failedTicksQueue);
-    const converged = metric('Converged', 'Maximum');
-    const integrity = metric('IntegrityFailures', 'Sum');
+    const converged = metric(METRIC.Converged, 'Maximum');
+    const integrity = metric(METRIC.IntegrityFailures, 'Sum');
 
     const functionErrors = Object.fromEntries(
       (Object.entries(props.functions) as [FunctionName, IFunction][]).map(([name, fn]) => [
@@ -135,7 +136,7 @@ export class Monitoring extends Construct {
         treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
       // Planner and checker both count the same bad items each interval: the larger count, not the sum.
-      rejectedNodes: this.alarm('RejectedNodes', metric('RejectedNodes', 'Maximum'), {
+      rejectedNodes: this.alarm('RejectedNodes', metric(METRIC.RejectedNodes, 'Maximum'), {
         alarmDescription:
           'A Nodes item is not a valid node (a rate written as a string, 0 or negative, an unknown status, an id with a space): the planner and checker skip it and go on with every other node. Fix the item; `npm run nodes -- list` and the error log name it.',
         threshold: 0,
@@ -143,7 +144,7 @@ export class Monitoring extends Construct {
         evaluationPeriods: 1,
         treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
-      intervalsExpired: this.alarm('IntervalsExpired', metric('IntervalsExpired', 'Sum'), {
+      intervalsExpired: this.alarm('IntervalsExpired', metric(METRIC.IntervalsExpired, 'Sum'), {
         alarmDescription: 'An interval left the window of openIntervals without ever being judged converged: it is closed as expired.',
         threshold: 0,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -155,10 +156,10 @@ export class Monitoring extends Construct {
 
     this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
     this.dashboard.addWidgets(
-      new GraphWidget({ title: 'Convergence lag (seconds)', left: [metric('ConvergenceLagSeconds', 'Maximum').with({ label: 'Max staleness' })], width: 12 }),
+      new GraphWidget({ title: 'Convergence lag (seconds)', left: [metric(METRIC.ConvergenceLagSeconds, 'Maximum').with({ label: 'Max staleness' })], width: 12 }),
       new GraphWidget({
         title: 'Lagging nodes',
-        left: [metric('LaggingNodes', 'Maximum').with({ label: 'Lagging nodes' })],
+        left: [metric(METRIC.LaggingNodes, 'Maximum').with({ label: 'Lagging nodes' })],
         right: [converged.with({ label: 'Converged (1 = yes)' })],
         width: 12,
       }),
@@ -167,9 +168,9 @@ export class Monitoring extends Construct {
       new GraphWidget({
         title: 'Updates per interval',
         left: [
-          metric('UpdatesApplied', 'Sum').with({ label: 'Applied' }),
-          metric('UpdatesIngested', 'Sum').with({ label: 'Ingested' }),
-          metric('UpdatesPlanned', 'Sum').with({ label: 'Planned' }),
+          metric(METRIC.UpdatesApplied, 'Sum').with({ label: 'Applied' }),
+          metric(METRIC.UpdatesIngested, 'Sum').with({ label: 'Ingested' }),
+          metric(METRIC.UpdatesPlanned, 'Sum').with({ label: 'Planned' }),
         ],
         width: 12,
       }),

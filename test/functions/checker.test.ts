@@ -6,6 +6,7 @@ import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ValidationError } from '#shared/domain/errors.ts';
 import type { ScheduledTick } from '#shared/domain/scheduled-event.ts';
 import type { LogEntry, NodeState } from '#shared/domain/types.ts';
+import { METRIC } from '#shared/metrics.ts';
 import type { CheckConvergenceResult } from '#shared/usecases/check-convergence.ts';
 import { functionEnv, lambdaContext, stubEnv, TABLES } from '#test/support/lambda.ts';
 import { headItem, INTERVAL, logEntries, logItem, nodeItem, puts, SCHEDULED_AT, schedulerEvent, STREAM } from './support.ts';
@@ -237,7 +238,7 @@ describe('checker handler', () => {
     expect(logged).toHaveBeenCalledWith(expect.stringMatching(/not valid nodes/), {
       rejected: [{ nodeId: 'n-bad', attribute: 'rate', problem: 'must be a positive number of updates per second (got -1)' }],
     });
-    expect(emitted).toHaveBeenCalledWith('RejectedNodes', 'Count', 1);
+    expect(emitted).toHaveBeenCalledWith(METRIC.RejectedNodes, 'Count', 1);
     logged.mockRestore();
     emitted.mockRestore();
   });
@@ -312,7 +313,7 @@ describe('checker handler', () => {
       ':expiredAt': CHECKED_AT,
     });
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { Key: { stream: `${STREAM}#checker`, interval: 0 }, ExpressionAttributeValues: { ':through': INTERVAL - 61 } });
-    expect(emitted).toHaveBeenCalledWith('IntervalsExpired', 'Count', 1);
+    expect(emitted).toHaveBeenCalledWith(METRIC.IntervalsExpired, 'Count', 1);
     expect(warned).toHaveBeenCalledWith(expect.stringMatching(/expired/), { intervals: [INTERVAL - 61] });
     warned.mockRestore();
     emitted.mockRestore();

@@ -7,6 +7,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RESOURCE_ENV, SETTINGS_ENV, type Resource } from '#shared/config.ts';
 import { parseScheduledEvent } from '#shared/domain/scheduled-event.ts';
+import { METRIC } from '#shared/metrics.ts';
 import { QUEUES, TABLES } from '../../infra/definitions.ts';
 import type { FunctionName, ServiceFunction } from '../../infra/constructs/service-function.ts';
 import {
@@ -47,6 +48,19 @@ function resourcesTheHandlerLoads(name: FunctionName): Resource[] {
   const match = /loadResources\(\[([^\]]*)\]\)/.exec(source);
   if (match?.[1] === undefined) throw new Error(`functions/${name}/handler.ts does not call loadResources([...])`);
   return [...match[1].matchAll(/'(\w+)'/g)].map((m) => m[1] as Resource);
+}
+
+/** The metrics a handler emits, read from its source (`metrics.addMetric(METRIC.<name>, …)`). */
+function metricsTheHandlerEmits(name: FunctionName): string[] {
+  const source = readFileSync(new URL(`functions/${name}/handler.ts`, PROJECT_ROOT), 'utf8');
+  return [...source.matchAll(/addMetric\(METRIC\.(\w+)/g)].map((match) => METRIC[match[1] as keyof typeof METRIC]);
+}
+
+/** The dashboard's body, its tokens (ARNs, queue names) replaced by a placeholder. */
+function dashboardBody(): { widgets: { properties: { title: string; metrics?: unknown[][] } }[] } {
+  const [dashboard] = Object.values(resourcesOfType(json, 'AWS::CloudWatch::Dashboard'));
+  const parts = (dashboard?.Properties?.DashboardBody as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+  return JSON.parse(parts.map((part) => (typeof part === 'string' ? part : 'TOKEN')).join('')) as ReturnType<typeof dashboardBody>;
 }
 
 describe('stateful resources', () => {
@@ -405,7 +419,7 @@ describe('monitoring', () => {
   it("alarms when the checker's Converged metric stays below 1 for notConvergedIntervals intervals", () => {
     synthesized.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'MicrobatchSync',
-      MetricName: 'Converged',
+      MetricName: METRIC.Converged,
       // Powertools adds the service dimension to the stream dimension the functions set.
       Dimensions: [{ Name: 'service', Value: 'microbatch-sync' }, { Name: 'stream', Value: 'main' }],
       Period: 60,
@@ -421,7 +435,7 @@ describe('monitoring', () => {
   it('alarms on integrity failures', () => {
     synthesized.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'MicrobatchSync',
-      MetricName: 'IntegrityFailures',
+      MetricName: METRIC.IntegrityFailures,
       Statistic: 'Sum',
       ComparisonOperator: 'GreaterThanThreshold',
       Threshold: 0,
@@ -432,7 +446,7 @@ describe('monitoring', () => {
     const alarm = properties(logicalId(synthesized.stack.monitoring.alarms.rejectedNodes));
     expect(alarm).toMatchObject({
       Namespace: 'MicrobatchSync',
-      MetricName: 'RejectedNodes',
+      MetricName: METRIC.RejectedNodes,
       Dimensions: [{ Name: 'service', Value: 'microbatch-sync' }, { Name: 'stream', Value: 'main' }],
       // Both functions count the same items each interval: the larger count, not their sum.
       Statistic: 'Maximum',
@@ -449,7 +463,7 @@ describe('monitoring', () => {
     const alarm = properties(logicalId(synthesized.stack.monitoring.alarms.intervalsExpired));
     expect(alarm).toMatchObject({
       Namespace: 'MicrobatchSync',
-      MetricName: 'IntervalsExpired',
+      MetricName: METRIC.IntervalsExpired,
       Statistic: 'Sum',
       ComparisonOperator: 'GreaterThanThreshold',
       Threshold: 0,
@@ -512,11 +526,7 @@ describe('monitoring', () => {
   });
 
   it('builds a dashboard of convergence lag, lagging nodes, updates applied, DLQ depth and the alarms', () => {
-    const [dashboard] = Object.values(resourcesOfType(json, 'AWS::CloudWatch::Dashboard'));
-    const parts = (dashboard?.Properties?.DashboardBody as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
-    const body = JSON.parse(parts.map((part) => (typeof part === 'string' ? part : 'TOKEN')).join('')) as {
-      widgets: { properties: { title: string; metrics?: unknown[][] } }[];
-    };
+    const body = dashboardBody();
     expect(body.widgets.map((widget) => widget.properties.title)).toEqual([
       'Convergence lag (seconds)',
       'Lagging nodes',
@@ -525,7 +535,20 @@ describe('monitoring', () => {
       'Alarms',
     ]);
     const metricNames = body.widgets.flatMap((widget) => (widget.properties.metrics ?? []).map((metric) => metric[1]));
-    expect(metricNames).toEqual(expect.arrayContaining(['ConvergenceLagSeconds', 'LaggingNodes', 'UpdatesApplied', 'ApproximateNumberOfMessagesVisible']));
+    expect(metricNames).toEqual(expect.arrayContaining([METRIC.ConvergenceLagSeconds, METRIC.LaggingNodes, METRIC.UpdatesApplied, 'ApproximateNumberOfMessagesVisible']));
+  });
+
+  it('reads only metrics a handler emits, and every metric of the list has a handler that emits it', () => {
+    const emitted = new Set(FUNCTIONS.flatMap(metricsTheHandlerEmits));
+    expect([...emitted].sort()).toEqual(Object.values(METRIC).sort());
+    const alarmed = Object.values(resourcesOfType(json, 'AWS::CloudWatch::Alarm'))
+      .filter((alarm) => alarm.Properties?.Namespace === 'MicrobatchSync')
+      .map((alarm) => alarm.Properties?.MetricName);
+    // A dashboard metric is [namespace, name, ...dimensions] (or ['.', …] for "same as above").
+    const graphed = dashboardBody().widgets.flatMap((widget) => (widget.properties.metrics ?? []).filter((metric) => metric[0] === 'MicrobatchSync').map((metric) => metric[1]));
+    expect(alarmed.length).toBeGreaterThan(0);
+    expect(graphed.length).toBeGreaterThan(0);
+    for (const name of [...alarmed, ...graphed]) expect(emitted).toContain(name);
   });
 });
 
