@@ -36,16 +36,22 @@ export const METRIC = {
   InactiveNodeMicrobatches: 'InactiveNodeMicrobatches',
   /** Microbatches failed back to the queue, to be retried and then dead-lettered. */
   MicrobatchesFailed: 'MicrobatchesFailed',
-  /** Failed microbatches (and nodes whose chain differs from the log's, from the checker). */
-  IntegrityFailures: 'IntegrityFailures',
+  /**
+   * Of those, the ones whose log entries do not continue the node's hash chain (IntegrityError): the
+   * log or the node's cursor was changed outside the system. Counts attempts, so one bad microbatch
+   * counts at every receive until it is dead-lettered.
+   */
+  MicrobatchIntegrityFailures: 'MicrobatchIntegrityFailures',
 
-  // Checker, per tick: the first four measure the nodes against the current head.
+  // Checker, per tick: the first five measure the nodes against the current head.
   /** The largest staleness of a node, in seconds. */
   ConvergenceLagSeconds: 'ConvergenceLagSeconds',
   /** Active nodes below the head. */
   LaggingNodes: 'LaggingNodes',
   /** The largest lag of a node, in updates. */
   MaxLagUpdates: 'MaxLagUpdates',
+  /** Nodes whose chain differs from the log's at their cursor: their data differs from the source. */
+  IntegrityFailedNodes: 'IntegrityFailedNodes',
   /** Nodes whose ceil(rate × t) is below the average ingest per interval. */
   UnderProvisionedNodes: 'UnderProvisionedNodes',
   /** 1 when the newest planned interval has converged, else 0; not emitted before the first plan. */

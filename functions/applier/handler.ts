@@ -95,7 +95,7 @@ async function applyBatch(event: SQSEvent, context: Context): Promise<SQSBatchRe
     metrics.addMetric(METRIC.DuplicatesSkipped, MetricUnit.Count, tally.duplicates);
     metrics.addMetric(METRIC.InactiveNodeMicrobatches, MetricUnit.Count, tally.unknownOrPaused);
     metrics.addMetric(METRIC.MicrobatchesFailed, MetricUnit.Count, tally.failed);
-    metrics.addMetric(METRIC.IntegrityFailures, MetricUnit.Count, tally.integrityFailures);
+    metrics.addMetric(METRIC.MicrobatchIntegrityFailures, MetricUnit.Count, tally.integrityFailures);
   }
 }
 

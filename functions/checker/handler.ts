@@ -58,7 +58,7 @@ async function check({ scheduledTime: now }: ScheduledTick): Promise<CheckConver
   metrics.addMetric(METRIC.ConvergenceLagSeconds, MetricUnit.Seconds, current.maxStalenessSeconds);
   metrics.addMetric(METRIC.LaggingNodes, MetricUnit.Count, current.activeNodes - current.consistentNodes);
   metrics.addMetric(METRIC.MaxLagUpdates, MetricUnit.Count, current.maxLagUpdates);
-  metrics.addMetric(METRIC.IntegrityFailures, MetricUnit.Count, current.integrityFailureCount);
+  metrics.addMetric(METRIC.IntegrityFailedNodes, MetricUnit.Count, current.integrityFailureCount);
   metrics.addMetric(METRIC.UnderProvisionedNodes, MetricUnit.Count, current.underProvisionedCount);
   if (latest !== undefined) metrics.addMetric(METRIC.Converged, MetricUnit.Count, latest.converged ? 1 : 0);
   metrics.addMetric(METRIC.RejectedNodes, MetricUnit.Count, result.rejectedNodes);

@@ -52,7 +52,8 @@ export class Monitoring extends Construct {
     readonly microbatchDeadLetters: Alarm;
     readonly failedTicks: Alarm;
     readonly notConverged: Alarm;
-    readonly integrityFailures: Alarm;
+    readonly microbatchIntegrityFailures: Alarm;
+    readonly integrityFailedNodes: Alarm;
     readonly rejectedNodes: Alarm;
     readonly intervalsExpired: Alarm;
     readonly functionErrors: Readonly<Record<FunctionName, Alarm>>;
@@ -86,7 +87,6 @@ export class Monitoring extends Construct {
     const microbatchDepth = depth(props.microbatchDeadLetterQueue);
     const failedTicksDepth = depth(props.failedTicksQueue);
     const converged = metric(METRIC.Converged, 'Maximum');
-    const integrity = metric(METRIC.IntegrityFailures, 'Sum');
 
     const functionErrors = Object.fromEntries(
       (Object.entries(props.functions) as [FunctionName, IFunction][]).map(([name, fn]) => [
@@ -128,8 +128,18 @@ export class Monitoring extends Construct {
         datapointsToAlarm: props.notConvergedIntervals,
         treatMissingData: TreatMissingData.MISSING,
       }),
-      integrityFailures: this.alarm('IntegrityFailures', integrity, {
-        alarmDescription: "A node's hash chain differs from the log's: its data differs from the source.",
+      // Two meanings, two alarms: the applier counts failed deliveries, the checker counts nodes.
+      microbatchIntegrityFailures: this.alarm('MicrobatchIntegrityFailures', metric(METRIC.MicrobatchIntegrityFailures, 'Sum'), {
+        alarmDescription:
+          "The applier failed a microbatch whose log entries do not continue the node's hash chain: the log or the node's cursor was changed outside the system. The node cannot advance; the microbatch is retried, then dead-lettered.",
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+      // A count of nodes per tick, like RejectedNodes: the largest, not the sum of a retried tick's runs.
+      integrityFailedNodes: this.alarm('IntegrityFailedNodes', metric(METRIC.IntegrityFailedNodes, 'Maximum'), {
+        alarmDescription: "The checker found nodes whose hash chain differs from the log's at their cursor: their data differs from the source. The checker's log names them.",
         threshold: 0,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
@@ -187,7 +197,8 @@ export class Monitoring extends Construct {
           this.alarms.microbatchDeadLetters,
           this.alarms.failedTicks,
           this.alarms.notConverged,
-          this.alarms.integrityFailures,
+          this.alarms.microbatchIntegrityFailures,
+          this.alarms.integrityFailedNodes,
           this.alarms.rejectedNodes,
           this.alarms.intervalsExpired,
           ...Object.values(functionErrors),

@@ -180,8 +180,10 @@ describe('checker handler', () => {
     expect(result.current.underProvisionedNodes).toEqual(named);
   });
 
-  it('flags an integrity failure when a node’s chain differs from the log’s at its cursor', async () => {
+  it('flags an integrity failure when a node’s chain differs from the log’s at its cursor, and counts the node', async () => {
     // Prepare
+    const { metrics } = await import('#shared/observability.ts');
+    const emitted = vi.spyOn(metrics, 'addMetric');
     serveHeaders([planHeader(INTERVAL - 1, 20)]);
     serveNodes([nodeAt('n-1', 30), nodeAt('n-2', 30, { appliedChain: 'f'.repeat(64) })]);
 
@@ -197,6 +199,8 @@ describe('checker handler', () => {
       ':converged': false,
     });
     expect(result.current.integrityFailures).toEqual(['n-2']);
+    expect(emitted).toHaveBeenCalledWith(METRIC.IntegrityFailedNodes, 'Count', 1);
+    emitted.mockRestore();
   });
 
   it('names ten of 250 broken nodes in the verdict and logs all 250, at most 100 to a line', async () => {

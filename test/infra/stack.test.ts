@@ -432,14 +432,35 @@ describe('monitoring', () => {
     });
   });
 
-  it('alarms on integrity failures', () => {
-    synthesized.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+  it("alarms when the applier fails a microbatch whose entries do not continue the node's chain", () => {
+    const alarm = properties(logicalId(synthesized.stack.monitoring.alarms.microbatchIntegrityFailures));
+    expect(alarm).toMatchObject({
       Namespace: 'MicrobatchSync',
-      MetricName: METRIC.IntegrityFailures,
+      MetricName: METRIC.MicrobatchIntegrityFailures,
+      Dimensions: [{ Name: 'service', Value: 'microbatch-sync' }, { Name: 'stream', Value: 'main' }],
       Statistic: 'Sum',
       ComparisonOperator: 'GreaterThanThreshold',
       Threshold: 0,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topicRef()],
     });
+    expect(alarm.AlarmDescription).toMatch(/^The applier failed a microbatch/);
+  });
+
+  it("alarms, apart, when the checker finds nodes whose chain differs from the log's", () => {
+    const alarm = properties(logicalId(synthesized.stack.monitoring.alarms.integrityFailedNodes));
+    expect(alarm).toMatchObject({
+      Namespace: 'MicrobatchSync',
+      MetricName: METRIC.IntegrityFailedNodes,
+      Dimensions: [{ Name: 'service', Value: 'microbatch-sync' }, { Name: 'stream', Value: 'main' }],
+      // A count of nodes per tick: the largest, not a sum over retried runs.
+      Statistic: 'Maximum',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topicRef()],
+    });
+    expect(alarm.AlarmDescription).toMatch(/^The checker found nodes/);
   });
 
   it('alarms when the planner or the checker skips a Nodes item that is not a valid node', () => {
@@ -487,7 +508,7 @@ describe('monitoring', () => {
 
   it('sends every alarm and its recovery to the topic, which requires TLS and has no subscriber by default', () => {
     const alarms = Object.values(resourcesOfType(json, 'AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(10);
+    expect(alarms).toHaveLength(11);
     for (const alarm of alarms) expect(alarm.Properties).toMatchObject({ AlarmActions: [topicRef()], OKActions: [topicRef()] });
     synthesized.template.resourceCountIs('AWS::SNS::Subscription', 0);
     synthesized.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
