@@ -9,7 +9,7 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { DEFAULT_SETTINGS, validateSettings, type RawSettings, type SyncSettings } from '#shared/domain/config.ts';
 import { ConfigError } from '#shared/domain/errors.ts';
-import { DEFAULT_MAX_RECEIVE_COUNT } from './definitions.ts';
+import { DEFAULT_MAX_RECEIVE_COUNT, FUNCTIONS, LOG_LEVELS, type LogLevel } from './definitions.ts';
 
 /** The prefix of every context key this app reads. */
 export const CONTEXT_PREFIX = 'microbatch-sync:';
@@ -22,9 +22,6 @@ export function contextKey(name: ContextName): string {
 /** Removal policy of the stateful resources: keep them when the stack is deleted, or delete them (dev). */
 export type RemovalSetting = 'retain' | 'destroy';
 
-/** Powertools log levels. */
-export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** The retention periods CloudWatch Logs accepts, in days (9999: never expire). */
 export const LOG_RETENTION_DAYS: readonly RetentionDays[] = Object.values(RetentionDays).filter((value): value is RetentionDays => typeof value === 'number');
@@ -73,7 +70,7 @@ export const DEFAULTS = {
   batchSize: 100,
   ...DEFAULT_SETTINGS,
   maxReceiveCount: DEFAULT_MAX_RECEIVE_COUNT,
-  applierTimeoutSeconds: 60,
+  applierTimeoutSeconds: FUNCTIONS.applier.timeoutSeconds,
   applierMaxConcurrency: 10,
   ingestReservedConcurrency: 5,
   notConvergedIntervals: 5,

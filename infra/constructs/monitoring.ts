@@ -23,7 +23,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRIC, type MetricName } from '#shared/metrics.ts';
-import type { FunctionName } from './service-function.ts';
+import { FUNCTIONS, type FunctionName } from '../definitions.ts';
 
 export interface MonitoringProps {
   readonly functions: Readonly<Record<FunctionName, IFunction>>;
@@ -91,7 +91,7 @@ export class Monitoring extends Construct {
     const functionErrors = Object.fromEntries(
       (Object.entries(props.functions) as [FunctionName, IFunction][]).map(([name, fn]) => [
         name,
-        this.alarm(`${capitalize(name)}Errors`, fn.metricErrors({ period: ERROR_PERIOD, statistic: 'Sum' }), {
+        this.alarm(`${FUNCTIONS[name].constructId}Errors`, fn.metricErrors({ period: ERROR_PERIOD, statistic: 'Sum' }), {
           alarmDescription: `The ${name} function reported at least ${props.functionErrorsThreshold} error(s) in 5 minutes.`,
           threshold: props.functionErrorsThreshold,
           comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -220,8 +220,4 @@ export class Monitoring extends Construct {
     alarm.addOkAction(new SnsAction(this.topic));
     return alarm;
   }
-}
-
-function capitalize(name: string): string {
-  return `${name.charAt(0).toUpperCase()}${name.slice(1)}`;
 }

@@ -8,8 +8,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { RESOURCE_ENV, SETTINGS_ENV, type Resource } from '#shared/config.ts';
 import { parseScheduledEvent } from '#shared/domain/scheduled-event.ts';
 import { METRIC } from '#shared/metrics.ts';
-import { QUEUES, TABLES } from '../../infra/definitions.ts';
-import type { FunctionName, ServiceFunction } from '../../infra/constructs/service-function.ts';
+import { FUNCTION_NAMES, FUNCTIONS, QUEUES, TABLES, type FunctionName } from '../../infra/definitions.ts';
+import type { ServiceFunction } from '../../infra/constructs/service-function.ts';
 import {
   environmentOf,
   grantsOf,
@@ -25,7 +25,6 @@ import {
 
 let synthesized: Synthesized;
 let json: CfnTemplate;
-const FUNCTIONS: readonly FunctionName[] = ['planner', 'applier', 'checker', 'ingest'];
 
 beforeAll(() => {
   synthesized = synth();
@@ -161,11 +160,16 @@ describe('queues', () => {
 });
 
 describe('functions', () => {
-  it.each(FUNCTIONS)('runs %s on nodejs24.x, arm64, from the bundled ESM handler', (name) => {
+  it.each(FUNCTION_NAMES)('runs %s on nodejs24.x, arm64, from the bundled ESM handler', (name) => {
     expect(properties(logicalId(fn(name).function))).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler' });
   });
 
-  it.each(FUNCTIONS)('gives %s its own role without managed policies and its own log group with 30-day retention', (name) => {
+  it.each(FUNCTION_NAMES)('gives %s the description, timeout and memory of its definition', (name) => {
+    const { description, timeoutSeconds, memoryMB } = FUNCTIONS[name];
+    expect(properties(logicalId(fn(name).function))).toMatchObject({ Description: description, Timeout: timeoutSeconds, MemorySize: memoryMB });
+  });
+
+  it.each(FUNCTION_NAMES)('gives %s its own role without managed policies and its own log group with 30-day retention', (name) => {
     const service = fn(name);
     const role = properties(logicalId(service.role));
     expect(role.ManagedPolicyArns).toBeUndefined();
@@ -176,7 +180,7 @@ describe('functions', () => {
     expect(grantsOf(json, service)[logGroupId]).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
   });
 
-  it.each(FUNCTIONS)('sets source maps, Powertools and the shared settings in the environment of %s', (name) => {
+  it.each(FUNCTION_NAMES)('sets source maps, Powertools and the shared settings in the environment of %s', (name) => {
     expect(environmentOf(json, fn(name))).toMatchObject({
       NODE_OPTIONS: '--enable-source-maps',
       POWERTOOLS_SERVICE_NAME: 'microbatch-sync',
@@ -193,7 +197,7 @@ describe('functions', () => {
     });
   });
 
-  it.each(FUNCTIONS)('gives %s exactly the resource variables its handler loads', (name) => {
+  it.each(FUNCTION_NAMES)('gives %s exactly the resource variables its handler loads', (name) => {
     const resourceNames = Object.values(RESOURCE_ENV) as string[];
     const set = Object.keys(environmentOf(json, fn(name))).filter((key) => resourceNames.includes(key));
     expect(set.sort()).toEqual(resourcesTheHandlerLoads(name).map((resource) => RESOURCE_ENV[resource]).sort());
@@ -493,7 +497,7 @@ describe('monitoring', () => {
     });
   });
 
-  it.each(FUNCTIONS)('alarms on errors of the %s function', (name) => {
+  it.each(FUNCTION_NAMES)('alarms on errors of the %s function', (name) => {
     synthesized.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/Lambda',
       MetricName: 'Errors',
@@ -560,7 +564,7 @@ describe('monitoring', () => {
   });
 
   it('reads only metrics a handler emits, and every metric of the list has a handler that emits it', () => {
-    const emitted = new Set(FUNCTIONS.flatMap(metricsTheHandlerEmits));
+    const emitted = new Set(FUNCTION_NAMES.flatMap(metricsTheHandlerEmits));
     expect([...emitted].sort()).toEqual(Object.values(METRIC).sort());
     const alarmed = Object.values(resourcesOfType(json, 'AWS::CloudWatch::Alarm'))
       .filter((alarm) => alarm.Properties?.Namespace === 'MicrobatchSync')
