@@ -242,6 +242,9 @@ export const FUNCTIONS = {
 
 export type FunctionName = keyof typeof FUNCTIONS;
 
+/** The functions EventBridge Scheduler invokes: those with an on-failure destination. */
+export type ScheduledFunctionName = { [N in FunctionName]: (typeof FUNCTIONS)[N]['invokedBy'] extends 'schedule' ? N : never }[FunctionName];
+
 /** The names of {@link FUNCTIONS}, in its order. */
 export const FUNCTION_NAMES = Object.keys(FUNCTIONS) as readonly FunctionName[];
 

@@ -510,9 +510,32 @@ describe('monitoring', () => {
     });
   });
 
+  it.each(['planner', 'checker'] as const)("alarms when Lambda cannot deliver a failed %s run's record to the failed-ticks queue", (name) => {
+    const alarm = properties(logicalId(synthesized.stack.monitoring.alarms.destinationDeliveryFailures[name]));
+    expect(alarm).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'DestinationDeliveryFailures',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(fn(name).function) } }],
+      Statistic: 'Sum',
+      Period: 300,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topicRef()],
+    });
+    expect(alarm.AlarmDescription).toMatch(new RegExp(`^Lambda could not send the record of a failed ${name} run`));
+  });
+
+  it('watches destination deliveries of the scheduled functions only: nothing invokes the others asynchronously', () => {
+    const watched = Object.values(resourcesOfType(json, 'AWS::CloudWatch::Alarm'))
+      .filter((alarm) => alarm.Properties?.MetricName === 'DestinationDeliveryFailures')
+      .map((alarm) => (alarm.Properties?.Dimensions as { Value: unknown }[])[0]?.Value);
+    expect(watched).toEqual([{ Ref: logicalId(fn('planner').function) }, { Ref: logicalId(fn('checker').function) }]);
+  });
+
   it('sends every alarm and its recovery to the topic, which requires TLS and has no subscriber by default', () => {
     const alarms = Object.values(resourcesOfType(json, 'AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(11);
+    expect(alarms).toHaveLength(13);
     for (const alarm of alarms) expect(alarm.Properties).toMatchObject({ AlarmActions: [topicRef()], OKActions: [topicRef()] });
     synthesized.template.resourceCountIs('AWS::SNS::Subscription', 0);
     synthesized.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
@@ -544,10 +567,15 @@ describe('monitoring', () => {
     expect(alarm.AlarmDescription).toMatch(/^A planner or checker tick was lost/);
   });
 
-  it("shows the failed-ticks alarm in the dashboard's alarm widget", () => {
+  it("shows every alarm of the stack, and nothing else, in the dashboard's alarm widget", () => {
     const [dashboard] = Object.values(resourcesOfType(json, 'AWS::CloudWatch::Dashboard'));
     const parts = (dashboard?.Properties?.DashboardBody as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
-    expect(parts).toContainEqual({ 'Fn::GetAtt': [logicalId(synthesized.stack.monitoring.alarms.failedTicks), 'Arn'] });
+    const shown = parts.flatMap((part) => {
+      const [id, attribute] = (part as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'] ?? [];
+      return attribute === 'Arn' && id !== undefined ? [id] : [];
+    });
+    expect(shown.sort()).toEqual(Object.keys(resourcesOfType(json, 'AWS::CloudWatch::Alarm')).sort());
+    expect(shown).toContain(logicalId(synthesized.stack.monitoring.alarms.failedTicks));
   });
 
   it('builds a dashboard of convergence lag, lagging nodes, updates applied, DLQ depth and the alarms', () => {
