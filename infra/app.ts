@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { App, Validations, type AppProps } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ConfigError } from '#shared/domain/errors.ts';
-import { CONTEXT_NAMES, contextKey, loadStackConfig, type RawStackConfig, type StackConfig } from './config.ts';
+import { appContext, loadStackConfig, type StackConfig } from './config.ts';
 import { MicrobatchSyncStack } from './microbatch-sync-stack.ts';
 
 /** Region when neither `microbatch-sync:region` nor the CLI's profile names one: synth must not depend on a profile. */
@@ -34,8 +34,7 @@ export interface CreatedApp {
  */
 export function createApp(props: AppProps = {}, env: AppEnvironment = process.env): CreatedApp {
   const app = new App(props);
-  const raw: RawStackConfig = Object.fromEntries(CONTEXT_NAMES.map((name) => [name, app.node.tryGetContext(contextKey(name)) as unknown]));
-  const config = loadStackConfig(raw, { region: env.CDK_DEFAULT_REGION ?? FALLBACK_REGION });
+  const config = loadStackConfig(appContext(app.node.getAllContext() as Record<string, unknown>), { region: env.CDK_DEFAULT_REGION ?? FALLBACK_REGION });
   const stack = new MicrobatchSyncStack(app, config.stackName, {
     config,
     env: { region: config.region, ...(env.CDK_DEFAULT_ACCOUNT === undefined ? {} : { account: env.CDK_DEFAULT_ACCOUNT }) },

@@ -3,28 +3,26 @@
  * the context and hands the raw values here; nothing else in `infra/` reads context or env.
  *
  * Every key is `microbatch-sync:<name>` (a prefix keeps them apart from CDK's own context), set in
- * `cdk.json` or on the command line (`-c microbatch-sync:intervalSeconds=120`). A bad value fails
- * synth with a {@link ConfigError} whose message starts with the full context key.
+ * `cdk.json` or on the command line (`-c microbatch-sync:intervalSeconds=120`). {@link CONTEXT_SCHEMA}
+ * is the one list of keys, each with its rule and its default. A bad value, or a key the schema does
+ * not know (a typo), fails synth with a {@link ConfigError} whose message starts with the full key.
  */
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { DEFAULT_SETTINGS, validateSettings, type RawSettings, type SyncSettings } from '#shared/domain/config.ts';
+import * as z from 'zod';
+import { checkWholeNumber, DEFAULT_SETTINGS, validateSettings, type SyncSettings } from '#shared/domain/config.ts';
 import { ConfigError } from '#shared/domain/errors.ts';
-import { DEFAULT_MAX_RECEIVE_COUNT } from './definitions.ts';
+import { DEFAULT_MAX_RECEIVE_COUNT, FUNCTIONS, LOG_LEVELS, type LogLevel } from './definitions.ts';
 
 /** The prefix of every context key this app reads. */
 export const CONTEXT_PREFIX = 'microbatch-sync:';
 
 /** The full context key of a setting, e.g. `microbatch-sync:intervalSeconds`. */
-export function contextKey(name: ContextName): string {
+export function contextKey(name: string): string {
   return `${CONTEXT_PREFIX}${name}`;
 }
 
 /** Removal policy of the stateful resources: keep them when the stack is deleted, or delete them (dev). */
 export type RemovalSetting = 'retain' | 'destroy';
-
-/** Powertools log levels. */
-export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** The retention periods CloudWatch Logs accepts, in days (9999: never expire). */
 export const LOG_RETENTION_DAYS: readonly RetentionDays[] = Object.values(RetentionDays).filter((value): value is RetentionDays => typeof value === 'number');
@@ -65,169 +63,161 @@ export interface StackConfig {
   readonly removalPolicy: RemovalSetting;
 }
 
-/** The defaults, as `cdk.json` documents them; a context value overrides each. */
-export const DEFAULTS = {
-  stackName: 'MicrobatchSync',
-  stream: 'main',
-  intervalSeconds: 60,
-  batchSize: 100,
-  ...DEFAULT_SETTINGS,
-  maxReceiveCount: DEFAULT_MAX_RECEIVE_COUNT,
-  applierTimeoutSeconds: 60,
-  applierMaxConcurrency: 10,
-  ingestReservedConcurrency: 5,
-  notConvergedIntervals: 5,
-  functionErrorsThreshold: 1,
-  serviceName: 'microbatch-sync',
-  metricsNamespace: 'MicrobatchSync',
-  logLevel: 'INFO',
-  logRetentionDays: RetentionDays.ONE_MONTH,
-  removalPolicy: 'retain',
-} as const;
+/** The reason every rule below gives: `must be <rule> (got <the value>)`. */
+function mustBe(rule: string): (issue: { readonly input?: unknown }) => string {
+  return (issue) => `must be ${rule} (got ${JSON.stringify(issue.input)})`;
+}
+
+/** A number, or text as `-c key=value` passes it. */
+function numberOrText(rule: string): z.ZodUnion<[z.ZodNumber, z.ZodString]> {
+  return z.union([z.number(), z.string()], { error: mustBe(rule) });
+}
+
+/** A whole number in [min, max] by the domain's rule; with `none`, also that word. */
+function wholeNumber(min: number, max: number): z.ZodType<number, string | number>;
+function wholeNumber(min: number, max: number, none: 'none'): z.ZodType<number | 'none', string | number>;
+function wholeNumber(min: number, max: number, none?: 'none'): z.ZodType<number | 'none', string | number> {
+  return numberOrText('a whole number').transform((raw, ctx) => {
+    if (none !== undefined && raw === none) return none;
+    const checked = checkWholeNumber(raw, min, max);
+    if (checked.ok) return checked.value;
+    ctx.addIssue({ code: 'custom', message: checked.reason, input: raw });
+    return z.NEVER;
+  });
+}
+
+/** Text matching `pattern`. */
+function text(pattern: RegExp, rule: string): z.ZodString {
+  return z.string({ error: mustBe(rule) }).regex(pattern, { error: mustBe(rule) });
+}
+
+/** One of `allowed`, given as itself or as its text. */
+function oneOf<const T extends string | number>(allowed: readonly T[]): z.ZodType<T, string | number> {
+  const rule = `one of ${allowed.join(', ')}`;
+  return numberOrText(rule).transform((raw, ctx) => {
+    const match = allowed.find((candidate) => String(candidate) === String(raw).trim());
+    if (match !== undefined) return match;
+    ctx.addIssue({ code: 'custom', message: mustBe(rule)({ input: raw }), input: raw });
+    return z.NEVER;
+  });
+}
+
+/** A shared setting as given: its rules are the domain's ({@link validateSettings}), the same as at cold start. */
+const setting = numberOrText('a string or a number');
+
+/** The shared settings, with the defaults `cdk.json` documents. */
+const SETTINGS = {
+  stream: setting.default(DEFAULT_SETTINGS.stream),
+  intervalSeconds: setting.default(60),
+  batchSize: setting.default(100),
+  maxInFlightIntervals: setting.default(DEFAULT_SETTINGS.maxInFlightIntervals),
+  staleAfterIntervals: setting.default(DEFAULT_SETTINGS.staleAfterIntervals),
+  openIntervals: setting.default(DEFAULT_SETTINGS.openIntervals),
+  reportTopN: setting.default(DEFAULT_SETTINGS.reportTopN),
+  retentionDays: setting.default(DEFAULT_SETTINGS.retentionDays),
+  idempotencyWindowHours: setting.default(DEFAULT_SETTINGS.idempotencyWindowHours),
+} satisfies Record<keyof SyncSettings, z.ZodType>;
+
+/**
+ * Every context key (without the prefix): its rule and its default, which `cdk.json` documents.
+ * `region` and `alarmEmail` have none: the region falls back to the CLI's (app.ts), and no address
+ * subscribes nobody. Keys it does not know are rejected.
+ */
+export const CONTEXT_SCHEMA = z.strictObject({
+  stackName: text(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'a CloudFormation stack name (a letter, then letters, digits, -)').default('MicrobatchSync'),
+  region: text(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'an AWS region such as eu-west-1').optional(),
+  ...SETTINGS,
+  maxReceiveCount: wholeNumber(1, 1_000).default(DEFAULT_MAX_RECEIVE_COUNT),
+  // Lambda's limit is 15 minutes; six times it (the visibility timeout) stays within SQS's 12 hours.
+  applierTimeoutSeconds: wholeNumber(1, 900).default(FUNCTIONS.applier.timeoutSeconds),
+  applierMaxConcurrency: wholeNumber(2, 1_000).default(10),
+  ingestReservedConcurrency: wholeNumber(1, 1_000, 'none').default(5),
+  // At most a day of intervals in a row: checked against intervalSeconds below.
+  notConvergedIntervals: wholeNumber(1, 1_440).default(5),
+  functionErrorsThreshold: wholeNumber(1, 1_000_000).default(1),
+  alarmEmail: text(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'an e-mail address').optional(),
+  serviceName: text(/^[A-Za-z0-9_.-]{1,64}$/, '1–64 characters of A-Z a-z 0-9 _ . -').default('microbatch-sync'),
+  metricsNamespace: text(/^[A-Za-z0-9_.\-/#:]{1,255}$/, 'a CloudWatch namespace (A-Z a-z 0-9 . - _ / # :)').default('MicrobatchSync'),
+  logLevel: oneOf(LOG_LEVELS).default('INFO'),
+  logRetentionDays: oneOf(LOG_RETENTION_DAYS).default(RetentionDays.ONE_MONTH),
+  removalPolicy: oneOf(['retain', 'destroy'] as const).default('retain'),
+});
 
 /** The names of the context keys (without the prefix). */
-export const CONTEXT_NAMES = [
-  'stackName',
-  'region',
-  'stream',
-  'intervalSeconds',
-  'batchSize',
-  'maxInFlightIntervals',
-  'staleAfterIntervals',
-  'openIntervals',
-  'reportTopN',
-  'retentionDays',
-  'idempotencyWindowHours',
-  'maxReceiveCount',
-  'applierTimeoutSeconds',
-  'applierMaxConcurrency',
-  'ingestReservedConcurrency',
-  'notConvergedIntervals',
-  'functionErrorsThreshold',
-  'alarmEmail',
-  'serviceName',
-  'metricsNamespace',
-  'logLevel',
-  'logRetentionDays',
-  'removalPolicy',
-] as const;
-export type ContextName = (typeof CONTEXT_NAMES)[number];
+const CONTEXT_NAMES = CONTEXT_SCHEMA.keyof().options;
 
 /** Raw context values by name: whatever `cdk.json` or `-c` gave (strings from the command line). */
-export type RawStackConfig = Partial<Record<ContextName, unknown>>;
+export type RawStackConfig = Readonly<Record<string, unknown>>;
 
-const SETTING_NAMES = [
-  'stream',
-  'intervalSeconds',
-  'batchSize',
-  'maxInFlightIntervals',
-  'staleAfterIntervals',
-  'openIntervals',
-  'reportTopN',
-  'retentionDays',
-  'idempotencyWindowHours',
-] as const satisfies readonly (keyof SyncSettings & ContextName)[];
+type ParsedContext = z.output<typeof CONTEXT_SCHEMA>;
 
 /** CloudWatch evaluates an alarm over at most one day of periods shorter than an hour. */
 const MAX_ALARM_EVALUATION_SECONDS = 86_400;
 
-function fail(name: ContextName, message: string): never {
-  throw new ConfigError(contextKey(name), message);
+/** This app's context values by name, from the whole context (CDK's own keys and flags are left out). */
+export function appContext(context: Readonly<Record<string, unknown>>): RawStackConfig {
+  return Object.fromEntries(
+    Object.entries(context)
+      .filter(([key]) => key.startsWith(CONTEXT_PREFIX))
+      .map(([key, value]) => [key.slice(CONTEXT_PREFIX.length), value]),
+  );
 }
 
 function isAbsent(value: unknown): boolean {
   return value === undefined || value === null || value === '';
 }
 
-function integer(raw: RawStackConfig, name: ContextName, fallback: number, min: number, max: number): number {
-  const value = raw[name];
-  if (isAbsent(value)) return fallback;
-  const number = typeof value === 'number' ? value : typeof value === 'string' ? Number(value.trim()) : Number.NaN;
-  if (!Number.isInteger(number)) fail(name, `must be a whole number (got ${JSON.stringify(value)})`);
-  if (number < min || number > max) fail(name, `must be between ${min} and ${max} (got ${number})`);
-  return number;
-}
-
-/** A string matching `pattern`; `undefined` when absent. */
-function optionalText(raw: RawStackConfig, name: ContextName, pattern: RegExp, rule: string): string | undefined {
-  const value = raw[name];
-  if (isAbsent(value)) return undefined;
-  if (typeof value !== 'string' || !pattern.test(value)) fail(name, `must be ${rule} (got ${JSON.stringify(value)})`);
-  return value;
-}
-
-function text(raw: RawStackConfig, name: ContextName, fallback: string, pattern: RegExp, rule: string): string {
-  return optionalText(raw, name, pattern, rule) ?? fallback;
-}
-
-function oneOf<const T extends string | number>(raw: RawStackConfig, name: ContextName, allowed: readonly T[], fallback: T): T {
-  const value = raw[name];
-  if (isAbsent(value)) return fallback;
-  const match = allowed.find((candidate) => String(candidate) === String(value).trim());
-  if (match === undefined) fail(name, `must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`);
-  return match;
+/** The first problem the schema found, as a ConfigError naming its context key. */
+function firstConfigError(error: z.ZodError): ConfigError {
+  const [issue] = error.issues;
+  if (issue?.code === 'unrecognized_keys') {
+    return new ConfigError(contextKey(issue.keys[0] ?? ''), `is not a key this app reads (it reads ${CONTEXT_NAMES.join(', ')})`);
+  }
+  return new ConfigError(contextKey(String(issue?.path[0] ?? '')), issue?.message ?? error.message);
 }
 
 /** The shared settings through the domain's own rules (target 'cloud'), with errors renamed to context keys. */
-function settingsFrom(raw: RawStackConfig): Readonly<SyncSettings> {
-  const settings: Record<string, string | number | undefined> = {};
-  for (const name of SETTING_NAMES) {
-    const value = raw[name];
-    if (!isAbsent(value) && typeof value !== 'string' && typeof value !== 'number') fail(name, `must be a string or a number (got ${JSON.stringify(value)})`);
-    settings[name] = isAbsent(value) ? undefined : (value as string | number);
-  }
-  const withDefaults: RawSettings = {
-    ...settings,
-    stream: settings.stream ?? DEFAULTS.stream,
-    intervalSeconds: settings.intervalSeconds ?? DEFAULTS.intervalSeconds,
-    batchSize: settings.batchSize ?? DEFAULTS.batchSize,
-  };
+function settingsFrom(context: ParsedContext): Readonly<SyncSettings> {
+  const raw = Object.fromEntries(Object.keys(SETTINGS).map((name) => [name, context[name as keyof SyncSettings]]));
   try {
-    return validateSettings(withDefaults, 'cloud');
+    return validateSettings(raw, 'cloud');
   } catch (error) {
-    if (error instanceof ConfigError && (SETTING_NAMES as readonly string[]).includes(error.field)) {
-      fail(error.field as ContextName, error.message.slice(error.field.length + 2));
-    }
+    if (error instanceof ConfigError) throw new ConfigError(contextKey(error.field), error.reason);
     throw error;
   }
 }
 
 /**
- * Validates raw context values and returns the frozen configuration.
+ * Validates raw context values and returns the frozen configuration. An absent value (`undefined`,
+ * `null` or empty text) takes the key's default.
  * @throws ConfigError naming the first bad context key, e.g. `microbatch-sync:intervalSeconds: must be …`.
  */
 export function loadStackConfig(raw: RawStackConfig, defaults: { readonly region: string }): StackConfig {
-  const settings = settingsFrom(raw);
-  const reserved = raw.ingestReservedConcurrency;
-  const notConvergedIntervals = integer(raw, 'notConvergedIntervals', DEFAULTS.notConvergedIntervals, 1, 1_440);
-  if (notConvergedIntervals * settings.intervalSeconds > MAX_ALARM_EVALUATION_SECONDS) {
-    fail('notConvergedIntervals', `times intervalSeconds must be at most one day, CloudWatch's longest evaluation (got ${notConvergedIntervals} × ${settings.intervalSeconds} s)`);
+  const parsed = CONTEXT_SCHEMA.safeParse(Object.fromEntries(Object.entries(raw).filter(([, value]) => !isAbsent(value))));
+  if (!parsed.success) throw firstConfigError(parsed.error);
+  const context = parsed.data;
+  const settings = settingsFrom(context);
+  if (context.notConvergedIntervals * settings.intervalSeconds > MAX_ALARM_EVALUATION_SECONDS) {
+    throw new ConfigError(
+      contextKey('notConvergedIntervals'),
+      `times intervalSeconds must be at most one day, CloudWatch's longest evaluation (got ${context.notConvergedIntervals} × ${settings.intervalSeconds} s)`,
+    );
   }
   const config: StackConfig = {
-    stackName: text(raw, 'stackName', DEFAULTS.stackName, /^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'a CloudFormation stack name (a letter, then letters, digits, -)'),
-    region: text(raw, 'region', defaults.region, /^[a-z]{2}(-[a-z]+)+-\d+$/, 'an AWS region such as eu-west-1'),
+    stackName: context.stackName,
+    region: context.region ?? defaults.region,
     settings,
-    maxReceiveCount: integer(raw, 'maxReceiveCount', DEFAULTS.maxReceiveCount, 1, 1_000),
-    applier: {
-      // Lambda's limit is 15 minutes; six times it (the visibility timeout) stays within SQS's 12 hours.
-      timeoutSeconds: integer(raw, 'applierTimeoutSeconds', DEFAULTS.applierTimeoutSeconds, 1, 900),
-      maxConcurrency: integer(raw, 'applierMaxConcurrency', DEFAULTS.applierMaxConcurrency, 2, 1_000),
-    },
-    ingest: {
-      reservedConcurrency: reserved === 'none' ? undefined : integer(raw, 'ingestReservedConcurrency', DEFAULTS.ingestReservedConcurrency, 1, 1_000),
-    },
-    alarms: {
-      notConvergedIntervals,
-      functionErrors: integer(raw, 'functionErrorsThreshold', DEFAULTS.functionErrorsThreshold, 1, 1_000_000),
-      email: optionalText(raw, 'alarmEmail', /^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'an e-mail address'),
-    },
+    maxReceiveCount: context.maxReceiveCount,
+    applier: { timeoutSeconds: context.applierTimeoutSeconds, maxConcurrency: context.applierMaxConcurrency },
+    ingest: { reservedConcurrency: context.ingestReservedConcurrency === 'none' ? undefined : context.ingestReservedConcurrency },
+    alarms: { notConvergedIntervals: context.notConvergedIntervals, functionErrors: context.functionErrorsThreshold, email: context.alarmEmail },
     observability: {
-      serviceName: text(raw, 'serviceName', DEFAULTS.serviceName, /^[A-Za-z0-9_.-]{1,64}$/, '1–64 characters of A-Z a-z 0-9 _ . -'),
-      metricsNamespace: text(raw, 'metricsNamespace', DEFAULTS.metricsNamespace, /^[A-Za-z0-9_.\-/#:]{1,255}$/, 'a CloudWatch namespace (A-Z a-z 0-9 . - _ / # :)'),
-      logLevel: oneOf(raw, 'logLevel', LOG_LEVELS, DEFAULTS.logLevel),
-      logRetention: oneOf(raw, 'logRetentionDays', LOG_RETENTION_DAYS, DEFAULTS.logRetentionDays),
+      serviceName: context.serviceName,
+      metricsNamespace: context.metricsNamespace,
+      logLevel: context.logLevel,
+      logRetention: context.logRetentionDays,
     },
-    removalPolicy: oneOf(raw, 'removalPolicy', ['retain', 'destroy'] as const, DEFAULTS.removalPolicy),
+    removalPolicy: context.removalPolicy,
   };
   return deepFreeze(config);
 }

@@ -1,8 +1,10 @@
 /**
- * The stateful resources as pure data: the single source of truth for their keys and settings.
- * The CDK constructs build the AWS resources from it, and the local runtime creates the same tables
- * and queues in DynamoDB Local and the SQS emulator from it (DESIGN §3, §9). Nothing here may import
- * aws-cdk-lib or an AWS SDK: the local runtime must be able to load it without either.
+ * The resources of one deployment as pure data: the single source of truth for the tables' keys,
+ * the queues' settings and the functions' timeouts and memory. The CDK constructs build the AWS
+ * resources from it; the local runtime creates the same tables and queues in DynamoDB Local and
+ * the SQS emulator from it, and its Lambda host gives each handler the same timeout and memory
+ * (DESIGN §3, §9). Nothing here may import aws-cdk-lib or an AWS SDK: the local runtime must be
+ * able to load it without either.
  */
 import type { Resource } from '#shared/config.ts';
 
@@ -182,3 +184,70 @@ export function queueAttributes(
       : { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: options.deadLetter.arn, maxReceiveCount: options.deadLetter.maxReceiveCount }) }),
   };
 }
+
+/** Who invokes a function. */
+export type Invocation =
+  /** EventBridge Scheduler, every interval, asynchronously: Lambda retries a failed run and sends its record to an on-failure destination. */
+  | 'schedule'
+  /** The microbatch queue's event source, a batch at a time. */
+  | 'queue'
+  /** A producer, directly. */
+  | 'producer';
+
+/** A function's settings that are the same wherever it runs; its handler is `functions/<name>/handler.ts`. */
+export interface FunctionDefinition {
+  /** The construct id, with which the logical ids of its function, role and log group start (`PlannerFunction…`). */
+  readonly constructId: string;
+  readonly description: string;
+  /** Lambda's timeout, which `getRemainingTimeInMillis` counts down from. */
+  readonly timeoutSeconds: number;
+  /** CPU grows with memory: the functions spend it on parallel I/O and hashing. */
+  readonly memoryMB: number;
+  readonly invokedBy: Invocation;
+}
+
+/** The functions of one deployment, in the order the stack creates them. */
+export const FUNCTIONS = {
+  planner: {
+    constructId: 'Planner',
+    description: 'Plans each node’s microbatches for the interval and enqueues them',
+    // The planner and checker should finish well within an interval; two minutes covers 10,000 nodes.
+    timeoutSeconds: 120,
+    memoryMB: 512,
+    invokedBy: 'schedule',
+  },
+  applier: {
+    constructId: 'Applier',
+    description: 'Applies microbatches to a node’s replica and advances its cursor',
+    // The default of the context setting applierTimeoutSeconds, which the stack may be given instead.
+    timeoutSeconds: 60,
+    memoryMB: 512,
+    invokedBy: 'queue',
+  },
+  checker: {
+    constructId: 'Checker',
+    description: 'Records per interval whether every node has converged, verified by the hash chain',
+    timeoutSeconds: 120,
+    memoryMB: 512,
+    invokedBy: 'schedule',
+  },
+  ingest: {
+    constructId: 'Ingest',
+    description: 'Appends updates to the log (TransactWriteItems on the head item)',
+    timeoutSeconds: 30,
+    memoryMB: 256,
+    invokedBy: 'producer',
+  },
+} as const satisfies Record<string, FunctionDefinition>;
+
+export type FunctionName = keyof typeof FUNCTIONS;
+
+/** The functions EventBridge Scheduler invokes: those with an on-failure destination. */
+export type ScheduledFunctionName = { [N in FunctionName]: (typeof FUNCTIONS)[N]['invokedBy'] extends 'schedule' ? N : never }[FunctionName];
+
+/** The names of {@link FUNCTIONS}, in its order. */
+export const FUNCTION_NAMES = Object.keys(FUNCTIONS) as readonly FunctionName[];
+
+/** The log levels Powertools reads from POWERTOOLS_LOG_LEVEL. */
+export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -5,10 +5,11 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { StackConfig } from './config.ts';
+import { FUNCTIONS, type FunctionName } from './definitions.ts';
 import { MicrobatchQueues } from './constructs/microbatch-queues.ts';
 import { Monitoring } from './constructs/monitoring.ts';
 import { Schedules } from './constructs/schedules.ts';
-import { ServiceFunction } from './constructs/service-function.ts';
+import { ServiceFunction, type ServiceFunctionProps } from './constructs/service-function.ts';
 import { SyncTables } from './constructs/sync-tables.ts';
 
 export interface MicrobatchSyncStackProps extends StackProps {
@@ -17,14 +18,11 @@ export interface MicrobatchSyncStackProps extends StackProps {
 
 /** Lambda's ESM for FIFO queues takes at most 10 records a batch (DESIGN §10). */
 const APPLIER_BATCH_SIZE = 10;
-/** The planner and checker should finish well within an interval; two minutes covers 10,000 nodes. */
-const SCHEDULED_TIMEOUT = Duration.minutes(2);
-const INGEST_TIMEOUT = Duration.seconds(30);
 
 export class MicrobatchSyncStack extends Stack {
   readonly tables: SyncTables;
   readonly queues: MicrobatchQueues;
-  readonly functions: { readonly planner: ServiceFunction; readonly applier: ServiceFunction; readonly checker: ServiceFunction; readonly ingest: ServiceFunction };
+  readonly functions: Readonly<Record<FunctionName, ServiceFunction>>;
   readonly schedules: Schedules;
   readonly monitoring: Monitoring;
 
@@ -37,16 +35,13 @@ export class MicrobatchSyncStack extends Stack {
     this.tables = new SyncTables(this, 'Tables', { removalPolicy });
     this.queues = new MicrobatchQueues(this, 'Queues', { applierTimeout, maxReceiveCount: config.maxReceiveCount, removalPolicy });
 
-    const common = { settings: config.settings, observability: config.observability, removalPolicy };
     const { log, nodes, replica, convergence, ingestRequests } = this.tables;
+    // Each function from its definition (FUNCTIONS): description, timeout, memory.
+    const service = (name: FunctionName, props: Pick<ServiceFunctionProps, 'timeout' | 'reservedConcurrentExecutions'> = {}): ServiceFunction =>
+      new ServiceFunction(this, FUNCTIONS[name].constructId, { name, settings: config.settings, observability: config.observability, removalPolicy, ...props });
 
     // Each grant is the exact set of calls the function's adapters make (shared/adapters/*).
-    const planner = new ServiceFunction(this, 'Planner', {
-      ...common,
-      name: 'planner',
-      description: 'Plans each node’s microbatches for the interval and enqueues them',
-      timeout: SCHEDULED_TIMEOUT,
-    })
+    const planner = service('planner')
       .useTable('logTable', log, ['GetItem']) // readHead
       // scanActive (DescribeTable sizes its parallel Scan), claimPlan
       .useTable('nodesTable', nodes, ['DescribeTable', 'Scan', 'UpdateItem'])
@@ -54,37 +49,20 @@ export class MicrobatchSyncStack extends Stack {
       .useTable('convergenceTable', convergence, ['PutItem', 'GetItem', 'UpdateItem'])
       .useQueue(this.queues.queue, ['SendMessage']); // SendMessageBatch is authorized as SendMessage
 
-    const applier = new ServiceFunction(this, 'Applier', {
-      ...common,
-      name: 'applier',
-      description: 'Applies microbatches to a node’s replica and advances its cursor',
-      timeout: applierTimeout,
-    })
+    const applier = service('applier', { timeout: applierTimeout })
       .useTable('logTable', log, ['Query']) // readRange
       .useTable('nodesTable', nodes, ['GetItem', 'UpdateItem']) // get, advanceCursor
       .useTable('replicaTable', replica, ['PutItem']) // seq-guarded write
       .consume(this.queues.queue, { batchSize: APPLIER_BATCH_SIZE, maxConcurrency: config.applier.maxConcurrency });
 
-    const checker = new ServiceFunction(this, 'Checker', {
-      ...common,
-      name: 'checker',
-      description: 'Records per interval whether every node has converged, verified by the hash chain',
-      timeout: SCHEDULED_TIMEOUT,
-    })
+    const checker = service('checker')
       .useTable('logTable', log, ['GetItem', 'BatchGetItem']) // readHead, readChains
       .useTable('nodesTable', nodes, ['DescribeTable', 'Scan']) // scanActive (DescribeTable sizes its parallel Scan)
       // statuses (GetItem: the watermark, Query: the records above it); recordVerdict, expire, closeThrough
       .useTable('convergenceTable', convergence, ['GetItem', 'Query', 'UpdateItem']);
 
-    const ingest = new ServiceFunction(this, 'Ingest', {
-      ...common,
-      name: 'ingest',
-      description: 'Appends updates to the log (TransactWriteItems on the head item)',
-      timeout: INGEST_TIMEOUT,
-      memorySize: 256,
-      // The head item is one hot key: more writers only lose more transaction races.
-      ...(config.ingest.reservedConcurrency === undefined ? {} : { reservedConcurrentExecutions: config.ingest.reservedConcurrency }),
-    })
+    // The head item is one hot key: more writers only lose more transaction races.
+    const ingest = service('ingest', config.ingest.reservedConcurrency === undefined ? {} : { reservedConcurrentExecutions: config.ingest.reservedConcurrency })
       // readHead; append's TransactWriteItems is authorized per item: Update (head) and Put (entries).
       .useTable('logTable', log, ['GetItem', 'UpdateItem', 'PutItem'])
       // readMarkers; the chunk marker's Put in append's transaction.

@@ -9,9 +9,10 @@ import type { Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { RESOURCE_ENV, SETTINGS_ENV, type Resource } from '#shared/config.ts';
 import type { SyncSettings } from '#shared/domain/config.ts';
+import { FUNCTION_NAMES, FUNCTIONS, type FunctionName, type LogLevel } from '../infra/definitions.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, type EmulatorEndpoints } from './emulators.ts';
 
-export type FunctionName = 'ingest' | 'planner' | 'applier' | 'checker';
+export type { FunctionName, LogLevel };
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -19,12 +20,6 @@ interface Container {
   readonly id: string;
   readonly handler: Handler;
 }
-
-/** The stack's function timeouts (infra/microbatch-sync-stack.ts): what `getRemainingTimeInMillis` counts down from. */
-const TIMEOUT_SECONDS: Readonly<Record<FunctionName, number>> = { ingest: 30, planner: 120, applier: 60, checker: 120 };
-const MEMORY_MB: Readonly<Record<FunctionName, number>> = { ingest: 256, planner: 512, applier: 512, checker: 512 };
-
-export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
 
 /** The environment the CDK stack gives every function, pointed at the emulators. */
 export function functionEnvironment(input: {
@@ -54,16 +49,16 @@ export function functionEnvironment(input: {
   };
 }
 
-/** A Lambda invocation context as the Node.js runtime passes it, counting down from the function's timeout. */
+/** A Lambda invocation context as the Node.js runtime passes it, counting down from the timeout of the function's definition. */
 export function lambdaContext(name: FunctionName, containerId: string): Context {
   const functionName = `microbatch-sync-local-${name}`;
-  const deadline = Date.now() + TIMEOUT_SECONDS[name] * 1000;
+  const deadline = Date.now() + FUNCTIONS[name].timeoutSeconds * 1000;
   const context: Omit<Context, 'done' | 'fail' | 'succeed'> = {
     callbackWaitsForEmptyEventLoop: true,
     functionName,
     functionVersion: '$LATEST',
     invokedFunctionArn: `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:${functionName}`,
-    memoryLimitInMB: String(MEMORY_MB[name]),
+    memoryLimitInMB: String(FUNCTIONS[name].memoryMB),
     awsRequestId: randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: `local/[$LATEST]${containerId}`,
@@ -74,7 +69,7 @@ export function lambdaContext(name: FunctionName, containerId: string): Context 
 
 export class LambdaHost {
   private readonly idle = new Map<FunctionName, Container[]>();
-  private readonly started: Record<FunctionName, number> = { ingest: 0, planner: 0, applier: 0, checker: 0 };
+  private readonly started = Object.fromEntries(FUNCTION_NAMES.map((name) => [name, 0])) as Record<FunctionName, number>;
 
   /**
    * @param env what {@link functionEnvironment} returns; set on `process.env` before each cold start.

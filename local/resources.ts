@@ -10,6 +10,7 @@ import type { Resource } from '#shared/config.ts';
 import {
   createTableInput,
   DEFAULT_MAX_RECEIVE_COUNT,
+  FUNCTIONS,
   queueAttributes,
   QUEUES,
   TABLES,
@@ -38,12 +39,9 @@ export interface ResourceOptions {
   /** Prefix of every name; a random suffix keeps runs apart. */
   readonly prefix?: string;
   readonly maxReceiveCount?: number;
-  /** The applier's timeout; the microbatch queue's visibility timeout is six times it, as in the stack. */
+  /** The applier's timeout (default: its definition's); the microbatch queue's visibility timeout is six times it, as in the stack. */
   readonly applierTimeoutSeconds?: number;
 }
-
-/** The stack's default applier timeout (infra/config.ts DEFAULTS.applierTimeoutSeconds). */
-const APPLIER_TIMEOUT_SECONDS = 60;
 
 export async function createResources(
   clients: { readonly dynamodb: DynamoDBClient; readonly sqs: SQSClient },
@@ -51,7 +49,7 @@ export async function createResources(
 ): Promise<LocalResources> {
   const base = `${options.prefix ?? 'msync'}-${randomBytes(4).toString('hex')}`;
   const maxReceiveCount = options.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT;
-  const visibilityTimeoutSeconds = visibilityTimeoutFor(options.applierTimeoutSeconds ?? APPLIER_TIMEOUT_SECONDS);
+  const visibilityTimeoutSeconds = visibilityTimeoutFor(options.applierTimeoutSeconds ?? FUNCTIONS.applier.timeoutSeconds);
 
   const tableNames = Object.fromEntries((Object.keys(TABLES) as TableName[]).map((name) => [name, `${base}-${TABLES[name].logicalId}`])) as Record<
     TableName,

@@ -41,7 +41,11 @@ function isDeploymentTarget(value: string): value is DeploymentTarget {
   return value === 'cloud' || value === 'local';
 }
 
-/** The shared settings; a ConfigError names the environment variable, not the internal field. */
+/**
+ * The shared settings; a ConfigError names the environment variable, not the internal field. The
+ * defaults are explicit: DEPLOYMENT_TARGET `cloud`, and DEFAULT_SETTINGS (shared/domain/config.ts)
+ * for each setting that has one; INTERVAL_SECONDS and BATCH_SIZE have none.
+ */
 export function loadSettings(env: Env = process.env): Readonly<SyncSettings> {
   const target = env.DEPLOYMENT_TARGET ?? 'cloud';
   if (!isDeploymentTarget(target)) {
@@ -55,7 +59,7 @@ export function loadSettings(env: Env = process.env): Readonly<SyncSettings> {
   } catch (error) {
     if (error instanceof ConfigError) {
       const name = SETTINGS_ENV[error.field as keyof SyncSettings];
-      throw new ConfigError(name, error.message.slice(error.field.length + 2));
+      throw new ConfigError(name, error.reason);
     }
     throw error;
   }

@@ -16,6 +16,7 @@ import { createDocumentClient } from '#shared/clients.ts';
 import { loadEndpoints, loadResources, loadSettings } from '#shared/config.ts';
 import { IntegrityError } from '#shared/domain/errors.ts';
 import { parseMicrobatch } from '#shared/domain/schemas.ts';
+import { METRIC } from '#shared/metrics.ts';
 import { logger, metrics } from '#shared/observability.ts';
 import { applyMicrobatch, type ApplyOutcome } from '#shared/usecases/apply-microbatch.ts';
 
@@ -88,13 +89,13 @@ async function applyBatch(event: SQSEvent, context: Context): Promise<SQSBatchRe
       skipGroupOnError: true,
     });
   } finally {
-    metrics.addMetric('MicrobatchesApplied', MetricUnit.Count, tally.applied);
-    metrics.addMetric('UpdatesApplied', MetricUnit.Count, tally.updatesApplied);
-    metrics.addMetric('ReplicaWrites', MetricUnit.Count, tally.replicaWrites);
-    metrics.addMetric('DuplicatesSkipped', MetricUnit.Count, tally.duplicates);
-    metrics.addMetric('InactiveNodeMicrobatches', MetricUnit.Count, tally.unknownOrPaused);
-    metrics.addMetric('MicrobatchesFailed', MetricUnit.Count, tally.failed);
-    metrics.addMetric('IntegrityFailures', MetricUnit.Count, tally.integrityFailures);
+    metrics.addMetric(METRIC.MicrobatchesApplied, MetricUnit.Count, tally.applied);
+    metrics.addMetric(METRIC.UpdatesApplied, MetricUnit.Count, tally.updatesApplied);
+    metrics.addMetric(METRIC.ReplicaWrites, MetricUnit.Count, tally.replicaWrites);
+    metrics.addMetric(METRIC.DuplicatesSkipped, MetricUnit.Count, tally.duplicates);
+    metrics.addMetric(METRIC.InactiveNodeMicrobatches, MetricUnit.Count, tally.unknownOrPaused);
+    metrics.addMetric(METRIC.MicrobatchesFailed, MetricUnit.Count, tally.failed);
+    metrics.addMetric(METRIC.MicrobatchIntegrityFailures, MetricUnit.Count, tally.integrityFailures);
   }
 }
 

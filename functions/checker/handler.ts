@@ -15,6 +15,7 @@ import { loadEndpoints, loadResources, loadSettings } from '#shared/config.ts';
 import { intervalIndex } from '#shared/domain/interval.ts';
 import type { RejectedNode } from '#shared/domain/node.ts';
 import { parseScheduledEvent, type ScheduledTick } from '#shared/domain/scheduled-event.ts';
+import { METRIC } from '#shared/metrics.ts';
 import { validateEvent } from '#shared/middleware.ts';
 import { logger, metrics } from '#shared/observability.ts';
 import { checkConvergence, type CheckConvergenceResult, type NamedNodes } from '#shared/usecases/check-convergence.ts';
@@ -54,14 +55,14 @@ async function check({ scheduledTime: now }: ScheduledTick): Promise<CheckConver
   logger.appendKeys({ interval });
   const result = await checkConvergence({ interval, now }, deps);
   const { current, latest } = result;
-  metrics.addMetric('ConvergenceLagSeconds', MetricUnit.Seconds, current.maxStalenessSeconds);
-  metrics.addMetric('LaggingNodes', MetricUnit.Count, current.activeNodes - current.consistentNodes);
-  metrics.addMetric('MaxLagUpdates', MetricUnit.Count, current.maxLagUpdates);
-  metrics.addMetric('IntegrityFailures', MetricUnit.Count, current.integrityFailureCount);
-  metrics.addMetric('UnderProvisionedNodes', MetricUnit.Count, current.underProvisionedCount);
-  if (latest !== undefined) metrics.addMetric('Converged', MetricUnit.Count, latest.converged ? 1 : 0);
-  metrics.addMetric('RejectedNodes', MetricUnit.Count, result.rejectedNodes);
-  metrics.addMetric('IntervalsExpired', MetricUnit.Count, result.expired.length);
+  metrics.addMetric(METRIC.ConvergenceLagSeconds, MetricUnit.Seconds, current.maxStalenessSeconds);
+  metrics.addMetric(METRIC.LaggingNodes, MetricUnit.Count, current.activeNodes - current.consistentNodes);
+  metrics.addMetric(METRIC.MaxLagUpdates, MetricUnit.Count, current.maxLagUpdates);
+  metrics.addMetric(METRIC.IntegrityFailedNodes, MetricUnit.Count, current.integrityFailureCount);
+  metrics.addMetric(METRIC.UnderProvisionedNodes, MetricUnit.Count, current.underProvisionedCount);
+  if (latest !== undefined) metrics.addMetric(METRIC.Converged, MetricUnit.Count, latest.converged ? 1 : 0);
+  metrics.addMetric(METRIC.RejectedNodes, MetricUnit.Count, result.rejectedNodes);
+  metrics.addMetric(METRIC.IntervalsExpired, MetricUnit.Count, result.expired.length);
 
   for (const verdict of result.evaluated) {
     const log = verdict.converged ? logger.info.bind(logger) : logger.warn.bind(logger);

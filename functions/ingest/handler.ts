@@ -12,6 +12,7 @@ import { DynamoLogStore } from '#shared/adapters/dynamodb/log-store.ts';
 import { createDocumentClient } from '#shared/clients.ts';
 import { loadEndpoints, loadResources, loadSettings } from '#shared/config.ts';
 import { parseIngestRequest, type IngestRequest } from '#shared/domain/schemas.ts';
+import { METRIC } from '#shared/metrics.ts';
 import { validateEvent } from '#shared/middleware.ts';
 import { logger, metrics } from '#shared/observability.ts';
 import { appendUpdates, type AppendResult, type AppendUpdatesDeps } from '#shared/usecases/append-updates.ts';
@@ -30,8 +31,8 @@ const deps: AppendUpdatesDeps = {
 async function ingest(request: IngestRequest): Promise<AppendResult> {
   if (request.idempotencyKey !== undefined) logger.appendKeys({ idempotencyKey: request.idempotencyKey });
   const result = await appendUpdates(request, deps);
-  metrics.addMetric('UpdatesIngested', MetricUnit.Count, result.updates);
-  metrics.addMetric('AppendRetries', MetricUnit.Count, result.retries);
+  metrics.addMetric(METRIC.UpdatesIngested, MetricUnit.Count, result.updates);
+  metrics.addMetric(METRIC.AppendRetries, MetricUnit.Count, result.retries);
   logger.info('appended updates', { ...result });
   return result;
 }

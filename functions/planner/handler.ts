@@ -17,6 +17,7 @@ import { intervalIndex } from '#shared/domain/interval.ts';
 import type { RejectedNode } from '#shared/domain/node.ts';
 import type { UnsentMicrobatch } from '#shared/domain/ports.ts';
 import { parseScheduledEvent, type ScheduledTick } from '#shared/domain/scheduled-event.ts';
+import { METRIC } from '#shared/metrics.ts';
 import { validateEvent } from '#shared/middleware.ts';
 import { logger, metrics } from '#shared/observability.ts';
 import { planInterval, type PlanIntervalResult } from '#shared/usecases/plan-interval.ts';
@@ -46,13 +47,13 @@ async function plan({ scheduledTime }: ScheduledTick): Promise<PlanIntervalResul
   const interval = intervalIndex(scheduledTime, settings.intervalSeconds);
   logger.appendKeys({ interval });
   const result = await planInterval({ interval, plannedAt: scheduledTime }, deps);
-  metrics.addMetric('NodesPlanned', MetricUnit.Count, result.nodesPlanned);
-  metrics.addMetric('MicrobatchesPlanned', MetricUnit.Count, result.microbatches);
-  metrics.addMetric('UpdatesPlanned', MetricUnit.Count, result.updatesPlanned);
-  metrics.addMetric('TokensResent', MetricUnit.Count, result.resends);
-  metrics.addMetric('PlanClaimsLost', MetricUnit.Count, result.claimsLost);
-  metrics.addMetric('RejectedNodes', MetricUnit.Count, result.rejectedNodes);
-  metrics.addMetric('UnsentNodes', MetricUnit.Count, result.unsentNodes);
+  metrics.addMetric(METRIC.NodesPlanned, MetricUnit.Count, result.nodesPlanned);
+  metrics.addMetric(METRIC.MicrobatchesPlanned, MetricUnit.Count, result.microbatches);
+  metrics.addMetric(METRIC.UpdatesPlanned, MetricUnit.Count, result.updatesPlanned);
+  metrics.addMetric(METRIC.TokensResent, MetricUnit.Count, result.resends);
+  metrics.addMetric(METRIC.PlanClaimsLost, MetricUnit.Count, result.claimsLost);
+  metrics.addMetric(METRIC.RejectedNodes, MetricUnit.Count, result.rejectedNodes);
+  metrics.addMetric(METRIC.UnsentNodes, MetricUnit.Count, result.unsentNodes);
   logger.info('planned interval', { ...result });
   // Lambda's asynchronous retry runs the same interval against the same header: it plans the nodes
   // left unclaimed, re-sending their accepted tokens under the same deduplication ids.

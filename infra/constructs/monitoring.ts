@@ -1,7 +1,9 @@
 /**
  * Alarms and a dashboard over the system's own signals (DESIGN §7): dead-letter queues, the
- * checker's convergence metrics, integrity failures and function errors. Alarm actions go to an SNS
- * topic that always exists (free at rest) and that an e-mail address is subscribed to when configured.
+ * checker's convergence metrics, integrity failures, function errors and lost on-failure records.
+ * Alarm actions go to an SNS topic that always exists (free at rest) and that an e-mail address is
+ * subscribed to when configured. A new alarm is one `this.alarm(…)` call: the dashboard's alarm
+ * widget shows every alarm made through it.
  */
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import {
@@ -12,6 +14,7 @@ import {
   GraphWidget,
   Metric,
   TreatMissingData,
+  type AlarmProps,
   type IMetric,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -22,7 +25,8 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { FunctionName } from './service-function.ts';
+import { METRIC, type MetricName } from '#shared/metrics.ts';
+import { FUNCTION_NAMES, FUNCTIONS, type FunctionName, type ScheduledFunctionName } from '../definitions.ts';
 
 export interface MonitoringProps {
   readonly functions: Readonly<Record<FunctionName, IFunction>>;
@@ -40,8 +44,16 @@ export interface MonitoringProps {
   readonly alarmEmail: string | undefined;
 }
 
-/** How often function errors are summed for their alarm. */
+/** How often function errors and delivery failures are summed for their alarms. */
 const ERROR_PERIOD = Duration.minutes(5);
+
+/** Alarm on any datapoint above zero; no data (nothing happened) is not a breach. */
+const ANY_AT_ALL = {
+  threshold: 0,
+  comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+  evaluationPeriods: 1,
+  treatMissingData: TreatMissingData.NOT_BREACHING,
+} as const;
 
 /** The stack's alarms, their topic and the dashboard. */
 export class Monitoring extends Construct {
@@ -51,11 +63,16 @@ export class Monitoring extends Construct {
     readonly microbatchDeadLetters: Alarm;
     readonly failedTicks: Alarm;
     readonly notConverged: Alarm;
-    readonly integrityFailures: Alarm;
+    readonly microbatchIntegrityFailures: Alarm;
+    readonly integrityFailedNodes: Alarm;
     readonly rejectedNodes: Alarm;
     readonly intervalsExpired: Alarm;
     readonly functionErrors: Readonly<Record<FunctionName, Alarm>>;
+    /** Lambda could not deliver a scheduled function's on-failure record to the failed-ticks queue. */
+    readonly destinationDeliveryFailures: Readonly<Record<ScheduledFunctionName, Alarm>>;
   };
+  /** Every alarm {@link alarm} made, in order: the dashboard's alarm widget shows them all. */
+  private readonly made: Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
@@ -72,7 +89,7 @@ export class Monitoring extends Construct {
 
     const interval = Duration.seconds(props.intervalSeconds);
     // Alarms take the plain metrics; the dashboard adds labels (a labelled metric renders as metric math).
-    const metric = (metricName: string, statistic: string): Metric =>
+    const metric = (metricName: MetricName, statistic: string): Metric =>
       new Metric({
         namespace: props.metricsNamespace,
         metricName,
@@ -84,39 +101,19 @@ export class Monitoring extends Construct {
 
     const microbatchDepth = depth(props.microbatchDeadLetterQueue);
     const failedTicksDepth = depth(props.failedTicksQueue);
-    const converged = metric('Converged', 'Maximum');
-    const integrity = metric('IntegrityFailures', 'Sum');
-
-    const functionErrors = Object.fromEntries(
-      (Object.entries(props.functions) as [FunctionName, IFunction][]).map(([name, fn]) => [
-        name,
-        this.alarm(`${capitalize(name)}Errors`, fn.metricErrors({ period: ERROR_PERIOD, statistic: 'Sum' }), {
-          alarmDescription: `The ${name} function reported at least ${props.functionErrorsThreshold} error(s) in 5 minutes.`,
-          threshold: props.functionErrorsThreshold,
-          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: TreatMissingData.NOT_BREACHING,
-        }),
-      ]),
-    ) as Record<FunctionName, Alarm>;
+    const converged = metric(METRIC.Converged, 'Maximum');
 
     this.alarms = {
       microbatchDeadLetters: this.alarm('MicrobatchDeadLetters', microbatchDepth, {
+        ...ANY_AT_ALL,
         alarmDescription: 'Microbatches reached the dead-letter queue: a node is being held back until the planner re-plans it. Inspect and purge the DLQ.',
-        threshold: 0,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
       // One alarm for both ways a tick is lost. The function-error alarms fire on every failed
       // attempt; this one only once the retries are spent and the tick is gone.
       failedTicks: this.alarm('FailedTicks', failedTicksDepth, {
+        ...ANY_AT_ALL,
         alarmDescription:
           'A planner or checker tick was lost: Scheduler could not deliver it, or the function failed it after Lambda\'s retries. Later ticks plan and check as usual; read the failed-ticks queue to learn why, then purge it.',
-        threshold: 0,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
       // A period with a converged check clears the streak: Maximum over each interval.
       notConverged: this.alarm('NotConverged', converged, {
@@ -127,38 +124,55 @@ export class Monitoring extends Construct {
         datapointsToAlarm: props.notConvergedIntervals,
         treatMissingData: TreatMissingData.MISSING,
       }),
-      integrityFailures: this.alarm('IntegrityFailures', integrity, {
-        alarmDescription: "A node's hash chain differs from the log's: its data differs from the source.",
-        threshold: 0,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
+      // Two meanings, two alarms: the applier counts failed deliveries, the checker counts nodes.
+      microbatchIntegrityFailures: this.alarm('MicrobatchIntegrityFailures', metric(METRIC.MicrobatchIntegrityFailures, 'Sum'), {
+        ...ANY_AT_ALL,
+        alarmDescription:
+          "The applier failed a microbatch whose log entries do not continue the node's hash chain: the log or the node's cursor was changed outside the system. The node cannot advance; the microbatch is retried, then dead-lettered.",
+      }),
+      // A count of nodes per tick, like RejectedNodes: the largest, not the sum of a retried tick's runs.
+      integrityFailedNodes: this.alarm('IntegrityFailedNodes', metric(METRIC.IntegrityFailedNodes, 'Maximum'), {
+        ...ANY_AT_ALL,
+        alarmDescription: "The checker found nodes whose hash chain differs from the log's at their cursor: their data differs from the source. The checker's log names them.",
       }),
       // Planner and checker both count the same bad items each interval: the larger count, not the sum.
-      rejectedNodes: this.alarm('RejectedNodes', metric('RejectedNodes', 'Maximum'), {
+      rejectedNodes: this.alarm('RejectedNodes', metric(METRIC.RejectedNodes, 'Maximum'), {
+        ...ANY_AT_ALL,
         alarmDescription:
           'A Nodes item is not a valid node (a rate written as a string, 0 or negative, an unknown status, an id with a space): the planner and checker skip it and go on with every other node. Fix the item; `npm run nodes -- list` and the error log name it.',
-        threshold: 0,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
-      intervalsExpired: this.alarm('IntervalsExpired', metric('IntervalsExpired', 'Sum'), {
+      intervalsExpired: this.alarm('IntervalsExpired', metric(METRIC.IntervalsExpired, 'Sum'), {
+        ...ANY_AT_ALL,
         alarmDescription: 'An interval left the window of openIntervals without ever being judged converged: it is closed as expired.',
-        threshold: 0,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
-      functionErrors,
+      functionErrors: perFunction(FUNCTION_NAMES, (name) =>
+        this.alarm(`${FUNCTIONS[name].constructId}Errors`, props.functions[name].metricErrors({ period: ERROR_PERIOD, statistic: 'Sum' }), {
+          alarmDescription: `The ${name} function reported at least ${props.functionErrorsThreshold} error(s) in 5 minutes.`,
+          threshold: props.functionErrorsThreshold,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
+      ),
+      // Without a record in the failed-ticks queue, the FailedTicks alarm cannot see the lost tick.
+      destinationDeliveryFailures: perFunction(FUNCTION_NAMES.filter(isScheduled), (name) =>
+        this.alarm(
+          `${FUNCTIONS[name].constructId}DestinationDeliveryFailures`,
+          props.functions[name].metric('DestinationDeliveryFailures', { period: ERROR_PERIOD, statistic: 'Sum' }),
+          {
+            ...ANY_AT_ALL,
+            alarmDescription: `Lambda could not send the record of a failed ${name} run to the failed-ticks queue (a permission, a size limit, a missing queue): the tick was lost and left no record. The function's logs say why it failed.`,
+          },
+        ),
+      ),
     };
 
     this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
     this.dashboard.addWidgets(
-      new GraphWidget({ title: 'Convergence lag (seconds)', left: [metric('ConvergenceLagSeconds', 'Maximum').with({ label: 'Max staleness' })], width: 12 }),
+      new GraphWidget({ title: 'Convergence lag (seconds)', left: [metric(METRIC.ConvergenceLagSeconds, 'Maximum').with({ label: 'Max staleness' })], width: 12 }),
       new GraphWidget({
         title: 'Lagging nodes',
-        left: [metric('LaggingNodes', 'Maximum').with({ label: 'Lagging nodes' })],
+        left: [metric(METRIC.LaggingNodes, 'Maximum').with({ label: 'Lagging nodes' })],
         right: [converged.with({ label: 'Converged (1 = yes)' })],
         width: 12,
       }),
@@ -167,9 +181,9 @@ export class Monitoring extends Construct {
       new GraphWidget({
         title: 'Updates per interval',
         left: [
-          metric('UpdatesApplied', 'Sum').with({ label: 'Applied' }),
-          metric('UpdatesIngested', 'Sum').with({ label: 'Ingested' }),
-          metric('UpdatesPlanned', 'Sum').with({ label: 'Planned' }),
+          metric(METRIC.UpdatesApplied, 'Sum').with({ label: 'Applied' }),
+          metric(METRIC.UpdatesIngested, 'Sum').with({ label: 'Ingested' }),
+          metric(METRIC.UpdatesPlanned, 'Sum').with({ label: 'Planned' }),
         ],
         width: 12,
       }),
@@ -179,21 +193,7 @@ export class Monitoring extends Construct {
         width: 12,
       }),
     );
-    this.dashboard.addWidgets(
-      new AlarmStatusWidget({
-        title: 'Alarms',
-        alarms: [
-          this.alarms.microbatchDeadLetters,
-          this.alarms.failedTicks,
-          this.alarms.notConverged,
-          this.alarms.integrityFailures,
-          this.alarms.rejectedNodes,
-          this.alarms.intervalsExpired,
-          ...Object.values(functionErrors),
-        ],
-        width: 24,
-      }),
-    );
+    this.dashboard.addWidgets(new AlarmStatusWidget({ title: 'Alarms', alarms: [...this.made], width: 24 }));
   }
 
   /** A link to the dashboard in the console. */
@@ -202,14 +202,20 @@ export class Monitoring extends Construct {
     return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#dashboards:name=${this.dashboard.dashboardName}`;
   }
 
-  private alarm(id: string, metric: IMetric, props: Omit<ConstructorParameters<typeof Alarm>[2], 'metric'>): Alarm {
+  /** An alarm whose state changes go to the topic, listed for the dashboard's alarm widget. */
+  private alarm(id: string, metric: IMetric, props: Omit<AlarmProps, 'metric'>): Alarm {
     const alarm = new Alarm(this, id, { ...props, metric });
     alarm.addAlarmAction(new SnsAction(this.topic));
     alarm.addOkAction(new SnsAction(this.topic));
+    this.made.push(alarm);
     return alarm;
   }
 }
 
-function capitalize(name: string): string {
-  return `${name.charAt(0).toUpperCase()}${name.slice(1)}`;
+function perFunction<N extends FunctionName>(names: readonly N[], make: (name: N) => Alarm): Readonly<Record<N, Alarm>> {
+  return Object.fromEntries(names.map((name) => [name, make(name)])) as Record<N, Alarm>;
+}
+
+function isScheduled(name: FunctionName): name is ScheduledFunctionName {
+  return FUNCTIONS[name].invokedBy === 'schedule';
 }

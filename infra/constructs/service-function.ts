@@ -5,7 +5,7 @@
  * the environment, in the same call, so a function never gets a resource it was not told about.
  */
 import { fileURLToPath } from 'node:url';
-import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
@@ -16,13 +16,10 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { RESOURCE_ENV, SETTINGS_ENV, type Resource } from '#shared/config.ts';
 import type { SyncSettings } from '#shared/domain/config.ts';
-import type { LogLevel } from '../config.ts';
+import { FUNCTIONS, type FunctionName, type LogLevel } from '../definitions.ts';
 
 /** The repository root: entries, package-lock.json and tsconfig.json are found from here, whatever the cwd. */
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-/** The functions under `functions/<name>/handler.ts`. */
-export type FunctionName = 'planner' | 'applier' | 'checker' | 'ingest';
 
 /** DynamoDB actions a function may be granted; a union, so a wildcard cannot be written. */
 export type DynamoAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'Scan' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'ConditionCheckItem' | 'DescribeTable';
@@ -42,14 +39,12 @@ export interface ObservabilitySettings {
 }
 
 export interface ServiceFunctionProps {
-  /** Which handler: `functions/<name>/handler.ts`. */
+  /** Which function: the handler `functions/<name>/handler.ts`, with the description, timeout and memory of its definition (FUNCTIONS). */
   readonly name: FunctionName;
-  readonly description: string;
   readonly settings: Readonly<SyncSettings>;
   readonly observability: ObservabilitySettings;
-  readonly timeout: Duration;
-  /** @default 512 (CPU grows with memory; the functions spend it on parallel I/O and hashing) */
-  readonly memorySize?: number;
+  /** @default the definition's timeout (the applier's is configurable) */
+  readonly timeout?: Duration;
   readonly reservedConcurrentExecutions?: number;
   /** Applies to the log group: RETAIN keeps a deleted stack's logs. */
   readonly removalPolicy: RemovalPolicy;
@@ -65,6 +60,7 @@ export class ServiceFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
     super(scope, id);
+    const definition = FUNCTIONS[props.name];
     // Its own role without AWSLambdaBasicExecutionRole: that managed policy may write every log group.
     this.role = new Role(this, 'Role', {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
@@ -84,11 +80,11 @@ export class ServiceFunction extends Construct {
       handler: 'handler',
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
-      description: props.description,
+      description: definition.description,
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
-      memorySize: props.memorySize ?? 512,
-      timeout: props.timeout,
+      memorySize: definition.memoryMB,
+      timeout: props.timeout ?? Duration.seconds(definition.timeoutSeconds),
       role: this.role,
       logGroup: this.logGroup,
       ...(props.reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),

@@ -27,7 +27,9 @@ export interface SyncSettings {
   readonly idempotencyWindowHours: number;
 }
 
-export const DEFAULT_SETTINGS: Omit<SyncSettings, 'stream' | 'intervalSeconds' | 'batchSize'> = {
+/** The default of every setting that has one; the interval and the batch size must be given. */
+export const DEFAULT_SETTINGS: Omit<SyncSettings, 'intervalSeconds' | 'batchSize'> = {
+  stream: 'main',
   maxInFlightIntervals: 2,
   staleAfterIntervals: 3,
   openIntervals: 60,
@@ -40,17 +42,30 @@ export const DEFAULT_SETTINGS: Omit<SyncSettings, 'stream' | 'intervalSeconds' |
 /** Raw values as they come from context, env or flags: strings or numbers. */
 export type RawSettings = { readonly [K in keyof SyncSettings]?: string | number | undefined };
 
+/** A checked value, or why the input is not one: the reason a {@link ConfigError} carries. */
+export type Checked<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
+
+/**
+ * A whole number in [min, max], from a number or its decimal text (environment variables and `-c`
+ * give text). The one such rule: the settings here and the stack's context (infra/config.ts) use it.
+ */
+export function checkWholeNumber(raw: string | number, min: number, max: number): Checked<number> {
+  const value = typeof raw === 'number' ? raw : Number(raw);
+  if (!Number.isInteger(value)) return { ok: false, reason: `must be a whole number (got ${JSON.stringify(raw)})` };
+  if (value < min || value > max) return { ok: false, reason: `must be between ${min} and ${max} (got ${value})` };
+  return { ok: true, value };
+}
+
 function integer(field: string, raw: string | number | undefined, min: number, max: number): number {
   if (raw === undefined || raw === '') throw new ConfigError(field, 'is required');
-  const value = typeof raw === 'number' ? raw : Number(raw);
-  if (!Number.isInteger(value)) throw new ConfigError(field, `must be a whole number (got ${JSON.stringify(raw)})`);
-  if (value < min || value > max) throw new ConfigError(field, `must be between ${min} and ${max} (got ${value})`);
-  return value;
+  const checked = checkWholeNumber(raw, min, max);
+  if (!checked.ok) throw new ConfigError(field, checked.reason);
+  return checked.value;
 }
 
 /** Validates and freezes the shared settings, naming the first bad field. */
 export function validateSettings(raw: RawSettings, target: DeploymentTarget): Readonly<SyncSettings> {
-  const stream = raw.stream === undefined || raw.stream === '' ? 'main' : String(raw.stream);
+  const stream = raw.stream === undefined || raw.stream === '' ? DEFAULT_SETTINGS.stream : String(raw.stream);
   if (!IDENTIFIER_PATTERN.test(stream)) {
     throw new ConfigError('stream', `must be ${IDENTIFIER_RULE} (got ${JSON.stringify(stream)})`);
   }
@@ -61,7 +76,7 @@ export function validateSettings(raw: RawSettings, target: DeploymentTarget): Re
       `must be a whole number of minutes, at least 60, in the cloud: EventBridge Scheduler has a one-minute resolution (got ${intervalSeconds})`,
     );
   }
-  const withDefault = (field: keyof typeof DEFAULT_SETTINGS, min: number, max: number): number =>
+  const withDefault = (field: Exclude<keyof typeof DEFAULT_SETTINGS, 'stream'>, min: number, max: number): number =>
     integer(field, raw[field] ?? DEFAULT_SETTINGS[field], min, max);
   return Object.freeze({
     stream,

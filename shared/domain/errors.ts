@@ -13,13 +13,17 @@ export abstract class MicrobatchSyncError extends Error {
   }
 }
 
-/** A configuration value is missing or invalid; `field` names it. */
+/**
+ * A configuration value is missing or invalid: `field` names it (a variable, a context key, a
+ * setting) and `reason` says what is wrong, so a caller that knows the field by another name can
+ * say the same reason under that name.
+ */
 export class ConfigError extends MicrobatchSyncError {
   constructor(
     readonly field: string,
-    message: string,
+    readonly reason: string,
   ) {
-    super(`${field}: ${message}`);
+    super(`${field}: ${reason}`);
   }
 }
 

@@ -3,9 +3,10 @@ import type { PutCommandInput, QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { serializeMicrobatch } from '#shared/domain/microbatch.ts';
 import type { LogEntry, Microbatch, NewUpdate, NodeState } from '#shared/domain/types.ts';
+import { METRIC } from '#shared/metrics.ts';
 import { conditionFailed } from '#test/adapters/support.ts';
 import { functionEnv, lambdaContext, sqsEvent, sqsRecord, stubEnv, TABLES } from '#test/support/lambda.ts';
 import { INTERVAL, logEntries, logItem, nodeItem, puts, STREAM } from './support.ts';
@@ -198,8 +199,10 @@ describe('applier handler', () => {
     expect(cursorUpdates('n-2')).toHaveLength(1);
   });
 
-  it('fails a record whose log chain breaks, writing nothing to the replica or the cursor', async () => {
+  it('fails a record whose log chain breaks, writing nothing to the replica or the cursor, and counts it as an integrity failure', async () => {
     // Prepare: seq 3 holds another value than the one its chain was computed over.
+    const { metrics } = await import('#shared/observability.ts');
+    const emitted = vi.spyOn(metrics, 'addMetric');
     serveLog(LOG, (e) => (e.seq === 3 ? { ...logItem(e), value: JSON.stringify({ n: 'tampered' }) } : logItem(e)));
     serveNode({ nodeId: 'n-1' });
     serveNode({ nodeId: 'n-2', appliedSeq: 5, appliedChain: entry(5).chain, plannedSeq: 5 });
@@ -212,6 +215,9 @@ describe('applier handler', () => {
     expect(replicaPuts('n-1')).toEqual([]);
     expect(cursorUpdates('n-1')).toEqual([]);
     expect(cursorUpdates('n-2')).toHaveLength(1);
+    expect(emitted).toHaveBeenCalledWith(METRIC.MicrobatchesFailed, 'Count', 1);
+    expect(emitted).toHaveBeenCalledWith(METRIC.MicrobatchIntegrityFailures, 'Count', 1);
+    emitted.mockRestore();
   });
 
   it('fails a record whose log entries are not all visible yet', async () => {

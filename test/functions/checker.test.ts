@@ -6,6 +6,7 @@ import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ValidationError } from '#shared/domain/errors.ts';
 import type { ScheduledTick } from '#shared/domain/scheduled-event.ts';
 import type { LogEntry, NodeState } from '#shared/domain/types.ts';
+import { METRIC } from '#shared/metrics.ts';
 import type { CheckConvergenceResult } from '#shared/usecases/check-convergence.ts';
 import { functionEnv, lambdaContext, stubEnv, TABLES } from '#test/support/lambda.ts';
 import { headItem, INTERVAL, logEntries, logItem, nodeItem, puts, SCHEDULED_AT, schedulerEvent, STREAM } from './support.ts';
@@ -179,8 +180,10 @@ describe('checker handler', () => {
     expect(result.current.underProvisionedNodes).toEqual(named);
   });
 
-  it('flags an integrity failure when a node’s chain differs from the log’s at its cursor', async () => {
+  it('flags an integrity failure when a node’s chain differs from the log’s at its cursor, and counts the node', async () => {
     // Prepare
+    const { metrics } = await import('#shared/observability.ts');
+    const emitted = vi.spyOn(metrics, 'addMetric');
     serveHeaders([planHeader(INTERVAL - 1, 20)]);
     serveNodes([nodeAt('n-1', 30), nodeAt('n-2', 30, { appliedChain: 'f'.repeat(64) })]);
 
@@ -196,6 +199,8 @@ describe('checker handler', () => {
       ':converged': false,
     });
     expect(result.current.integrityFailures).toEqual(['n-2']);
+    expect(emitted).toHaveBeenCalledWith(METRIC.IntegrityFailedNodes, 'Count', 1);
+    emitted.mockRestore();
   });
 
   it('names ten of 250 broken nodes in the verdict and logs all 250, at most 100 to a line', async () => {
@@ -237,7 +242,7 @@ describe('checker handler', () => {
     expect(logged).toHaveBeenCalledWith(expect.stringMatching(/not valid nodes/), {
       rejected: [{ nodeId: 'n-bad', attribute: 'rate', problem: 'must be a positive number of updates per second (got -1)' }],
     });
-    expect(emitted).toHaveBeenCalledWith('RejectedNodes', 'Count', 1);
+    expect(emitted).toHaveBeenCalledWith(METRIC.RejectedNodes, 'Count', 1);
     logged.mockRestore();
     emitted.mockRestore();
   });
@@ -312,7 +317,7 @@ describe('checker handler', () => {
       ':expiredAt': CHECKED_AT,
     });
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { Key: { stream: `${STREAM}#checker`, interval: 0 }, ExpressionAttributeValues: { ':through': INTERVAL - 61 } });
-    expect(emitted).toHaveBeenCalledWith('IntervalsExpired', 'Count', 1);
+    expect(emitted).toHaveBeenCalledWith(METRIC.IntervalsExpired, 'Count', 1);
     expect(warned).toHaveBeenCalledWith(expect.stringMatching(/expired/), { intervals: [INTERVAL - 61] });
     warned.mockRestore();
     emitted.mockRestore();

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { METRIC } from '#shared/metrics.ts';
 import { functionEnv, stubEnv } from '#test/support/lambda.ts';
 
 /** Each handler, imported afresh: a cold start reads the configuration again. */
@@ -14,7 +15,7 @@ const NAMES = Object.keys(HANDLERS) as (keyof typeof HANDLERS)[];
  * Imports a handler afresh and returns the error its cold start failed with. Module instances differ
  * after a reset, so the error is told by its name rather than by `instanceof`.
  */
-async function coldStartFailure(name: keyof typeof HANDLERS): Promise<{ name: string; field?: unknown; message: string }> {
+async function coldStartFailure(name: keyof typeof HANDLERS): Promise<{ name: string; field?: unknown; reason?: unknown; message: string }> {
   try {
     await HANDLERS[name]();
   } catch (error) {
@@ -90,8 +91,8 @@ describe('handler configuration at cold start', () => {
     const failure = await coldStartFailure('checker');
 
     // Assess
-    expect(failure).toMatchObject({ name: 'ConfigError', field: 'REPORT_TOP_N' });
-    expect(failure.message).toMatch(/^REPORT_TOP_N: must be between 1 and 100/);
+    expect(failure).toMatchObject({ name: 'ConfigError', field: 'REPORT_TOP_N', reason: 'must be between 1 and 100 (got 1000)' });
+    expect(failure.message).toBe('REPORT_TOP_N: must be between 1 and 100 (got 1000)');
   });
 
   it('fails naming DEPLOYMENT_TARGET when it is neither cloud nor local', async () => {
@@ -120,6 +121,32 @@ describe('handler configuration at cold start', () => {
     // Assess
     expect(failure).toMatchObject({ name: 'ConfigError', field: variable });
     expect(failure.message).toMatch(new RegExp(`^${variable}: is required`));
+  });
+
+  it.each(NAMES)('the %s tags its metrics with the stream STREAM_NAME names', async (name) => {
+    // Prepare
+    stubEnv({ STREAM_NAME: 'orders', POWERTOOLS_METRICS_NAMESPACE: 'MicrobatchSync' });
+    await HANDLERS[name]();
+    const { metrics } = await import('#shared/observability.ts');
+
+    // Act
+    metrics.addMetric(METRIC.Converged, 'Count', 1);
+    const emitted = metrics.serializeMetrics();
+    metrics.clearMetrics();
+
+    // Assess
+    expect(emitted).toMatchObject({ stream: 'orders', _aws: { CloudWatchMetrics: [{ Dimensions: [expect.arrayContaining(['stream'])] }] } });
+  });
+
+  it('fails naming STREAM_NAME when it is not a stream name, before a metric could carry it', async () => {
+    // Prepare
+    stubEnv({ STREAM_NAME: 'a stream' });
+
+    // Act
+    const failure = await coldStartFailure('planner');
+
+    // Assess
+    expect(failure).toMatchObject({ name: 'ConfigError', field: 'STREAM_NAME' });
   });
 
   it('asks a function only for the resources it uses: the planner starts without a replica table', async () => {

@@ -10,10 +10,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../infra/app.ts';
-import type { FunctionName } from '../../infra/constructs/service-function.ts';
+import { FUNCTION_NAMES, type FunctionName } from '../../infra/definitions.ts';
 import { cdkJsonContext } from './support.ts';
 
-const FUNCTIONS: readonly FunctionName[] = ['planner', 'applier', 'checker', 'ingest'];
 const outdir = mkdtempSync(join(tmpdir(), 'microbatch-bundle-'));
 const assetDirs = new Map<FunctionName, string>();
 let report: { pluginReports: unknown[] };
@@ -45,11 +44,11 @@ describe('a real synth', () => {
   });
 
   it('bundles one asset per function', () => {
-    expect([...assetDirs.keys()].sort()).toEqual([...FUNCTIONS].sort());
+    expect([...assetDirs.keys()].sort()).toEqual([...FUNCTION_NAMES].sort());
   });
 });
 
-describe.each(FUNCTIONS)('the %s bundle', (name) => {
+describe.each(FUNCTION_NAMES)('the %s bundle', (name) => {
   it('is minified ESM under 1 MB with an external source map and no copy of the sources', () => {
     const code = bundle(name);
     // Minified: a few very long lines (the rest are license comments and multi-line template literals).

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS } from '#shared/domain/config.ts';
 import { ConfigError } from '#shared/domain/errors.ts';
 import { createApp } from '../../infra/app.ts';
-import { CONTEXT_NAMES, CONTEXT_PREFIX, DEFAULTS, loadStackConfig, type RawStackConfig } from '../../infra/config.ts';
+import { CONTEXT_PREFIX, CONTEXT_SCHEMA, loadStackConfig, type RawStackConfig } from '../../infra/config.ts';
 import { cdkJsonContext, PROJECT_ROOT, withPrefix } from './support.ts';
 
 const load = (raw: RawStackConfig = {}, region = 'us-east-1'): ReturnType<typeof loadStackConfig> => loadStackConfig(raw, { region });
@@ -21,7 +21,7 @@ describe('loadStackConfig', () => {
     expect(load()).toEqual({
       stackName: 'MicrobatchSync',
       region: 'us-east-1',
-      settings: { stream: 'main', intervalSeconds: 60, batchSize: 100, ...DEFAULT_SETTINGS },
+      settings: { intervalSeconds: 60, batchSize: 100, ...DEFAULT_SETTINGS },
       maxReceiveCount: 5,
       applier: { timeoutSeconds: 60, maxConcurrency: 10 },
       ingest: { reservedConcurrency: 5 },
@@ -79,6 +79,7 @@ describe('loadStackConfig', () => {
     ['an alarm window longer than a day', { intervalSeconds: 3600, notConvergedIntervals: 25 }, /^microbatch-sync:notConvergedIntervals: .*one day/],
     ['a region that is not one', { region: 'moon' }, /^microbatch-sync:region: /],
     ['a stack name CloudFormation refuses', { stackName: '1-stack' }, /^microbatch-sync:stackName: /],
+    ['a key the app does not read (a typo)', { intervalSecond: 120 }, /^microbatch-sync:intervalSecond: is not a key this app reads \(it reads stackName, region, stream, /],
   ])('rejects %s, naming the context key', (_, raw, message) => {
     expect(() => load(raw)).toThrow(ConfigError);
     expect(() => load(raw)).toThrow(message);
@@ -88,11 +89,16 @@ describe('loadStackConfig', () => {
 describe('cdk.json', () => {
   const context = cdkJsonContext();
 
-  it('documents every default as a context value', () => {
+  it("documents every key's default as a context value (region and alarmEmail have none)", () => {
     const documented = Object.fromEntries(Object.entries(context).filter(([key]) => key.startsWith(CONTEXT_PREFIX)));
-    const optional = new Set(['region', 'alarmEmail']);
-    const expected = Object.fromEntries(CONTEXT_NAMES.filter((name) => !optional.has(name)).map((name) => [`${CONTEXT_PREFIX}${name}`, DEFAULTS[name as keyof typeof DEFAULTS]]));
-    expect(documented).toEqual(expected);
+    const defaults = Object.entries(CONTEXT_SCHEMA.parse({}));
+    expect(documented).toEqual(Object.fromEntries(defaults.map(([name, value]) => [`${CONTEXT_PREFIX}${name}`, value])));
+    expect(Object.keys(CONTEXT_SCHEMA.shape).filter((name) => !(`${CONTEXT_PREFIX}${name}` in documented))).toEqual(['region', 'alarmEmail']);
+  });
+
+  it('gives the same configuration as no context at all: every documented default passes its own rule', () => {
+    const documented = Object.fromEntries(Object.entries(context).filter(([key]) => key.startsWith(CONTEXT_PREFIX)).map(([key, value]) => [key.slice(CONTEXT_PREFIX.length), value]));
+    expect(load(documented)).toEqual(load());
   });
 
   it('carries the feature flags aws-cdk-lib recommends, so synth does not warn', () => {
@@ -110,6 +116,11 @@ describe('the app', () => {
   it('fails to build with the context key in the error', () => {
     expect(() => createApp({ context: withPrefix({ intervalSeconds: 90 }) }, {})).toThrow(/microbatch-sync:intervalSeconds/);
     expect(() => createApp({ context: withPrefix({ batchSize: 0 }) }, {})).toThrow(/microbatch-sync:batchSize/);
+  });
+
+  it("rejects a misspelt key of its own, but not CDK's keys and flags", () => {
+    expect(() => createApp({ context: { ...withPrefix({ batchSise: 200 }), 'aws:cdk:bundling-stacks': [] } }, {})).toThrow(/^microbatch-sync:batchSise: is not a key/);
+    expect(() => createApp({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } }, {})).not.toThrow();
   });
 
   it("deploys to the CLI's region, or us-east-1 when there is none", () => {

@@ -2,12 +2,13 @@
  * The pure definitions the CDK constructs and the local runtime share: they must agree with the
  * adapters' keys and stay free of aws-cdk-lib and the AWS SDK.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { RESOURCE_ENV } from '#shared/config.ts';
 import {
   createTableInput,
   DEFAULT_MAX_RECEIVE_COUNT,
+  FUNCTION_NAMES,
   QUEUES,
   queueAttributes,
   TABLES,
@@ -21,6 +22,13 @@ describe('definitions', () => {
     const imports = [...source.matchAll(/^import\s[^;]*?from\s+'([^']+)'/gm)].map((match) => match[1]);
     expect(imports).toEqual(['#shared/config.ts']);
     expect(source).toMatch(/^import type /m);
+  });
+
+  it('define exactly the functions that have a handler under functions/', () => {
+    const handlers = readdirSync(new URL('functions/', PROJECT_ROOT), { withFileTypes: true })
+      .filter((entry) => entry.isDirectory() && existsSync(new URL(`functions/${entry.name}/handler.ts`, PROJECT_ROOT)))
+      .map((entry) => entry.name);
+    expect([...FUNCTION_NAMES].sort()).toEqual(handlers.sort());
   });
 
   it('name a function setting for every table', () => {

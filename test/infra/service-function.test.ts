@@ -9,27 +9,41 @@ import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
 import { RESOURCE_ENV } from '#shared/config.ts';
 import { validateSettings } from '#shared/domain/config.ts';
-import { ServiceFunction } from '../../infra/constructs/service-function.ts';
+import { ServiceFunction, type ServiceFunctionProps } from '../../infra/constructs/service-function.ts';
+import { FUNCTIONS } from '../../infra/definitions.ts';
 import { grantsOf, logicalId, type CfnTemplate } from './support.ts';
 
-function build(): { stack: Stack; service: ServiceFunction } {
+function build(props: Partial<ServiceFunctionProps> = {}): { stack: Stack; service: ServiceFunction } {
   const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false }), 'Test');
   const service = new ServiceFunction(stack, 'Fn', {
-    name: 'planner',
-    description: 'test',
+    name: 'ingest',
     settings: validateSettings({ intervalSeconds: 120, batchSize: 7 }, 'cloud'),
     observability: { serviceName: 'svc', metricsNamespace: 'Ns', logLevel: 'INFO', logRetention: RetentionDays.ONE_WEEK },
-    timeout: Duration.seconds(10),
     removalPolicy: RemovalPolicy.DESTROY,
     environment: { EXTRA: 'yes', POWERTOOLS_LOG_LEVEL: 'DEBUG' },
+    ...props,
   });
   return { stack, service };
 }
 
+function functionProperties(stack: Stack, service: ServiceFunction): Record<string, unknown> {
+  return (Template.fromStack(stack).toJSON() as CfnTemplate).Resources[logicalId(service.function)]?.Properties ?? {};
+}
+
 describe('ServiceFunction', () => {
+  it("takes the description, timeout and memory from the function's definition", () => {
+    const { stack, service } = build();
+    expect(functionProperties(stack, service)).toMatchObject({ Description: FUNCTIONS.ingest.description, Timeout: 30, MemorySize: 256 });
+  });
+
+  it('takes a timeout that overrides the definition', () => {
+    const { stack, service } = build({ timeout: Duration.seconds(10) });
+    expect(functionProperties(stack, service)).toMatchObject({ Timeout: 10, MemorySize: 256 });
+  });
+
   it("merges the caller's environment over the defaults", () => {
     const { stack, service } = build();
-    const variables = (Template.fromStack(stack).toJSON() as CfnTemplate).Resources[logicalId(service.function)]?.Properties?.Environment as { Variables: Record<string, string> };
+    const variables = functionProperties(stack, service).Environment as { Variables: Record<string, string> };
     expect(variables.Variables).toMatchObject({ EXTRA: 'yes', POWERTOOLS_LOG_LEVEL: 'DEBUG', INTERVAL_SECONDS: '120', BATCH_SIZE: '7', NODE_OPTIONS: '--enable-source-maps' });
   });
 

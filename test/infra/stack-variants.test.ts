@@ -3,6 +3,7 @@
  * longer interval and applier timeout, and no reserved ingest concurrency.
  */
 import { describe, expect, it } from 'vitest';
+import { METRIC } from '#shared/metrics.ts';
 import { logicalId, resourcesOfType, synth } from './support.ts';
 
 describe("removalPolicy 'destroy' (the dev switch)", () => {
@@ -55,7 +56,7 @@ describe('a five-minute interval with a two-minute applier', () => {
     for (const service of Object.values(stack.functions)) {
       expect(json.Resources[logicalId(service.function)]?.Properties).toMatchObject({ Environment: { Variables: { INTERVAL_SECONDS: '300' } } });
     }
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Converged', Period: 300, EvaluationPeriods: 3, DatapointsToAlarm: 3 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: METRIC.Converged, Period: 300, EvaluationPeriods: 3, DatapointsToAlarm: 3 });
   });
 });
 
@@ -96,7 +97,7 @@ describe('another stream, service and namespace', () => {
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'Orders/Sync',
-      MetricName: 'Converged',
+      MetricName: METRIC.Converged,
       Dimensions: [{ Name: 'service', Value: 'sync-orders' }, { Name: 'stream', Value: 'orders' }],
     });
   });

@@ -7,8 +7,9 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RESOURCE_ENV, SETTINGS_ENV, type Resource } from '#shared/config.ts';
 import { parseScheduledEvent } from '#shared/domain/scheduled-event.ts';
-import { QUEUES, TABLES } from '../../infra/definitions.ts';
-import type { FunctionName, ServiceFunction } from '../../infra/constructs/service-function.ts';
+import { METRIC } from '#shared/metrics.ts';
+import { FUNCTION_NAMES, FUNCTIONS, QUEUES, TABLES, type FunctionName } from '../../infra/definitions.ts';
+import type { ServiceFunction } from '../../infra/constructs/service-function.ts';
 import {
   environmentOf,
   grantsOf,
@@ -24,7 +25,6 @@ import {
 
 let synthesized: Synthesized;
 let json: CfnTemplate;
-const FUNCTIONS: readonly FunctionName[] = ['planner', 'applier', 'checker', 'ingest'];
 
 beforeAll(() => {
   synthesized = synth();
@@ -47,6 +47,19 @@ function resourcesTheHandlerLoads(name: FunctionName): Resource[] {
   const match = /loadResources\(\[([^\]]*)\]\)/.exec(source);
   if (match?.[1] === undefined) throw new Error(`functions/${name}/handler.ts does not call loadResources([...])`);
   return [...match[1].matchAll(/'(\w+)'/g)].map((m) => m[1] as Resource);
+}
+
+/** The metrics a handler emits, read from its source (`metrics.addMetric(METRIC.<name>, …)`). */
+function metricsTheHandlerEmits(name: FunctionName): string[] {
+  const source = readFileSync(new URL(`functions/${name}/handler.ts`, PROJECT_ROOT), 'utf8');
+  return [...source.matchAll(/addMetric\(METRIC\.(\w+)/g)].map((match) => METRIC[match[1] as keyof typeof METRIC]);
+}
+
+/** The dashboard's body, its tokens (ARNs, queue names) replaced by a placeholder. */
+function dashboardBody(): { widgets: { properties: { title: string; metrics?: unknown[][] } }[] } {
+  const [dashboard] = Object.values(resourcesOfType(json, 'AWS::CloudWatch::Dashboard'));
+  const parts = (dashboard?.Properties?.DashboardBody as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+  return JSON.parse(parts.map((part) => (typeof part === 'string' ? part : 'TOKEN')).join('')) as ReturnType<typeof dashboardBody>;
 }
 
 describe('stateful resources', () => {
@@ -147,11 +160,16 @@ describe('queues', () => {
 });
 
 describe('functions', () => {
-  it.each(FUNCTIONS)('runs %s on nodejs24.x, arm64, from the bundled ESM handler', (name) => {
+  it.each(FUNCTION_NAMES)('runs %s on nodejs24.x, arm64, from the bundled ESM handler', (name) => {
     expect(properties(logicalId(fn(name).function))).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler' });
   });
 
-  it.each(FUNCTIONS)('gives %s its own role without managed policies and its own log group with 30-day retention', (name) => {
+  it.each(FUNCTION_NAMES)('gives %s the description, timeout and memory of its definition', (name) => {
+    const { description, timeoutSeconds, memoryMB } = FUNCTIONS[name];
+    expect(properties(logicalId(fn(name).function))).toMatchObject({ Description: description, Timeout: timeoutSeconds, MemorySize: memoryMB });
+  });
+
+  it.each(FUNCTION_NAMES)('gives %s its own role without managed policies and its own log group with 30-day retention', (name) => {
     const service = fn(name);
     const role = properties(logicalId(service.role));
     expect(role.ManagedPolicyArns).toBeUndefined();
@@ -162,7 +180,7 @@ describe('functions', () => {
     expect(grantsOf(json, service)[logGroupId]).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
   });
 
-  it.each(FUNCTIONS)('sets source maps, Powertools and the shared settings in the environment of %s', (name) => {
+  it.each(FUNCTION_NAMES)('sets source maps, Powertools and the shared settings in the environment of %s', (name) => {
     expect(environmentOf(json, fn(name))).toMatchObject({
       NODE_OPTIONS: '--enable-source-maps',
       POWERTOOLS_SERVICE_NAME: 'microbatch-sync',
@@ -179,7 +197,7 @@ describe('functions', () => {
     });
   });
 
-  it.each(FUNCTIONS)('gives %s exactly the resource variables its handler loads', (name) => {
+  it.each(FUNCTION_NAMES)('gives %s exactly the resource variables its handler loads', (name) => {
     const resourceNames = Object.values(RESOURCE_ENV) as string[];
     const set = Object.keys(environmentOf(json, fn(name))).filter((key) => resourceNames.includes(key));
     expect(set.sort()).toEqual(resourcesTheHandlerLoads(name).map((resource) => RESOURCE_ENV[resource]).sort());
@@ -405,7 +423,7 @@ describe('monitoring', () => {
   it("alarms when the checker's Converged metric stays below 1 for notConvergedIntervals intervals", () => {
     synthesized.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'MicrobatchSync',
-      MetricName: 'Converged',
+      MetricName: METRIC.Converged,
       // Powertools adds the service dimension to the stream dimension the functions set.
       Dimensions: [{ Name: 'service', Value: 'microbatch-sync' }, { Name: 'stream', Value: 'main' }],
       Period: 60,
@@ -418,21 +436,42 @@ describe('monitoring', () => {
     });
   });
 
-  it('alarms on integrity failures', () => {
-    synthesized.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+  it("alarms when the applier fails a microbatch whose entries do not continue the node's chain", () => {
+    const alarm = properties(logicalId(synthesized.stack.monitoring.alarms.microbatchIntegrityFailures));
+    expect(alarm).toMatchObject({
       Namespace: 'MicrobatchSync',
-      MetricName: 'IntegrityFailures',
+      MetricName: METRIC.MicrobatchIntegrityFailures,
+      Dimensions: [{ Name: 'service', Value: 'microbatch-sync' }, { Name: 'stream', Value: 'main' }],
       Statistic: 'Sum',
       ComparisonOperator: 'GreaterThanThreshold',
       Threshold: 0,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topicRef()],
     });
+    expect(alarm.AlarmDescription).toMatch(/^The applier failed a microbatch/);
+  });
+
+  it("alarms, apart, when the checker finds nodes whose chain differs from the log's", () => {
+    const alarm = properties(logicalId(synthesized.stack.monitoring.alarms.integrityFailedNodes));
+    expect(alarm).toMatchObject({
+      Namespace: 'MicrobatchSync',
+      MetricName: METRIC.IntegrityFailedNodes,
+      Dimensions: [{ Name: 'service', Value: 'microbatch-sync' }, { Name: 'stream', Value: 'main' }],
+      // A count of nodes per tick: the largest, not a sum over retried runs.
+      Statistic: 'Maximum',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topicRef()],
+    });
+    expect(alarm.AlarmDescription).toMatch(/^The checker found nodes/);
   });
 
   it('alarms when the planner or the checker skips a Nodes item that is not a valid node', () => {
     const alarm = properties(logicalId(synthesized.stack.monitoring.alarms.rejectedNodes));
     expect(alarm).toMatchObject({
       Namespace: 'MicrobatchSync',
-      MetricName: 'RejectedNodes',
+      MetricName: METRIC.RejectedNodes,
       Dimensions: [{ Name: 'service', Value: 'microbatch-sync' }, { Name: 'stream', Value: 'main' }],
       // Both functions count the same items each interval: the larger count, not their sum.
       Statistic: 'Maximum',
@@ -449,7 +488,7 @@ describe('monitoring', () => {
     const alarm = properties(logicalId(synthesized.stack.monitoring.alarms.intervalsExpired));
     expect(alarm).toMatchObject({
       Namespace: 'MicrobatchSync',
-      MetricName: 'IntervalsExpired',
+      MetricName: METRIC.IntervalsExpired,
       Statistic: 'Sum',
       ComparisonOperator: 'GreaterThanThreshold',
       Threshold: 0,
@@ -458,7 +497,7 @@ describe('monitoring', () => {
     });
   });
 
-  it.each(FUNCTIONS)('alarms on errors of the %s function', (name) => {
+  it.each(FUNCTION_NAMES)('alarms on errors of the %s function', (name) => {
     synthesized.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/Lambda',
       MetricName: 'Errors',
@@ -471,9 +510,32 @@ describe('monitoring', () => {
     });
   });
 
+  it.each(['planner', 'checker'] as const)("alarms when Lambda cannot deliver a failed %s run's record to the failed-ticks queue", (name) => {
+    const alarm = properties(logicalId(synthesized.stack.monitoring.alarms.destinationDeliveryFailures[name]));
+    expect(alarm).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'DestinationDeliveryFailures',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(fn(name).function) } }],
+      Statistic: 'Sum',
+      Period: 300,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topicRef()],
+    });
+    expect(alarm.AlarmDescription).toMatch(new RegExp(`^Lambda could not send the record of a failed ${name} run`));
+  });
+
+  it('watches destination deliveries of the scheduled functions only: nothing invokes the others asynchronously', () => {
+    const watched = Object.values(resourcesOfType(json, 'AWS::CloudWatch::Alarm'))
+      .filter((alarm) => alarm.Properties?.MetricName === 'DestinationDeliveryFailures')
+      .map((alarm) => (alarm.Properties?.Dimensions as { Value: unknown }[])[0]?.Value);
+    expect(watched).toEqual([{ Ref: logicalId(fn('planner').function) }, { Ref: logicalId(fn('checker').function) }]);
+  });
+
   it('sends every alarm and its recovery to the topic, which requires TLS and has no subscriber by default', () => {
     const alarms = Object.values(resourcesOfType(json, 'AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(10);
+    expect(alarms).toHaveLength(13);
     for (const alarm of alarms) expect(alarm.Properties).toMatchObject({ AlarmActions: [topicRef()], OKActions: [topicRef()] });
     synthesized.template.resourceCountIs('AWS::SNS::Subscription', 0);
     synthesized.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
@@ -505,18 +567,19 @@ describe('monitoring', () => {
     expect(alarm.AlarmDescription).toMatch(/^A planner or checker tick was lost/);
   });
 
-  it("shows the failed-ticks alarm in the dashboard's alarm widget", () => {
+  it("shows every alarm of the stack, and nothing else, in the dashboard's alarm widget", () => {
     const [dashboard] = Object.values(resourcesOfType(json, 'AWS::CloudWatch::Dashboard'));
     const parts = (dashboard?.Properties?.DashboardBody as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
-    expect(parts).toContainEqual({ 'Fn::GetAtt': [logicalId(synthesized.stack.monitoring.alarms.failedTicks), 'Arn'] });
+    const shown = parts.flatMap((part) => {
+      const [id, attribute] = (part as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'] ?? [];
+      return attribute === 'Arn' && id !== undefined ? [id] : [];
+    });
+    expect(shown.sort()).toEqual(Object.keys(resourcesOfType(json, 'AWS::CloudWatch::Alarm')).sort());
+    expect(shown).toContain(logicalId(synthesized.stack.monitoring.alarms.failedTicks));
   });
 
   it('builds a dashboard of convergence lag, lagging nodes, updates applied, DLQ depth and the alarms', () => {
-    const [dashboard] = Object.values(resourcesOfType(json, 'AWS::CloudWatch::Dashboard'));
-    const parts = (dashboard?.Properties?.DashboardBody as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
-    const body = JSON.parse(parts.map((part) => (typeof part === 'string' ? part : 'TOKEN')).join('')) as {
-      widgets: { properties: { title: string; metrics?: unknown[][] } }[];
-    };
+    const body = dashboardBody();
     expect(body.widgets.map((widget) => widget.properties.title)).toEqual([
       'Convergence lag (seconds)',
       'Lagging nodes',
@@ -525,7 +588,20 @@ describe('monitoring', () => {
       'Alarms',
     ]);
     const metricNames = body.widgets.flatMap((widget) => (widget.properties.metrics ?? []).map((metric) => metric[1]));
-    expect(metricNames).toEqual(expect.arrayContaining(['ConvergenceLagSeconds', 'LaggingNodes', 'UpdatesApplied', 'ApproximateNumberOfMessagesVisible']));
+    expect(metricNames).toEqual(expect.arrayContaining([METRIC.ConvergenceLagSeconds, METRIC.LaggingNodes, METRIC.UpdatesApplied, 'ApproximateNumberOfMessagesVisible']));
+  });
+
+  it('reads only metrics a handler emits, and every metric of the list has a handler that emits it', () => {
+    const emitted = new Set(FUNCTION_NAMES.flatMap(metricsTheHandlerEmits));
+    expect([...emitted].sort()).toEqual(Object.values(METRIC).sort());
+    const alarmed = Object.values(resourcesOfType(json, 'AWS::CloudWatch::Alarm'))
+      .filter((alarm) => alarm.Properties?.Namespace === 'MicrobatchSync')
+      .map((alarm) => alarm.Properties?.MetricName);
+    // A dashboard metric is [namespace, name, ...dimensions] (or ['.', …] for "same as above").
+    const graphed = dashboardBody().widgets.flatMap((widget) => (widget.properties.metrics ?? []).filter((metric) => metric[0] === 'MicrobatchSync').map((metric) => metric[1]));
+    expect(alarmed.length).toBeGreaterThan(0);
+    expect(graphed.length).toBeGreaterThan(0);
+    for (const name of [...alarmed, ...graphed]) expect(emitted).toContain(name);
   });
 });
 
