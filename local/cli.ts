@@ -12,7 +12,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startEmulators, type Emulators } from './emulators.ts';
 import { EnvironmentError, UsageError } from './errors.ts';
-import { formatFaults, parseFaults, type FaultSettings } from './faults.ts';
+import { FAULTS, formatFaults, parseFaults, type FaultSettings } from './faults.ts';
 import { writeReport } from './report-file.ts';
 import { defaultIntervals, nodeRates, runSimulation, scenarioDefaults, shouldHaveConverged, type Scenario, type SimulationOptions } from './simulation.ts';
 import type { IntervalSample, RunSummary } from './summary.ts';
@@ -69,6 +69,12 @@ function faultList(text: string): FaultSettings {
   }
 }
 
+/** `--help`'s text for `--faults`, one clause per kind of the catalogue. */
+function faultsHelp(): string {
+  const kinds = FAULTS.map(({ flag, bareMeansAlways, help }) => `${flag}${bareMeansAlways ? '[=P]' : '=P'} (${help})`);
+  return `faults to inject, each with a probability P in [0, 1]: ${kinds.join(', ')}`;
+}
+
 function program(): Command {
   const defaults = scenarioDefaults('default');
   const seed = scenarioDefaults('seed');
@@ -96,14 +102,7 @@ function program(): Command {
     .option('--rates <list>', 'explicit node rates in updates per second, one per node (r1,r2,…); sets --nodes', rateList)
     .option('--keys <n>', `distinct keys the updates touch (default: ${defaults.keys})`, wholeNumber('--keys', 1, 1_000_000))
     .option('--seed <n>', `seed of the workload, the node rates and the faults (default: ${defaults.seed})`, wholeNumber('--seed', 0, 4_294_967_295))
-    .option(
-      '--faults <list>',
-      'faults to inject, each with a probability P in [0, 1]: duplicate=P (a batch delivered twice), crash=P (an applier result lost), ' +
-        'throttle=P (an invocation meets DynamoDB throttling), poison=P (malformed messages, per interval), ' +
-        'planner-duplicate=P (a tick delivered twice), reorder[=P] (a batch shuffled; alone: every batch), ' +
-        'lose=P (a token acknowledged without being applied, as by a paused node)',
-      faultList,
-    )
+    .option('--faults <list>', faultsHelp(), faultList)
     .option('--faults-until <n>', 'faults strike only in intervals ≤ n (default: every interval)', wholeNumber('--faults-until', 0, 10_000))
     .option('--json', 'print only the run summary as JSON on stdout')
     .option('--out <dir>', 'where to write report.html and summary.json', 'out')
@@ -308,8 +307,7 @@ function finalReport(summary: RunSummary, files: { readonly html: string; readon
   }
   if (summary.settings.faults !== '') {
     lines.push(
-      `Faults injected: ${faults.duplicate} duplicate deliveries, ${faults.crash} crashes, ${faults.throttle} throttled requests, ` +
-        `${faults.poison} malformed messages, ${faults.plannerDuplicate} duplicate planner ticks, ${faults.reorder} reordered batches, ${faults.lose} lost tokens` +
+      `Faults injected: ${FAULTS.map(({ kind, counted }) => `${faults[kind]} ${counted}`).join(', ')}` +
         `${summary.settings.faultsUntil === null ? '' : `, all in intervals ≤ ${summary.settings.faultsUntil}`}.`,
     );
   }

@@ -31,7 +31,7 @@ import { formatFaults, NO_FAULTS, type FaultSettings } from './faults.ts';
 import { functionEnvironment, LambdaHost, type LogLevel } from './lambda-host.ts';
 import { below, chance, streamOf, type Random } from './random.ts';
 import { createResources, type LocalResources } from './resources.ts';
-import { noFaults, theoreticalMinInterval, type FaultCounts, type IntervalSample, type NodeSummary, type RunSummary } from './summary.ts';
+import { noFaults, theoreticalMinInterval, totalFaults, type FaultCounts, type IntervalSample, type NodeSummary, type RunSummary } from './summary.ts';
 
 export type Scenario = 'default' | 'seed';
 
@@ -605,8 +605,6 @@ function summarize(input: {
     convergedAtInterval = converged ? Math.max(...perNode.map((node) => node.convergedAtInterval ?? 0)) : null;
   }
   const total = (pick: (sample: IntervalSample) => number): number => samples.reduce((sum, sample) => sum + pick(sample), 0);
-  const faults = noFaults();
-  for (const sample of samples) for (const kind of Object.keys(faults) as (keyof FaultCounts)[]) faults[kind] += sample.faults[kind];
   return {
     converged,
     recoveryBoundInterval: bound,
@@ -619,7 +617,7 @@ function summarize(input: {
     duplicatesSkipped: total((sample) => sample.duplicatesSkipped),
     deadLettered: input.deadLettered,
     audit: input.audit,
-    faults,
+    faults: totalFaults(samples),
     perNode,
     intervals: samples,
     settings: {

@@ -4,24 +4,10 @@
  */
 import { validateRate } from '#shared/domain/config.ts';
 import { sharePerInterval } from '#shared/domain/formula.ts';
+import { perFaultKind, type FaultKind } from './faults.ts';
 
-/** Fault kinds `--faults` can inject, and how many of each were injected in a run. */
-export interface FaultCounts {
-  /** A batch delivered to the applier twice. */
-  duplicate: number;
-  /** An applier invocation that "crashed": its effects stay, its result is lost, the batch comes back. */
-  crash: number;
-  /** DynamoDB requests answered with a throttling error instead of reaching DynamoDB Local. */
-  throttle: number;
-  /** Malformed messages put on the queue. */
-  poison: number;
-  /** Scheduler deliveries of the same planner tick more than once. */
-  plannerDuplicate: number;
-  /** Batches delivered with their records in another order. */
-  reorder: number;
-  /** Tokens acknowledged without being applied, as when a node is paused for one delivery or a token dead-letters. */
-  lose: number;
-}
+/** How many faults of each kind (local/faults.ts FAULTS) a run, or one interval of it, injected. */
+export type FaultCounts = Record<FaultKind, number>;
 
 /** One node at the end of a run. */
 export interface NodeSummary {
@@ -130,7 +116,12 @@ export interface RunSummary {
 }
 
 export function noFaults(): FaultCounts {
-  return { duplicate: 0, crash: 0, throttle: 0, poison: 0, plannerDuplicate: 0, reorder: 0, lose: 0 };
+  return perFaultKind(() => 0);
+}
+
+/** The faults of every sample, added up per kind. */
+export function totalFaults(samples: readonly Pick<IntervalSample, 'faults'>[]): FaultCounts {
+  return perFaultKind(({ kind }) => samples.reduce((sum, sample) => sum + sample.faults[kind], 0));
 }
 
 /**
