@@ -14,8 +14,9 @@ import { startEmulators, type Emulators } from './emulators.ts';
 import { EnvironmentError, UsageError } from './errors.ts';
 import { FAULTS, formatFaults, parseFaults, type FaultSettings } from './faults.ts';
 import { writeReport } from './report-file.ts';
-import { defaultIntervals, nodeRates, runSimulation, scenarioDefaults, shouldHaveConverged, type Scenario, type SimulationOptions } from './simulation.ts';
-import type { IntervalSample, RunSummary } from './summary.ts';
+import { defaultIntervals, nodeRates, scenarioDefaults, type Scenario } from './scenario.ts';
+import { runSimulation, type SimulationOptions } from './simulation.ts';
+import { shouldHaveConverged, type IntervalSample, type RunSummary } from './summary.ts';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, environment: 3 } as const;
 
