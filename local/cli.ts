@@ -10,7 +10,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { finalReport, header, progressHeader, progressLine } from './console-tables.ts';
-import { startEmulators, type Emulators } from './emulators.ts';
+import { startEmulators } from './emulators.ts';
 import { EnvironmentError, UsageError } from './errors.ts';
 import { FAULTS, parseFaults, type FaultSettings } from './faults.ts';
 import { writeReport } from './report-file.ts';
@@ -65,7 +65,8 @@ function faultList(text: string): FaultSettings {
   try {
     return parseFaults(text);
   } catch (error) {
-    const message = (error as Error).message.replace(/^--faults: /, '');
+    if (!(error instanceof UsageError)) throw error;
+    const message = error.message.replace(/^--faults: /, '');
     throw new InvalidArgumentError(`${message.charAt(0).toUpperCase()}${message.slice(1)}.`);
   }
 }
@@ -178,16 +179,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const debug = verbose ? (line: string) => process.stderr.write(`  · ${line}\n`) : () => undefined;
 
   const wallStarted = performance.now();
-  let emulators: Emulators;
-  try {
-    emulators = await startEmulators({ handleSignals: true });
-  } catch (error) {
-    if (error instanceof EnvironmentError) {
-      process.stderr.write(`error: ${error.message}\n`);
-      return EXIT.environment;
-    }
-    throw error;
-  }
+  const emulators = await startEmulators({ handleSignals: true });
   try {
     const simulation = options.simulation;
     const rates = simulation.rates ?? nodeRates(simulation);
@@ -215,18 +207,26 @@ export function exitCode(summary: RunSummary): number {
   return EXIT.ok;
 }
 
+/**
+ * The one place a failure becomes an exit code and a line for stderr: a bad argument exits 2, a
+ * machine without what the emulators need exits 3, and anything else — a handler that kept failing
+ * (HandlerFailedError), an emulator's unusable answer (EmulatorResponseError), a bug — fails the
+ * run (1) with its stack.
+ */
+export function failureOutcome(error: unknown): { readonly code: number; readonly message: string } {
+  if (error instanceof UsageError) return { code: EXIT.usage, message: error.message };
+  if (error instanceof EnvironmentError) return { code: EXIT.environment, message: error.message };
+  return { code: EXIT.failed, message: `the run failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}` };
+}
+
 async function run(): Promise<void> {
   let code: number;
   try {
     code = await main(process.argv.slice(2));
   } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`error: ${error.message}\n`);
-      code = EXIT.usage;
-    } else {
-      process.stderr.write(`error: the run failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-      code = EXIT.failed;
-    }
+    const failure = failureOutcome(error);
+    process.stderr.write(`error: ${failure.message}\n`);
+    code = failure.code;
   }
   // Exit once stdout has flushed: a piped --json summary must arrive whole.
   process.stdout.write('', () => process.exit(code));

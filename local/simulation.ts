@@ -25,6 +25,7 @@ import { registerNode } from '#shared/usecases/register-node.ts';
 import { auditReplicas } from './audit.ts';
 import { CursorObserver } from './cursor-observer.ts';
 import { LOCAL_REGION, localDocumentClient, localDynamoClient, localSqsClient, type EmulatorEndpoints } from './emulators.ts';
+import { HandlerFailedError } from './errors.ts';
 import { FifoEventSource } from './event-source.ts';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.ts';
 import { NO_FAULTS, type FaultSettings } from './faults.ts';
@@ -334,7 +335,7 @@ async function ingest(host: LambdaHost, request: { readonly updates: readonly Ne
     try {
       return await host.invoke<AppendResult>('ingest', request);
     } catch (error) {
-      if (attempt >= 3) throw new Error(`ingest failed ${attempt} times: ${describeError(error)}`, { cause: error });
+      if (attempt >= 3) throw new HandlerFailedError('ingest', attempt, error);
       log(`ingest attempt ${attempt} failed, retrying with the same idempotency key: ${describeError(error)}`);
     }
   }
@@ -346,7 +347,7 @@ async function scheduled<T>(host: LambdaHost, name: 'planner' | 'checker', event
     try {
       return await host.invoke<T>(name, { ...event, attempt: String(attempt) });
     } catch (error) {
-      if (attempt >= 3) throw new Error(`the ${name} failed ${attempt} times: ${describeError(error)}`, { cause: error });
+      if (attempt >= 3) throw new HandlerFailedError(name, attempt, error);
       log(`${name} attempt ${attempt} failed, the scheduler retries: ${describeError(error)}`);
     }
   }
