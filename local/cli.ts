@@ -14,7 +14,7 @@ import { startEmulators } from './emulators.ts';
 import { EnvironmentError, UsageError } from './errors.ts';
 import { FAULTS, parseFaults, type FaultSettings } from './faults.ts';
 import { writeReport } from './report-file.ts';
-import { defaultIntervals, nodeRates, scenarioDefaults, type Scenario } from './scenario.ts';
+import { defaultIntervals, nodeRates, scenarioDefaults, SCENARIOS, type Scenario } from './scenario.ts';
 import { runSimulation, type SimulationOptions } from './simulation.ts';
 import { shouldHaveConverged, type RunSummary } from './summary.ts';
 
@@ -88,7 +88,7 @@ function program(): Command {
     )
     .addOption(
       new Option('--scenario <name>', "'seed' is the original write-up's example: 10 nodes with random rates in [0, 1) updates/s, b = 100, t = 1000 s")
-        .choices(['default', 'seed'])
+        .choices(SCENARIOS)
         .default('default'),
     )
     .option('--nodes <n>', `nodes to register (default: ${defaults.nodes}; seed: ${seed.nodes})`, wholeNumber('--nodes', 1, 1000))

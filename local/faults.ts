@@ -105,6 +105,7 @@ export const FAULTS = [
   },
 ] as const satisfies readonly FaultSpec[];
 
+/** A fault kind as the summary and the settings key it: `duplicate`, `plannerDuplicate`, … */
 export type FaultKind = (typeof FAULTS)[number]['kind'];
 
 /** Probability per decision point of each kind (see {@link FAULTS}). */
@@ -115,6 +116,7 @@ export function perFaultKind<T>(value: (fault: (typeof FAULTS)[number]) => T): R
   return Object.fromEntries(FAULTS.map((fault) => [fault.kind, value(fault)])) as Record<FaultKind, T>;
 }
 
+/** Every kind off. */
 export const NO_FAULTS: FaultSettings = perFaultKind(() => 0);
 
 const BY_FLAG: ReadonlyMap<string, (typeof FAULTS)[number]> = new Map(FAULTS.map((fault) => [fault.flag, fault]));

@@ -10,7 +10,10 @@ import type { FaultSettings } from './faults.ts';
 import { below, streamOf, type Random } from './random.ts';
 import { CONVERGENCE_SLACK_INTERVALS, theoreticalMinInterval } from './summary.ts';
 
-export type Scenario = 'default' | 'seed';
+/** `--scenario`: the default run, or the original write-up's example. */
+export const SCENARIOS = ['default', 'seed'] as const;
+
+export type Scenario = (typeof SCENARIOS)[number];
 
 /** A run's scenario and settings: the workload, the nodes, the faults. */
 export interface ScenarioOptions {

@@ -7,7 +7,7 @@
 import { DEFAULT_SETTINGS, validateRate, type SyncSettings } from '#shared/domain/config.ts';
 import { microbatchCount, sharePerInterval } from '#shared/domain/formula.ts';
 import { formatFaults, perFaultKind, type FaultKind } from './faults.ts';
-import type { ScenarioOptions } from './scenario.ts';
+import type { Scenario, ScenarioOptions } from './scenario.ts';
 
 /** How many faults of each kind (local/faults.ts FAULTS) a run, or one interval of it, injected. */
 export type FaultCounts = Record<FaultKind, number>;
@@ -79,7 +79,7 @@ export interface AuditResult {
 }
 
 export interface RunSettings {
-  readonly scenario: 'default' | 'seed';
+  readonly scenario: Scenario;
   readonly nodes: number;
   readonly intervals: number;
   readonly intervalSeconds: number;
