@@ -23,18 +23,15 @@ import {
 import type { SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EmulatorResponseError } from './errors.ts';
+import type { FaultSettings } from './faults.ts';
 import { chance, shuffled, type Random } from './random.ts';
 import type { LocalQueue } from './resources.ts';
 
 /** Lambda's batch size limit for SQS FIFO sources, and SQS's per-receive limit. */
 const BATCH_SIZE = 10;
 
-export interface EventSourceFaults {
-  readonly duplicate: number;
-  readonly crash: number;
-  readonly reorder: number;
-  readonly lose: number;
-}
+/** The kinds of the fault catalogue the event source injects, each a probability per delivery (per record for `lose`). */
+export type EventSourceFaults = Pick<FaultSettings, 'duplicate' | 'crash' | 'reorder' | 'lose'>;
 
 export interface EventSourceOptions {
   readonly sqs: SQSClient;
@@ -60,7 +57,7 @@ export interface DrainResult {
   readonly invocations: number;
   /** Invocations that threw (the whole batch failed). */
   readonly failedInvocations: number;
-  readonly faults: { duplicate: number; crash: number; reorder: number; lose: number };
+  readonly faults: Record<keyof EventSourceFaults, number>;
 }
 
 /** Whole-batch failure, or the message ids the function reported as failed. */
