@@ -7,15 +7,16 @@
  * 3 the machine lacks what the emulators need (Java 17+).
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import Table from 'cli-table3';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { startEmulators, type Emulators } from './emulators.ts';
+import { finalReport, header, progressHeader, progressLine } from './console-tables.ts';
+import { startEmulators } from './emulators.ts';
 import { EnvironmentError, UsageError } from './errors.ts';
-import { formatFaults, parseFaults, type FaultSettings } from './faults.ts';
+import { FAULTS, parseFaults, type FaultSettings } from './faults.ts';
 import { writeReport } from './report-file.ts';
-import { defaultIntervals, nodeRates, runSimulation, scenarioDefaults, shouldHaveConverged, type Scenario, type SimulationOptions } from './simulation.ts';
-import type { IntervalSample, RunSummary } from './summary.ts';
+import { defaultIntervals, nodeRates, scenarioDefaults, SCENARIOS, type Scenario } from './scenario.ts';
+import { runSimulation, type SimulationOptions } from './simulation.ts';
+import { shouldHaveConverged, type RunSummary } from './summary.ts';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, environment: 3 } as const;
 
@@ -64,9 +65,16 @@ function faultList(text: string): FaultSettings {
   try {
     return parseFaults(text);
   } catch (error) {
-    const message = (error as Error).message.replace(/^--faults: /, '');
+    if (!(error instanceof UsageError)) throw error;
+    const message = error.message.replace(/^--faults: /, '');
     throw new InvalidArgumentError(`${message.charAt(0).toUpperCase()}${message.slice(1)}.`);
   }
+}
+
+/** `--help`'s text for `--faults`, one clause per kind of the catalogue. */
+function faultsHelp(): string {
+  const kinds = FAULTS.map(({ flag, bareMeansAlways, help }) => `${flag}${bareMeansAlways ? '[=P]' : '=P'} (${help})`);
+  return `faults to inject, each with a probability P in [0, 1]: ${kinds.join(', ')}`;
 }
 
 function program(): Command {
@@ -80,7 +88,7 @@ function program(): Command {
     )
     .addOption(
       new Option('--scenario <name>', "'seed' is the original write-up's example: 10 nodes with random rates in [0, 1) updates/s, b = 100, t = 1000 s")
-        .choices(['default', 'seed'])
+        .choices(SCENARIOS)
         .default('default'),
     )
     .option('--nodes <n>', `nodes to register (default: ${defaults.nodes}; seed: ${seed.nodes})`, wholeNumber('--nodes', 1, 1000))
@@ -96,14 +104,7 @@ function program(): Command {
     .option('--rates <list>', 'explicit node rates in updates per second, one per node (r1,r2,…); sets --nodes', rateList)
     .option('--keys <n>', `distinct keys the updates touch (default: ${defaults.keys})`, wholeNumber('--keys', 1, 1_000_000))
     .option('--seed <n>', `seed of the workload, the node rates and the faults (default: ${defaults.seed})`, wholeNumber('--seed', 0, 4_294_967_295))
-    .option(
-      '--faults <list>',
-      'faults to inject, each with a probability P in [0, 1]: duplicate=P (a batch delivered twice), crash=P (an applier result lost), ' +
-        'throttle=P (an invocation meets DynamoDB throttling), poison=P (malformed messages, per interval), ' +
-        'planner-duplicate=P (a tick delivered twice), reorder[=P] (a batch shuffled; alone: every batch), ' +
-        'lose=P (a token acknowledged without being applied, as by a paused node)',
-      faultList,
-    )
+    .option('--faults <list>', faultsHelp(), faultList)
     .option('--faults-until <n>', 'faults strike only in intervals ≤ n (default: every interval)', wholeNumber('--faults-until', 0, 10_000))
     .option('--json', 'print only the run summary as JSON on stdout')
     .option('--out <dir>', 'where to write report.html and summary.json', 'out')
@@ -178,16 +179,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const debug = verbose ? (line: string) => process.stderr.write(`  · ${line}\n`) : () => undefined;
 
   const wallStarted = performance.now();
-  let emulators: Emulators;
-  try {
-    emulators = await startEmulators({ handleSignals: true });
-  } catch (error) {
-    if (error instanceof EnvironmentError) {
-      process.stderr.write(`error: ${error.message}\n`);
-      return EXIT.environment;
-    }
-    throw error;
-  }
+  const emulators = await startEmulators({ handleSignals: true });
   try {
     const simulation = options.simulation;
     const rates = simulation.rates ?? nodeRates(simulation);
@@ -215,142 +207,16 @@ export function exitCode(summary: RunSummary): number {
   return EXIT.ok;
 }
 
-function header(options: SimulationOptions, intervals: number, emulators: Emulators): string {
-  const faults = formatFaults(options.faults);
-  const { quietAfter, faultsUntil } = options;
-  const ingest = quietAfter === null ? 'that never stops' : `for ${quietAfter} interval${quietAfter === 1 ? '' : 's'}`;
-  const window = faults === '' ? 'none' : `${faults}${faultsUntil === undefined ? '' : ` in intervals ≤ ${faultsUntil}`}`;
-  return [
-    `Microbatch Sync, locally: DynamoDB Local at ${emulators.endpoints.dynamodb}, fauxqs at ${emulators.endpoints.sqs} (up in ${seconds(emulators.startupMs.total)})`,
-    `${options.scenario === 'seed' ? "The write-up's example: " : ''}${options.nodes} nodes, t = ${options.intervalSeconds} s, b = ${options.batchSize}, ` +
-      `ingest ${options.ingestRate}/s ${ingest}, ${options.keys} keys, seed ${options.seed}, ` +
-      `${quietAfter === null && options.intervals === undefined ? 'until the recovery bound is watched' : `at most ${intervals} intervals`}; faults: ${window}`,
-    '',
-  ].join('\n');
-}
-
-const COLUMNS = [
-  ['#', 3],
-  ['k', 10],
-  ['head', 7],
-  ['+ingest', 8],
-  ['planned', 8],
-  ['applied', 8],
-  ['dupes', 6],
-  ['DLQ', 4],
-  ['max lag', 18],
-] as const;
-
-function progressHeader(): string {
-  return COLUMNS.map(([name, width]) => (name === 'max lag' ? `  ${name}` : name.padStart(width))).join(' ');
-}
-
-function progressLine(sample: IntervalSample): string {
-  const lags = Object.entries(sample.lagByNode).sort(([, a], [, b]) => b - a);
-  const [slowest, lag = 0] = lags[0] ?? [];
-  const cells = [
-    String(sample.index),
-    String(sample.k),
-    String(sample.head),
-    `+${sample.ingested}`,
-    String(sample.microbatchesPlanned),
-    String(sample.microbatchesApplied),
-    String(sample.duplicatesSkipped),
-    String(sample.deadLettered),
-  ];
-  const line = COLUMNS.slice(0, cells.length)
-    .map(([, width], index) => (cells[index] ?? '').padStart(width))
-    .join(' ');
-  const mark = sample.allAtHead && sample.checkerConverged === true ? '✓ converged' : sample.allAtHead ? '· all at head' : '';
-  return `${line}   ${(lag === 0 ? '0' : `${lag} (${slowest ?? ''})`).padEnd(16)} ${mark}`.trimEnd();
-}
-
-function finalReport(summary: RunSummary, files: { readonly html: string; readonly summary: string }, timing: { readonly wallMs: number; readonly startupMs: number }): string {
-  const plain = !process.stdout.isTTY;
-  const table = new Table({
-    head: ['node', 'rate/s', 'share/interval', 'b_i (interval 1)', 'ceil(r·t/b)', 'cursor', 'lag', 'converged at', 'minimum', 'dupes skipped'],
-    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
-    style: { compact: true, ...(plain ? { head: [], border: [] } : {}) },
-  });
-  for (const node of summary.perNode) {
-    table.push([
-      `${node.nodeId}${node.underProvisioned ? ' *' : ''}`,
-      node.rate,
-      node.sharePerInterval,
-      node.firstIntervalMicrobatches,
-      node.microbatchesPerBusyInterval,
-      node.cursor,
-      node.lag,
-      node.convergedAtInterval ?? '—',
-      node.theoreticalMinInterval,
-      node.duplicatesSkipped,
-    ]);
-  }
-  const { audit, faults } = summary;
-  const differences = audit.mismatched + audit.missing + audit.extra;
-  const verdict = summary.recoveryBoundInterval === null && summary.settings.quietAfter !== null && summary.settings.quietAfter < summary.intervalsRun ? drainVerdict(summary) : continuousVerdict(summary);
-  const lines = [
-    '',
-    table.toString(),
-    ...(summary.perNode.some((node) => node.underProvisioned) ? ['* share per interval below the ingest per interval: falls behind while ingest runs'] : []),
-    ...(summary.recoveryBoundInterval === null ? [] : ["Ingest never stopped: 'converged at' is the interval from which the node held every interval's head; 'minimum' is its recovery bound."]),
-    '',
-    `${verdict}: ${summary.updatesIngested} updates, ${summary.microbatchesPlanned} microbatches planned, ${summary.microbatchesApplied} applied, ` +
-      `${summary.duplicatesSkipped} duplicates skipped, ${summary.deadLettered} dead-lettered.`,
-  ];
-  if (summary.settings.scenario === 'seed') {
-    const busy = summary.perNode.filter((node) => node.firstIntervalMicrobatches === node.microbatchesPerBusyInterval).length;
-    const all = busy === summary.perNode.length;
-    lines.push(
-      `The write-up's formula at work: ${all ? 'every node' : `${busy} of ${summary.perNode.length} nodes`} got b_i = ceil(r_i·t/b) microbatches in interval 1` +
-        `${all ? '' : ' (the others had less backlog than their share)'}.`,
-    );
-  }
-  if (summary.settings.faults !== '') {
-    lines.push(
-      `Faults injected: ${faults.duplicate} duplicate deliveries, ${faults.crash} crashes, ${faults.throttle} throttled requests, ` +
-        `${faults.poison} malformed messages, ${faults.plannerDuplicate} duplicate planner ticks, ${faults.reorder} reordered batches, ${faults.lose} lost tokens` +
-        `${summary.settings.faultsUntil === null ? '' : `, all in intervals ≤ ${summary.settings.faultsUntil}`}.`,
-    );
-  }
-  lines.push(
-    differences === 0
-      ? `Audit: ${audit.nodesChecked} nodes, 0 mismatched, 0 missing, 0 extra: every replica equals the log replayed to its cursor.`
-      : `Audit: ${audit.nodesChecked} nodes, ${audit.mismatched} mismatched, ${audit.missing} missing, ${audit.extra} extra:\n${audit.examples.map((example) => `  ${example}`).join('\n')}`,
-    `Report:  ${files.html}`,
-    `Summary: ${files.summary}`,
-    `Wall time ${seconds(timing.wallMs)} (emulators ${seconds(timing.startupMs)}, run ${seconds(summary.durationMs)}).`,
-  );
-  return lines.join('\n');
-}
-
-/** Ingest that stopped: when the nodes held the final head. */
-function drainVerdict(summary: RunSummary): string {
-  return summary.converged
-    ? `Converged after interval ${summary.convergedAtInterval ?? '?'} (theoretical minimum ${summary.theoreticalMinIntervals})`
-    : `Not converged after ${summary.intervalsRun} intervals (theoretical minimum ${summary.theoreticalMinIntervals})${shouldHaveConverged(summary) ? ': it should have' : ': give it more --intervals'}`;
-}
-
-/** Ingest that ran to the end: whether every interval from the recovery bound on was judged converged. */
-function continuousVerdict(summary: RunSummary): string {
-  const bound = summary.recoveryBoundInterval;
-  if (summary.converged) {
-    return `Converged: every interval from ${summary.convergedAtInterval ?? '?'} to ${summary.intervalsRun} was judged converged while ingest went on (recovery bound ${bound ?? '?'})`;
-  }
-  const slow = summary.perNode.filter((node) => node.sharePerInterval <= Math.round(summary.settings.ingestRate * summary.settings.intervalSeconds));
-  const why =
-    bound === null
-      ? 'the faults never stopped (set --faults-until)'
-      : slow.length > 0
-        ? `${slow.map((node) => node.nodeId).join(', ')} cannot keep up: a share per interval not above the ingest`
-        : bound > summary.intervalsRun
-          ? `the recovery bound ${bound} lies beyond the run: give it more --intervals`
-          : `intervals from the recovery bound ${bound} on were judged not converged`;
-  return `Not converged while ingest went on: ${why}`;
-}
-
-function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(1)} s`;
+/**
+ * The one place a failure becomes an exit code and a line for stderr: a bad argument exits 2, a
+ * machine without what the emulators need exits 3, and anything else — a handler that kept failing
+ * (HandlerFailedError), an emulator's unusable answer (EmulatorResponseError), a bug — fails the
+ * run (1) with its stack.
+ */
+export function failureOutcome(error: unknown): { readonly code: number; readonly message: string } {
+  if (error instanceof UsageError) return { code: EXIT.usage, message: error.message };
+  if (error instanceof EnvironmentError) return { code: EXIT.environment, message: error.message };
+  return { code: EXIT.failed, message: `the run failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}` };
 }
 
 async function run(): Promise<void> {
@@ -358,13 +224,9 @@ async function run(): Promise<void> {
   try {
     code = await main(process.argv.slice(2));
   } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`error: ${error.message}\n`);
-      code = EXIT.usage;
-    } else {
-      process.stderr.write(`error: the run failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-      code = EXIT.failed;
-    }
+    const failure = failureOutcome(error);
+    process.stderr.write(`error: ${failure.message}\n`);
+    code = failure.code;
   }
   // Exit once stdout has flushed: a piped --json summary must arrive whole.
   process.stdout.write('', () => process.exit(code));

@@ -165,13 +165,13 @@ async function waitUntilAnswering(endpoint: string, child: ChildProcess, timeout
   try {
     for (;;) {
       if (child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(`the java process exited (${child.exitCode ?? child.signalCode ?? 'unknown'})`);
+        throw new EnvironmentError(`the java process exited (${child.exitCode ?? child.signalCode ?? 'unknown'})`);
       }
       try {
         await client.send(new ListTablesCommand({}), { abortSignal: AbortSignal.timeout(2_000) });
         return;
       } catch {
-        if (Date.now() > deadline) throw new Error(`no answer on ${endpoint} within ${Math.round(timeoutMs / 1000)} s`);
+        if (Date.now() > deadline) throw new EnvironmentError(`no answer on ${endpoint} within ${Math.round(timeoutMs / 1000)} s`);
         await sleep(100);
       }
     }
@@ -216,7 +216,7 @@ async function startSqsEmulator(): Promise<{ readonly endpoint: string; stop(): 
   const app = buildApp({ logger: false });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
-  if (address === null || typeof address === 'string') throw new Error('fauxqs is not listening on a TCP port');
+  if (address === null || typeof address === 'string') throw new EnvironmentError('the SQS emulator did not start: fauxqs is not listening on a TCP port');
   return { endpoint: `http://127.0.0.1:${address.port}`, stop: () => app.close() };
 }
 

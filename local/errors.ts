@@ -9,3 +9,30 @@ export class UsageError extends MicrobatchSyncError {}
 
 /** The machine lacks something the emulators need (Java 17+), or an emulator would not start. */
 export class EnvironmentError extends MicrobatchSyncError {}
+
+/**
+ * An emulator answered one of the runtime's own requests (not a handler's) in a way the run cannot
+ * go on from: a batch call with failed entries, a queue without a URL, a message without an id.
+ */
+export class EmulatorResponseError extends MicrobatchSyncError {
+  constructor(
+    /** The API call, as in `DeleteMessageBatch`. */
+    readonly operation: string,
+    /** What was wrong with the answer, as in `failed for 2 records: …`. */
+    problem: string,
+  ) {
+    super(`${operation} ${problem}`);
+  }
+}
+
+/** A handler kept failing through the retries its caller (a producer, the scheduler) makes; `cause` is the last failure. */
+export class HandlerFailedError extends MicrobatchSyncError {
+  constructor(
+    /** The function, as in `planner`. */
+    readonly handler: string,
+    readonly attempts: number,
+    cause: unknown,
+  ) {
+    super(`the ${handler} failed ${attempts} times: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}`, { cause });
+  }
+}

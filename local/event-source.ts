@@ -22,18 +22,16 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { EmulatorResponseError } from './errors.ts';
+import type { FaultSettings } from './faults.ts';
 import { chance, shuffled, type Random } from './random.ts';
 import type { LocalQueue } from './resources.ts';
 
 /** Lambda's batch size limit for SQS FIFO sources, and SQS's per-receive limit. */
 const BATCH_SIZE = 10;
 
-export interface EventSourceFaults {
-  readonly duplicate: number;
-  readonly crash: number;
-  readonly reorder: number;
-  readonly lose: number;
-}
+/** The kinds of the fault catalogue the event source injects, each a probability per delivery (per record for `lose`). */
+export type EventSourceFaults = Pick<FaultSettings, 'duplicate' | 'crash' | 'reorder' | 'lose'>;
 
 export interface EventSourceOptions {
   readonly sqs: SQSClient;
@@ -59,7 +57,7 @@ export interface DrainResult {
   readonly invocations: number;
   /** Invocations that threw (the whole batch failed). */
   readonly failedInvocations: number;
-  readonly faults: { duplicate: number; crash: number; reorder: number; lose: number };
+  readonly faults: Record<keyof EventSourceFaults, number>;
 }
 
 /** Whole-batch failure, or the message ids the function reported as failed. */
@@ -185,7 +183,7 @@ export class FifoEventSource {
         Entries: records.map((record, index) => ({ Id: String(index), ReceiptHandle: record.receiptHandle })),
       }),
     );
-    if (Failed.length > 0) throw new Error(`DeleteMessageBatch failed for ${Failed.length} records: ${Failed[0]?.Message ?? Failed[0]?.Code ?? ''}`);
+    if (Failed.length > 0) throw new EmulatorResponseError('DeleteMessageBatch', `failed for ${Failed.length} records: ${Failed[0]?.Message ?? Failed[0]?.Code ?? ''}`);
   }
 
   /** Visible again at once: the local clock does not wait out the visibility timeout. */
@@ -197,14 +195,14 @@ export class FifoEventSource {
         Entries: records.map((record, index) => ({ Id: String(index), ReceiptHandle: record.receiptHandle, VisibilityTimeout: 0 })),
       }),
     );
-    if (Failed.length > 0) throw new Error(`ChangeMessageVisibilityBatch failed for ${Failed.length} records: ${Failed[0]?.Message ?? Failed[0]?.Code ?? ''}`);
+    if (Failed.length > 0) throw new EmulatorResponseError('ChangeMessageVisibilityBatch', `failed for ${Failed.length} records: ${Failed[0]?.Message ?? Failed[0]?.Code ?? ''}`);
   }
 
   /** An SQS message as Lambda's event source puts it in an SQSEvent. */
   private toRecord(message: Message): SQSRecord {
     const system = message.Attributes ?? {};
     const required = (value: string | undefined, name: string): string => {
-      if (value === undefined) throw new Error(`received a message without ${name}`);
+      if (value === undefined) throw new EmulatorResponseError('ReceiveMessage', `returned a message without ${name}`);
       return value;
     };
     return {

@@ -18,6 +18,7 @@ import {
   type QueueName,
   type TableName,
 } from '../infra/definitions.ts';
+import { EmulatorResponseError } from './errors.ts';
 
 export interface LocalQueue {
   readonly name: string;
@@ -75,10 +76,10 @@ export async function createResources(
   const createQueue = async (name: QueueName, attributes: Record<string, string>): Promise<LocalQueue> => {
     const queueName = `${base}-${QUEUES[name].logicalId}${QUEUES[name].fifo ? '.fifo' : ''}`;
     const { QueueUrl } = await clients.sqs.send(new CreateQueueCommand({ QueueName: queueName, Attributes: attributes }));
-    if (QueueUrl === undefined) throw new Error(`CreateQueue returned no URL for ${queueName}`);
+    if (QueueUrl === undefined) throw new EmulatorResponseError('CreateQueue', `returned no URL for ${queueName}`);
     const { Attributes } = await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
     const arn = Attributes?.QueueArn;
-    if (arn === undefined) throw new Error(`GetQueueAttributes returned no ARN for ${queueName}`);
+    if (arn === undefined) throw new EmulatorResponseError('GetQueueAttributes', `returned no ARN for ${queueName}`);
     return { name: queueName, url: QueueUrl, arn };
   };
   const queues = (async () => {

@@ -1,27 +1,16 @@
 /**
  * What a local run reports: the shape of `out/summary.json`, of `--json` output, and the input of
- * the HTML report. Pure types and pure arithmetic, shared by the runtime, the report and the tests.
+ * the HTML report; the bounds a run is judged by (theoretical minimum, recovery bound); and
+ * `summarize`, which turns what a run recorded into that shape. Pure types and pure arithmetic,
+ * shared by the runtime, the report and the tests.
  */
-import { validateRate } from '#shared/domain/config.ts';
-import { sharePerInterval } from '#shared/domain/formula.ts';
+import { DEFAULT_SETTINGS, validateRate, type SyncSettings } from '#shared/domain/config.ts';
+import { microbatchCount, sharePerInterval } from '#shared/domain/formula.ts';
+import { formatFaults, perFaultKind, type FaultKind } from './faults.ts';
+import type { Scenario, ScenarioOptions } from './scenario.ts';
 
-/** Fault kinds `--faults` can inject, and how many of each were injected in a run. */
-export interface FaultCounts {
-  /** A batch delivered to the applier twice. */
-  duplicate: number;
-  /** An applier invocation that "crashed": its effects stay, its result is lost, the batch comes back. */
-  crash: number;
-  /** DynamoDB requests answered with a throttling error instead of reaching DynamoDB Local. */
-  throttle: number;
-  /** Malformed messages put on the queue. */
-  poison: number;
-  /** Scheduler deliveries of the same planner tick more than once. */
-  plannerDuplicate: number;
-  /** Batches delivered with their records in another order. */
-  reorder: number;
-  /** Tokens acknowledged without being applied, as when a node is paused for one delivery or a token dead-letters. */
-  lose: number;
-}
+/** How many faults of each kind (local/faults.ts FAULTS) a run, or one interval of it, injected. */
+export type FaultCounts = Record<FaultKind, number>;
 
 /** One node at the end of a run. */
 export interface NodeSummary {
@@ -90,7 +79,7 @@ export interface AuditResult {
 }
 
 export interface RunSettings {
-  readonly scenario: 'default' | 'seed';
+  readonly scenario: Scenario;
   readonly nodes: number;
   readonly intervals: number;
   readonly intervalSeconds: number;
@@ -130,7 +119,12 @@ export interface RunSummary {
 }
 
 export function noFaults(): FaultCounts {
-  return { duplicate: 0, crash: 0, throttle: 0, poison: 0, plannerDuplicate: 0, reorder: 0, lose: 0 };
+  return perFaultKind(() => 0);
+}
+
+/** The faults of every sample, added up per kind. */
+export function totalFaults(samples: readonly Pick<IntervalSample, 'faults'>[]): FaultCounts {
+  return perFaultKind(({ kind }) => samples.reduce((sum, sample) => sum + sample.faults[kind], 0));
 }
 
 /**
@@ -149,4 +143,159 @@ export function theoreticalMinInterval(heads: readonly number[], rate: number, i
   }
   // Ingest stopped at the last head: keep applying a share per interval.
   return heads.length + Math.ceil((finalHead - applied) / share);
+}
+
+/** Intervals beyond the theoretical minimum before a run that has not converged counts as failed. */
+export const CONVERGENCE_SLACK_INTERVALS = 2;
+
+/** What the applier did with the microbatches it was given, per node and per interval. */
+export interface Tally {
+  microbatchesApplied: number;
+  duplicatesSkipped: number;
+}
+
+/**
+ * The first interval (1-based) with no fault: 1 when no fault is on, `faultsUntil` + 1 when faults
+ * stop, null when they strike to the end.
+ */
+export function faultsStopAt(options: Pick<ScenarioOptions, 'faults' | 'faultsUntil'>): number | null {
+  if (Object.values(options.faults).every((p) => p === 0)) return 1;
+  return options.faultsUntil === undefined ? null : options.faultsUntil + 1;
+}
+
+/**
+ * A node's recovery bound under ingest that never stops (DESIGN §5 step 3): from interval
+ * F + staleAfterIntervals + ceil(deficit / (share − ingest)) + 1 on it is consistent at every
+ * interval, F being the first interval after the faults. Infinite when its share does not exceed
+ * the ingest: it cannot keep up.
+ */
+export function nodeRecoveryBound(faultsStop: number, deficit: number, share: number, ingestPerInterval: number): number {
+  if (share <= ingestPerInterval) return Number.POSITIVE_INFINITY;
+  return faultsStop + DEFAULT_SETTINGS.staleAfterIntervals + Math.ceil(deficit / (share - ingestPerInterval)) + 1;
+}
+
+/** The largest node bound; null when faults never stop (or the deficits are not measured yet). */
+export function recoveryBound(options: ScenarioOptions, rates: Readonly<Record<string, number>>, deficits: ReadonlyMap<string, number>): number | null {
+  const stop = faultsStopAt(options);
+  if (stop === null || deficits.size === 0) return null;
+  const ingest = Math.round(options.ingestRate * options.intervalSeconds);
+  return Math.max(
+    ...Object.entries(rates).map(([nodeId, rate]) => nodeRecoveryBound(stop, deficits.get(nodeId) ?? 0, sharePerInterval(rate, options.intervalSeconds), ingest)),
+  );
+}
+
+/** The run summary from what a run recorded: per node, per interval and in total. */
+export function summarize(input: {
+  readonly options: ScenarioOptions;
+  readonly settings: Readonly<SyncSettings>;
+  readonly intervals: number;
+  readonly rates: Readonly<Record<string, number>>;
+  readonly heads: readonly number[];
+  readonly samples: readonly IntervalSample[];
+  readonly audit: RunSummary['audit'];
+  readonly finalCursors: ReadonlyMap<string, number>;
+  readonly firstIntervalMicrobatches: ReadonlyMap<string, number>;
+  readonly nodeTally: ReadonlyMap<string, Tally>;
+  readonly deficits: ReadonlyMap<string, number>;
+  readonly deadLettered: number;
+  readonly durationMs: number;
+}): RunSummary {
+  const { options, settings, samples, heads } = input;
+  const t = settings.intervalSeconds;
+  const finalHead = heads.at(-1) ?? 0;
+  const ingestPerInterval = options.ingestRate * t;
+  const continuous = ingestContinues(options, samples.length);
+  const stop = faultsStopAt(options);
+  const perNode: NodeSummary[] = Object.entries(input.rates).map(([nodeId, rate]) => {
+    const share = sharePerInterval(rate, t);
+    const cursor = input.finalCursors.get(nodeId) ?? 0;
+    const tally = input.nodeTally.get(nodeId);
+    let convergedAtInterval: number | null;
+    let theoretical: number;
+    if (continuous) {
+      // From when on it held each interval's head at every interval.
+      const lastBehind = samples.findLastIndex((sample) => (sample.lagByNode[nodeId] ?? 0) > 0);
+      convergedAtInterval = lastBehind + 1 < samples.length ? lastBehind + 2 : null;
+      const bound = stop === null ? Number.POSITIVE_INFINITY : nodeRecoveryBound(stop, input.deficits.get(nodeId) ?? 0, share, Math.round(ingestPerInterval));
+      theoretical = Number.isFinite(bound) ? bound : samples.length + 1;
+    } else {
+      const first = samples.findIndex((sample) => sample.head === finalHead && sample.lagByNode[nodeId] === 0);
+      convergedAtInterval = cursor >= finalHead && first >= 0 ? first + 1 : null;
+      theoretical = theoreticalMinInterval(heads, rate, t);
+    }
+    return {
+      nodeId,
+      rate,
+      sharePerInterval: share,
+      microbatchesPerBusyInterval: microbatchCount(share, settings.batchSize),
+      firstIntervalMicrobatches: input.firstIntervalMicrobatches.get(nodeId) ?? 0,
+      cursor,
+      lag: finalHead - cursor,
+      convergedAtInterval,
+      theoreticalMinInterval: theoretical,
+      microbatchesApplied: tally?.microbatchesApplied ?? 0,
+      duplicatesSkipped: tally?.duplicatesSkipped ?? 0,
+      underProvisioned: options.quietAfter !== 0 && share < ingestPerInterval,
+    };
+  });
+  const bound = continuous && stop !== null ? Math.max(...perNode.map((node) => node.theoreticalMinInterval)) : null;
+  let converged: boolean;
+  let convergedAtInterval: number | null;
+  if (continuous) {
+    // Every interval from the bound to the last was judged converged.
+    const lastNot = samples.findLastIndex((sample) => sample.checkerConverged !== true);
+    convergedAtInterval = lastNot + 1 < samples.length ? lastNot + 2 : null;
+    converged = bound !== null && bound <= samples.length && convergedAtInterval !== null && convergedAtInterval <= bound;
+  } else {
+    converged = perNode.every((node) => node.convergedAtInterval !== null) && samples.at(-1)?.checkerConverged === true;
+    convergedAtInterval = converged ? Math.max(...perNode.map((node) => node.convergedAtInterval ?? 0)) : null;
+  }
+  const total = (pick: (sample: IntervalSample) => number): number => samples.reduce((sum, sample) => sum + pick(sample), 0);
+  return {
+    converged,
+    recoveryBoundInterval: bound,
+    convergedAtInterval,
+    theoreticalMinIntervals: Math.max(0, ...perNode.map((node) => node.theoreticalMinInterval)),
+    intervalsRun: samples.length,
+    updatesIngested: finalHead,
+    microbatchesPlanned: total((sample) => sample.microbatchesPlanned),
+    microbatchesApplied: total((sample) => sample.microbatchesApplied),
+    duplicatesSkipped: total((sample) => sample.duplicatesSkipped),
+    deadLettered: input.deadLettered,
+    audit: input.audit,
+    faults: totalFaults(samples),
+    perNode,
+    intervals: samples,
+    settings: {
+      scenario: options.scenario,
+      nodes: perNode.length,
+      intervals: input.intervals,
+      intervalSeconds: t,
+      batchSize: settings.batchSize,
+      ingestRate: options.ingestRate,
+      quietAfter: options.quietAfter,
+      faultsUntil: options.faultsUntil ?? null,
+      keys: options.keys,
+      seed: options.seed,
+      faults: formatFaults(options.faults),
+    },
+    durationMs: input.durationMs,
+  };
+}
+
+/** Whether ingest ran to the end of the run (it never stops, or stops only after the last interval). */
+export function ingestContinues(options: Pick<ScenarioOptions, 'quietAfter'>, intervalsRun: number): boolean {
+  return options.quietAfter === null || options.quietAfter >= intervalsRun;
+}
+
+/**
+ * Whether a run that did not converge should have. Ingest that stops: it had stopped and the run
+ * lasted at least the theoretical minimum plus staleAfterIntervals (a lost microbatch's recovery)
+ * plus some slack. Ingest that never stops: always — `converged` already says whether the run
+ * reached and watched its recovery bound, and the exit code follows it.
+ */
+export function shouldHaveConverged(summary: RunSummary): boolean {
+  const { quietAfter } = summary.settings;
+  if (quietAfter === null || quietAfter >= summary.intervalsRun) return true;
+  return summary.intervalsRun >= summary.theoreticalMinIntervals + DEFAULT_SETTINGS.staleAfterIntervals + CONVERGENCE_SLACK_INTERVALS;
 }

@@ -14,58 +14,13 @@ import { parseMicrobatch } from '#shared/domain/schemas.ts';
 import type { NewUpdate } from '#shared/domain/types.ts';
 import { appendUpdates } from '#shared/usecases/append-updates.ts';
 import { applyMicrobatch } from '#shared/usecases/apply-microbatch.ts';
-import { checkConvergence } from '#shared/usecases/check-convergence.ts';
-import { planInterval } from '#shared/usecases/plan-interval.ts';
 import { registerNode } from '#shared/usecases/register-node.ts';
 import { createInMemoryPorts } from '#test/support/in-memory.ts';
+import { runSteady } from '#test/support/steady-run.ts';
 import { seededRandom } from '../../local/random.ts';
 
 const STREAM = 'main';
 const FIRST = 29_447_718;
-
-interface SteadyRun {
-  readonly rate: number;
-  readonly intervalSeconds: number;
-  readonly batchSize: number;
-  readonly intervals: number;
-  /** Updates ingested in interval i (from 1). */
-  readonly ingest: (interval: number) => number;
-  /** Whether the n-th message (from 0) sent in interval i is lost: acknowledged, never applied. */
-  readonly lost: (interval: number, nth: number) => boolean;
-}
-
-/** Per interval i (from 1): the node's lag after the interval's deliveries, and the checker's verdict on i. */
-async function runSteady(run: SteadyRun): Promise<{ lags: number[]; converged: (boolean | undefined)[] }> {
-  const ports = createInMemoryPorts();
-  const { log, nodes, replica, convergence, queue } = ports;
-  const rules = { stream: STREAM, intervalSeconds: run.intervalSeconds, batchSize: run.batchSize, maxInFlightIntervals: 2, staleAfterIntervals: 3 };
-  await registerNode({ nodeId: 'n-1', rate: run.rate }, { nodes });
-  const random = seededRandom(7);
-  const lags: number[] = [];
-  const converged: (boolean | undefined)[] = [];
-  let taken = 0;
-  let serial = 0;
-  for (let i = 1; i <= run.intervals; i += 1) {
-    const k = FIRST + i;
-    const now = intervalStart(k, run.intervalSeconds);
-    const updates: NewUpdate[] = Array.from({ length: run.ingest(i) }, () => ({ key: `key-${(serial += 1) % 7}`, op: 'put' as const, value: serial }));
-    if (updates.length > 0) await appendUpdates({ updates }, { stream: STREAM, log, now: () => now, sleep: async () => {}, random });
-    await checkConvergence({ interval: k, now }, { stream: STREAM, intervalSeconds: run.intervalSeconds, openIntervals: 100, log, nodes, convergence });
-    await planInterval({ interval: k, plannedAt: now }, { rules, retentionDays: 1, log, nodes, queue, convergence });
-    const fresh = queue.messages.slice(taken);
-    taken += fresh.length;
-    for (const [nth, message] of fresh.entries()) {
-      if (run.lost(i, nth)) continue;
-      await applyMicrobatch(parseMicrobatch(message.body), { stream: STREAM, batchSize: run.batchSize, log, nodes, replica, now: () => now });
-    }
-    const head = (await log.readHead(STREAM)).head;
-    lags.push(head - ((await nodes.get('n-1'))?.appliedSeq ?? 0));
-    // The checker of the next tick judges interval i.
-    await checkConvergence({ interval: k + 1, now: intervalStart(k + 1, run.intervalSeconds) }, { stream: STREAM, intervalSeconds: run.intervalSeconds, openIntervals: 100, log, nodes, convergence });
-    converged.push((await convergence.recent(STREAM, k, 1))[0]?.converged);
-  }
-  return { lags, converged };
-}
 
 describe('self-healing under continuous ingest', () => {
   it('catches up after interval 2’s only microbatch is lost while 100 updates a minute keep coming (r = 10/s, t = 60, b = 100)', async () => {

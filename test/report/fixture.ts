@@ -4,8 +4,9 @@
  * theoretical bound agree with each other the way a real run's do.
  */
 import { microbatchCount, sharePerInterval } from '#shared/domain/formula.ts';
+import { perFaultKind, type FaultKind } from '../../local/faults.ts';
 import type { FaultCounts, IntervalSample, NodeSummary, RunSummary } from '../../local/summary.ts';
-import { noFaults, theoreticalMinInterval } from '../../local/summary.ts';
+import { noFaults, theoreticalMinInterval, totalFaults } from '../../local/summary.ts';
 import { seededRandom } from '../../local/random.ts';
 
 export interface SyntheticRun {
@@ -67,7 +68,6 @@ export function syntheticSummary(overrides: Partial<SyntheticRun> = {}): RunSumm
   let head = 0;
   const heads: number[] = [];
   const intervals: IntervalSample[] = [];
-  const totals = noFaults();
   for (let index = 1; index <= run.intervals; index++) {
     const ingested = index <= run.quietAfter ? Math.round(ingestPerInterval * (0.8 + 0.4 * random())) : 0;
     head += ingested;
@@ -92,7 +92,6 @@ export function syntheticSummary(overrides: Partial<SyntheticRun> = {}): RunSumm
       node.duplicatesSkipped += skipped;
       duplicatesSkipped += skipped;
     }
-    for (const kind of Object.keys(totals) as (keyof FaultCounts)[]) totals[kind] += faults[kind];
     const lagByNode = Object.fromEntries(nodes.map((node) => [node.nodeId, head - node.cursor]));
     const allAtHead = nodes.every((node) => node.cursor >= head);
     intervals.push({
@@ -126,7 +125,7 @@ export function syntheticSummary(overrides: Partial<SyntheticRun> = {}): RunSumm
     duplicatesSkipped: sum((sample) => sample.duplicatesSkipped),
     deadLettered: sum((sample) => sample.deadLettered),
     audit: { nodesChecked: nodes.length, mismatched: 0, missing: 0, extra: 0, examples: [] },
-    faults: totals,
+    faults: totalFaults(intervals),
     perNode,
     intervals,
     settings: {
@@ -146,17 +145,23 @@ export function syntheticSummary(overrides: Partial<SyntheticRun> = {}): RunSumm
   };
 }
 
-/** The faults a `--faults` run injects in one interval: a steady trickle plus one of each rare kind. */
+/**
+ * The faults a `--faults` run injects in one interval, per kind: a steady trickle of the common
+ * kinds plus one of each rare kind in an interval of its own.
+ */
+const INTERVAL_FAULTS: Readonly<Record<FaultKind, (index: number, random: () => number) => number>> = {
+  duplicate: (_, random) => Math.floor(random() * 3),
+  crash: (index) => (index === 4 ? 1 : 0),
+  throttle: (_, random) => Math.floor(random() * 4),
+  poison: (index) => (index === 3 ? 1 : 0),
+  plannerDuplicate: (_, random) => (random() < 0.3 ? 1 : 0),
+  reorder: (_, random) => Math.floor(random() * 2),
+  lose: (index) => (index === 5 ? 1 : 0),
+};
+
+/** Every kind of the catalogue, drawn in its order (the order decides which random draw each kind gets). */
 function intervalFaults(index: number, random: () => number): FaultCounts {
-  return {
-    duplicate: Math.floor(random() * 3),
-    crash: index === 4 ? 1 : 0,
-    throttle: Math.floor(random() * 4),
-    poison: index === 3 ? 1 : 0,
-    plannerDuplicate: random() < 0.3 ? 1 : 0,
-    reorder: Math.floor(random() * 2),
-    lose: index === 5 ? 1 : 0,
-  };
+  return perFaultKind(({ kind }) => INTERVAL_FAULTS[kind](index, random));
 }
 
 function nodeSummary(node: NodeState, intervals: readonly IntervalSample[], heads: readonly number[], run: SyntheticRun): NodeSummary {

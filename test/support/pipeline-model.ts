@@ -1,0 +1,732 @@
+/**
+ * The pipeline model the model tests drive (test/model/pipeline.model.test.ts): the real use cases
+ * (ingest, planner, applier, checker) against the in-memory ports, interval after interval, with
+ * the model playing Lambda and SQS itself — the schedule fires the planner and the checker, FIFO
+ * groups deliver each node's messages, failed records come back until `MAX_RECEIVE_COUNT` receives
+ * and are then dead-lettered — and injecting the faults a {@link Faults} schedule names.
+ *
+ * One interval k of the model: ingest → the checker of k (it judges the plans before k; it fires
+ * at the same time as the planner, so it runs before or after it) → planner run(s) for k →
+ * deliveries until no deliverable message is left. Invariants are checked throughout; a broken one
+ * throws, and fast-check reports it with the counterexample.
+ */
+import { DEFAULT_SETTINGS } from '#shared/domain/config.ts';
+import { CursorRaceError, ValidationError } from '#shared/domain/errors.ts';
+import { sharePerInterval } from '#shared/domain/formula.ts';
+import { intervalIndex, intervalStart } from '#shared/domain/interval.ts';
+import { parseMicrobatch } from '#shared/domain/schemas.ts';
+import type { ConvergenceRecord, IntervalVerdict, NewUpdate, NodeState } from '#shared/domain/types.ts';
+import { appendUpdates } from '#shared/usecases/append-updates.ts';
+import { applyMicrobatch, type ApplyMicrobatchDeps } from '#shared/usecases/apply-microbatch.ts';
+import { checkConvergence, type CheckConvergenceDeps } from '#shared/usecases/check-convergence.ts';
+import { planInterval, type PlanIntervalDeps } from '#shared/usecases/plan-interval.ts';
+import { registerNode } from '#shared/usecases/register-node.ts';
+import { createInMemoryPorts, FaultPlan, InjectedCrash, withLatency, type CrashRule, type QueuedMessage } from '#test/support/in-memory.ts';
+import { seededRandom } from '../../local/random.ts';
+
+export const STREAM = 'main';
+/** The redrive policy: the receive after which SQS moves a failing message to the DLQ. */
+const MAX_RECEIVE_COUNT = 3;
+const { maxInFlightIntervals, staleAfterIntervals, retentionDays } = DEFAULT_SETTINGS;
+/** Wider than the default look-back so the model can check the verdict on every interval, however slow a node is. */
+export const OPEN_INTERVALS = 1_000;
+export const START = new Date('2026-11-27T10:00:00Z');
+/** Planner runs for one interval before the model gives up: each crash rule crashes one call. */
+const MAX_PLANNER_ROUNDS = 20;
+/** A straggling delivery waits up to this many promise turns before each port call. */
+const STRAGGLER_TURNS = 40;
+
+/** The port calls of the applier and of the planner a crash rule can name (the model wraps the ports under these prefixes). */
+export const APPLIER_STEPS = ['applier.nodes.get', 'applier.log.readRange', 'applier.replica.write', 'applier.nodes.advanceCursor'] as const;
+export const PLANNER_STEPS = [
+  'planner.log.readHead',
+  'planner.convergence.putPlanHeader',
+  'planner.nodes.scanActive',
+  'planner.queue.send',
+  'planner.nodes.claimPlan',
+  'planner.convergence.addPlanTotals',
+] as const;
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios and faults
+
+export interface Scenario {
+  readonly intervalSeconds: number;
+  readonly batchSize: number;
+  readonly rates: readonly number[];
+  /**
+   * Per interval, the requests producers send at once. Ingest that stops: after the last interval
+   * ingest stops. Continuous ingest: the list repeats, and ingest goes on until every node's bound
+   * (measured when the faults stop) has been watched for a few intervals.
+   */
+  readonly ingest: readonly (readonly (readonly NewUpdate[])[])[];
+  readonly continuous: boolean;
+  /** The checker and the planner fire at the same scheduled time; which runs first is chance. */
+  readonly checkerFirst: boolean;
+  /** Seeds the jitter of ingest retries, shuffles and straggler delays. */
+  readonly seed: number;
+}
+
+export type PlannerDuplicate = 'sequential' | 'concurrent' | 'late';
+
+/**
+ * A second delivery of the same message: after the first, overlapping it, or straggling — a slow
+ * copy (a Lambda past its visibility timeout) whose steps land while the group moves on.
+ */
+export type DuplicateDelivery = 'sequential' | 'concurrent' | 'straggler';
+
+export interface Faults {
+  /**
+   * Faults strike in the first `window` intervals only; from then on the run is fault-free. Held
+   * messages are released in the window's last interval, so nothing is in flight after it.
+   */
+  readonly window: number;
+  readonly crashes: readonly CrashRule[];
+  /** Deliveries (numbered from 1) that SQS hands out twice. */
+  readonly duplicates: ReadonlyMap<number, DuplicateDelivery>;
+  /** Intervals (from 0) in which each node's waiting messages arrive shuffled. */
+  readonly reordered: ReadonlySet<number>;
+  /** `interval:node` pairs (from 0) in which the node's messages wait (a throttled or slow consumer). */
+  readonly heldOver: ReadonlySet<string>;
+  /** Messages (by send order, from 0) whose body arrives corrupted: they fail until dead-lettered. */
+  readonly poisoned: ReadonlySet<number>;
+  /**
+   * Extra planner runs for an interval: after the first, alongside it, or late — after more
+   * ingest (the interval's requests are split around the first run).
+   */
+  readonly plannerDuplicates: ReadonlyMap<number, PlannerDuplicate>;
+  /** Messages (by send order, from 0) acknowledged without being applied: lost tokens. */
+  readonly lost: ReadonlySet<number>;
+  /**
+   * `interval:node` pairs in which the node is paused, from just after the interval's plan: the
+   * applier acknowledges its tokens unapplied, later planners leave it out. It resumes when a run of
+   * pauses ends (the window's last interval at the latest).
+   */
+  readonly paused: ReadonlySet<string>;
+  /**
+   * Intervals in whose first planner run SQS refuses some tokens (after the adapter's retries): the
+   * rest of each call lands, the refused nodes stay unclaimed, and the run is retried.
+   */
+  readonly refusedSends: ReadonlySet<number>;
+}
+
+/** A run without faults. */
+export const NO_FAULTS: Faults = {
+  window: 0,
+  crashes: [],
+  duplicates: new Map(),
+  reordered: new Set(),
+  heldOver: new Set(),
+  poisoned: new Set(),
+  plannerDuplicates: new Map(),
+  lost: new Set(),
+  paused: new Set(),
+  refusedSends: new Set(),
+};
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+function shuffled<T>(items: readonly T[], random: () => number): T[] {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j] as T, copy[i] as T];
+  }
+  return copy;
+}
+
+/** Waits until every pending promise job has run: the calls a crashed run left in flight land. */
+async function settle(): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/** A cheap assertion for the hot loop; fast-check reports the message with the counterexample. */
+function invariant(condition: boolean, message: () => string): asserts condition {
+  if (!condition) throw new Error(`invariant broken: ${message()}`);
+}
+
+/** The producers' back-off, without the wait. */
+export const noSleep = async (): Promise<void> => {};
+
+// ---------------------------------------------------------------------------------------------
+// The model
+
+/** What a run leaves behind for the convergence properties. */
+export interface RunReport {
+  readonly nodeIds: readonly string[];
+  readonly head: number;
+  /**
+   * Index (from 0) of the interval from which the run is settled: ingest has stopped (the first
+   * planner run that sees the final head) and faults have stopped. Lags are measured there.
+   */
+  readonly settledAt: number;
+  /** H − appliedSeq of each node just before the settled interval is planned. */
+  readonly lags: readonly number[];
+  readonly shares: readonly number[];
+  /** Index of the interval at whose end each node first held the final head. */
+  readonly reachedHead: readonly number[];
+  /** Index of the last interval run (planned). */
+  readonly lastInterval: number;
+  readonly firstInterval: number;
+  readonly records: readonly ConvergenceRecord[];
+  /** Per interval (from 0): H_i, the head its plan header holds. */
+  readonly plannedHeads: readonly number[];
+  /** Per interval, per node: appliedSeq after the interval's deliveries. */
+  readonly appliedAfter: readonly (readonly number[])[];
+  /** Per node: head − appliedSeq just before the first fault-free interval (the faults' window) is planned. */
+  readonly deficits: readonly number[];
+  /** The most updates ingested in one interval. */
+  readonly ingestMax: number;
+  /** The first interval with no ingest (continuous ingest runs until then). */
+  readonly ingestEnd: number;
+}
+
+/** Counts across all runs of a property, so the test can prove its faults actually happened. */
+export interface FaultTally {
+  crashes: number;
+  deadLettered: number;
+  duplicateDeliveries: number;
+  stragglers: number;
+  reorderedGroups: number;
+  heldGroups: number;
+  plannerDuplicates: number;
+  lostTokens: number;
+  pausedDeliveries: number;
+  refusedTokens: number;
+  resends: number;
+  observations: number;
+  inFlightCaps: number;
+  claimsLost: number;
+  delayedNodes: number;
+}
+
+/** The tally's counts of faults the model injects (the others count how the system reacted). */
+export const INJECTED_FAULTS = [
+  'crashes',
+  'deadLettered',
+  'duplicateDeliveries',
+  'stragglers',
+  'reorderedGroups',
+  'heldGroups',
+  'plannerDuplicates',
+  'lostTokens',
+  'pausedDeliveries',
+  'refusedTokens',
+] as const satisfies readonly (keyof FaultTally)[];
+
+export function emptyTally(): FaultTally {
+  return {
+    crashes: 0,
+    deadLettered: 0,
+    duplicateDeliveries: 0,
+    stragglers: 0,
+    reorderedGroups: 0,
+    heldGroups: 0,
+    plannerDuplicates: 0,
+    lostTokens: 0,
+    pausedDeliveries: 0,
+    refusedTokens: 0,
+    resends: 0,
+    observations: 0,
+    inFlightCaps: 0,
+    claimsLost: 0,
+    delayedNodes: 0,
+  };
+}
+
+/** A message SQS holds for a consumer, with its receive count. */
+interface InFlight {
+  readonly message: QueuedMessage;
+  readonly index: number;
+  receives: number;
+}
+
+/** How one interval's deliveries misbehave. */
+interface DeliveryFaults {
+  readonly faulty: boolean;
+  readonly reorder: boolean;
+  /** Nodes whose messages wait for a later interval. */
+  readonly held: ReadonlySet<string>;
+}
+
+const CLEAN_DELIVERY: DeliveryFaults = { faulty: false, reorder: false, held: new Set() };
+
+/**
+ * One run of the pipeline under a scenario and a fault schedule: `run()` plays the intervals until
+ * every node holds the final head, checking the invariants as it goes, and reports what happened;
+ * `tally` counts, across runs, the faults that struck and how the system reacted.
+ */
+export class PipelineModel {
+  readonly ports = createInMemoryPorts();
+  private readonly faultPlan: FaultPlan;
+  private readonly random: () => number;
+  private readonly nodeIds: readonly string[];
+  private readonly firstInterval: number;
+  private readonly plannerDeps: PlanIntervalDeps;
+  private readonly applierDeps: ApplyMicrobatchDeps;
+  private readonly stragglerDeps: ApplyMicrobatchDeps;
+  private readonly checkerDeps: CheckConvergenceDeps;
+  private now: Date = START;
+  private deliveries = 0;
+  private messagesTaken = 0;
+  private waiting: InFlight[] = [];
+  private stragglers: Promise<void>[] = [];
+  /** Nodes paused now (their tokens are acknowledged unapplied). */
+  private readonly pausedNodes = new Set<string>();
+  /** H_i per interval index, from the plan header. */
+  private readonly plannedHeads: number[] = [];
+  /** `nodeId:start:end` of every delivery that reported it applied updates. */
+  readonly appliedOutcomes: string[] = [];
+  private readonly lastSeenApplied = new Map<string, number>();
+  /** The seq of every replica key as last seen, per node. */
+  private readonly lastSeenKeys = new Map<string, number>();
+  /** When the model first saw each interval's record converged: convergedAt must never change. */
+  private readonly convergedAt = new Map<number, string>();
+  /** Intervals whose every active node once held H_k: converged for good, whatever comes later. */
+  private readonly everDue = new Set<number>();
+
+  constructor(
+    private readonly scenario: Scenario,
+    private readonly faults: Faults,
+    private readonly tally: FaultTally,
+  ) {
+    const { intervalSeconds, batchSize } = scenario;
+    this.random = seededRandom(scenario.seed);
+    this.faultPlan = new FaultPlan(faults.crashes);
+    this.nodeIds = scenario.rates.map((_, index) => `n-${index}`);
+    this.firstInterval = intervalIndex(START, intervalSeconds);
+    const { log, nodes, replica, convergence, queue } = this.ports;
+    const plan = this.faultPlan;
+    this.plannerDeps = {
+      rules: { stream: STREAM, intervalSeconds, batchSize, maxInFlightIntervals, staleAfterIntervals },
+      retentionDays,
+      log: plan.wrap('planner.log', log),
+      nodes: plan.wrap('planner.nodes', nodes),
+      queue: plan.wrap('planner.queue', queue),
+      convergence: plan.wrap('planner.convergence', convergence),
+    };
+    this.applierDeps = {
+      stream: STREAM,
+      batchSize,
+      log: plan.wrap('applier.log', log),
+      nodes: plan.wrap('applier.nodes', nodes),
+      replica: plan.wrap('applier.replica', replica),
+      now: () => this.now,
+    };
+    const turns = (): number => Math.floor(this.random() * STRAGGLER_TURNS);
+    this.stragglerDeps = {
+      ...this.applierDeps,
+      log: withLatency(this.applierDeps.log, turns),
+      nodes: withLatency(this.applierDeps.nodes, turns),
+      replica: withLatency(this.applierDeps.replica, turns),
+    };
+    this.checkerDeps = { stream: STREAM, intervalSeconds, openIntervals: OPEN_INTERVALS, log, nodes, convergence };
+  }
+
+  async run(): Promise<RunReport> {
+    const { scenario, faults } = this;
+    for (const [index, nodeId] of this.nodeIds.entries()) {
+      await registerNode({ nodeId, rate: scenario.rates[index] ?? 1 }, { nodes: this.ports.nodes });
+    }
+    const shares = scenario.rates.map((rate) => sharePerInterval(rate, scenario.intervalSeconds));
+    const ingestMax = Math.max(...scenario.ingest.map((requests) => requests.flat().length));
+    // Continuous ingest runs until every fast node's bound is known (at the window) and watched.
+    let ingestEnd = scenario.continuous ? Number.POSITIVE_INFINITY : scenario.ingest.length;
+    let settledAt = scenario.continuous ? Number.POSITIVE_INFINITY : Math.max(this.firstPlanAfterIngest(ingestEnd), faults.window);
+    let giveUpAfter = Number.POSITIVE_INFINITY;
+    const history: number[][] = [];
+    let lags: number[] = [];
+    let deficits: number[] = [];
+
+    for (let i = 0; ; i += 1) {
+      const k = this.firstInterval + i;
+      const faulty = i < faults.window;
+      if (!faulty) this.faultPlan.disarm();
+      this.now = intervalStart(k, scenario.intervalSeconds);
+      const requests = i < ingestEnd ? (scenario.ingest[i % scenario.ingest.length] ?? []) : [];
+      const duplicate = faulty ? faults.plannerDuplicates.get(i) : undefined;
+      const onTime = duplicate === 'late' ? Math.ceil(requests.length / 2) : requests.length;
+      const delivery: DeliveryFaults = faulty
+        ? {
+            faulty,
+            reorder: faults.reordered.has(i),
+            // The window's last interval releases every held message.
+            held: new Set(i < faults.window - 1 ? this.nodeIds.filter((_, node) => faults.heldOver.has(`${i}:${node}`)) : []),
+          }
+        : CLEAN_DELIVERY;
+
+      await this.ingest(requests.slice(0, onTime));
+      if (i > 0 && scenario.checkerFirst) await this.check(k);
+      if (i === faults.window) {
+        deficits = await this.lags();
+        if (scenario.continuous) {
+          // Watch every fast node for a few intervals past its bound, then let ingest stop.
+          const bounds = shares.map((share, node) => recoveryBound(faults.window, deficits[node] ?? 0, share, ingestMax));
+          ingestEnd = Math.max(faults.window + 3, ...bounds.filter(Number.isFinite)) + 3;
+          settledAt = Math.max(this.firstPlanAfterIngest(ingestEnd), faults.window);
+        }
+      }
+      if (i === settledAt) {
+        lags = await this.lags();
+        // Far beyond the bounds asserted later; only a run that stops converging gets here.
+        giveUpAfter = settledAt + Math.max(...lags) + staleAfterIntervals + 5;
+      }
+      await this.plan(k, i, duplicate, delivery);
+      // A pause lands between the plan and its deliveries: the tokens just sent are acknowledged unapplied.
+      await this.pauseAndResume(i);
+      if (i > 0 && !scenario.checkerFirst) await this.check(k);
+      await this.deliver(delivery);
+      if (duplicate === 'late') {
+        await this.ingest(requests.slice(onTime));
+        await this.plan(k, i, 'late', delivery);
+        await this.deliver(delivery);
+      }
+      const applied = (await this.allNodes()).map((node) => node.appliedSeq);
+      history.push(applied);
+
+      const head = (await this.ports.log.readHead(STREAM)).head;
+      if (i >= settledAt && applied.every((seq) => seq === head)) {
+        // The next interval's checker finds the plans converged.
+        await this.check(k + 1);
+        return {
+          nodeIds: this.nodeIds,
+          head,
+          settledAt,
+          lags,
+          shares,
+          reachedHead: this.nodeIds.map((_, node) => history.findIndex((row) => row[node] === head)),
+          lastInterval: i,
+          firstInterval: this.firstInterval,
+          records: await this.ports.convergence.recent(STREAM, k, OPEN_INTERVALS),
+          plannedHeads: this.plannedHeads,
+          appliedAfter: history,
+          deficits,
+          ingestMax,
+          ingestEnd,
+        };
+      }
+      invariant(i < giveUpAfter, () => `the nodes did not converge within ${giveUpAfter} intervals: ${applied.join()} of ${head}`);
+      invariant(i < 500, () => `the run did not settle within 500 intervals`);
+    }
+  }
+
+  /**
+   * Index of the first planner run that sees the final head: after the last append before
+   * `ingestEnd`. A late planner duplicate splits its interval's requests around the first run.
+   */
+  private firstPlanAfterIngest(ingestEnd: number): number {
+    const requestsOf = (i: number): readonly (readonly NewUpdate[])[] => this.scenario.ingest[i % this.scenario.ingest.length] ?? [];
+    let last = ingestEnd - 1;
+    while (last > 0 && requestsOf(last).length === 0) last -= 1;
+    const requests = requestsOf(last);
+    const late = last < this.faults.window && this.faults.plannerDuplicates.get(last) === 'late' && requests.length > Math.ceil(requests.length / 2);
+    return late ? last + 1 : last;
+  }
+
+  /**
+   * Pauses the nodes whose pause starts in interval i and resumes those whose pause ended, between
+   * the interval's plan and its deliveries. Every pause ends by the window's last interval, so
+   * nothing is paused once the faults stop.
+   */
+  private async pauseAndResume(i: number): Promise<void> {
+    for (const [node, nodeId] of this.nodeIds.entries()) {
+      const paused = i < this.faults.window - 1 && this.faults.paused.has(`${i}:${node}`);
+      if (paused === this.pausedNodes.has(nodeId)) continue;
+      if (paused) this.pausedNodes.add(nodeId);
+      else this.pausedNodes.delete(nodeId);
+      await registerNode({ nodeId, rate: this.scenario.rates[node] ?? 1, status: paused ? 'paused' : 'active' }, { nodes: this.ports.nodes });
+    }
+  }
+
+  /** Producers send their requests at once; the log must serialize them. */
+  private async ingest(requests: readonly (readonly NewUpdate[])[]): Promise<void> {
+    await Promise.all(
+      requests.map((updates) =>
+        appendUpdates({ updates }, { stream: STREAM, log: this.ports.log, now: () => this.now, sleep: noSleep, random: this.random }),
+      ),
+    );
+  }
+
+  private async lags(): Promise<number[]> {
+    const head = (await this.ports.log.readHead(STREAM)).head;
+    return (await this.allNodes()).map((node) => head - node.appliedSeq);
+  }
+
+  /**
+   * The planner runs the schedule delivers for k. A crashed run — or one that left nodes unclaimed
+   * because SQS refused some of their tokens, which the handler turns into a failure — is retried
+   * the way Lambda retries an asynchronous invocation: later, after the applier has consumed what
+   * the failed run sent.
+   */
+  private async plan(k: number, i: number, duplicate: PlannerDuplicate | undefined, delivery: DeliveryFaults): Promise<void> {
+    if (duplicate !== undefined) this.tally.plannerDuplicates += 1;
+    const refuse = delivery.faulty && this.faults.refusedSends.has(i);
+    let failed = await this.planRuns(k, duplicate === 'concurrent' ? 2 : 1, refuse);
+    if (duplicate === 'sequential') failed += await this.planRuns(k, 1, false);
+    for (let round = 1; failed > 0; round += 1) {
+      invariant(round < MAX_PLANNER_ROUNDS, () => `the planner of ${k} kept failing`);
+      await this.deliver(delivery);
+      failed = await this.planRuns(k, failed, false);
+    }
+    const [header] = await this.ports.convergence.recent(STREAM, k, 1);
+    invariant(header?.interval === k, () => `interval ${k} has no plan header after its planner ran`);
+    this.plannedHeads[i] = header.head;
+  }
+
+  /** Starts `runs` planner runs for k at once. @returns how many failed (crashed, or left nodes unclaimed). */
+  private async planRuns(k: number, runs: number, refuse: boolean): Promise<number> {
+    const plannedAt = intervalStart(k, this.scenario.intervalSeconds);
+    const appliedBefore = new Map((await this.allNodes()).map((node) => [node.nodeId, node.appliedSeq]));
+    const sentBefore = this.ports.queue.messages.length;
+    // SQS refuses about half the tokens of this run (the rest of each call lands).
+    this.ports.queue.refuseWhen(
+      refuse
+        ? () => {
+            const refused = this.random() < 0.5;
+            if (refused) this.tally.refusedTokens += 1;
+            return refused;
+          }
+        : undefined,
+    );
+    const outcomes = await Promise.allSettled(Array.from({ length: runs }, () => planInterval({ interval: k, plannedAt }, this.plannerDeps)));
+    this.ports.queue.refuseWhen(undefined);
+    // A crashed run's calls already in flight still land.
+    await settle();
+    let failed = 0;
+    for (const outcome of outcomes) {
+      if (outcome.status === 'fulfilled') {
+        this.tally.resends += outcome.value.resends;
+        this.tally.observations += outcome.value.observations;
+        this.tally.inFlightCaps += outcome.value.skipped['in-flight-cap'];
+        this.tally.claimsLost += outcome.value.claimsLost;
+        if (outcome.value.unsentNodes > 0) failed += 1;
+        continue;
+      }
+      if (!(outcome.reason instanceof InjectedCrash)) throw outcome.reason;
+      this.tally.crashes += 1;
+      failed += 1;
+    }
+    // Every token sent carries work the node had not applied when the round began.
+    for (const message of this.ports.queue.messages.slice(sentBefore)) {
+      const { nodeId, target } = parseMicrobatch(message.body);
+      const applied = appliedBefore.get(nodeId) ?? 0;
+      invariant(target > applied, () => `the planner of ${k} sent ${message.deduplicationId} to ${nodeId}, which had applied ${applied}`);
+    }
+    await this.checkNodes();
+    return failed;
+  }
+
+  /**
+   * Hands the waiting messages to the applier, node by node in FIFO order (nodes in parallel),
+   * until none is deliverable: a record that fails comes back, and after MAX_RECEIVE_COUNT receives
+   * it is dead-lettered. A failed record holds back the rest of its group until its next receive.
+   */
+  private async deliver(faults: DeliveryFaults): Promise<void> {
+    const fresh = this.ports.queue.messages.slice(this.messagesTaken);
+    this.waiting.push(...fresh.map((message, offset) => ({ message, index: this.messagesTaken + offset, receives: 0 })));
+    this.messagesTaken += fresh.length;
+    for (;;) {
+      const groups = new Map<string, InFlight[]>();
+      const held: InFlight[] = [];
+      for (const item of this.waiting) {
+        if (faults.held.has(item.message.groupId)) held.push(item);
+        else groups.set(item.message.groupId, [...(groups.get(item.message.groupId) ?? []), item]);
+      }
+      if (groups.size === 0) {
+        this.tally.heldGroups += new Set(held.map((item) => item.message.groupId)).size;
+        break;
+      }
+      const leftOver = await Promise.all(
+        [...groups.values()].map((group) => {
+          if (!faults.reorder || group.length < 2) return this.deliverGroup(group, faults.faulty);
+          this.tally.reorderedGroups += 1;
+          return this.deliverGroup(shuffled(group, this.random), faults.faulty);
+        }),
+      );
+      this.waiting = [...held, ...leftOver.flat()];
+    }
+    await Promise.all(this.stragglers);
+    this.stragglers = [];
+    await this.checkNodes();
+  }
+
+  /** @returns the messages of the group still waiting. */
+  private async deliverGroup(group: readonly InFlight[], faulty: boolean): Promise<InFlight[]> {
+    for (const [position, item] of group.entries()) {
+      if (await this.receive(item, faulty)) continue;
+      item.receives += 1;
+      const rest = group.slice(position + 1);
+      if (item.receives < MAX_RECEIVE_COUNT) return [item, ...rest];
+      this.tally.deadLettered += 1;
+      return rest;
+    }
+    return [];
+  }
+
+  /** One receive of a message, perhaps delivered twice. @returns whether the record succeeded. */
+  private async receive(item: InFlight, faulty: boolean): Promise<boolean> {
+    this.deliveries += 1;
+    if (faulty && this.faults.lost.has(item.index)) {
+      // Acknowledged and gone, as if a consumer deleted it without applying it.
+      this.tally.lostTokens += 1;
+      return true;
+    }
+    const poisoned = faulty && this.faults.poisoned.has(item.index);
+    const body = poisoned ? item.message.body.replace('"v":1', '"v":2') : item.message.body;
+    const handle = (deps: ApplyMicrobatchDeps): Promise<void> => this.handle(body, deps, poisoned);
+    const duplicate = faulty ? this.faults.duplicates.get(this.deliveries) : undefined;
+    if (duplicate !== undefined) this.tally.duplicateDeliveries += 1;
+
+    let succeeded: boolean[];
+    if (duplicate === 'concurrent') {
+      succeeded = await Promise.all([handle(this.applierDeps), handle(this.applierDeps)].map(succeeds));
+    } else if (duplicate === 'sequential') {
+      succeeded = [await succeeds(handle(this.applierDeps)), await succeeds(handle(this.applierDeps))];
+    } else {
+      if (duplicate === 'straggler') {
+        this.tally.stragglers += 1;
+        this.stragglers.push(succeeds(handle(this.stragglerDeps)).then(() => undefined));
+      }
+      succeeded = [await succeeds(handle(this.applierDeps))];
+    }
+    await this.checkNodes();
+    return succeeded.some(Boolean);
+  }
+
+  /**
+   * The applier handler's record handler: validate the body, then apply. Fails the record (rejects)
+   * only for the reasons a faulty run can produce; anything else fails the property.
+   */
+  private async handle(body: string, deps: ApplyMicrobatchDeps, poisoned: boolean): Promise<void> {
+    try {
+      const microbatch = parseMicrobatch(body);
+      const outcome = await applyMicrobatch(microbatch, deps);
+      if (outcome.kind === 'paused-node') {
+        // Only a node the model paused: its token is acknowledged unapplied, a lost token.
+        invariant(this.pausedNodes.has(microbatch.nodeId), () => `${microbatch.nodeId} reported paused but is active`);
+        this.tally.pausedDeliveries += 1;
+        return;
+      }
+      invariant(outcome.kind === 'applied' || outcome.kind === 'duplicate', () => `unexpected outcome ${outcome.kind}`);
+      if (outcome.kind === 'applied') this.appliedOutcomes.push(`${microbatch.nodeId}:${outcome.start}:${outcome.end}`);
+    } catch (error) {
+      if (error instanceof InjectedCrash) this.tally.crashes += 1;
+      else if (!(error instanceof CursorRaceError) && !(poisoned && error instanceof ValidationError)) throw new UnexpectedFailure(error);
+      throw error;
+    }
+  }
+
+  /**
+   * Throughout: no cursor moves backward or past the head, no replica key moves back in seq, and
+   * in-flight work stays within the cap.
+   */
+  private async checkNodes(): Promise<void> {
+    const head = (await this.ports.log.readHead(STREAM)).head;
+    for (const node of await this.allNodes()) {
+      const before = this.lastSeenApplied.get(node.nodeId) ?? 0;
+      invariant(node.appliedSeq >= before, () => `${node.nodeId} moved back from ${before} to ${node.appliedSeq}`);
+      invariant(node.appliedSeq <= head, () => `${node.nodeId} at ${node.appliedSeq} is past the head ${head}`);
+      this.lastSeenApplied.set(node.nodeId, node.appliedSeq);
+      for (const item of await this.ports.replica.list(node.nodeId)) {
+        const id = `${node.nodeId}/${item.key}`;
+        const seen = this.lastSeenKeys.get(id) ?? 0;
+        invariant(item.seq >= seen, () => `${id} moved back from seq ${seen} to ${item.seq}`);
+        this.lastSeenKeys.set(id, item.seq);
+      }
+      // New work is planned only while less than maxInFlightIntervals shares are outstanding, and adds one share.
+      const share = sharePerInterval(node.rate, this.scenario.intervalSeconds);
+      invariant(
+        node.plannedSeq - node.appliedSeq < (maxInFlightIntervals + 1) * share,
+        () => `${node.nodeId} has ${node.plannedSeq - node.appliedSeq} updates outstanding, share ${share}`,
+      );
+    }
+  }
+
+  /** Every node, paused or active, in node order. */
+  private async allNodes(): Promise<NodeState[]> {
+    return Promise.all(
+      this.nodeIds.map(async (nodeId) => {
+        const node = await this.ports.nodes.get(nodeId);
+        invariant(node !== undefined, () => `node ${nodeId} is missing`);
+        return node;
+      }),
+    );
+  }
+
+  /**
+   * Runs the checker of `interval` and holds its verdicts against the nodes as they are: the
+   * laggards it names are exactly the real ones, an interval's record converges the first time every
+   * active node holds its head — convergedAt set then and never again, and never undone — and no
+   * plan is judged early.
+   */
+  private async check(interval: number): Promise<void> {
+    const now = intervalStart(interval, this.scenario.intervalSeconds);
+    const active = (await this.allNodes()).filter((node) => node.status === 'active');
+    const result = await checkConvergence({ interval, now }, this.checkerDeps);
+    for (const verdict of [...result.evaluated, result.current]) checkVerdict(verdict, active);
+
+    for (const record of await this.ports.convergence.recent(STREAM, interval, OPEN_INTERVALS)) {
+      if (record.interval >= interval) {
+        invariant(record.checkedAt === undefined, () => `the checker of ${interval} judged the plan of ${record.interval} before it could land`);
+        continue;
+      }
+      if (active.every((node) => node.appliedSeq >= record.head)) this.everDue.add(record.interval);
+      const due = this.everDue.has(record.interval);
+      invariant(
+        record.converged === due,
+        () => `interval ${record.interval} (head ${record.head}) converged=${record.converged}, active nodes at ${active.map((node) => node.appliedSeq).join()}`,
+      );
+      if (!due) {
+        invariant(record.convergedAt === undefined, () => `interval ${record.interval} has convergedAt before converging`);
+        continue;
+      }
+      const first = this.convergedAt.get(record.interval) ?? now.toISOString();
+      this.convergedAt.set(record.interval, first);
+      invariant(record.convergedAt === first, () => `interval ${record.interval} convergedAt ${record.convergedAt}, expected ${first}`);
+    }
+  }
+}
+
+/** A record failed for a reason no fault explains. */
+class UnexpectedFailure extends Error {
+  constructor(cause: unknown) {
+    super(`a delivery failed unexpectedly: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'UnexpectedFailure';
+  }
+}
+
+/** Whether a delivery succeeded; an unexpected failure fails the whole run. */
+async function succeeds(delivery: Promise<void>): Promise<boolean> {
+  try {
+    await delivery;
+    return true;
+  } catch (error) {
+    if (error instanceof UnexpectedFailure) throw error;
+    return false;
+  }
+}
+
+function checkVerdict(verdict: IntervalVerdict, nodes: readonly NodeState[]): void {
+  const real = nodes
+    .filter((node) => node.appliedSeq < verdict.head)
+    .map((node) => ({ nodeId: node.nodeId, lag: verdict.head - node.appliedSeq }))
+    .sort((a, b) => b.lag - a.lag || (a.nodeId < b.nodeId ? -1 : 1));
+  const describe = (laggards: readonly { nodeId: string; lag: number }[]): string => laggards.map(({ nodeId, lag }) => `${nodeId}:${lag}`).join();
+  invariant(verdict.laggingCount === real.length, () => `interval ${verdict.interval} counts ${verdict.laggingCount} laggards, the real ones are [${describe(real)}]`);
+  // The verdict names the first reportTopN laggards by lag (all of them here: at most 6 nodes).
+  const named = verdict.laggingNodes.map(({ nodeId, lagUpdates }) => ({ nodeId, lag: lagUpdates }));
+  invariant(describe(named) === describe(real.slice(0, named.length)) && named.length === Math.min(real.length, 10), () => `interval ${verdict.interval} names [${describe(named)}], the real laggards are [${describe(real)}]`);
+  invariant(verdict.integrityFailureCount === 0, () => `interval ${verdict.interval} reports ${verdict.integrityFailureCount} integrity failures`);
+  invariant(verdict.converged === (real.length === 0), () => `interval ${verdict.interval} converged=${verdict.converged} with laggards [${describe(real)}]`);
+}
+
+/**
+ * The interval from which a node whose share exceeds the ingest is consistent again, faults having
+ * stopped at F with the node `deficit` behind: F + staleAfterIntervals + ceil(deficit / (share −
+ * ingest)) + 1. Infinite for a node whose share does not exceed the ingest.
+ */
+export function recoveryBound(faultsStopAt: number, deficit: number, share: number, ingest: number): number {
+  if (share <= ingest) return Number.POSITIVE_INFINITY;
+  return faultsStopAt + staleAfterIntervals + Math.ceil(deficit / (share - ingest)) + 1;
+}
