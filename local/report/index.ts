@@ -6,8 +6,9 @@
  * reaches the page through the `html` tag, which escapes whatever is not already markup.
  *
  * This folder: `markup.ts` (the `html` tag), `format.ts` (numbers), `chart-kit.ts` (scales, ticks,
- * paths, axes), `series.ts` (a color per node), `fault-kinds.ts` (the fault kinds shown),
- * `sections/` (one module per part of the page), `report.css` (the inlined stylesheet).
+ * paths, axes), `series.ts` (a color per node),
+ * `sections/` (one module per part of the page), `report.css` (the inlined stylesheet). The fault
+ * kinds shown, their names and order, come from the run's catalogue (`FAULTS`, `../faults.ts`).
  */
 import type { RunSummary } from '../summary.ts';
 import { html, raw } from './markup.ts';

@@ -2,7 +2,7 @@
 import { scaleLinear } from 'd3-scale';
 import type { FaultCounts } from '../../summary.ts';
 import { coordinate } from '../chart-kit.ts';
-import { FAULT_KINDS } from '../fault-kinds.ts';
+import { FAULTS } from '../../faults.ts';
 import { count, largest } from '../format.ts';
 import { html, type Markup } from '../markup.ts';
 
@@ -12,9 +12,9 @@ function faultBars(faults: FaultCounts): Markup {
   const rowHeight = 30;
   const labelWidth = 150;
   const valueWidth = 48;
-  const maximum = largest(FAULT_KINDS.map(({ kind }) => faults[kind]), 1);
+  const maximum = largest(FAULTS.map(({ kind }) => faults[kind]), 1);
   const length = scaleLinear().domain([0, maximum]).range([0, width - labelWidth - valueWidth]);
-  const rows = FAULT_KINDS.map(({ kind, label, description }, row) => {
+  const rows = FAULTS.map(({ kind, label, description }, row) => {
     const value = faults[kind];
     const y = row * rowHeight;
     const barLength = Number.isFinite(value) ? Math.max(0, length(value)) : 0;
@@ -24,7 +24,7 @@ function faultBars(faults: FaultCounts): Markup {
 <rect class="bar" x="${labelWidth}" y="${y + 7}" width="${coordinate(barLength)}" height="16" rx="3"/>
 <text class="value" x="${width - valueWidth + 8}" y="${y + 19}">${count(value)}</text></g>`;
   });
-  return html`<svg id="fault-chart" class="chart" viewBox="0 0 ${width} ${FAULT_KINDS.length * rowHeight + 6}" role="img" aria-label="Faults injected by kind">${rows}</svg>`;
+  return html`<svg id="fault-chart" class="chart" viewBox="0 0 ${width} ${FAULTS.length * rowHeight + 6}" role="img" aria-label="Faults injected by kind">${rows}</svg>`;
 }
 
 /** The faults card. */

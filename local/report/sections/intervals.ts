@@ -1,6 +1,6 @@
 /** The interval table: one row per interval of the simulated clock. */
 import type { FaultCounts, RunSummary } from '../../summary.ts';
-import { FAULT_KINDS } from '../fault-kinds.ts';
+import { FAULTS } from '../../faults.ts';
 import { count } from '../format.ts';
 import { html, type Markup } from '../markup.ts';
 
@@ -10,9 +10,9 @@ function checkerMark(verdict: boolean | null): Markup {
   return verdict ? html`<span class="ok-text" title="every node held the previous plan's head">✓</span>` : html`<span class="muted" title="some node was behind the previous plan's head">✗</span>`;
 }
 
-/** "dup 2 · throttle 1": the faults of one interval, in FAULT_KINDS order. */
+/** "dup 2 · throttle 1": the faults of one interval, in FAULTS order. */
 function faultSummary(faults: FaultCounts): string {
-  const parts = FAULT_KINDS.filter(({ kind }) => faults[kind] > 0).map(({ kind, short }) => `${short} ${count(faults[kind])}`);
+  const parts = FAULTS.filter(({ kind }) => faults[kind] > 0).map(({ kind, short }) => `${short} ${count(faults[kind])}`);
   return parts.length === 0 ? '' : parts.join(' · ');
 }
 
