@@ -573,7 +573,7 @@ export class PipelineModel {
       return true;
     }
     const poisoned = faulty && this.faults.poisoned.has(item.index);
-    const body = poisoned ? item.message.body.replace('"v":1', '"v":2') : item.message.body;
+    const body = poisoned ? item.message.body.replace(/"v":\d+/, '"v":99') : item.message.body;
     const handle = (deps: ApplyMicrobatchDeps): Promise<void> => this.handle(body, deps, poisoned);
     const duplicate = faulty ? this.faults.duplicates.get(this.deliveries) : undefined;
     if (duplicate !== undefined) this.tally.duplicateDeliveries += 1;
