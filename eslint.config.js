@@ -4,6 +4,13 @@ import tseslint from 'typescript-eslint';
 
 /** bench/ measures the code; nothing the functions bundle may import it. */
 const BENCH_IMPORTS = { group: ['**/bench/**', '#bench/*'], message: 'bench/ holds benchmarks: functions/ and shared/ (the Lambda bundles) never import it.' };
+/** Another top-level folder is reached through the import map, never by climbing out of this one. */
+const CLIMBING_IMPORTS = {
+  regex: String.raw`^(\.\./)+(local|infra|shared|functions|test|bench)/`,
+  message: 'Import another top-level folder through the package.json import map (#local/…, #infra/…, #shared/…, #functions/…, #test/…, #bench/…).',
+};
+/** Only the command line, the local runtime and the stack use these: they never reach a Lambda bundle. */
+const OFF_LAMBDA_IMPORTS = { group: ['#local/*', '#infra/*', '#test/*'], message: 'local/, infra/ and test/ never reach a Lambda bundle: functions/ and shared/ do not import them.' };
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'cdk.out/', 'out/', 'coverage/'] },
@@ -19,9 +26,15 @@ export default tseslint.config(
     },
   },
   {
-    // Benchmarks never reach a Lambda bundle. (Listed again below: a later no-restricted-imports replaces this one.)
+    // Every file: cross-folder imports go through the import map. (Each later no-restricted-imports
+    // replaces the earlier one for its files, so each lists what it keeps.)
+    files: ['**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [CLIMBING_IMPORTS] }] },
+  },
+  {
+    // Benchmarks, the local runtime, the stack and tests never reach a Lambda bundle.
     files: ['shared/**/*.ts', 'functions/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [BENCH_IMPORTS] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: [CLIMBING_IMPORTS, BENCH_IMPORTS, OFF_LAMBDA_IMPORTS] }] },
   },
   {
     // The domain stays pure: no AWS SDK, no Powertools, no clock or randomness reached by import.
@@ -32,7 +45,9 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['@aws-sdk/*', '@aws-lambda-powertools/*', '@middy/*', '#shared/adapters/*'], message: 'shared/domain and shared/usecases are pure: depend on ports, not on SDKs.' },
+            CLIMBING_IMPORTS,
             BENCH_IMPORTS,
+            OFF_LAMBDA_IMPORTS,
           ],
         },
       ],

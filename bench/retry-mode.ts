@@ -25,11 +25,11 @@ import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { createDynamoClient, createSqsClient, MAX_ATTEMPTS, type RetryMode } from '#shared/clients.ts';
-import { createTableInput, TABLES } from '../infra/definitions.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, localDynamoClient, localSqsClient, startEmulators, type Emulators } from '../local/emulators.ts';
-import { EnvironmentError } from '../local/errors.ts';
-import { startFaultProxy, type FaultProxy } from '../local/fault-proxy.ts';
-import { streamOf } from '../local/random.ts';
+import { createTableInput, TABLES } from '#infra/definitions.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localDynamoClient, localSqsClient, startEmulators, type Emulators } from '#local/emulators.ts';
+import { EnvironmentError } from '#local/errors.ts';
+import { startFaultProxy, type FaultProxy } from '#local/fault-proxy.ts';
+import { streamOf } from '#local/random.ts';
 import { ratios, summarize, type CallResult, type Summary } from './stats.ts';
 
 const EXIT = { ok: 0, failed: 1, usage: 2, environment: 3 } as const;

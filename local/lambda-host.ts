@@ -9,7 +9,7 @@ import type { Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { RESOURCE_ENV, SETTINGS_ENV, type Resource } from '#shared/config.ts';
 import type { SyncSettings } from '#shared/domain/config.ts';
-import { FUNCTION_NAMES, FUNCTIONS, type FunctionName, type LogLevel } from '../infra/definitions.ts';
+import { FUNCTION_NAMES, FUNCTIONS, type FunctionName, type LogLevel } from '#infra/definitions.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, type EmulatorEndpoints } from './emulators.ts';
 
 export type { FunctionName, LogLevel };

@@ -17,7 +17,7 @@ import {
   visibilityTimeoutFor,
   type QueueName,
   type TableName,
-} from '../infra/definitions.ts';
+} from '#infra/definitions.ts';
 import { EmulatorResponseError } from './errors.ts';
 
 export interface LocalQueue {

@@ -3,8 +3,8 @@
  */
 import { CommanderError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { parseArguments, table, type Measurement } from '../../bench/retry-mode.ts';
-import { percentile, ratios, summarize } from '../../bench/stats.ts';
+import { parseArguments, table, type Measurement } from '#bench/retry-mode.ts';
+import { percentile, ratios, summarize } from '#bench/stats.ts';
 
 describe('percentile', () => {
   it('takes the nearest rank, so p99 of 40 calls is the slowest one', () => {

@@ -13,7 +13,7 @@ import {
   PlanIncompleteError,
   ValidationError,
 } from '#shared/domain/errors.ts';
-import { EnvironmentError, UsageError } from '../../local/errors.ts';
+import { EnvironmentError, UsageError } from '#local/errors.ts';
 
 const CAUSE = new Error('the SDK said no');
 

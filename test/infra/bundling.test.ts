@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../infra/app.ts';
-import { FUNCTION_NAMES, type FunctionName } from '../../infra/definitions.ts';
+import { createApp } from '#infra/app.ts';
+import { FUNCTION_NAMES, type FunctionName } from '#infra/definitions.ts';
 import { cdkJsonContext } from './support.ts';
 
 const outdir = mkdtempSync(join(tmpdir(), 'microbatch-bundle-'));

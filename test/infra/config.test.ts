@@ -10,8 +10,8 @@ import { CURRENTLY_RECOMMENDED_FLAGS, FLAGS } from 'aws-cdk-lib/cx-api';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS } from '#shared/domain/config.ts';
 import { ConfigError } from '#shared/domain/errors.ts';
-import { createApp } from '../../infra/app.ts';
-import { CONTEXT_PREFIX, CONTEXT_SCHEMA, loadStackConfig, type RawStackConfig } from '../../infra/config.ts';
+import { createApp } from '#infra/app.ts';
+import { CONTEXT_PREFIX, CONTEXT_SCHEMA, loadStackConfig, type RawStackConfig } from '#infra/config.ts';
 import { cdkJsonContext, PROJECT_ROOT, withPrefix } from './support.ts';
 
 const load = (raw: RawStackConfig = {}, region = 'us-east-1'): ReturnType<typeof loadStackConfig> => loadStackConfig(raw, { region });

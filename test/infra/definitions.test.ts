@@ -13,7 +13,7 @@ import {
   queueAttributes,
   TABLES,
   visibilityTimeoutFor,
-} from '../../infra/definitions.ts';
+} from '#infra/definitions.ts';
 import { PROJECT_ROOT } from './support.ts';
 
 describe('definitions', () => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Validations } from 'aws-cdk-lib';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { createApp, type CreatedApp } from '../../infra/app.ts';
+import { createApp, type CreatedApp } from '#infra/app.ts';
 import { cdkJsonContext, withPrefix, type Overrides } from './support.ts';
 
 interface Report {

@@ -2,7 +2,7 @@
  * How often Lambda may retry a failed tick: only as often as its fixed waits fit in one interval.
  */
 import { describe, expect, it } from 'vitest';
-import { tickAsyncInvoke } from '../../infra/constructs/schedules.ts';
+import { tickAsyncInvoke } from '#infra/constructs/schedules.ts';
 
 describe('tickAsyncInvoke', () => {
   it.each([

@@ -9,8 +9,8 @@ import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
 import { RESOURCE_ENV } from '#shared/config.ts';
 import { validateSettings } from '#shared/domain/config.ts';
-import { ServiceFunction, type ServiceFunctionProps } from '../../infra/constructs/service-function.ts';
-import { FUNCTIONS } from '../../infra/definitions.ts';
+import { ServiceFunction, type ServiceFunctionProps } from '#infra/constructs/service-function.ts';
+import { FUNCTIONS } from '#infra/definitions.ts';
 import { grantsOf, logicalId, type CfnTemplate } from './support.ts';
 
 function build(props: Partial<ServiceFunctionProps> = {}): { stack: Stack; service: ServiceFunction } {

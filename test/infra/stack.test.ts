@@ -8,8 +8,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { RESOURCE_ENV, SETTINGS_ENV, type Resource } from '#shared/config.ts';
 import { parseScheduledEvent } from '#shared/domain/scheduled-event.ts';
 import { METRIC } from '#shared/metrics.ts';
-import { FUNCTION_NAMES, FUNCTIONS, QUEUES, TABLES, type FunctionName } from '../../infra/definitions.ts';
-import type { ServiceFunction } from '../../infra/constructs/service-function.ts';
+import { FUNCTION_NAMES, FUNCTIONS, QUEUES, TABLES, type FunctionName } from '#infra/definitions.ts';
+import type { ServiceFunction } from '#infra/constructs/service-function.ts';
 import {
   environmentOf,
   grantsOf,

@@ -8,8 +8,8 @@ import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CfnRole } from 'aws-cdk-lib/aws-iam';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
-import { createApp, type CreatedApp } from '../../infra/app.ts';
-import type { ServiceFunction } from '../../infra/constructs/service-function.ts';
+import { createApp, type CreatedApp } from '#infra/app.ts';
+import type { ServiceFunction } from '#infra/constructs/service-function.ts';
 
 export const PROJECT_ROOT = new URL('../../', import.meta.url);
 

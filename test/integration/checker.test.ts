@@ -9,8 +9,8 @@ import { DynamoLogStore } from '#shared/adapters/dynamodb/log-store.ts';
 import { GENESIS_CHAIN } from '#shared/domain/chain.ts';
 import type { IntervalVerdict, PlanHeader } from '#shared/domain/types.ts';
 import { chainEntries } from '#shared/usecases/append-updates.ts';
-import { localDocumentClient, localDynamoClient, localSqsClient } from '../../local/emulators.ts';
-import { createResources, type LocalResources } from '../../local/resources.ts';
+import { localDocumentClient, localDynamoClient, localSqsClient } from '#local/emulators.ts';
+import { createResources, type LocalResources } from '#local/resources.ts';
 
 const endpoints = inject('emulators');
 const dynamodb = localDynamoClient(endpoints.dynamodb);

@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { RunSummary } from '../../local/summary.ts';
+import type { RunSummary } from '#local/summary.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 

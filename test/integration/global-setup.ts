@@ -3,7 +3,7 @@
  * creates its own tables and queues in them (unique names), so files can run side by side.
  */
 import type { TestProject } from 'vitest/node';
-import { startEmulators, type EmulatorEndpoints } from '../../local/emulators.ts';
+import { startEmulators, type EmulatorEndpoints } from '#local/emulators.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -15,8 +15,8 @@ import type { AppendResult } from '#shared/usecases/append-updates.ts';
 import type { CheckConvergenceResult } from '#shared/usecases/check-convergence.ts';
 import type { PlanIntervalResult } from '#shared/usecases/plan-interval.ts';
 import { registerNode } from '#shared/usecases/register-node.ts';
-import type { LambdaHost } from '../../local/lambda-host.ts';
-import type { LocalResources } from '../../local/resources.ts';
+import type { LambdaHost } from '#local/lambda-host.ts';
+import type { LocalResources } from '#local/resources.ts';
 import { emulatorClients, handlerHost } from './support.ts';
 
 const T = 60;

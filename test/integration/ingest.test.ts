@@ -13,7 +13,7 @@ import { MAX_ITEM_BYTES } from '#shared/domain/item-size.ts';
 import type { LogEntry, NewUpdate } from '#shared/domain/types.ts';
 import { appendUpdates, type AppendResult } from '#shared/usecases/append-updates.ts';
 import { FaultPlan, InjectedCrash } from '#test/support/in-memory.ts';
-import type { LambdaHost } from '../../local/lambda-host.ts';
+import type { LambdaHost } from '#local/lambda-host.ts';
 import { emulatorClients, handlerHost } from './support.ts';
 
 const settings = validateSettings({ stream: 'main', intervalSeconds: 60, batchSize: 100 }, 'local');

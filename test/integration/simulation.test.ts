@@ -4,10 +4,10 @@
  */
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { inject, describe, expect, it } from 'vitest';
-import { localSqsClient } from '../../local/emulators.ts';
-import { NO_FAULTS, parseFaults } from '../../local/faults.ts';
-import { runSimulation, type SimulationOptions } from '../../local/simulation.ts';
-import type { RunSummary } from '../../local/summary.ts';
+import { localSqsClient } from '#local/emulators.ts';
+import { NO_FAULTS, parseFaults } from '#local/faults.ts';
+import { runSimulation, type SimulationOptions } from '#local/simulation.ts';
+import type { RunSummary } from '#local/summary.ts';
 
 const endpoints = inject('emulators');
 

@@ -8,9 +8,9 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import type { SyncSettings } from '#shared/domain/config.ts';
-import { localDocumentClient, localDynamoClient, localSqsClient, type EmulatorEndpoints } from '../../local/emulators.ts';
-import { functionEnvironment, LambdaHost } from '../../local/lambda-host.ts';
-import { createResources, type LocalResources } from '../../local/resources.ts';
+import { localDocumentClient, localDynamoClient, localSqsClient, type EmulatorEndpoints } from '#local/emulators.ts';
+import { functionEnvironment, LambdaHost } from '#local/lambda-host.ts';
+import { createResources, type LocalResources } from '#local/resources.ts';
 
 export interface EmulatorClients {
   readonly endpoints: EmulatorEndpoints;

@@ -3,8 +3,8 @@
  * (The child-process tests in test/integration/cli.test.ts run the whole command.)
  */
 import { describe, expect, it } from 'vitest';
-import { EXIT, failureOutcome } from '../../local/cli.ts';
-import { EmulatorResponseError, EnvironmentError, HandlerFailedError, UsageError } from '../../local/errors.ts';
+import { EXIT, failureOutcome } from '#local/cli.ts';
+import { EmulatorResponseError, EnvironmentError, HandlerFailedError, UsageError } from '#local/errors.ts';
 
 describe('failureOutcome', () => {
   it('exits 2 with the message alone for a bad argument', () => {

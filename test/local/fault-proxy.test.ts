@@ -7,8 +7,8 @@ import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startFaultProxy, type FaultProxy } from '../../local/fault-proxy.ts';
-import { seededRandom } from '../../local/random.ts';
+import { startFaultProxy, type FaultProxy } from '#local/fault-proxy.ts';
+import { seededRandom } from '#local/random.ts';
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 const stops: (() => Promise<void>)[] = [];

@@ -3,9 +3,9 @@
  * spelled, parsed and counted the same way.
  */
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../local/errors.ts';
-import { FAULTS, formatFaults, NO_FAULTS, parseFaults } from '../../local/faults.ts';
-import { noFaults, totalFaults } from '../../local/summary.ts';
+import { UsageError } from '#local/errors.ts';
+import { FAULTS, formatFaults, NO_FAULTS, parseFaults } from '#local/faults.ts';
+import { noFaults, totalFaults } from '#local/summary.ts';
 
 describe('the fault catalogue', () => {
   it('parses every kind by its flag and formats the settings back to the same text', () => {

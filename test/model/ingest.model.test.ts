@@ -13,7 +13,7 @@ import { MAX_ENTRIES_PER_APPEND } from '#shared/domain/ports.ts';
 import type { JsonValue, NewUpdate } from '#shared/domain/types.ts';
 import { appendUpdates, type AppendResult, type AppendUpdatesDeps } from '#shared/usecases/append-updates.ts';
 import { FaultPlan, InjectedCrash, InMemoryLog, withLatency, type CrashRule } from '#test/support/in-memory.ts';
-import { seededRandom } from '../../local/random.ts';
+import { seededRandom } from '#local/random.ts';
 
 const STREAM = 'main';
 const NOW = new Date('2026-11-27T10:00:00Z');

@@ -37,7 +37,7 @@ import {
   type RunReport,
   type Scenario,
 } from '#test/support/pipeline-model.ts';
-import { seededRandom } from '../../local/random.ts';
+import { seededRandom } from '#local/random.ts';
 
 const KEYS = ['a', 'b', 'c', 'd', 'e'] as const;
 const { staleAfterIntervals } = DEFAULT_SETTINGS;

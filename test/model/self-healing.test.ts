@@ -17,7 +17,7 @@ import { applyMicrobatch } from '#shared/usecases/apply-microbatch.ts';
 import { registerNode } from '#shared/usecases/register-node.ts';
 import { createInMemoryPorts } from '#test/support/in-memory.ts';
 import { runSteady } from '#test/support/steady-run.ts';
-import { seededRandom } from '../../local/random.ts';
+import { seededRandom } from '#local/random.ts';
 
 const STREAM = 'main';
 const FIRST = 29_447_718;

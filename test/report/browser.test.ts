@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeReport } from '../../local/report-file.ts';
+import { writeReport } from '#local/report-file.ts';
 import { launchChromium } from '../support/browser.ts';
 import { syntheticSummary } from './fixture.ts';
 

@@ -4,10 +4,10 @@
  * theoretical bound agree with each other the way a real run's do.
  */
 import { microbatchCount, sharePerInterval } from '#shared/domain/formula.ts';
-import { perFaultKind, type FaultKind } from '../../local/faults.ts';
-import type { FaultCounts, IntervalSample, NodeSummary, RunSummary } from '../../local/summary.ts';
-import { noFaults, theoreticalMinInterval, totalFaults } from '../../local/summary.ts';
-import { seededRandom } from '../../local/random.ts';
+import { perFaultKind, type FaultKind } from '#local/faults.ts';
+import type { FaultCounts, IntervalSample, NodeSummary, RunSummary } from '#local/summary.ts';
+import { noFaults, theoreticalMinInterval, totalFaults } from '#local/summary.ts';
+import { seededRandom } from '#local/random.ts';
 
 export interface SyntheticRun {
   /** r_i per node, updates per second, in the order the nodes were registered. */

@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { renderReport } from '../../local/report/index.ts';
-import { writeReport } from '../../local/report-file.ts';
+import { renderReport } from '#local/report/index.ts';
+import { writeReport } from '#local/report-file.ts';
 import { syntheticSummary } from './fixture.ts';
 
 describe('writeReport', () => {

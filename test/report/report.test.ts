@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { renderReport } from '../../local/report/index.ts';
-import type { NodeSummary, RunSummary } from '../../local/summary.ts';
+import { renderReport } from '#local/report/index.ts';
+import type { NodeSummary, RunSummary } from '#local/summary.ts';
 import { syntheticSummary } from './fixture.ts';
 
 const HOSTILE = '<script>alert("x")</script>';

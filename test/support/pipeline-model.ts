@@ -22,7 +22,7 @@ import { checkConvergence, type CheckConvergenceDeps } from '#shared/usecases/ch
 import { planInterval, type PlanIntervalDeps } from '#shared/usecases/plan-interval.ts';
 import { registerNode } from '#shared/usecases/register-node.ts';
 import { createInMemoryPorts, FaultPlan, InjectedCrash, withLatency, type CrashRule, type QueuedMessage } from '#test/support/in-memory.ts';
-import { seededRandom } from '../../local/random.ts';
+import { seededRandom } from '#local/random.ts';
 
 export const STREAM = 'main';
 /** The redrive policy: the receive after which SQS moves a failing message to the DLQ. */

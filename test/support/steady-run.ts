@@ -14,7 +14,7 @@ import { checkConvergence } from '#shared/usecases/check-convergence.ts';
 import { planInterval } from '#shared/usecases/plan-interval.ts';
 import { registerNode } from '#shared/usecases/register-node.ts';
 import { createInMemoryPorts } from '#test/support/in-memory.ts';
-import { seededRandom } from '../../local/random.ts';
+import { seededRandom } from '#local/random.ts';
 
 const STREAM = 'main';
 /** The interval index before the run's first. */
