@@ -5,7 +5,6 @@
  */
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -17,7 +16,7 @@ import { loadEndpoints, loadResources, loadSettings } from '#shared/config.ts';
 import { IntegrityError } from '#shared/domain/errors.ts';
 import { parseMicrobatch } from '#shared/domain/schemas.ts';
 import { METRIC } from '#shared/metrics.ts';
-import { logger, metrics } from '#shared/observability.ts';
+import { addCounts, logger, metrics } from '#shared/observability.ts';
 import { applyMicrobatch, type ApplyOutcome } from '#shared/usecases/apply-microbatch.ts';
 
 const settings = loadSettings();
@@ -89,13 +88,15 @@ async function applyBatch(event: SQSEvent, context: Context): Promise<SQSBatchRe
       skipGroupOnError: true,
     });
   } finally {
-    metrics.addMetric(METRIC.MicrobatchesApplied, MetricUnit.Count, tally.applied);
-    metrics.addMetric(METRIC.UpdatesApplied, MetricUnit.Count, tally.updatesApplied);
-    metrics.addMetric(METRIC.ReplicaWrites, MetricUnit.Count, tally.replicaWrites);
-    metrics.addMetric(METRIC.DuplicatesSkipped, MetricUnit.Count, tally.duplicates);
-    metrics.addMetric(METRIC.InactiveNodeMicrobatches, MetricUnit.Count, tally.unknownOrPaused);
-    metrics.addMetric(METRIC.MicrobatchesFailed, MetricUnit.Count, tally.failed);
-    metrics.addMetric(METRIC.MicrobatchIntegrityFailures, MetricUnit.Count, tally.integrityFailures);
+    addCounts({
+      [METRIC.MicrobatchesApplied]: tally.applied,
+      [METRIC.UpdatesApplied]: tally.updatesApplied,
+      [METRIC.ReplicaWrites]: tally.replicaWrites,
+      [METRIC.DuplicatesSkipped]: tally.duplicates,
+      [METRIC.InactiveNodeMicrobatches]: tally.unknownOrPaused,
+      [METRIC.MicrobatchesFailed]: tally.failed,
+      [METRIC.MicrobatchIntegrityFailures]: tally.integrityFailures,
+    });
   }
 }
 

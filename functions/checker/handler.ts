@@ -17,7 +17,7 @@ import type { RejectedNode } from '#shared/domain/node.ts';
 import { parseScheduledEvent, type ScheduledTick } from '#shared/domain/scheduled-event.ts';
 import { METRIC } from '#shared/metrics.ts';
 import { validateEvent } from '#shared/middleware.ts';
-import { logger, metrics } from '#shared/observability.ts';
+import { addCounts, logger, metrics } from '#shared/observability.ts';
 import { checkConvergence, type CheckConvergenceResult, type NamedNodes } from '#shared/usecases/check-convergence.ts';
 
 /**
@@ -56,13 +56,16 @@ async function check({ scheduledTime: now }: ScheduledTick): Promise<CheckConver
   const result = await checkConvergence({ interval, now }, deps);
   const { current, latest } = result;
   metrics.addMetric(METRIC.ConvergenceLagSeconds, MetricUnit.Seconds, current.maxStalenessSeconds);
-  metrics.addMetric(METRIC.LaggingNodes, MetricUnit.Count, current.activeNodes - current.consistentNodes);
-  metrics.addMetric(METRIC.MaxLagUpdates, MetricUnit.Count, current.maxLagUpdates);
-  metrics.addMetric(METRIC.IntegrityFailedNodes, MetricUnit.Count, current.integrityFailureCount);
-  metrics.addMetric(METRIC.UnderProvisionedNodes, MetricUnit.Count, current.underProvisionedCount);
-  if (latest !== undefined) metrics.addMetric(METRIC.Converged, MetricUnit.Count, latest.converged ? 1 : 0);
-  metrics.addMetric(METRIC.RejectedNodes, MetricUnit.Count, result.rejectedNodes);
-  metrics.addMetric(METRIC.IntervalsExpired, MetricUnit.Count, result.expired.length);
+  addCounts({
+    [METRIC.LaggingNodes]: current.activeNodes - current.consistentNodes,
+    [METRIC.MaxLagUpdates]: current.maxLagUpdates,
+    [METRIC.IntegrityFailedNodes]: current.integrityFailureCount,
+    [METRIC.UnderProvisionedNodes]: current.underProvisionedCount,
+    // Emitted only once an interval has been judged.
+    [METRIC.Converged]: latest === undefined ? undefined : latest.converged ? 1 : 0,
+    [METRIC.RejectedNodes]: result.rejectedNodes,
+    [METRIC.IntervalsExpired]: result.expired.length,
+  });
 
   for (const verdict of result.evaluated) {
     const log = verdict.converged ? logger.info.bind(logger) : logger.warn.bind(logger);

@@ -4,7 +4,6 @@
  * only what its earlier attempts did not commit, and returns the same result.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,7 +13,7 @@ import { loadEndpoints, loadResources, loadSettings } from '#shared/config.ts';
 import { parseIngestRequest, type IngestRequest } from '#shared/domain/schemas.ts';
 import { METRIC } from '#shared/metrics.ts';
 import { validateEvent } from '#shared/middleware.ts';
-import { logger, metrics } from '#shared/observability.ts';
+import { addCounts, logger, metrics } from '#shared/observability.ts';
 import { appendUpdates, type AppendResult, type AppendUpdatesDeps } from '#shared/usecases/append-updates.ts';
 
 const settings = loadSettings();
@@ -31,8 +30,10 @@ const deps: AppendUpdatesDeps = {
 async function ingest(request: IngestRequest): Promise<AppendResult> {
   if (request.idempotencyKey !== undefined) logger.appendKeys({ idempotencyKey: request.idempotencyKey });
   const result = await appendUpdates(request, deps);
-  metrics.addMetric(METRIC.UpdatesIngested, MetricUnit.Count, result.updates);
-  metrics.addMetric(METRIC.AppendRetries, MetricUnit.Count, result.retries);
+  addCounts({
+    [METRIC.UpdatesIngested]: result.updates,
+    [METRIC.AppendRetries]: result.retries,
+  });
   logger.info('appended updates', { ...result });
   return result;
 }

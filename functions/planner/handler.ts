@@ -3,7 +3,6 @@
  * microbatches on the FIFO queue (DESIGN §5).
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { DynamoConvergenceStore } from '#shared/adapters/dynamodb/convergence-store.ts';
@@ -19,7 +18,7 @@ import type { UnsentMicrobatch } from '#shared/domain/ports.ts';
 import { parseScheduledEvent, type ScheduledTick } from '#shared/domain/scheduled-event.ts';
 import { METRIC } from '#shared/metrics.ts';
 import { validateEvent } from '#shared/middleware.ts';
-import { logger, metrics } from '#shared/observability.ts';
+import { addCounts, logger, metrics } from '#shared/observability.ts';
 import { planInterval, type PlanIntervalResult } from '#shared/usecases/plan-interval.ts';
 
 const settings = loadSettings();
@@ -47,13 +46,15 @@ async function plan({ scheduledTime }: ScheduledTick): Promise<PlanIntervalResul
   const interval = intervalIndex(scheduledTime, settings.intervalSeconds);
   logger.appendKeys({ interval });
   const result = await planInterval({ interval, plannedAt: scheduledTime }, deps);
-  metrics.addMetric(METRIC.NodesPlanned, MetricUnit.Count, result.nodesPlanned);
-  metrics.addMetric(METRIC.MicrobatchesPlanned, MetricUnit.Count, result.microbatches);
-  metrics.addMetric(METRIC.UpdatesPlanned, MetricUnit.Count, result.updatesPlanned);
-  metrics.addMetric(METRIC.TokensResent, MetricUnit.Count, result.resends);
-  metrics.addMetric(METRIC.PlanClaimsLost, MetricUnit.Count, result.claimsLost);
-  metrics.addMetric(METRIC.RejectedNodes, MetricUnit.Count, result.rejectedNodes);
-  metrics.addMetric(METRIC.UnsentNodes, MetricUnit.Count, result.unsentNodes);
+  addCounts({
+    [METRIC.NodesPlanned]: result.nodesPlanned,
+    [METRIC.MicrobatchesPlanned]: result.microbatches,
+    [METRIC.UpdatesPlanned]: result.updatesPlanned,
+    [METRIC.TokensResent]: result.resends,
+    [METRIC.PlanClaimsLost]: result.claimsLost,
+    [METRIC.RejectedNodes]: result.rejectedNodes,
+    [METRIC.UnsentNodes]: result.unsentNodes,
+  });
   logger.info('planned interval', { ...result });
   // Lambda's asynchronous retry runs the same interval against the same header: it plans the nodes
   // left unclaimed, re-sending their accepted tokens under the same deduplication ids.
