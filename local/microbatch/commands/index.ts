@@ -1,0 +1,4 @@
+/** Every command of `microbatch`, in the order `--help` lists them. */
+import type { RegisterCommand } from '../program.ts';
+
+export const COMMANDS: readonly RegisterCommand[] = [];
