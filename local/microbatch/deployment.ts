@@ -9,12 +9,13 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { createDocumentClient } from '#shared/clients.ts';
 import type { SyncSettings } from '#shared/domain/config.ts';
 import type { FunctionName } from '#infra/definitions.ts';
 import { localDynamoClient, localSqsClient } from '../emulators.ts';
+import type { LocalResources } from '../resources.ts';
 import { UsageError } from '../errors.ts';
 
 /** Where `microbatch up` writes what `--local` reads. */
@@ -173,4 +174,40 @@ export async function resolveDeployment(options: { readonly stack?: string; read
   if (options.stack !== undefined) return stackDeployment(options.stack, options.region === undefined ? {} : { region: options.region });
   if (options.local !== undefined) return localDeployment(typeof options.local === 'string' ? options.local : DEFAULT_LOCAL_STATE_FILE);
   throw new UsageError('say which deployment: --stack NAME (a deployed stack) or --local (one started by `microbatch up`)');
+}
+
+/**
+ * The state of a local deployment made of `resources` on the emulators at `endpoints` — what
+ * `microbatch up` writes, and what tests write to point `--local` at tables they created.
+ */
+export function localState(input: {
+  readonly endpoints: { readonly dynamodb: string; readonly sqs: string };
+  readonly resources: LocalResources;
+  readonly settings: Readonly<SyncSettings>;
+  readonly now?: Date;
+}): LocalState {
+  const { tables, queues } = input.resources;
+  return {
+    version: 1,
+    pid: process.pid,
+    startedAt: (input.now ?? new Date()).toISOString(),
+    endpoints: { dynamodb: input.endpoints.dynamodb, sqs: input.endpoints.sqs },
+    resources: {
+      logTable: tables.log,
+      nodesTable: tables.nodes,
+      replicaTable: tables.replica,
+      convergenceTable: tables.convergence,
+      ingestRequestsTable: tables.ingestRequests,
+      queueUrl: queues.microbatch.url,
+      deadLetterQueueUrl: queues.microbatchDeadLetter.url,
+      failedTicksQueueUrl: queues.failedTicks.url,
+    },
+    settings: input.settings,
+  };
+}
+
+/** Writes a local state file (its folder too) for `--local` to find. */
+export function writeLocalState(state: LocalState, file: string = DEFAULT_LOCAL_STATE_FILE): void {
+  mkdirSync(dirname(resolve(file)), { recursive: true });
+  writeFileSync(resolve(file), `${JSON.stringify(state, null, 2)}\n`);
 }
