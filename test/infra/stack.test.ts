@@ -49,10 +49,10 @@ function resourcesTheHandlerLoads(name: FunctionName): Resource[] {
   return [...match[1].matchAll(/'(\w+)'/g)].map((m) => m[1] as Resource);
 }
 
-/** The metrics a handler emits, read from its source (`metrics.addMetric(METRIC.<name>, …)`). */
+/** The metrics a handler emits, read from its source (`metrics.addMetric(METRIC.<name>, …)` or an `addCounts({ [METRIC.<name>]: … })` entry). */
 function metricsTheHandlerEmits(name: FunctionName): string[] {
   const source = readFileSync(new URL(`functions/${name}/handler.ts`, PROJECT_ROOT), 'utf8');
-  return [...source.matchAll(/addMetric\(METRIC\.(\w+)/g)].map((match) => METRIC[match[1] as keyof typeof METRIC]);
+  return [...source.matchAll(/(?:addMetric\(|\[)METRIC\.(\w+)/g)].map((match) => METRIC[match[1] as keyof typeof METRIC]);
 }
 
 /** The dashboard's body, its tokens (ARNs, queue names) replaced by a placeholder. */
