@@ -48,7 +48,7 @@ function cheapest(points: readonly PointAnalysis[], byLag: boolean): PointAnalys
   const near = points.filter((point) => point.monthly.totalUsd <= floor * (1 + COST_TIE) + 1e-9);
   // Whole seconds: a few milliseconds of apply time must not outweigh a smaller b.
   const lag = (point: PointAnalysis): number => (point.maxLagSeconds === null ? Number.POSITIVE_INFINITY : Math.round(point.maxLagSeconds));
-  return [...(byLag ? points : near)].sort((a, b) => lag(a) - lag(b) || a.monthly.totalUsd - b.monthly.totalUsd || a.batchSize - b.batchSize)[0];
+  return [...(byLag ? points : near)].sort((a, b) => lag(a) - lag(b) || a.batchSize - b.batchSize || a.monthly.totalUsd - b.monthly.totalUsd)[0];
 }
 
 /** What moving away from the chosen point would cost: a longer t, a larger b. */
