@@ -15,7 +15,7 @@ import type { Advice } from './recommend.ts';
 
 const FRAME: Frame = { width: 560, height: 300, top: 24, right: 20, bottom: 48, left: 64 };
 
-/** One curve: its points in plot units (x may be log₁₀ b), and which are feasible or recommended. */
+/** One curve: its points in plot units (x is a position in the grid), and which are feasible or recommended. */
 interface Curve {
   readonly id: string;
   readonly title: string;
@@ -71,7 +71,14 @@ ${drawn.map(
 }
 
 const MONEY = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', maximumFractionDigits: 2 });
-const bTick = (tick: number): string => compact(10 ** tick);
+
+/**
+ * The grid's values sit evenly along x (an ordinal axis), labelled with their values: t runs from
+ * 60 s to an hour and b from 1 to 10,000, so a linear axis would crowd the interesting end.
+ */
+function ordinal(values: readonly number[]): { readonly at: (value: number) => number; readonly label: (tick: number) => string } {
+  return { at: (value) => values.indexOf(value), label: (tick) => compact(values[tick] ?? Number.NaN) };
+}
 
 /** The page for an analysis. */
 export function renderAdvicePage(input: AdviseInput, advice: Advice): string {
@@ -80,15 +87,19 @@ export function renderAdvicePage(input: AdviseInput, advice: Advice): string {
   const fixedT = chosen?.intervalSeconds ?? advice.grid.intervals[0] ?? 60;
   const byT = advice.points.filter((point) => point.batchSize === fixedB);
   const byB = advice.points.filter((point) => point.intervalSeconds === fixedT);
+  const tAxis = ordinal(advice.grid.intervals);
+  const bAxis = ordinal(advice.grid.batchSizes);
   const mark = (point: PointAnalysis): { readonly feasible: boolean; readonly chosen: boolean } => ({ feasible: point.feasible, chosen: point === chosen });
   const target = { y: input.targetLagSeconds, label: `target ${compact(input.targetLagSeconds)} s` };
   const tLabel = `t, interval (s), at b = ${fixedB}`;
-  const bLabel = `b, updates per microbatch (log scale), at t = ${fixedT} s`;
+  const bLabel = `b, updates per microbatch, at t = ${fixedT} s`;
+  const lagAt = (p: PointAnalysis) => p.maxLagSeconds;
+  const costAt = (p: PointAnalysis) => p.monthly.totalUsd;
   const charts = [
-    chart({ id: 'lag-by-interval', title: 'Worst staleness against t', xLabel: tLabel, yLabel: 'staleness (s)', points: byT.map((p) => ({ x: p.intervalSeconds, y: p.maxLagSeconds, ...mark(p) })), reference: target }),
-    chart({ id: 'cost-by-interval', title: 'Monthly cost against t', xLabel: tLabel, yLabel: 'USD per month', points: byT.map((p) => ({ x: p.intervalSeconds, y: p.monthly.totalUsd, ...mark(p) })) }),
-    chart({ id: 'lag-by-batch', title: 'Worst staleness against b', xLabel: bLabel, yLabel: 'staleness (s)', points: byB.map((p) => ({ x: Math.log10(p.batchSize), y: p.maxLagSeconds, ...mark(p) })), xTickLabel: bTick, reference: target }),
-    chart({ id: 'cost-by-batch', title: 'Monthly cost against b', xLabel: bLabel, yLabel: 'USD per month', points: byB.map((p) => ({ x: Math.log10(p.batchSize), y: p.monthly.totalUsd, ...mark(p) })), xTickLabel: bTick }),
+    chart({ id: 'lag-by-interval', title: 'Worst staleness against t', xLabel: tLabel, yLabel: 'staleness (s)', points: byT.map((p) => ({ x: tAxis.at(p.intervalSeconds), y: lagAt(p), ...mark(p) })), xTickLabel: tAxis.label, reference: target }),
+    chart({ id: 'cost-by-interval', title: 'Monthly cost against t', xLabel: tLabel, yLabel: 'USD per month', points: byT.map((p) => ({ x: tAxis.at(p.intervalSeconds), y: costAt(p), ...mark(p) })), xTickLabel: tAxis.label }),
+    chart({ id: 'lag-by-batch', title: 'Worst staleness against b', xLabel: bLabel, yLabel: 'staleness (s)', points: byB.map((p) => ({ x: bAxis.at(p.batchSize), y: lagAt(p), ...mark(p) })), xTickLabel: bAxis.label, reference: target }),
+    chart({ id: 'cost-by-batch', title: 'Monthly cost against b', xLabel: bLabel, yLabel: 'USD per month', points: byB.map((p) => ({ x: bAxis.at(p.batchSize), y: costAt(p), ...mark(p) })), xTickLabel: bAxis.label }),
   ];
   const heading = chosen === null ? 'No (t, b) meets every limit' : `Recommended: t = ${chosen.intervalSeconds} s, b = ${chosen.batchSize}`;
   const page = html`<!doctype html>
