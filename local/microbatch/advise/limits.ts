@@ -70,6 +70,20 @@ export type LimitKey =
   | 'applierTimeout'
   | 'plannerHalfInterval';
 
+/** What to change when a limit rules out (t, b) altogether, for the recommendation's text. */
+export const LIMIT_REMEDIES: Readonly<Record<LimitKey, string>> = {
+  schedulerMinimum: 'use whole minutes of at least 60 s (or --local for a local run)',
+  batchSizeRange: 'keep b within 1–10,000',
+  fifoPerGroup: 'a larger b sends fewer tokens per node',
+  fifoPerQueue: 'a larger b or a longer t sends fewer calls per second',
+  replicaPartitionWrites: 'no t or b helps: lower that node’s rate below 1,000 updates/s (one partition per node)',
+  logPartitionReads: 'a larger b reads the Log in fewer, fuller 4 KB units; beyond that, fewer nodes per stream',
+  applierConcurrency: 'raise the applier’s maximum concurrency (context applierMaxConcurrency, --applier-concurrency here) or a larger b',
+  messageGroupSerial: 'a larger b (fewer microbatches per node) or a longer t',
+  applierTimeout: 'a smaller b, or a longer applier timeout (applierTimeoutSeconds)',
+  plannerHalfInterval: 'a longer t, or shard the planner',
+};
+
 export interface LimitCheck {
   readonly key: LimitKey;
   readonly ok: boolean;

@@ -3,7 +3,7 @@
  * point with the reasons for it. Pure.
  */
 import { analyzePoint, type AdviseInput, type PointAnalysis } from './model.ts';
-import type { LimitKey } from './limits.ts';
+import { LIMIT_REMEDIES, type LimitKey } from './limits.ts';
 
 /** Intervals tried: whole minutes for a stack (Scheduler), seconds too for the local runtime. */
 export const CLOUD_INTERVALS = [60, 120, 180, 300, 600, 900, 1200, 1800, 3600] as const;
@@ -60,8 +60,13 @@ function tradeOffs(chosen: PointAnalysis, points: readonly PointAnalysis[]): rea
   if (longer !== undefined) {
     const broken = longer.limits.filter((limit) => !limit.ok).map((limit) => limit.key);
     const lag = longer.maxLagSeconds === null ? 'no convergence' : `${NUMBER.format(longer.maxLagSeconds)} s staleness`;
+    const saving = MONEY.format(Math.max(0, chosen.monthly.totalUsd - longer.monthly.totalUsd));
     sentences.push(
-      `t = ${longer.intervalSeconds} s would cost ${MONEY.format(longer.monthly.totalUsd)}/month but ${broken.length > 0 ? `break ${broken.join(', ')}` : `means ${lag}, over the target`}.`,
+      broken.length > 0
+        ? `t = ${longer.intervalSeconds} s would break ${broken.join(', ')}.`
+        : longer.meetsTargetLag
+          ? `t = ${longer.intervalSeconds} s would save only ${saving}/month (within ${Math.round(COST_TIE * 100)} %) at ${lag}.`
+          : `t = ${longer.intervalSeconds} s would cost ${MONEY.format(longer.monthly.totalUsd)}/month but means ${lag}, over the target.`,
     );
   }
   const larger = points
@@ -97,6 +102,7 @@ export function recommend(input: AdviseInput, points: readonly PointAnalysis[]):
       meetsTargetLag: false,
       reasons: [
         `No (t, b) of the grid meets every limit. The limits that rule out most points: ${blocking.map((limit) => `${limit.key} (${limit.points} of ${points.length})`).join(', ')}.`,
+        ...blocking.slice(0, 1).map((limit) => `For ${limit.key}: ${LIMIT_REMEDIES[limit.key]}.`),
         ...neverNote,
       ],
     };

@@ -74,6 +74,7 @@ describe('advise', () => {
     const { point, reasons } = advise(input({ nodes: [{ nodeId: 'hot', rate: 2_000 }], ingestRate: 1 })).recommendation;
     expect(point).toBeNull();
     expect(reasons[0]).toMatch(/^No \(t, b\) of the grid meets every limit\. .*replicaPartitionWrites \(117 of 117\)/);
+    expect(reasons[1]).toMatch(/^For replicaPartitionWrites: no t or b helps: lower that node’s rate below 1,000 updates\/s/);
   });
 
   it('marks every point as missing the target when no node can converge', () => {
