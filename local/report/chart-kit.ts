@@ -127,8 +127,8 @@ export function intervalPlot(frame: Frame, samples: readonly IntervalSample[], m
   };
 }
 
-/** Grid lines, both axes with ticks, and their labels. */
-export function axes(plot: Plot, xLabel: string, yLabel: string): Markup {
+/** Grid lines, both axes with ticks, and their labels; `xTickLabel` writes an x tick (default: a count). */
+export function axes(plot: Plot, xLabel: string, yLabel: string, xTickLabel: (tick: number) => string = count): Markup {
   const { frame, x, y } = plot;
   const plotLeft = frame.left;
   const plotRight = frame.width - frame.right;
@@ -141,7 +141,7 @@ export function axes(plot: Plot, xLabel: string, yLabel: string): Markup {
 <g class="axis">
 <line x1="${coordinate(plotLeft)}" x2="${coordinate(plotRight)}" y1="${coordinate(plotBottom)}" y2="${coordinate(plotBottom)}"/>
 ${xTicks.map(
-  (tick) => html`<line x1="${coordinate(x(tick))}" x2="${coordinate(x(tick))}" y1="${coordinate(plotBottom)}" y2="${coordinate(plotBottom + 5)}"/><text x="${coordinate(x(tick))}" y="${coordinate(plotBottom + 19)}" text-anchor="middle">${count(tick)}</text>`,
+  (tick) => html`<line x1="${coordinate(x(tick))}" x2="${coordinate(x(tick))}" y1="${coordinate(plotBottom)}" y2="${coordinate(plotBottom + 5)}"/><text x="${coordinate(x(tick))}" y="${coordinate(plotBottom + 19)}" text-anchor="middle">${xTickLabel(tick)}</text>`,
 )}
 ${plot.yTicks.map(
   (tick) => html`<text x="${coordinate(plotLeft - 8)}" y="${coordinate(y(tick) + 4)}" text-anchor="end">${compact(tick)}</text>`,

@@ -1,0 +1,155 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'node-html-parser';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { main } from '#local/microbatch/main.ts';
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `microbatch …` in process, with stdout and stderr captured. */
+async function run(...args: string[]): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout += String(chunk);
+    return true;
+  });
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  });
+  try {
+    const code = await main(args);
+    return { code, stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+const BASE = ['advise', '--rates', '2,5,10', '--ingest-rate', '4', '--target-lag', '180'];
+
+describe('microbatch advise', () => {
+  let folder: string;
+  beforeEach(() => {
+    folder = mkdtempSync(join(tmpdir(), 'advise-'));
+    process.exitCode = undefined;
+  });
+  afterEach(() => {
+    process.exitCode = undefined;
+  });
+
+  it('prints the prices used, the recommendation, the point in detail and the feasible region', async () => {
+    const { code, stdout } = await run(...BASE);
+    expect(code).toBe(0);
+    expect(stdout).toContain('Prices: us-east-1, on-demand list prices');
+    expect(stdout).toMatch(/sqsFifoRequest .*SQS FIFO requests/);
+    expect(stdout).toContain('Recommended: t = 120 s, b = 100');
+    expect(stdout).toContain('At the recommendation: t = 120 s, b = 100');
+    expect(stdout).toMatch(/node-1 .* NEVER/);
+    // At t = 120: shares 240, 600, 1,200 against 480 per interval → 240, 480, 480 updates, 3 + 5 + 5 tokens.
+    expect(stdout).toMatch(/tokens \(microbatch messages\) +│ 13 /);
+    expect(stdout).toMatch(/SQS SendMessageBatch = ceil\(tokens \/ 10\) +│ 2 /);
+    expect(stdout).toContain('Feasible region');
+  });
+
+  it('evaluates the t and b asked for', async () => {
+    const { code, stdout } = await run(...BASE, '--interval', '60', '--batch-size', '100');
+    expect(code).toBe(0);
+    expect(stdout).toContain('As asked: t = 60 s, b = 100, ingest 4/s = 240 per interval');
+    // The hand-computed case of model.test.ts.
+    expect(stdout).toMatch(/total \(requests and compute.*\$30\.77/);
+  });
+
+  it('prints the whole analysis with --json', async () => {
+    const { code, stdout } = await run('--json', ...BASE, '--price', 'dynamodbWriteRequestUnit=1.25', '--interval', '60', '--batch-size', '100');
+    expect(code).toBe(0);
+    const analysis = JSON.parse(stdout) as {
+      prices: { region: string; items: { key: string; usd: number; overridden: boolean }[] };
+      recommendation: { intervalSeconds: number; batchSize: number; reasons: string[] };
+      evaluated: { intervalSeconds: number; requests: { tokens: number }; monthly: { totalUsd: number } };
+      region: { feasible: boolean }[];
+    };
+    expect(analysis.prices.region).toBe('us-east-1');
+    expect(analysis.prices.items.find((item) => item.key === 'dynamodbWriteRequestUnit')).toMatchObject({ usd: 1.25, overridden: true });
+    expect(analysis.evaluated.intervalSeconds).toBe(60);
+    expect(analysis.evaluated.requests.tokens).toBe(8);
+    // $30.76707 plus the write units' $29.975625 once more at twice the price.
+    expect(analysis.evaluated.monthly.totalUsd).toBeCloseTo(60.742695, 4);
+    expect(analysis.region).toHaveLength(9 * 13);
+    expect(analysis.recommendation.reasons.length).toBeGreaterThan(0);
+  });
+
+  it('reads rates from a file', async () => {
+    const file = join(folder, 'rates.csv');
+    writeFileSync(file, 'nodeId,rate\nedge-a,5\nedge-b,10\n');
+    const { code, stdout } = await run('--json', 'advise', '--rates-file', file, '--ingest-rate', '4', '--target-lag', '180');
+    expect(code).toBe(0);
+    expect((JSON.parse(stdout) as { input: { nodes: unknown } }).input.nodes).toEqual([
+      { nodeId: 'edge-a', rate: 5 },
+      { nodeId: 'edge-b', rate: 10 },
+    ]);
+  });
+
+  it('draws lag and cost against t and b in a self-contained page with --html', async () => {
+    const file = join(folder, 'advice.html');
+    const { code, stderr } = await run(...BASE, '--html', file);
+    expect(code).toBe(0);
+    expect(stderr).toContain(`wrote ${file}`);
+    const text = readFileSync(file, 'utf8');
+    expect(text).not.toMatch(/NaN|Infinity|undefined|<script|https?:\/\/[^"]*\.(css|js)/);
+    const page = parse(text);
+    expect(page.querySelector('h1')?.text).toBe('Recommended: t = 120 s, b = 100');
+    const charts = page.querySelectorAll('svg.chart');
+    expect(charts.map((chart) => chart.id)).toEqual(['lag-by-interval', 'cost-by-interval', 'lag-by-batch', 'cost-by-batch']);
+    for (const chart of charts) {
+      const labels = chart.querySelectorAll('text.axis-label').map((label) => label.text);
+      expect(labels, chart.id).toHaveLength(2);
+      expect(labels[0]).toMatch(/^(t, interval \(s\), at b = 100|b, updates per microbatch, at t = 120 s)$/);
+      expect(labels[1]).toMatch(/^(staleness \(s\)|USD per month)$/);
+      expect(chart.querySelector('path.line')?.getAttribute('d')).toMatch(/^M[\d.]+,[\d.]+L/);
+      // The recommendation is marked on every chart.
+      expect(chart.querySelectorAll('circle.chosen')).toHaveLength(1);
+    }
+    // The axes place the grid evenly and label it with its values.
+    const ticks = (id: string): string[] => page.querySelector(id)?.querySelectorAll('.axis text[text-anchor="middle"]:not(.axis-label)').map((tick) => tick.text) ?? [];
+    expect(ticks('#cost-by-interval')).toEqual(['60', '120', '180', '300', '600', '900', '1.2K', '1.8K', '3.6K']);
+    expect(ticks('#cost-by-batch')).toEqual(['1', '5', '20', '100', '500', '2K', '10K']);
+    expect(page.querySelector('#lag-by-interval .marker text')?.text).toBe('target 180 s');
+    expect(page.querySelectorAll('table tbody tr')).toHaveLength(6);
+  });
+
+  it.each([
+    [['advise', '--rates', '2,-5', '--ingest-rate', '4', '--target-lag', '180'], /--rates, rate 2: a rate must be a positive number of updates per second \(got "-5"\)/],
+    [['advise', '--ingest-rate', '4', '--target-lag', '180'], /no node rates: give --rates r1,r2,…, --rates-file FILE, or a deployment/],
+    [['--stack', 'Prod', ...BASE, '--interval', '30'], /--interval 30: a deployed stack needs whole minutes, at least 60 s/],
+    [[...BASE, '--interval', '30'], /--interval 30: a deployed stack needs whole minutes/],
+    [[...BASE, '--price', 'lambdaRequest=free'], /--price lambdaRequest: must be a number of US dollars ≥ 0/],
+    [[...BASE, '--price', 'egress=0.09'], /--price egress: not a price the advisor uses/],
+    [['advise', '--rates', '2', '--target-lag', '180'], /--ingest-rate is required/],
+    [['advise', '--rates', '2', '--ingest-rate', '4'], /--target-lag is required/],
+    [['advise', '--rates', '2', '--ingest-rate', '-1', '--target-lag', '180'], /--ingest-rate must be a number ≥ 0 \(got "-1"\)/],
+    [[...BASE, '--batch-size', '20000'], /--batch-size must be a whole number 1–10000/],
+    [[...BASE, '--rates-file', 'x.csv'], /give --rates or --rates-file, not both/],
+    [['advise', '--rates-file', '/nonexistent/rates.csv', '--ingest-rate', '4', '--target-lag', '180'], /--rates-file \/nonexistent\/rates\.csv: cannot read it/],
+  ])('refuses bad input with a clear message and exit 2: %j', async (args, message) => {
+    const html = join(folder, 'never.html');
+    const { code, stdout, stderr } = await run(...args, '--html', html);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(message);
+    expect(stdout).toBe('');
+    expect(() => readFileSync(html)).toThrow(/ENOENT/);
+  });
+
+  it('allows t below a minute for a local deployment (checked before the state file is read)', async () => {
+    const { code, stderr } = await run('--local', join(folder, 'missing.json'), ...BASE, '--interval', '30');
+    // The interval passes; the rates come from the flags, so no state file is needed.
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+  });
+});
