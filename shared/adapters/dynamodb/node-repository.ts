@@ -216,8 +216,7 @@ export class DynamoNodeRepository implements NodeRepository {
   }
 }
 
-/** Active nodes and rejected items; paused ones (which the filter keeps out anyway) are neither. */
-/** The page's valid nodes (only the active ones unless `includePaused`) and its invalid items. */
+/** The page's valid nodes — only the active ones (paused ones the filter keeps out anyway) unless `includePaused` — and its invalid items. */
 function toNodePage(items: readonly StoredItem[], includePaused = false): NodePage {
   const nodes: NodeState[] = [];
   const rejected: RejectedNode[] = [];
