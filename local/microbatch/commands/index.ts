@@ -1,4 +1,6 @@
 /** Every command of `microbatch`, in the order `--help` lists them. */
 import type { RegisterCommand } from '../program.ts';
+import { registerNodes } from './nodes.ts';
+import { registerUp } from './up.ts';
 
-export const COMMANDS: readonly RegisterCommand[] = [];
+export const COMMANDS: readonly RegisterCommand[] = [registerUp, registerNodes];

@@ -168,7 +168,7 @@ export class DynamoNodeRepository implements NodeRepository {
    * {@link register} it never creates one. @returns false when there is no such node.
    */
   async change(nodeId: string, changes: { readonly rate?: number; readonly status?: NodeStatus }): Promise<boolean> {
-    const fields = Object.entries(changes).filter(([, value]) => value !== undefined);
+    const fields: [string, unknown][] = Object.entries(changes);
     if (fields.length === 0) throw new RangeError('change takes a rate, a status or both');
     return this.conditionalUpdate({
       TableName: this.tableName,
