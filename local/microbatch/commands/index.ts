@@ -1,6 +1,7 @@
 /** Every command of `microbatch`, in the order `--help` lists them. */
 import type { RegisterCommand } from '../program.ts';
 import { registerNodes } from './nodes.ts';
+import { registerStatus } from './status.ts';
 import { registerUp } from './up.ts';
 
-export const COMMANDS: readonly RegisterCommand[] = [registerUp, registerNodes];
+export const COMMANDS: readonly RegisterCommand[] = [registerUp, registerNodes, registerStatus];
