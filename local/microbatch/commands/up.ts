@@ -2,7 +2,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_LOCAL_STATE_FILE } from '../deployment.ts';
 import type { CommandContext, RegisterCommand } from '../program.ts';
-import { startUp, UP_DEFAULTS, type UpIntervalStatus } from '../up/start-up.ts';
+import { startUp, UP_DEFAULTS, upSettings, type UpIntervalStatus } from '../up/start-up.ts';
 
 function wholeNumber(text: string): number {
   const value = text.trim() === '' ? Number.NaN : Number(text);
@@ -19,17 +19,22 @@ export function statusLine(status: UpIntervalStatus): string {
   );
 }
 
-/** Resolves on the first SIGINT or SIGTERM. */
-function untilSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (signal: NodeJS.Signals): void => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
+/** The first SIGINT or SIGTERM from now on (the default of exiting at once no longer applies); `dispose` stops listening. */
+function firstSignal(): { readonly received: Promise<NodeJS.Signals>; dispose(): void } {
+  let on: (signal: NodeJS.Signals) => void = () => undefined;
+  const dispose = (): void => {
+    process.off('SIGINT', on);
+    process.off('SIGTERM', on);
+  };
+  const received = new Promise<NodeJS.Signals>((resolve) => {
+    on = (signal) => {
+      dispose();
       resolve(signal);
     };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
   });
+  process.on('SIGINT', on);
+  process.on('SIGTERM', on);
+  return { received, dispose };
 }
 
 export const registerUp: RegisterCommand = (program: Command, context: CommandContext) => {
@@ -43,8 +48,10 @@ export const registerUp: RegisterCommand = (program: Command, context: CommandCo
       const output = context.output();
       const local = context.globals().local;
       const stateFile = typeof local === 'string' ? local : DEFAULT_LOCAL_STATE_FILE;
+      upSettings({ intervalSeconds: options.interval, batchSize: options.batchSize });
       output.note('starting DynamoDB Local and the SQS emulator …');
-      const stopSignal = untilSignal();
+      // Listening from the start: a Ctrl-C while the emulators start still stops them cleanly.
+      const signal = firstSignal();
       const run = await startUp({
         ...(options.interval === undefined ? {} : { intervalSeconds: options.interval }),
         ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
@@ -55,6 +62,9 @@ export const registerUp: RegisterCommand = (program: Command, context: CommandCo
         onError: (error) => {
           output.note(`warning: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`, true);
         },
+      }).catch((error: unknown) => {
+        signal.dispose();
+        throw error;
       });
       const { settings, endpoints, resources } = run.state;
       output.note(
@@ -65,8 +75,8 @@ export const registerUp: RegisterCommand = (program: Command, context: CommandCo
           '  Ctrl-C stops it',
         ].join('\n'),
       );
-      const signal = await stopSignal;
-      output.note(`${signal}: stopping (finishing the invocations in flight) …`);
+      const received = await signal.received;
+      output.note(`${received}: stopping (finishing the invocations in flight) …`);
       await run.stop();
       output.note(`stopped: emulators down, ${run.stateFile} removed`);
     });

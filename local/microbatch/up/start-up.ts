@@ -71,7 +71,7 @@ export interface UpRun {
 }
 
 /** t and b as `up` takes them, checked by the settings' one validation; a bad value is a UsageError naming the option. */
-export function upSettings(options: { readonly intervalSeconds?: number; readonly batchSize?: number }): Readonly<SyncSettings> {
+export function upSettings(options: { readonly intervalSeconds?: number | undefined; readonly batchSize?: number | undefined }): Readonly<SyncSettings> {
   try {
     return validateSettings(
       { stream: DEFAULT_SETTINGS.stream, intervalSeconds: options.intervalSeconds ?? UP_DEFAULTS.intervalSeconds, batchSize: options.batchSize ?? UP_DEFAULTS.batchSize },
