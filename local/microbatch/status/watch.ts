@@ -7,11 +7,10 @@ export async function repeatUntilAborted(work: () => Promise<void>, periodMs: nu
   while (!signal.aborted) {
     await work();
     runs += 1;
-    try {
-      await sleep(periodMs, undefined, { signal });
-    } catch (error) {
-      if (!signal.aborted) throw error;
-    }
+    // An abort rejects the sleep with an AbortError: the loop's condition then ends it.
+    await sleep(periodMs, undefined, { signal }).catch((error: unknown) => {
+      if (!(error instanceof Error && error.name === 'AbortError')) throw error;
+    });
   }
   return runs;
 }
