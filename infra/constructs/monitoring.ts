@@ -139,7 +139,7 @@ export class Monitoring extends Construct {
       rejectedNodes: this.alarm('RejectedNodes', metric(METRIC.RejectedNodes, 'Maximum'), {
         ...ANY_AT_ALL,
         alarmDescription:
-          'A Nodes item is not a valid node (a rate written as a string, 0 or negative, an unknown status, an id with a space): the planner and checker skip it and go on with every other node. Fix the item; `npm run nodes -- list` and the error log name it.',
+          'A Nodes item is not a valid node (a rate written as a string, 0 or negative, an unknown status, an id with a space): the planner and checker skip it and go on with every other node. Fix the item; `npx microbatch --stack STACK nodes list` and the error log name it.',
       }),
       intervalsExpired: this.alarm('IntervalsExpired', metric(METRIC.IntervalsExpired, 'Sum'), {
         ...ANY_AT_ALL,

@@ -1,8 +1,9 @@
 /**
  * Which Microbatch Sync the command line talks to: a deployed stack, found from its CloudFormation
  * outputs (`--stack NAME`, the standard AWS credential chain and region), or a local one started by
- * `microbatch up` (`--local [FILE]`, the state file `up` writes). Every command gets one
- * {@link Deployment} and reaches tables, queues and functions only through it.
+ * `microbatch up` (`--local`, through the state file `up` writes; `--state-file FILE` names
+ * another). Every command gets one {@link Deployment} and reaches tables, queues and functions only
+ * through it.
  */
 import { CloudFormationClient, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';

@@ -3,7 +3,7 @@
  * Global options live here; each command is a module of `commands/` that registers itself.
  */
 import { Command, Option } from 'commander';
-import { resolveDeployment, type Deployment } from './deployment.ts';
+import { DEFAULT_LOCAL_STATE_FILE, resolveDeployment, type Deployment } from './deployment.ts';
 import { createOutput, type Output } from './output.ts';
 
 /** What every command gets: the deployment the global options name, and where to print. */
@@ -17,6 +17,7 @@ export interface CommandContext {
 
 export interface GlobalOptions {
   readonly stack?: string;
+  /** `--local`, or the file `--state-file` names. */
   readonly local?: string | boolean;
   readonly region?: string;
   readonly json: boolean;
@@ -28,12 +29,17 @@ export function buildProgram(commands: readonly RegisterCommand[]): Command {
   const program = new Command('microbatch')
     .description('Run and inspect Microbatch Sync: a deployed stack (--stack NAME) or a local one (--local, started by `microbatch up`)')
     .addOption(new Option('--stack <name>', 'a deployed stack, found from its CloudFormation outputs (standard AWS credentials and region)'))
-    .addOption(new Option('--local [file]', 'the local system `microbatch up` started (its state file, default out/microbatch-local.json)'))
+    // A flag, not `--local [file]`: an optional value is greedy, and `--local nodes list` took `nodes` for the file.
+    .addOption(new Option('--local', 'the local system `microbatch up` started (found through its state file)'))
+    .addOption(new Option('--state-file <file>', `the state file \`up\` writes and --local reads (default ${DEFAULT_LOCAL_STATE_FILE}); implies --local`))
     .addOption(new Option('--region <region>', 'the AWS region of --stack (default: the standard chain: AWS_REGION, the profile)'))
     .option('--json', 'print the result as JSON', false)
     .showHelpAfterError()
     .exitOverride();
-  const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+  const globals = (): GlobalOptions => {
+    const { stateFile, ...options } = program.opts<GlobalOptions & { stateFile?: string }>();
+    return stateFile === undefined ? options : { ...options, local: stateFile };
+  };
   let deployment: Promise<Deployment> | undefined;
   const context: CommandContext = {
     deployment: () => (deployment ??= resolveDeployment(globals())),

@@ -7,7 +7,7 @@ import { ValidationError } from '#shared/domain/errors.ts';
 import type { NodeRegistration, NodeRepository } from '#shared/domain/ports.ts';
 import { NODE_ID_PATTERN, NODE_ID_RULE } from '#shared/domain/identifiers.ts';
 
-export async function registerNode(registration: NodeRegistration, deps: { readonly nodes: NodeRepository }): Promise<void> {
+export async function registerNode(registration: NodeRegistration, deps: { readonly nodes: Pick<NodeRepository, 'register'> }): Promise<void> {
   if (!NODE_ID_PATTERN.test(registration.nodeId)) {
     throw new ValidationError('invalid node', [`nodeId: must be ${NODE_ID_RULE} (got ${JSON.stringify(registration.nodeId)})`]);
   }

@@ -1,6 +1,6 @@
 import type { ScanCommandInput } from '@aws-sdk/lib-dynamodb';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.ts';
@@ -340,6 +340,83 @@ describe('DynamoNodeRepository', () => {
 
       // Assess
       expect(ddbMock.commandCalls(UpdateCommand)[0]?.args[0].input.ExpressionAttributeValues).toMatchObject({ ':status': 'paused' });
+    });
+  });
+
+  describe('scanAll', () => {
+    it('scans every item, paused ones too, and reports the invalid ones', async () => {
+      // Prepare
+      ddbMock.on(ScanCommand).resolvesOnce({ Items: [node('n-1'), node('n-2', { status: 'paused' })], LastEvaluatedKey: { nodeId: 'n-2' } }).resolvesOnce({ Items: [{ ...node('n-3'), rate: 0 }] });
+
+      // Act
+      const pages = await pagesOf(repository.scanAll());
+
+      // Assess
+      expect(pages.flatMap((page) => page.nodes.map((n) => `${n.nodeId}/${n.status}`))).toEqual(['n-1/active', 'n-2/paused']);
+      expect(pages.flatMap((page) => page.rejected.map((r) => r.nodeId))).toEqual(['n-3']);
+      expect(ddbMock).toHaveReceivedNthCommandWith(ScanCommand, 1, { TableName: TABLE, ConsistentRead: true });
+      expect(ddbMock.commandCalls(ScanCommand)[0]?.args[0].input).not.toHaveProperty('FilterExpression');
+    });
+  });
+
+  describe('change', () => {
+    it('sets only the fields given, on the condition that the node exists', async () => {
+      // Prepare
+      ddbMock.on(UpdateCommand).resolves({});
+
+      // Act
+      const changed = await repository.change('n-1', { status: 'paused' });
+
+      // Assess
+      expect(changed).toBe(true);
+      expect(ddbMock).toHaveReceivedCommandWith(UpdateCommand, {
+        TableName: TABLE,
+        Key: { nodeId: 'n-1' },
+        UpdateExpression: 'SET #status = :status',
+        ConditionExpression: 'attribute_exists(#nodeId)',
+        ExpressionAttributeNames: { '#nodeId': 'nodeId', '#status': 'status' },
+        ExpressionAttributeValues: { ':status': 'paused' },
+      });
+    });
+
+    it('returns false for a node that does not exist, and never creates one', async () => {
+      // Prepare
+      ddbMock.on(UpdateCommand).rejects(conditionFailed());
+
+      // Act
+      const changed = await repository.change('ghost', { rate: 5 });
+
+      // Assess
+      expect(changed).toBe(false);
+    });
+
+    it('refuses a change of nothing', async () => {
+      // Act / Assess
+      await expect(repository.change('n-1', {})).rejects.toThrow(RangeError);
+      expect(ddbMock).not.toHaveReceivedCommand(UpdateCommand);
+    });
+  });
+
+  describe('remove', () => {
+    it('deletes the item of a node that exists, and returns false for one that does not', async () => {
+      // Prepare
+      ddbMock.on(DeleteCommand, { Key: { nodeId: 'n-1' } }).resolves({}).on(DeleteCommand, { Key: { nodeId: 'ghost' } }).rejects(conditionFailed());
+
+      // Act
+      const removed = await repository.remove('n-1');
+      const missing = await repository.remove('ghost');
+
+      // Assess
+      expect([removed, missing]).toEqual([true, false]);
+      expect(ddbMock).toHaveReceivedCommandWith(DeleteCommand, { TableName: TABLE, Key: { nodeId: 'n-1' }, ConditionExpression: 'attribute_exists(#nodeId)' });
+    });
+
+    it('lets an error other than a failed condition through', async () => {
+      // Prepare
+      ddbMock.on(DeleteCommand).rejects(throttled());
+
+      // Act / Assess
+      await expect(repository.remove('n-1')).rejects.toThrow(/throughput/);
     });
   });
 });

@@ -481,7 +481,7 @@ describe('monitoring', () => {
       TreatMissingData: 'notBreaching',
       AlarmActions: [topicRef()],
     });
-    expect(alarm.AlarmDescription).toMatch(/npm run nodes -- list/);
+    expect(alarm.AlarmDescription).toMatch(/npx microbatch --stack STACK nodes list/);
   });
 
   it('alarms when an interval leaves the open window without converging', () => {

@@ -3,7 +3,7 @@
  */
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient, ScanCommandInput, UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { GENESIS_CHAIN } from '#shared/domain/chain.ts';
 import { readNodeItem, type RejectedNode } from '#shared/domain/node.ts';
 import type { NodePage, NodeRegistration, NodeRepository } from '#shared/domain/ports.ts';
@@ -155,6 +155,44 @@ export class DynamoNodeRepository implements NodeRepository {
     );
   }
 
+  /**
+   * Every item, paused nodes too, page by page (one segment: an operator's listing, not the
+   * planner's hot path). Invalid items are reported in `rejected`, as in {@link scanActive}.
+   */
+  async *scanAll(): AsyncGenerator<NodePage, void, undefined> {
+    for await (const items of scanPages(this.doc, { TableName: this.tableName, ConsistentRead: true })) yield toNodePage(items, true);
+  }
+
+  /**
+   * Changes the rate or status of a node that exists (its cursors untouched); unlike
+   * {@link register} it never creates one. @returns false when there is no such node.
+   */
+  async change(nodeId: string, changes: { readonly rate?: number; readonly status?: NodeStatus }): Promise<boolean> {
+    const fields: [string, unknown][] = Object.entries(changes);
+    if (fields.length === 0) throw new RangeError('change takes a rate, a status or both');
+    return this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: { nodeId },
+      UpdateExpression: `SET ${fields.map(([name]) => `#${name} = :${name}`).join(', ')}`,
+      ConditionExpression: 'attribute_exists(#nodeId)',
+      ExpressionAttributeNames: { '#nodeId': 'nodeId', ...Object.fromEntries(fields.map(([name]) => [`#${name}`, name])) },
+      ExpressionAttributeValues: Object.fromEntries(fields.map(([name, value]) => [`:${name}`, value])),
+    });
+  }
+
+  /** Deletes a node's item (its Replica items are another table's). @returns false when there was none. */
+  async remove(nodeId: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({ TableName: this.tableName, Key: { nodeId }, ConditionExpression: 'attribute_exists(#nodeId)', ExpressionAttributeNames: { '#nodeId': 'nodeId' } }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
   /** @returns false when the condition failed; every other error propagates. */
   private async conditionalUpdate(input: UpdateCommandInput): Promise<boolean> {
     try {
@@ -178,14 +216,14 @@ export class DynamoNodeRepository implements NodeRepository {
   }
 }
 
-/** Active nodes and rejected items; paused ones (which the filter keeps out anyway) are neither. */
-function toNodePage(items: readonly StoredItem[]): NodePage {
+/** The page's valid nodes — only the active ones (paused ones the filter keeps out anyway) unless `includePaused` — and its invalid items. */
+function toNodePage(items: readonly StoredItem[], includePaused = false): NodePage {
   const nodes: NodeState[] = [];
   const rejected: RejectedNode[] = [];
   for (const item of items) {
     const read = readNodeItem(item);
     if ('rejected' in read) rejected.push(read.rejected);
-    else if (read.node.status === 'active') nodes.push(read.node);
+    else if (includePaused || read.node.status === 'active') nodes.push(read.node);
   }
   return { nodes, rejected };
 }
