@@ -11,10 +11,15 @@ import { DynamoLogStore } from '#shared/adapters/dynamodb/log-store.ts';
 import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.ts';
 import { DynamoReplicaStore } from '#shared/adapters/dynamodb/replica-store.ts';
 import { validateSettings, type SyncSettings } from '#shared/domain/config.ts';
+import { listActive } from '#shared/domain/ports.ts';
 import { functionEnvironment, LambdaHost } from '#local/lambda-host.ts';
 import { localState, writeLocalState } from '#local/microbatch/deployment.ts';
 import { main } from '#local/microbatch/main.ts';
 import { createResources, type LocalResources } from '#local/resources.ts';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { LOCAL_REGION } from '#local/emulators.ts';
+import { FifoEventSource } from '#local/event-source.ts';
+import { seededRandom } from '#local/random.ts';
 import type { EmulatorClients } from './support.ts';
 
 export interface LocalDeploymentFixture {
@@ -27,6 +32,8 @@ export interface LocalDeploymentFixture {
   readonly log: DynamoLogStore;
   readonly nodes: DynamoNodeRepository;
   readonly replica: DynamoReplicaStore;
+  /** Runs planner ticks and drains the queue through the applier until every active node holds the head. */
+  converge(): Promise<void>;
   remove(): Promise<void>;
 }
 
@@ -37,15 +44,40 @@ export async function localDeploymentFixture(clients: EmulatorClients, prefix: s
   const stateFile = join(folder, 'local.json');
   writeLocalState(localState({ endpoints: clients.endpoints, resources, settings }), stateFile);
   const env = functionEnvironment({ settings, resources: resources.functionResources, endpoints: clients.endpoints, logLevel: 'SILENT' });
+  const host = new LambdaHost(env, randomUUID().slice(0, 6));
+  const log = new DynamoLogStore(clients.doc, resources.tables.log, { ingestRequestsTable: resources.tables.ingestRequests });
+  const nodes = new DynamoNodeRepository(clients.doc, resources.tables.nodes);
+  const source = new FifoEventSource({
+    sqs: clients.sqs,
+    queue: resources.queues.microbatch,
+    region: LOCAL_REGION,
+    invoke: (event: SQSEvent) => host.invoke<SQSBatchResponse | undefined>('applier', event),
+    faults: () => ({ duplicate: 0, crash: 0, reorder: 0, lose: 0 }),
+    random: seededRandom(1),
+  });
+  let ticks = 0;
+  const converge = async (): Promise<void> => {
+    for (let round = 0; round < 20; round += 1) {
+      const { head } = await log.readHead(settings.stream);
+      const { nodes: active } = await listActive(nodes);
+      if (active.every((node) => node.appliedSeq === head)) return;
+      ticks += 1;
+      const k = Math.floor(Date.now() / 1000 / settings.intervalSeconds) + ticks;
+      await host.invoke('planner', { scheduledTime: new Date(k * settings.intervalSeconds * 1000).toISOString(), executionId: randomUUID(), attempt: '1' });
+      await source.drain();
+    }
+    throw new Error('the nodes did not reach the head in 20 intervals');
+  };
   return {
     settings,
     resources,
     stateFile,
     folder,
-    host: new LambdaHost(env, randomUUID().slice(0, 6)),
-    log: new DynamoLogStore(clients.doc, resources.tables.log, { ingestRequestsTable: resources.tables.ingestRequests }),
-    nodes: new DynamoNodeRepository(clients.doc, resources.tables.nodes),
+    host,
+    log,
+    nodes,
     replica: new DynamoReplicaStore(clients.doc, resources.tables.replica),
+    converge,
     remove: () => rm(folder, { recursive: true, force: true }),
   };
 }

@@ -1,5 +1,6 @@
 /** Every command of `microbatch`, in the order `--help` lists them. */
 import type { RegisterCommand } from '../program.ts';
+import { registerAudit } from './audit.ts';
 import { registerIngest } from './ingest.ts';
 
-export const COMMANDS: readonly RegisterCommand[] = [registerIngest];
+export const COMMANDS: readonly RegisterCommand[] = [registerIngest, registerAudit];
