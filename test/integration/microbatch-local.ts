@@ -34,6 +34,8 @@ export interface LocalDeploymentFixture {
   readonly replica: DynamoReplicaStore;
   /** Runs planner ticks and drains the queue through the applier until every active node holds the head. */
   converge(): Promise<void>;
+  /** Delivers what the queue holds to the applier until it is empty (failures go back, then to the dead-letter queue). */
+  drain(): Promise<void>;
   remove(): Promise<void>;
 }
 
@@ -78,6 +80,9 @@ export async function localDeploymentFixture(clients: EmulatorClients, prefix: s
     nodes,
     replica: new DynamoReplicaStore(clients.doc, resources.tables.replica),
     converge,
+    drain: async () => {
+      await source.drain();
+    },
     remove: () => rm(folder, { recursive: true, force: true }),
   };
 }
