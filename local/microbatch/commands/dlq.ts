@@ -85,7 +85,7 @@ export function registerDlq(program: Command, context: CommandContext): void {
       const url = deployment.resources.deadLetterQueueUrl;
       const depth = await queueDepth(sqs, url);
       if (depth > 0 && !options.yes) {
-        if (!process.stdin.isTTY || output.json) throw new UsageError(`the dead-letter queue holds ${depth} messages: add --yes to purge them without a question; nothing was purged`);
+        if (!process.stdin.isTTY || output.json) throw new UsageError(`the dead-letter queue holds ${depth} message${depth === 1 ? '' : 's'}: add --yes to purge them without a question; nothing was purged`);
         if (!(await confirm(`purge ${depth} dead-lettered microbatches? ${NO_REDRIVE}\n[y/N] `))) {
           output.result({ purged: 0, depth }, () => 'nothing purged');
           return;
