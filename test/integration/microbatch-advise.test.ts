@@ -1,5 +1,5 @@
 /**
- * `microbatch advise --local FILE` reads the node rates from a local deployment's Nodes table: the
+ * `microbatch advise --state-file FILE` reads the node rates from a local deployment's Nodes table: the
  * tables are created on the emulators and the state file written, as `microbatch up` would.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -57,7 +57,7 @@ describe('microbatch advise --local', () => {
 
   it("reads the active nodes' rates from the Nodes table and advises on them", async () => {
     // Act
-    const { code, stdout, stderr } = await run('--json', '--local', stateFile, 'advise', '--ingest-rate', '4', '--target-lag', '180', '--interval', '60', '--batch-size', '100');
+    const { code, stdout, stderr } = await run('--json', '--state-file', stateFile, 'advise', '--ingest-rate', '4', '--target-lag', '180', '--interval', '60', '--batch-size', '100');
 
     // Assess: the paused node is left out, as the planner leaves it out; the numbers are the hand-computed case's.
     expect(code, stderr).toBe(0);
@@ -78,7 +78,7 @@ describe('microbatch advise --local', () => {
 
   it('allows t below a minute for a local deployment', async () => {
     // Act
-    const { code, stdout, stderr } = await run('--local', stateFile, 'advise', '--ingest-rate', '4', '--target-lag', '30', '--interval', '10');
+    const { code, stdout, stderr } = await run('--state-file', stateFile, 'advise', '--ingest-rate', '4', '--target-lag', '30', '--interval', '10');
 
     // Assess
     expect(code, stderr).toBe(0);
@@ -88,7 +88,7 @@ describe('microbatch advise --local', () => {
 
   it('says how to start one when the state file is missing: exit 2, nothing read', async () => {
     // Act
-    const { code, stdout, stderr } = await run('--local', join(folder, 'none.json'), 'advise', '--ingest-rate', '4', '--target-lag', '180');
+    const { code, stdout, stderr } = await run('--state-file', join(folder, 'none.json'), 'advise', '--ingest-rate', '4', '--target-lag', '180');
 
     // Assess
     expect(code).toBe(2);

@@ -138,6 +138,19 @@ export async function queryAll(doc: DynamoDBDocumentClient, input: QueryCommandI
 }
 
 /**
+ * The pages of a Query, one at a time, like {@link scanPages}: a partition of any size passes through
+ * bounded memory.
+ */
+export async function* queryPages(doc: DynamoDBDocumentClient, input: QueryCommandInput): AsyncGenerator<StoredItem[], void, undefined> {
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await doc.send(new QueryCommand(startKey === undefined ? input : { ...input, ExclusiveStartKey: startKey }));
+    yield page.Items ?? [];
+    startKey = page.LastEvaluatedKey;
+  } while (startKey !== undefined);
+}
+
+/**
  * The pages of a Scan (or of one Scan segment), one at a time: the caller works on a page before the
  * next is read, so a table of any size passes through bounded memory.
  */

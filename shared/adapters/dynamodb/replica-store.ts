@@ -9,7 +9,7 @@ import type { ReplicaStore } from '#shared/domain/ports.ts';
 import type { ReplicaItem } from '#shared/domain/types.ts';
 import { requirePositiveInteger } from '../batching.ts';
 import type { StoredItem } from './items.ts';
-import { ItemReader, isConditionFailed, queryAll, toJsonText, withoutUndefined } from './items.ts';
+import { ItemReader, isConditionFailed, queryAll, queryPages, toJsonText, withoutUndefined } from './items.ts';
 
 /** Tuning for {@link DynamoReplicaStore}. */
 export interface DynamoReplicaStoreOptions {
@@ -60,14 +60,23 @@ export class DynamoReplicaStore implements ReplicaStore {
   }
 
   async list(nodeId: string): Promise<ReplicaItem[]> {
-    const items = await queryAll(this.doc, {
+    const items = await queryAll(this.doc, this.nodeQuery(nodeId));
+    return items.map((item) => this.toReplicaItem(item));
+  }
+
+  /** A node's replica page by page (Query pages, ascending by key), for audits of any size. */
+  async *pages(nodeId: string): AsyncGenerator<ReplicaItem[], void, undefined> {
+    for await (const items of queryPages(this.doc, this.nodeQuery(nodeId))) yield items.map((item) => this.toReplicaItem(item));
+  }
+
+  private nodeQuery(nodeId: string) {
+    return {
       TableName: this.tableName,
       KeyConditionExpression: '#nodeId = :nodeId',
       ExpressionAttributeNames: { '#nodeId': 'nodeId' },
       ExpressionAttributeValues: { ':nodeId': nodeId },
       ConsistentRead: true,
-    });
-    return items.map((item) => this.toReplicaItem(item));
+    };
   }
 
   /** @returns false when the seq guard failed: a write at least as new is already stored. */

@@ -147,7 +147,7 @@ describe('microbatch advise', () => {
   });
 
   it('allows t below a minute for a local deployment (checked before the state file is read)', async () => {
-    const { code, stderr } = await run('--local', join(folder, 'missing.json'), ...BASE, '--interval', '30');
+    const { code, stderr } = await run('--state-file', join(folder, 'missing.json'), ...BASE, '--interval', '30');
     // The interval passes; the rates come from the flags, so no state file is needed.
     expect(stderr).toBe('');
     expect(code).toBe(0);
