@@ -5,33 +5,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.ts';
 import { validateSettings } from '#shared/domain/config.ts';
 import { registerNode } from '#shared/usecases/register-node.ts';
 import { localState, writeLocalState } from '#local/microbatch/deployment.ts';
-import { main } from '#local/microbatch/main.ts';
+import { microbatch } from '#test/support/microbatch-cli.ts';
 import { createResources } from '#local/resources.ts';
 import { emulatorClients, type EmulatorClients } from './support.ts';
 
-async function run(...args: string[]): Promise<{ readonly code: number; readonly stdout: string; readonly stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    return { code: await main(args), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 describe('microbatch advise --local', () => {
   let clients: EmulatorClients;
@@ -57,7 +39,7 @@ describe('microbatch advise --local', () => {
 
   it("reads the active nodes' rates from the Nodes table and advises on them", async () => {
     // Act
-    const { code, stdout, stderr } = await run('--json', '--state-file', stateFile, 'advise', '--ingest-rate', '4', '--target-lag', '180', '--interval', '60', '--batch-size', '100');
+    const { code, stdout, stderr } = await microbatch('--json', '--state-file', stateFile, 'advise', '--ingest-rate', '4', '--target-lag', '180', '--interval', '60', '--batch-size', '100');
 
     // Assess: the paused node is left out, as the planner leaves it out; the numbers are the hand-computed case's.
     expect(code, stderr).toBe(0);
@@ -78,7 +60,7 @@ describe('microbatch advise --local', () => {
 
   it('allows t below a minute for a local deployment', async () => {
     // Act
-    const { code, stdout, stderr } = await run('--state-file', stateFile, 'advise', '--ingest-rate', '4', '--target-lag', '30', '--interval', '10');
+    const { code, stdout, stderr } = await microbatch('--state-file', stateFile, 'advise', '--ingest-rate', '4', '--target-lag', '30', '--interval', '10');
 
     // Assess
     expect(code, stderr).toBe(0);
@@ -88,7 +70,7 @@ describe('microbatch advise --local', () => {
 
   it('says how to start one when the state file is missing: exit 2, nothing read', async () => {
     // Act
-    const { code, stdout, stderr } = await run('--state-file', join(folder, 'none.json'), 'advise', '--ingest-rate', '4', '--target-lag', '180');
+    const { code, stdout, stderr } = await microbatch('--state-file', join(folder, 'none.json'), 'advise', '--ingest-rate', '4', '--target-lag', '180');
 
     // Assess
     expect(code).toBe(2);

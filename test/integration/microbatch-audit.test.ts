@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewUpdate } from '#shared/domain/types.ts';
 import { registerNode } from '#shared/usecases/register-node.ts';
 import type { ReplicaAudit } from '#local/audit.ts';
-import { localDeploymentFixture, runMicrobatch, type LocalDeploymentFixture } from './microbatch-local.ts';
+import { localDeploymentFixture, type LocalDeploymentFixture } from './microbatch-local.ts';
+import { microbatch } from '#test/support/microbatch-cli.ts';
 import { emulatorClients } from './support.ts';
 
 const clients = emulatorClients();
@@ -33,7 +34,7 @@ afterAll(async () => {
 describe('microbatch audit on a local deployment', () => {
   it('exits 0 and reports every node clean when each replica is the replay of the log', async () => {
     // Act
-    const { code, stdout, stderr } = await runMicrobatch(['--state-file', local.stateFile, 'audit']);
+    const { code, stdout, stderr } = await microbatch(...['--state-file', local.stateFile, 'audit']);
 
     // Assess
     expect(code, stderr).toBe(0);
@@ -50,8 +51,8 @@ describe('microbatch audit on a local deployment', () => {
     await clients.doc.send(new PutCommand({ TableName: table, Item: { nodeId: 'n-b', key: 'stray', value: '1', seq: 1, updatedAt: new Date().toISOString() } }));
 
     // Act
-    const human = await runMicrobatch(['--state-file', local.stateFile, 'audit']);
-    const json = await runMicrobatch(['--state-file', local.stateFile, '--json', 'audit', '--node', 'n-b']);
+    const human = await microbatch(...['--state-file', local.stateFile, 'audit']);
+    const json = await microbatch(...['--state-file', local.stateFile, '--json', 'audit', '--node', 'n-b']);
 
     // Assess
     expect(human.code).toBe(1);
@@ -75,7 +76,7 @@ describe('microbatch audit on a local deployment', () => {
     [['--examples', 'many'], '--examples must be a whole number'],
   ])('exits 2 with a clear message for audit %j', async (args, message) => {
     // Act
-    const { code, stdout, stderr } = await runMicrobatch(['--state-file', local.stateFile, 'audit', ...args]);
+    const { code, stdout, stderr } = await microbatch(...['--state-file', local.stateFile, 'audit', ...args]);
 
     // Assess
     expect(code).toBe(2);

@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeadLetter } from '#local/microbatch/dead-letters.ts';
 import { queueDepth } from '#local/microbatch/dead-letters.ts';
-import { localDeploymentFixture, runMicrobatch, type LocalDeploymentFixture } from './microbatch-local.ts';
+import { localDeploymentFixture, type LocalDeploymentFixture } from './microbatch-local.ts';
+import { microbatch } from '#test/support/microbatch-cli.ts';
 import { emulatorClients } from './support.ts';
 
 const clients = emulatorClients();
@@ -42,8 +43,8 @@ describe('microbatch dlq on a local deployment', () => {
     tokenId = await send(local.resources.queues.microbatchDeadLetter.url, JSON.stringify(token), 'n-b');
 
     // Act
-    const { code, stdout, stderr } = await runMicrobatch(['--state-file', local.stateFile, '--json', 'dlq', 'list']);
-    const human = await runMicrobatch(['--state-file', local.stateFile, 'dlq', 'list']);
+    const { code, stdout, stderr } = await microbatch(...['--state-file', local.stateFile, '--json', 'dlq', 'list']);
+    const human = await microbatch(...['--state-file', local.stateFile, 'dlq', 'list']);
 
     // Assess
     expect(code, stderr).toBe(0);
@@ -61,7 +62,7 @@ describe('microbatch dlq on a local deployment', () => {
 
   it('refuses to purge without --yes when it cannot ask, exits 2 and purges nothing', async () => {
     // Act
-    const { code, stdout, stderr } = await runMicrobatch(['--state-file', local.stateFile, 'dlq', 'purge']);
+    const { code, stdout, stderr } = await microbatch(...['--state-file', local.stateFile, 'dlq', 'purge']);
 
     // Assess
     expect(code).toBe(2);
@@ -72,7 +73,7 @@ describe('microbatch dlq on a local deployment', () => {
 
   it('purges with --yes, saying how many and that nothing is redriven', async () => {
     // Act
-    const { code, stdout, stderr } = await runMicrobatch(['--state-file', local.stateFile, 'dlq', 'purge', '--yes']);
+    const { code, stdout, stderr } = await microbatch(...['--state-file', local.stateFile, 'dlq', 'purge', '--yes']);
 
     // Assess
     expect(code, stderr).toBe(0);
@@ -82,7 +83,7 @@ describe('microbatch dlq on a local deployment', () => {
   });
 
   it('exits 2 for a bad --limit', async () => {
-    const { code, stderr } = await runMicrobatch(['--state-file', local.stateFile, 'dlq', 'list', '--limit', '0']);
+    const { code, stderr } = await microbatch(...['--state-file', local.stateFile, 'dlq', 'list', '--limit', '0']);
     expect(code).toBe(2);
     expect(stderr).toContain('--limit must be a whole number');
   });

@@ -11,7 +11,8 @@ import { localDeployment } from '#local/microbatch/deployment.ts';
 import { functionInvoker } from '#local/microbatch/functions.ts';
 import { contentKey, ingestRequests, parseUpdateLines, planRequests, type IngestSummary } from '#local/microbatch/ingest.ts';
 import { FaultPlan, InjectedCrash } from '#test/support/in-memory.ts';
-import { localDeploymentFixture, runMicrobatch, type LocalDeploymentFixture } from './microbatch-local.ts';
+import { localDeploymentFixture, type LocalDeploymentFixture } from './microbatch-local.ts';
+import { microbatch } from '#test/support/microbatch-cli.ts';
 import { emulatorClients } from './support.ts';
 
 const clients = emulatorClients();
@@ -51,7 +52,7 @@ describe('microbatch ingest on a local deployment', () => {
     const file = await jsonLinesFile('small.jsonl', updates.map((update) => JSON.stringify(update)));
 
     // Act
-    const { code, stdout, stderr } = await runMicrobatch(['--state-file', local.stateFile, '--json', 'ingest', file]);
+    const { code, stdout, stderr } = await microbatch(...['--state-file', local.stateFile, '--json', 'ingest', file]);
 
     // Assess
     expect(code, stderr).toBe(0);
@@ -63,10 +64,10 @@ describe('microbatch ingest on a local deployment', () => {
     // Prepare
     const updates = updatesOf(2500, 'large');
     const file = await jsonLinesFile('large.jsonl', updates.map((update) => JSON.stringify(update)));
-    const first = await runMicrobatch(['--state-file', local.stateFile, '--json', 'ingest', file]);
+    const first = await microbatch(...['--state-file', local.stateFile, '--json', 'ingest', file]);
 
     // Act
-    const again = await runMicrobatch(['--state-file', local.stateFile, 'ingest', file]);
+    const again = await microbatch(...['--state-file', local.stateFile, 'ingest', file]);
 
     // Assess
     expect(first.code, first.stderr).toBe(0);
@@ -100,7 +101,7 @@ describe('microbatch ingest on a local deployment', () => {
     const headAfterFailure = (await local.log.readHead('main')).head;
 
     // Act
-    const { code, stdout, stderr } = await runMicrobatch(['--state-file', local.stateFile, '--json', 'ingest', file]);
+    const { code, stdout, stderr } = await microbatch(...['--state-file', local.stateFile, '--json', 'ingest', file]);
 
     // Assess
     expect(headAfterFailure).toBe(1000 + 98);
@@ -120,7 +121,7 @@ describe('microbatch ingest on a local deployment', () => {
     const file = await jsonLinesFile('bad.jsonl', lines);
 
     // Act
-    const { code, stdout, stderr } = await runMicrobatch(['--state-file', local.stateFile, 'ingest', file]);
+    const { code, stdout, stderr } = await microbatch(...['--state-file', local.stateFile, 'ingest', file]);
 
     // Assess
     expect(code).toBe(2);
@@ -132,7 +133,7 @@ describe('microbatch ingest on a local deployment', () => {
 
   it('exits 2 for a file that does not exist, naming it', async () => {
     // Act
-    const { code, stderr } = await runMicrobatch(['--state-file', local.stateFile, 'ingest', join(local.folder, 'absent.jsonl')]);
+    const { code, stderr } = await microbatch(...['--state-file', local.stateFile, 'ingest', join(local.folder, 'absent.jsonl')]);
 
     // Assess
     expect(code).toBe(2);

@@ -14,7 +14,6 @@ import { validateSettings, type SyncSettings } from '#shared/domain/config.ts';
 import { listActive } from '#shared/domain/ports.ts';
 import { functionEnvironment, LambdaHost } from '#local/lambda-host.ts';
 import { localState, writeLocalState } from '#local/microbatch/deployment.ts';
-import { main } from '#local/microbatch/main.ts';
 import { createResources, type LocalResources } from '#local/resources.ts';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { LOCAL_REGION } from '#local/emulators.ts';
@@ -85,33 +84,4 @@ export async function localDeploymentFixture(clients: EmulatorClients, prefix: s
     },
     remove: () => rm(folder, { recursive: true, force: true }),
   };
-}
-
-export interface CommandOutcome {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** `npx microbatch …args` in this process, stdout and stderr captured (and stdin, when given). */
-export async function runMicrobatch(args: readonly string[]): Promise<CommandOutcome> {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const writeOut = process.stdout.write.bind(process.stdout);
-  const writeErr = process.stderr.write.bind(process.stderr);
-  const capture = (into: string[]) => ((chunk: string | Uint8Array): boolean => {
-    into.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    return true;
-  }) as typeof process.stdout.write;
-  process.stdout.write = capture(stdout);
-  process.stderr.write = capture(stderr);
-  try {
-    const code = await main(args);
-    return { code, stdout: stdout.join(''), stderr: stderr.join('') };
-  } finally {
-    process.stdout.write = writeOut;
-    process.stderr.write = writeErr;
-    // A command that found a difference sets the exit code for the process; the test run keeps its own.
-    process.exitCode = undefined;
-  }
 }

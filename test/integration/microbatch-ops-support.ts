@@ -1,44 +1,16 @@
 /**
  * What the integration tests of `microbatch up|nodes|status|plan` share: `main` run in process with
- * its stdout and stderr captured, and a local deployment's state file on the integration emulators.
+ * its stdout and stderr captured (test/support/microbatch-cli.ts), and a local deployment's state file on the integration emulators.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { vi } from 'vitest';
 import { validateSettings, type SyncSettings } from '#shared/domain/config.ts';
 import { localState, writeLocalState } from '#local/microbatch/deployment.ts';
-import { main } from '#local/microbatch/main.ts';
 import { createResources, type LocalResources } from '#local/resources.ts';
 import type { EmulatorClients } from './support.ts';
 
-export interface CliOutcome {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** `npx microbatch …args` in this process, its output captured. */
-export async function microbatch(...args: string[]): Promise<CliOutcome> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main(args);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-    process.exitCode = undefined;
-  }
-}
+export { microbatch, type CliOutcome } from '#test/support/microbatch-cli.ts';
 
 export interface LocalFixture {
   readonly stateFile: string;

@@ -2,35 +2,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'node-html-parser';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main } from '#local/microbatch/main.ts';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { microbatch } from '#test/support/microbatch-cli.ts';
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 /** Runs `microbatch …` in process, with stdout and stderr captured. */
-async function run(...args: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main(args);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 const BASE = ['advise', '--rates', '2,5,10', '--ingest-rate', '4', '--target-lag', '180'];
 
@@ -45,7 +21,7 @@ describe('microbatch advise', () => {
   });
 
   it('prints the prices used, the recommendation, the point in detail and the feasible region', async () => {
-    const { code, stdout } = await run(...BASE);
+    const { code, stdout } = await microbatch(...BASE);
     expect(code).toBe(0);
     expect(stdout).toContain('Prices: us-east-1, on-demand list prices');
     expect(stdout).toMatch(/sqsFifoRequest .*SQS FIFO requests/);
@@ -59,7 +35,7 @@ describe('microbatch advise', () => {
   });
 
   it('evaluates the t and b asked for', async () => {
-    const { code, stdout } = await run(...BASE, '--interval', '60', '--batch-size', '100');
+    const { code, stdout } = await microbatch(...BASE, '--interval', '60', '--batch-size', '100');
     expect(code).toBe(0);
     expect(stdout).toContain('As asked: t = 60 s, b = 100, ingest 4/s = 240 per interval');
     // The hand-computed case of model.test.ts.
@@ -67,7 +43,7 @@ describe('microbatch advise', () => {
   });
 
   it('prints the whole analysis with --json', async () => {
-    const { code, stdout } = await run('--json', ...BASE, '--price', 'dynamodbWriteRequestUnit=1.25', '--interval', '60', '--batch-size', '100');
+    const { code, stdout } = await microbatch('--json', ...BASE, '--price', 'dynamodbWriteRequestUnit=1.25', '--interval', '60', '--batch-size', '100');
     expect(code).toBe(0);
     const analysis = JSON.parse(stdout) as {
       prices: { region: string; items: { key: string; usd: number; overridden: boolean }[] };
@@ -88,7 +64,7 @@ describe('microbatch advise', () => {
   it('reads rates from a file', async () => {
     const file = join(folder, 'rates.csv');
     writeFileSync(file, 'nodeId,rate\nedge-a,5\nedge-b,10\n');
-    const { code, stdout } = await run('--json', 'advise', '--rates-file', file, '--ingest-rate', '4', '--target-lag', '180');
+    const { code, stdout } = await microbatch('--json', 'advise', '--rates-file', file, '--ingest-rate', '4', '--target-lag', '180');
     expect(code).toBe(0);
     expect((JSON.parse(stdout) as { input: { nodes: unknown } }).input.nodes).toEqual([
       { nodeId: 'edge-a', rate: 5 },
@@ -98,7 +74,7 @@ describe('microbatch advise', () => {
 
   it('draws lag and cost against t and b in a self-contained page with --html', async () => {
     const file = join(folder, 'advice.html');
-    const { code, stderr } = await run(...BASE, '--html', file);
+    const { code, stderr } = await microbatch(...BASE, '--html', file);
     expect(code).toBe(0);
     expect(stderr).toContain(`wrote ${file}`);
     const text = readFileSync(file, 'utf8');
@@ -139,7 +115,7 @@ describe('microbatch advise', () => {
     [['advise', '--rates-file', '/nonexistent/rates.csv', '--ingest-rate', '4', '--target-lag', '180'], /--rates-file \/nonexistent\/rates\.csv: cannot read it/],
   ])('refuses bad input with a clear message and exit 2: %j', async (args, message) => {
     const html = join(folder, 'never.html');
-    const { code, stdout, stderr } = await run(...args, '--html', html);
+    const { code, stdout, stderr } = await microbatch(...args, '--html', html);
     expect(code).toBe(2);
     expect(stderr).toMatch(message);
     expect(stdout).toBe('');
@@ -147,7 +123,7 @@ describe('microbatch advise', () => {
   });
 
   it('allows t below a minute for a local deployment (checked before the state file is read)', async () => {
-    const { code, stderr } = await run('--state-file', join(folder, 'missing.json'), ...BASE, '--interval', '30');
+    const { code, stderr } = await microbatch('--state-file', join(folder, 'missing.json'), ...BASE, '--interval', '30');
     // The interval passes; the rates come from the flags, so no state file is needed.
     expect(stderr).toBe('');
     expect(code).toBe(0);
