@@ -21,8 +21,8 @@ import { MAX_ENTRIES_PER_APPEND, type NodePage } from '#shared/domain/ports.ts';
 import type { ChainLink, LogEntry } from '#shared/domain/types.ts';
 import { chainEntries } from '#shared/usecases/append-updates.ts';
 import { checkConvergence, type CheckConvergenceDeps } from '#shared/usecases/check-convergence.ts';
-import { seededRandom } from '../local/random.ts';
-import { InMemoryConvergenceStore, InMemoryLog, InMemoryNodeRepository } from '../test/support/in-memory.ts';
+import { seededRandom } from '../../local/random.ts';
+import { InMemoryConvergenceStore, InMemoryLog, InMemoryNodeRepository } from '../../test/support/in-memory.ts';
 
 const STREAM = 'main';
 const T = 60;

@@ -22,7 +22,7 @@ import { GENESIS_CHAIN } from '#shared/domain/chain.ts';
 import { readNodeItem } from '#shared/domain/node.ts';
 import { planNode, type PlanningRules } from '#shared/domain/plan.ts';
 import { planInterval } from '#shared/usecases/plan-interval.ts';
-import { seededRandom } from '../local/random.ts';
+import { seededRandom } from '../../local/random.ts';
 
 const T = 60;
 const RULES: PlanningRules = { stream: 'main', intervalSeconds: T, batchSize: 100, maxInFlightIntervals: 2, staleAfterIntervals: 3 };
