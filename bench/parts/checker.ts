@@ -1,12 +1,11 @@
 /**
  * The checker at fleet scale: 10,000 and 100,000 nodes with 64-character ids in the in-memory
  * ports, every port call delayed as DynamoDB would answer it (10 ms a round trip), judged against
- * 60 open intervals. Prints the wall time and the heap the check added at its peak, and the ratios
- * between the two fleets measured in this one run: bounded memory shows as a heap ratio near 1
- * while the fleet grows tenfold. The live heap is sampled after a garbage collection at every
- * page, in a second run, so the collections do not count in the wall time.
- *
- *   npm run bench:checker [-- --latency-ms 10 --page 4000]
+ * 60 open intervals. Measured in one run: the wall time and CPU of the check, the heap it added at
+ * its peak (bounded memory shows as a heap ratio near 1 while the fleet grows tenfold), and the
+ * size of the biggest verdict item as the DynamoDB adapter writes it (budget: 8 KB, far below the
+ * 400 KB item limit). The live heap is sampled after a garbage collection at every page, in a
+ * second run (only under `node --expose-gc`), so the collections do not count in the wall time.
  *
  * The latency model follows the adapters: a Scan page is one call (4,000 nodes of ~250 bytes fill
  * its 1 MB); readChains is ceil(seqs / 100) BatchGetItem calls, 16 in flight; every other port call
@@ -14,15 +13,18 @@
  * checker's own: its CPU, plus the round trips it waits for in turn.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
+import { PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoConvergenceStore } from '#shared/adapters/dynamodb/convergence-store.ts';
 import { GENESIS_CHAIN } from '#shared/domain/chain.ts';
 import { intervalStart } from '#shared/domain/interval.ts';
 import { MAX_ENTRIES_PER_APPEND, type NodePage } from '#shared/domain/ports.ts';
-import type { ChainLink, LogEntry } from '#shared/domain/types.ts';
+import type { ChainLink, IntervalVerdict, LogEntry, PlanHeader } from '#shared/domain/types.ts';
 import { chainEntries } from '#shared/usecases/append-updates.ts';
 import { checkConvergence, type CheckConvergenceDeps } from '#shared/usecases/check-convergence.ts';
 import { seededRandom } from '../../local/random.ts';
 import { InMemoryConvergenceStore, InMemoryLog, InMemoryNodeRepository } from '../../test/support/in-memory.ts';
+import { itemBytes, toWireItem, toWireValue, type WireItem } from '../capacity/attribute-size.ts';
+import { applyUpdateExpression } from '../capacity/update-expression.ts';
 
 const STREAM = 'main';
 const T = 60;
@@ -33,15 +35,18 @@ const LOG_LENGTH = 10_000;
 const BATCH_GET_KEYS = 100;
 const BATCH_GET_CONCURRENCY = 16;
 
-const { values: args } = parseArgs({
-  options: { 'latency-ms': { type: 'string', default: '10' }, page: { type: 'string', default: '4000' } },
-});
-const latencyMs = Number(args['latency-ms']);
-const pageSize = Number(args.page);
+const LATENCY_MS = 10;
+const EXPIRES_AT = 2_000_000_000;
+/** Nodes per Scan page: 4,000 items of ~250 bytes fill a 1 MB page. */
+const PAGE_SIZE = 4_000;
 
 interface Measurement {
   readonly nodes: number;
   readonly wallMs: number;
+  /** CPU the process spent during the check. */
+  readonly cpuMs: number;
+  /** The biggest verdict this check wrote, as a Convergence item by DynamoDB's size rule. */
+  readonly verdictBytes: number;
   /** The most live heap the check held at a page boundary, above the heap with the world built (MB). */
   readonly heapMb: number;
   readonly scanPages: number;
@@ -50,7 +55,7 @@ interface Measurement {
 }
 
 /** The log, 60 plan headers with heads 100 apart up to the head, and `count` nodes spread over the last 7,000 seqs. */
-async function buildWorld(count: number): Promise<{ log: InMemoryLog; nodes: InMemoryNodeRepository; convergence: InMemoryConvergenceStore }> {
+async function buildWorld(count: number): Promise<{ log: InMemoryLog; nodes: InMemoryNodeRepository; convergence: InMemoryConvergenceStore; headers: PlanHeader[] }> {
   const log = new InMemoryLog();
   const producedAt = intervalStart(K - OPEN_INTERVALS - 1, T).toISOString();
   const updates = Array.from({ length: LOG_LENGTH }, (_, i) => ({ key: `key-${i % 1_000}`, op: 'put' as const, value: { n: i } }));
@@ -60,14 +65,14 @@ async function buildWorld(count: number): Promise<{ log: InMemoryLog; nodes: InM
     await log.append(STREAM, { head: start, headChain }, entries.slice(start, start + MAX_ENTRIES_PER_APPEND), producedAt);
   }
   const convergence = new InMemoryConvergenceStore();
+  const headers: PlanHeader[] = [];
   for (let i = 1; i <= OPEN_INTERVALS; i += 1) {
     const head = LOG_LENGTH - (OPEN_INTERVALS - i) * 100;
-    await convergence.putPlanHeader(
-      { stream: STREAM, interval: K - OPEN_INTERVALS - 1 + i, head, headChain: entries[head - 1]?.chain ?? GENESIS_CHAIN, plannedAt: producedAt },
-      2_000_000_000,
-    );
+    const header = { stream: STREAM, interval: K - OPEN_INTERVALS - 1 + i, head, headChain: entries[head - 1]?.chain ?? GENESIS_CHAIN, plannedAt: producedAt };
+    headers.push(header);
+    await convergence.putPlanHeader(header, EXPIRES_AT);
   }
-  const nodes = new InMemoryNodeRepository(pageSize);
+  const nodes = new InMemoryNodeRepository(PAGE_SIZE);
   const random = seededRandom(count);
   for (let i = 0; i < count; i += 1) {
     const appliedSeq = LOG_LENGTH - Math.floor(random() * 7_000);
@@ -82,17 +87,45 @@ async function buildWorld(count: number): Promise<{ log: InMemoryLog; nodes: InM
       plannedSeq: appliedSeq,
     });
   }
-  return { log, nodes, convergence };
+  return { log, nodes, convergence, headers };
 }
 
-/** Every method of `port` answers `latencyMs` later, as one DynamoDB round trip would. */
+/**
+ * The Convergence item a verdict leaves, as the DynamoDB adapter writes it: the plan header, the
+ * planner's totals, then the verdict — the adapter's own commands, captured and applied to a wire item.
+ */
+async function verdictItemBytes(header: PlanHeader, verdict: IntervalVerdict, nodes: number, checkedAt: string): Promise<number> {
+  const sent: unknown[] = [];
+  const capture = {
+    send: (command: unknown): Promise<object> => {
+      sent.push(command);
+      return Promise.resolve({});
+    },
+  } as unknown as DynamoDBDocumentClient;
+  const store = new DynamoConvergenceStore(capture, 'Convergence');
+  await store.putPlanHeader(header, EXPIRES_AT);
+  await store.addPlanTotals(STREAM, header.interval, { nodesPlanned: nodes, microbatches: nodes * 5 });
+  await store.recordVerdict(STREAM, verdict, { checkedAt, readVersion: 0 });
+  let item: WireItem = {};
+  for (const command of sent) {
+    if (command instanceof PutCommand) item = toWireItem(command.input.Item ?? {});
+    else if (command instanceof UpdateCommand) {
+      const { UpdateExpression = '', ExpressionAttributeNames = {}, ExpressionAttributeValues = {} } = command.input;
+      const values = Object.fromEntries(Object.entries(ExpressionAttributeValues).map(([name, value]) => [name, toWireValue(value)]));
+      item = applyUpdateExpression(item, UpdateExpression, { names: ExpressionAttributeNames, values });
+    }
+  }
+  return itemBytes(item);
+}
+
+/** Every method of `port` answers LATENCY_MS later, as one DynamoDB round trip would. */
 function slow<T extends object>(port: T): T {
   return new Proxy(port, {
     get: (target, property, receiver): unknown => {
       const member: unknown = Reflect.get(target, property, receiver);
       if (typeof member !== 'function') return member;
       return async (...callArgs: unknown[]): Promise<unknown> => {
-        await delay(latencyMs);
+        await delay(LATENCY_MS);
         return (member as (...a: unknown[]) => unknown).apply(target, callArgs);
       };
     },
@@ -127,7 +160,7 @@ async function run(count: number, probeHeap: boolean): Promise<Omit<Measurement,
       async readChains(stream: string, seqs: readonly number[]): Promise<Map<number, ChainLink>> {
         const calls = Math.ceil(new Set(seqs).size / BATCH_GET_KEYS);
         batchGetCalls += calls;
-        await delay(Math.ceil(calls / BATCH_GET_CONCURRENCY) * latencyMs);
+        await delay(Math.ceil(calls / BATCH_GET_CONCURRENCY) * LATENCY_MS);
         const links = await world.log.readChains(stream, seqs);
         probe();
         return links;
@@ -136,7 +169,7 @@ async function run(count: number, probeHeap: boolean): Promise<Omit<Measurement,
     nodes: {
       async *scanActive(): AsyncGenerator<NodePage, void, undefined> {
         for await (const page of world.nodes.scanActive()) {
-          await delay(latencyMs);
+          await delay(LATENCY_MS);
           scanPages += 1;
           yield page;
         }
@@ -145,33 +178,85 @@ async function run(count: number, probeHeap: boolean): Promise<Omit<Measurement,
     convergence: slow(world.convergence),
   };
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const result = await checkConvergence({ interval: K, now: intervalStart(K, T) }, deps);
+  const used = process.cpuUsage(cpu);
   const wallMs = performance.now() - started;
   probe();
-  return { nodes: count, wallMs, liveHeapBytes, scanPages, batchGetCalls, converged: result.evaluated.filter((verdict) => verdict.converged).length };
+  const sizes = await Promise.all(
+    result.evaluated.map((verdict) => {
+      const header = world.headers.find((candidate) => candidate.interval === verdict.interval);
+      return header === undefined ? Promise.resolve(0) : verdictItemBytes(header, verdict, count, intervalStart(K, T).toISOString());
+    }),
+  );
+  return {
+    nodes: count,
+    wallMs,
+    cpuMs: (used.user + used.system) / 1000,
+    verdictBytes: Math.max(0, ...sizes),
+    liveHeapBytes,
+    scanPages,
+    batchGetCalls,
+    converged: result.evaluated.filter((verdict) => verdict.converged).length,
+  };
 }
 
 async function measure(count: number): Promise<Measurement> {
   const timed = await run(count, false);
-  const probed = await run(count, true);
-  return { ...timed, heapMb: probed.liveHeapBytes / 2 ** 20 };
+  const probed = globalThis.gc === undefined ? undefined : await run(count, true);
+  return { ...timed, heapMb: probed === undefined ? Number.NaN : probed.liveHeapBytes / 2 ** 20 };
 }
 
-if (globalThis.gc === undefined) throw new Error('run with node --expose-gc (npm run bench:checker does): the heap is measured after collecting garbage');
-console.log(`checker, ${OPEN_INTERVALS} open intervals, ${latencyMs} ms per call, Scan pages of ${pageSize} nodes`);
-const small = await measure(10_000);
-const large = await measure(100_000);
-console.table(
-  [small, large].map((m) => ({
+export interface CheckerFigures {
+  readonly nodes: number;
+  readonly openIntervals: number;
+  readonly latencyMs: number;
+  readonly cpuMs: number;
+  /** The check's wall time with every call taking `latencyMs`. */
+  readonly simulatedWallMs: number;
+  readonly verdictBytes: number;
+  /** Peak live heap the check added (MB); null without `--expose-gc`. */
+  readonly peakHeapMb: number | null;
+  readonly scanPages: number;
+  readonly batchGetCalls: number;
+}
+
+export interface CheckerResult {
+  readonly nodes10k: CheckerFigures;
+  readonly nodes100k: CheckerFigures;
+  /** 100,000 nodes over 10,000, measured in this run: wall time and peak heap. */
+  readonly tenfold: { readonly wall: number; readonly heap: number | null };
+}
+
+function figures(m: Measurement): CheckerFigures {
+  const heap = Number.isNaN(m.heapMb) ? null : Number(m.heapMb.toFixed(1));
+  return {
     nodes: m.nodes,
-    'wall time (s)': (m.wallMs / 1000).toFixed(2),
-    'peak live heap added (MB)': m.heapMb.toFixed(1),
-    'Scan pages': m.scanPages,
-    'BatchGetItem calls': m.batchGetCalls,
-    'intervals converged': m.converged,
-  })),
-);
-console.log(
-  `10× the nodes: ${(large.wallMs / small.wallMs).toFixed(1)}× the wall time, ${(large.heapMb / small.heapMb).toFixed(1)}× the peak heap; ` +
-    `${large.wallMs < (T / 2) * 1000 ? 'within' : 'OVER'} half an interval (${T / 2} s) at 100,000 nodes`,
-);
+    openIntervals: OPEN_INTERVALS,
+    latencyMs: LATENCY_MS,
+    cpuMs: Math.round(m.cpuMs),
+    simulatedWallMs: Math.round(m.wallMs),
+    verdictBytes: m.verdictBytes,
+    peakHeapMb: heap,
+    scanPages: m.scanPages,
+    batchGetCalls: m.batchGetCalls,
+  };
+}
+
+/** The checker at 10,000 and 100,000 nodes, side by side. */
+export async function measureChecker(progress: (line: string) => void): Promise<CheckerResult> {
+  progress(`checker: 10,000 nodes, ${OPEN_INTERVALS} open intervals, ${LATENCY_MS} ms a call…`);
+  const small = figures(await measure(10_000));
+  progress(`checker: 10,000 nodes in ${small.simulatedWallMs} ms; now 100,000…`);
+  const large = figures(await measure(100_000));
+  progress(`checker: 100,000 nodes in ${large.simulatedWallMs} ms, ${large.cpuMs} ms CPU, verdict ${large.verdictBytes} bytes`);
+  const ratio = (a: number, b: number): number => Number((a / b).toFixed(2));
+  return {
+    nodes10k: small,
+    nodes100k: large,
+    tenfold: {
+      wall: ratio(large.simulatedWallMs, small.simulatedWallMs),
+      heap: large.peakHeapMb === null || small.peakHeapMb === null ? null : ratio(large.peakHeapMb, small.peakHeapMb),
+    },
+  };
+}
