@@ -5,7 +5,7 @@
  * suffix — one catalogue, `infra/definitions.ts`, for keys and names.
  */
 import { TABLES, type TableName } from '../../infra/definitions.ts';
-import type { Exchange } from '../recording-proxy.ts';
+import type { Exchange } from '../request-recorder.ts';
 import { CapacityMeter } from './meter.ts';
 
 /** The logical table (`replica`, `nodes`, …) of a physical table name, or undefined for a table of no run. */

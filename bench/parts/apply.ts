@@ -1,7 +1,7 @@
 /**
  * Write units per applied update, counted from the requests the applier really makes: the real
- * use case (applyMicrobatch) and DynamoDB adapters against DynamoDB Local, through the recording
- * proxy, every request charged by DynamoDB's rules (bench/capacity). Four ways to apply the same
+ * use case (applyMicrobatch) and DynamoDB adapters against DynamoDB Local, every request recorded
+ * (bench/request-recorder.ts) and charged by DynamoDB's rules (bench/capacity). Four ways to apply the same
  * 1,000 updates to a node, side by side in one run:
  *
  *   - microbatch: b = 100, every key distinct — one conditional put per key plus one cursor move
@@ -32,7 +32,7 @@ import type { Emulators } from '../../local/emulators.ts';
 import { localDynamoClient, localSqsClient } from '../../local/emulators.ts';
 import { createResources, type LocalResources } from '../../local/resources.ts';
 import { CapacityLedger, emptyTally, type CapacityTally } from '../capacity/tally.ts';
-import { startRecordingProxy, type RecordingProxy } from '../recording-proxy.ts';
+import { startRequestRecorder, type RequestRecorder } from '../request-recorder.ts';
 
 const UPDATES = 1_000;
 const BATCH = 100;
@@ -136,7 +136,7 @@ async function applyTransactionally(microbatch: Microbatch, stores: Stores, batc
 }
 
 /** Applies every token of one way to its own node and charges what it cost. */
-async function applyOneWay(way: ApplyWay, stores: Stores, proxy: RecordingProxy, ledger: CapacityLedger): Promise<WayFigures> {
+async function applyOneWay(way: ApplyWay, stores: Stores, recorder: RequestRecorder, ledger: CapacityLedger): Promise<WayFigures> {
   const stream = way === 'microbatchRepeatedKeys' ? 'repeated' : 'distinct';
   const batchSize = way === 'seedBaseline' ? 1 : BATCH;
   const deps = { stream, batchSize, log: stores.log, nodes: stores.nodes, replica: stores.replica, now: () => new Date(PRODUCED_AT) };
@@ -146,7 +146,7 @@ async function applyOneWay(way: ApplyWay, stores: Stores, proxy: RecordingProxy,
     else await applyMicrobatch(token, deps);
   }
   const wallMs = performance.now() - started;
-  const tally = ledger.charge(await proxy.take(), emptyTally());
+  const tally = ledger.charge(recorder.take(), emptyTally());
   return {
     updates: UPDATES,
     batchSize,
@@ -162,8 +162,8 @@ async function applyOneWay(way: ApplyWay, stores: Stores, proxy: RecordingProxy,
 export async function measureApply(progress: (line: string) => void, emulators: Emulators): Promise<ApplyResult> {
   const admin = { dynamodb: localDynamoClient(emulators.endpoints.dynamodb), sqs: localSqsClient(emulators.endpoints.sqs) };
   const resources = await createResources(admin, { prefix: 'bench-apply' });
-  const proxy = await startRecordingProxy({ target: emulators.endpoints.dynamodb, service: 'dynamodb' });
-  const doc = createDocumentClient({ endpoint: proxy.endpoint });
+  const recorder = startRequestRecorder();
+  const doc = createDocumentClient({ endpoint: emulators.endpoints.dynamodb });
   try {
     const stores: Stores = {
       doc,
@@ -181,11 +181,11 @@ export async function measureApply(progress: (line: string) => void, emulators: 
     const warmUp = { stream: 'distinct', batchSize: BATCH, log: stores.log, nodes: stores.nodes, replica: stores.replica, now: () => new Date(PRODUCED_AT) };
     for (const token of tokens('distinct', WARM_UP, BATCH)) await applyMicrobatch(token, warmUp);
     // The setup's writes teach the meter every item; they are not charged to any way.
-    ledger.charge(await proxy.take());
+    ledger.charge(recorder.take());
 
     const ways = {} as Record<ApplyWay, WayFigures>;
     for (const way of APPLY_WAYS) {
-      ways[way] = await applyOneWay(way, stores, proxy, ledger);
+      ways[way] = await applyOneWay(way, stores, recorder, ledger);
       progress(`apply: ${way}: ${ways[way].wru} write units for ${UPDATES} updates in ${ways[way].wallMs} ms`);
     }
     const perUpdate = (pick: (figures: WayFigures) => number): Record<ApplyWay, number> =>
@@ -202,6 +202,6 @@ export async function measureApply(progress: (line: string) => void, emulators: 
     doc.destroy();
     admin.dynamodb.destroy();
     admin.sqs.destroy();
-    await proxy.stop();
+    recorder.stop();
   }
 }

@@ -5,11 +5,12 @@
  * run ingests a workload through the ingest handler in interval 1, then ticks — planner, drain,
  * checker at the next tick — until the checker judges the interval converged.
  *
- * The handlers reach DynamoDB and SQS through recording proxies, so every request they (and the
- * event source, which is Lambda's in AWS) make is kept for counting; the runtime's own setup and
- * audit go straight to the emulators. The batch size b is the stack's setting, as the functions
- * read it from their environment. Containers are started before the clock starts (a cold start of
- * a TypeScript module in this process is not a cost of the design), and no fault is injected.
+ * Every request the handlers (and the event source, which is Lambda's in AWS) make is recorded
+ * for counting (bench/request-recorder.ts); the runtime's own setup and audit are recorded too, and
+ * left out: the recorder is emptied as the clock starts, and taken as it stops. The batch size b
+ * is the stack's setting, as the functions read it from their environment. Containers are started
+ * before the clock starts (a cold start of a TypeScript module in this process is not a cost of the
+ * design), and no fault is injected.
  */
 import type { SQSBatchResponse } from 'aws-lambda';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -28,7 +29,8 @@ import { functionEnvironment, lambdaContext, LambdaHost, type FunctionName } fro
 import { seededRandom } from '../../local/random.ts';
 import { createResources, type LocalResources } from '../../local/resources.ts';
 import type { AuditResult } from '../../local/summary.ts';
-import type { Exchange, RecordingProxy } from '../recording-proxy.ts';
+import { cpuBetween, sampleCpu } from '../process-cpu.ts';
+import type { Exchange, RequestRecorder } from '../request-recorder.ts';
 
 export interface Workload {
   /** Node rates (updates a second), one per node. */
@@ -56,6 +58,8 @@ export interface PipelineRun {
   /** The timed stretch, on the `performance.now()` clock the recorded requests use. */
   readonly startedAt: number;
   readonly endedAt: number;
+  /** CPU this process and DynamoDB Local spent in the timed stretch (ms). */
+  readonly cpuMs: number;
   readonly intervals: number;
   readonly converged: boolean;
   readonly updatesIngested: number;
@@ -87,13 +91,13 @@ export async function runPipeline(
   workload: Workload,
   batchSize: number,
   endpoints: EmulatorEndpoints,
-  proxies: { readonly dynamodb: RecordingProxy; readonly sqs: RecordingProxy },
+  recorder: RequestRecorder,
   log: (line: string) => void,
 ): Promise<PipelineRun> {
   const runId = randomBytes(3).toString('hex');
   const settings = validateSettings({ stream: STREAM, intervalSeconds: workload.intervalSeconds, batchSize }, 'local');
   const admin = { dynamodb: localDynamoClient(endpoints.dynamodb), sqs: localSqsClient(endpoints.sqs), doc: localDocumentClient(endpoints.dynamodb) };
-  const eventSqs = localSqsClient(proxies.sqs.endpoint);
+  const eventSqs = localSqsClient(endpoints.sqs);
   try {
     const resources = await createResources(admin, { prefix: `bench-e2e-${runId}` });
     const stores = {
@@ -105,7 +109,7 @@ export async function runPipeline(
     await Promise.all(nodeIds.map((nodeId, index) => stores.nodes.register({ nodeId, rate: workload.rates[index] ?? 1 })));
 
     const host = new LambdaHost(
-      functionEnvironment({ settings, resources: resources.functionResources, endpoints: { dynamodb: proxies.dynamodb.endpoint, sqs: proxies.sqs.endpoint }, logLevel: 'SILENT' }),
+      functionEnvironment({ settings, resources: resources.functionResources, endpoints, logLevel: 'SILENT' }),
       runId,
     );
     const invocations = Object.fromEntries(
@@ -142,8 +146,7 @@ export async function runPipeline(
     } finally {
       process.stderr.write = write;
     }
-    await proxies.dynamodb.take();
-    await proxies.sqs.take();
+    recorder.take();
     for (const name of FUNCTIONS) invocations[name] = { ...invocations[name], count: 0, billedMs: 0 };
 
     const updates = workloadUpdates(workload.updates, workload.keys, 7);
@@ -153,6 +156,7 @@ export async function runPipeline(
     let converged = false;
     let intervals = 0;
     let microbatchesPlanned = 0;
+    const cpu = sampleCpu();
     const started = performance.now();
     for (let j = 1; j <= MAX_INTERVALS && !converged; j += 1) {
       intervals = j;
@@ -169,11 +173,13 @@ export async function runPipeline(
       log(`  b = ${batchSize}, interval ${j}: ${plan.microbatches} microbatches planned${converged ? ', converged' : ''}`);
     }
     const endedAt = performance.now();
+    const cpuMs = cpuBetween(cpu, sampleCpu());
     const wallMs = endedAt - started;
-    const dynamodb = await proxies.dynamodb.take();
-    const sqs = await proxies.sqs.take();
+    const exchanges = recorder.take();
+    const dynamodb = exchanges.filter((exchange) => exchange.service === 'dynamodb');
+    const sqs = exchanges.filter((exchange) => exchange.service === 'sqs');
     const audit = await auditReplicas(nodeIds, { stream: STREAM, ...stores });
-    return { batchSize, wallMs, startedAt: started, endedAt, intervals, converged, updatesIngested: updates.length, microbatchesPlanned, dynamodb, sqs, invocations, resources, audit };
+    return { batchSize, wallMs, startedAt: started, endedAt, cpuMs, intervals, converged, updatesIngested: updates.length, microbatchesPlanned, dynamodb, sqs, invocations, resources, audit };
   } finally {
     eventSqs.destroy();
     admin.dynamodb.destroy();

@@ -7,7 +7,7 @@
  * wall time, tells how much of the overhead is the machinery's requests and how much its CPU.
  */
 import { logicalTable } from '../capacity/tally.ts';
-import { tableOf, type Exchange } from '../recording-proxy.ts';
+import { tableOf, type Exchange } from '../request-recorder.ts';
 
 export const KINDS = ['floorWrites', 'otherDynamoDb', 'sqs', 'nothingInFlight'] as const;
 export type TimeKind = (typeof KINDS)[number];

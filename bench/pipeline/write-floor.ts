@@ -2,7 +2,7 @@
  * The writes no design can avoid, made directly: the log transactions ingest committed and the
  * replica's conditional PutItems the appliers made, taken from a pipeline run's recorded requests
  * and made again, in the same order and at the same concurrency, against fresh tables in the same
- * DynamoDB Local, through the same recording proxy and the same client settings as the handlers.
+ * DynamoDB Local, with the client settings the handlers use, recorded as theirs are.
  * What the pipeline takes beyond this is what its machinery adds: the queue, the planner, the
  * checker, the log and node reads, the cursor moves, the Lambda invocations.
  *
@@ -21,7 +21,8 @@ import { localDynamoClient, localSqsClient, type EmulatorEndpoints } from '../..
 import { createResources, type LocalResources } from '../../local/resources.ts';
 import type { WireItem } from '../capacity/attribute-size.ts';
 import { logicalTable } from '../capacity/tally.ts';
-import { tableOf, type Exchange, type RecordingProxy } from '../recording-proxy.ts';
+import { cpuBetween, sampleCpu } from '../process-cpu.ts';
+import { tableOf, type Exchange, type RequestRecorder } from '../request-recorder.ts';
 
 /** The unavoidable writes of a run, ready to be made again. */
 export interface FloorWrites {
@@ -35,6 +36,8 @@ export interface FloorRun {
   readonly wallMs: number;
   readonly startedAt: number;
   readonly endedAt: number;
+  /** CPU this process and DynamoDB Local spent making the writes (ms). */
+  readonly cpuMs: number;
   readonly transactions: number;
   readonly puts: number;
   readonly groups: number;
@@ -100,24 +103,27 @@ function retarget(input: TransactWriteItemsCommandInput, resources: LocalResourc
   };
 }
 
-/** Makes the floor's writes against fresh tables, through `proxy`, and times them. */
-export async function runWriteFloor(writes: FloorWrites, endpoints: EmulatorEndpoints, proxy: RecordingProxy): Promise<FloorRun> {
+/** Makes the floor's writes against fresh tables and times them; `recorder` is emptied as the clock starts. */
+export async function runWriteFloor(writes: FloorWrites, endpoints: EmulatorEndpoints, recorder: RequestRecorder): Promise<FloorRun> {
   const admin = { dynamodb: localDynamoClient(endpoints.dynamodb), sqs: localSqsClient(endpoints.sqs) };
-  const client = createDynamoClient({ endpoint: proxy.endpoint });
+  const client = createDynamoClient({ endpoint: endpoints.dynamodb });
   const doc = createDocumentClient({ client });
   try {
     const resources = await createResources(admin, { prefix: 'bench-floor' });
     const replica = new DynamoReplicaStore(doc, resources.tables.replica);
     const transactions = writes.transactions.map((input) => retarget(input, resources));
-    await proxy.take();
+    recorder.take();
+    const cpu = sampleCpu();
     const started = performance.now();
     for (const input of transactions) await client.send(new TransactWriteItemsCommand(input));
     for (const group of writes.groups) await replica.write(group.nodeId, group.writes);
     const endedAt = performance.now();
+    const cpuMs = cpuBetween(cpu, sampleCpu());
     return {
       wallMs: endedAt - started,
       startedAt: started,
       endedAt,
+      cpuMs,
       transactions: transactions.length,
       puts: writes.groups.reduce((sum, group) => sum + group.writes.length, 0),
       groups: writes.groups.length,

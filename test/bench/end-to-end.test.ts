@@ -7,7 +7,7 @@ import { markdownTable, rows, valueAt } from '../../bench/figures.ts';
 import { floorWrites } from '../../bench/pipeline/write-floor.ts';
 import { timeline } from '../../bench/pipeline/timeline.ts';
 import { billableSqsRequests, costOf, perMillion } from '../../bench/pricing.ts';
-import type { Exchange } from '../../bench/recording-proxy.ts';
+import type { Exchange } from '../../bench/request-recorder.ts';
 
 const REPLICA = 'bench-e2e-ab-12345678-ReplicaTable';
 const NODES = 'bench-e2e-ab-12345678-NodesTable';
