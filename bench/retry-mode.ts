@@ -207,12 +207,15 @@ async function targets(emulators: Emulators): Promise<{ readonly list: readonly 
   return { list, stop: async () => Promise.all([dynamoProxy.stop(), sqsProxy.stop()]).then(() => undefined) };
 }
 
-/** Every scenario for every client, standard and adaptive back to back. */
-export async function measure(options: BenchOptions, say: (line: string) => void): Promise<Measurement[]> {
-  say('starting DynamoDB Local and the SQS emulator…');
-  const emulators = await startEmulators();
+/** Every scenario for every client, standard and adaptive back to back; on `running` emulators, or its own. */
+export async function measure(options: BenchOptions, say: (line: string) => void, running?: Emulators): Promise<Measurement[]> {
+  if (running === undefined) say('starting DynamoDB Local and the SQS emulator…');
+  const emulators = running ?? (await startEmulators());
+  const stopOwn = async (): Promise<void> => {
+    if (running === undefined) await emulators.stop();
+  };
   const set = await targets(emulators).catch(async (error: unknown) => {
-    await emulators.stop();
+    await stopOwn();
     throw error;
   });
   try {
@@ -237,7 +240,7 @@ export async function measure(options: BenchOptions, say: (line: string) => void
     return measurements;
   } finally {
     await set.stop();
-    await emulators.stop();
+    await stopOwn();
   }
 }
 

@@ -23,7 +23,7 @@ export interface ClientOptions {
 export const MAX_ATTEMPTS = 5;
 
 /**
- * Standard retry mode for both clients, measured with `npm run bench` (bench/retry-mode.ts: DynamoDB
+ * Standard retry mode for both clients, measured with `npm run bench:retry` (bench/retry-mode.ts: DynamoDB
  * Local and the SQS emulator behind the fault proxy, maxAttempts 5, SDK 3.1169/3.1175, Node 24).
  * Adaptive mode rate-limits a client after a throttle, starting from the send rate it has measured;
  * a Lambda client that has sent a handful of requests has measured almost none, so one throttle

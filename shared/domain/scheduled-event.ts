@@ -5,7 +5,7 @@
  * else is a ValidationError naming the fields each shape lacks.
  *
  * Hand-written rather than zod: the planner and the checker need nothing else of a schema library,
- * and leaving it out keeps their bundles inside 1.25× the bare SDK clients (bench/bundles.ts).
+ * and leaving it out keeps their bundles inside 1.25× the bare SDK clients (bench/parts/cold-start.ts).
  */
 import { ValidationError } from './errors.ts';
 

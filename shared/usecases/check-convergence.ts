@@ -3,7 +3,7 @@
  * land, record the verdicts, close the intervals that left the window unconverged, and describe
  * where the nodes stand against the current head. The fleet is read page by page and folded into
  * one tally for every head at once, so 100,000 nodes are judged in bounded memory
- * (bench/checker-scale.ts measures it).
+ * (bench/parts/checker.ts measures it).
  */
 import pLimit from 'p-limit';
 import { DEFAULT_SETTINGS } from '#shared/domain/config.ts';

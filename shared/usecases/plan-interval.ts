@@ -8,7 +8,7 @@
  * - Nodes arrive page by page and tokens leave in chunks while the scan goes on, so a fleet of any
  *   size is planned in bounded memory; chunks are multiples of 10 messages, so n tokens take exactly
  *   ceil(n / 10) SendMessageBatch calls (100,000 nodes, 315,637 tokens, every call 10 ms: 31,564
- *   calls and 100,000 claims in ~11 s, bench/planner-scale.ts).
+ *   calls and 100,000 claims in ~11 s, bench/parts/planner.ts).
  * - Send first, then claim: a node is claimed only once all its tokens are accepted. A crash in
  *   between leaves tokens the next run re-sends under the same deduplication ids (same header head,
  *   same plannedSeq, same target) and the applier acknowledges as done.
