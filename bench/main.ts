@@ -17,7 +17,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, startEmulators, type Emulators } from '#local/emulators.ts';
+import { startEmulators, type Emulators, useEmulatorCredentials } from '#local/emulators.ts';
 import { EnvironmentError } from '#local/errors.ts';
 import { markdownTable, rows, type Results } from './figures.ts';
 import { describeMachine, finished, type Machine } from './machine.ts';
@@ -129,10 +129,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   // The handlers' and adapters' clients read region and credentials from the environment, as in
   // Lambda; here they reach only the emulators (or answer from memory), which accept any.
-  process.env.AWS_REGION = LOCAL_REGION;
-  process.env.AWS_ACCESS_KEY_ID = LOCAL_CREDENTIALS.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = LOCAL_CREDENTIALS.secretAccessKey;
-  delete process.env.AWS_SESSION_TOKEN;
+  useEmulatorCredentials();
   const say = (line: string): void => {
     process.stderr.write(`${line}\n`);
   };

@@ -26,7 +26,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { createDynamoClient, createSqsClient, MAX_ATTEMPTS, type RetryMode } from '#shared/clients.ts';
 import { createTableInput, TABLES } from '#infra/definitions.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, localDynamoClient, localSqsClient, startEmulators, type Emulators } from '#local/emulators.ts';
+import { localDynamoClient, localSqsClient, startEmulators, type Emulators, useEmulatorCredentials } from '#local/emulators.ts';
 import { EnvironmentError } from '#local/errors.ts';
 import { startFaultProxy, type FaultProxy } from '#local/fault-proxy.ts';
 import { streamOf } from '#local/random.ts';
@@ -292,10 +292,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   // The clients read region and credentials from the environment, as in Lambda; here they reach
   // only the emulators, which accept any.
-  process.env.AWS_REGION = LOCAL_REGION;
-  process.env.AWS_ACCESS_KEY_ID = LOCAL_CREDENTIALS.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = LOCAL_CREDENTIALS.secretAccessKey;
-  delete process.env.AWS_SESSION_TOKEN;
+  useEmulatorCredentials();
   const say = (line: string): void => {
     process.stderr.write(`${line}\n`);
   };

@@ -44,6 +44,18 @@ export interface StartOptions {
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
 
+/**
+ * Points this process's default AWS environment at the emulators' region and dummy credentials, for
+ * code whose clients read them from the environment as in Lambda (the handlers, the adapters).
+ * The emulators accept any; a session token left over from a real profile is dropped.
+ */
+export function useEmulatorCredentials(): void {
+  process.env.AWS_REGION = LOCAL_REGION;
+  process.env.AWS_ACCESS_KEY_ID = LOCAL_CREDENTIALS.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = LOCAL_CREDENTIALS.secretAccessKey;
+  delete process.env.AWS_SESSION_TOKEN;
+}
+
 const MIN_JAVA = 17;
 /** JVM flags that start DynamoDB Local about twice as fast (TOOLCHAIN.md) — it is short-lived and small. */
 const JVM_FLAGS = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'];

@@ -11,7 +11,7 @@
  * kinds shown, their names and order, come from the run's catalogue (`FAULTS`, `../faults.ts`).
  */
 import type { RunSummary } from '../summary.ts';
-import { html, raw } from './markup.ts';
+import { html, htmlPage } from './markup.ts';
 import { auditSection } from './sections/audit.ts';
 import { faultSection } from './sections/faults.ts';
 import { header, keyNumbers, pageTitle } from './sections/header.ts';
@@ -25,20 +25,7 @@ import { STYLESHEET } from './stylesheet.ts';
 /** Renders the whole report page for one run. */
 export function renderReport(summary: RunSummary): string {
   const styles = summary.perNode.map((_node, position) => seriesStyle(position));
-  const page = html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<title>${pageTitle(summary)}</title>
-<link rel="icon" href="data:,">
-<style>
-${raw(STYLESHEET)}</style>
-</head>
-<body>
-<main>
-${header(summary)}
+  const page = htmlPage(pageTitle(summary), STYLESHEET, html`${header(summary)}
 ${keyNumbers(summary)}
 ${lagSection(summary, styles)}
 <div class="row">
@@ -48,10 +35,6 @@ ${faultSection(summary.faults)}
 ${nodeSection(summary, styles)}
 ${intervalSection(summary)}
 ${auditSection(summary)}
-<footer>Microbatch Sync · local run report · rendered from <code>summary.json</code>, which holds every number on this page.</footer>
-</main>
-</body>
-</html>
-`;
+<footer>Microbatch Sync · local run report · rendered from <code>summary.json</code>, which holds every number on this page.</footer>`);
   return page.text;
 }

@@ -44,3 +44,29 @@ export function html(strings: TemplateStringsArray, ...values: readonly Fragment
 export function raw(text: string): Markup {
   return new Markup(text);
 }
+
+/**
+ * A whole self-contained page: the strict Content-Security-Policy (no scripts, no requests), the
+ * report's stylesheet inlined, and `body` inside `<main>`. The run report and `microbatch advise
+ * --html` are both this shell.
+ */
+export function htmlPage(title: Fragment, stylesheet: string, body: Fragment): Markup {
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<title>${title}</title>
+<link rel="icon" href="data:,">
+<style>
+${raw(stylesheet)}</style>
+</head>
+<body>
+<main>
+${body}
+</main>
+</body>
+</html>
+`;
+}

@@ -7,7 +7,7 @@
 import { scaleLinear } from 'd3-scale';
 import { axes, coordinate, emptyChartNote, linePath, type Frame, type Plot, type Point } from '../../report/chart-kit.ts';
 import { compact } from '../../report/format.ts';
-import { html, raw, type Markup } from '../../report/markup.ts';
+import { html, htmlPage, type Markup } from '../../report/markup.ts';
 import { STYLESHEET } from '../../report/stylesheet.ts';
 import type { AdviseInput, PointAnalysis } from './model.ts';
 import { describePrices, PRICE_SOURCE } from './prices.ts';
@@ -102,20 +102,7 @@ export function renderAdvicePage(input: AdviseInput, advice: Advice): string {
     chart({ id: 'cost-by-batch', title: 'Monthly cost against b', xLabel: bLabel, yLabel: 'USD per month', points: byB.map((p) => ({ x: bAxis.at(p.batchSize), y: costAt(p), ...mark(p) })), xTickLabel: bAxis.label }),
   ];
   const heading = chosen === null ? 'No (t, b) meets every limit' : `Recommended: t = ${chosen.intervalSeconds} s, b = ${chosen.batchSize}`;
-  const page = html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<title>microbatch advise — ${heading}</title>
-<link rel="icon" href="data:,">
-<style>
-${raw(STYLESHEET)}</style>
-</head>
-<body>
-<main>
-<p class="eyebrow">microbatch advise · ${input.nodes.length} nodes · ingest ${compact(input.ingestRate)}/s · target ${compact(input.targetLagSeconds)} s</p>
+  const page = htmlPage(html`microbatch advise — ${heading}`, STYLESHEET, html`<p class="eyebrow">microbatch advise · ${input.nodes.length} nodes · ingest ${compact(input.ingestRate)}/s · target ${compact(input.targetLagSeconds)} s</p>
 <h1>${heading}</h1>
 <div class="card">${advice.recommendation.reasons.map((reason) => html`<p>${reason}</p>`)}</div>
 <div class="row"><div class="card">${charts[0]}</div><div class="card">${charts[1]}</div></div>
@@ -130,10 +117,6 @@ ${
   html`<div class="card"><h2>Limits at the recommendation (${MONEY.format(chosen.monthly.totalUsd)}/month)</h2><ul>${chosen.limits.map(
     (limit) => html`<li class="${limit.ok ? 'ok-text' : 'bad-text'}"><code>${limit.key}</code> ${limit.detail}</li>`,
   )}</ul></div>`
-}
-</main>
-</body>
-</html>
-`;
+}`);
   return page.text;
 }
