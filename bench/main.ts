@@ -15,15 +15,13 @@
 import Table from 'cli-table3';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { describeError, EXIT, isEntryPoint, runProcess } from '#local/entry-point.ts';
 import { startEmulators, type Emulators, useEmulatorCredentials } from '#local/emulators.ts';
 import { EnvironmentError } from '#local/errors.ts';
 import { markdownTable, rows, type Results } from './figures.ts';
 import { describeMachine, finished, type Machine } from './machine.ts';
 import { PART_NAMES, PARTS, type PartName } from './parts.ts';
 
-const EXIT = { ok: 0, failed: 1, usage: 2, environment: 3 } as const;
 const DEFAULT_OUT = 'bench/results.json';
 
 export interface BenchArguments {
@@ -151,16 +149,6 @@ export async function main(argv: readonly string[]): Promise<number> {
   return EXIT.ok;
 }
 
-async function run(): Promise<void> {
-  let code: number;
-  try {
-    code = await main(process.argv.slice(2));
-  } catch (error) {
-    process.stderr.write(`error: the benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    code = EXIT.failed;
-  }
-  // Exit once stdout has flushed: a piped --json must arrive whole.
-  process.stdout.write('', () => process.exit(code));
+if (isEntryPoint(import.meta.url)) {
+  await runProcess(main, (error) => ({ code: EXIT.failed, message: `the benchmark failed: ${describeError(error)}` }));
 }
-
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) await run();

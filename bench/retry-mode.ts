@@ -21,18 +21,16 @@ import { CreateQueueCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import Table from 'cli-table3';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pathToFileURL } from 'node:url';
 import { createDynamoClient, createSqsClient, MAX_ATTEMPTS, type RetryMode } from '#shared/clients.ts';
 import { createTableInput, TABLES } from '#infra/definitions.ts';
+import { describeError, EXIT, isEntryPoint, runProcess } from '#local/entry-point.ts';
 import { localDynamoClient, localSqsClient, startEmulators, type Emulators, useEmulatorCredentials } from '#local/emulators.ts';
 import { EnvironmentError } from '#local/errors.ts';
 import { startFaultProxy, type FaultProxy } from '#local/fault-proxy.ts';
 import { streamOf } from '#local/random.ts';
 import { ratios, summarize, type CallResult, type Summary } from './stats.ts';
 
-const EXIT = { ok: 0, failed: 1, usage: 2, environment: 3 } as const;
 const MODES: readonly RetryMode[] = ['standard', 'adaptive'];
 const SCENARIOS = ['single', 'burst', 'steady'] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -307,16 +305,6 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-async function run(): Promise<void> {
-  let code: number;
-  try {
-    code = await main(process.argv.slice(2));
-  } catch (error) {
-    process.stderr.write(`error: the benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    code = EXIT.failed;
-  }
-  // Exit once stdout has flushed: a piped --json must arrive whole.
-  process.stdout.write('', () => process.exit(code));
+if (isEntryPoint(import.meta.url)) {
+  await runProcess(main, (error) => ({ code: EXIT.failed, message: `the benchmark failed: ${describeError(error)}` }));
 }
-
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) await run();

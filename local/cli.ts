@@ -8,17 +8,16 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { finalReport, header, progressHeader, progressLine } from './console-tables.ts';
 import { startEmulators } from './emulators.ts';
-import { EnvironmentError, UsageError } from './errors.ts';
+import { EXIT, failureOutcome, isEntryPoint, runProcess } from './entry-point.ts';
+import { UsageError } from './errors.ts';
 import { FAULTS, parseFaults, type FaultSettings } from './faults.ts';
 import { writeReport } from './report-file.ts';
 import { defaultIntervals, nodeRates, scenarioDefaults, SCENARIOS, type Scenario } from './scenario.ts';
 import { runSimulation, type SimulationOptions } from './simulation.ts';
 import { shouldHaveConverged, type RunSummary } from './summary.ts';
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, environment: 3 } as const;
 
 interface CliOptions {
   readonly simulation: SimulationOptions;
@@ -207,29 +206,5 @@ export function exitCode(summary: RunSummary): number {
   return EXIT.ok;
 }
 
-/**
- * The one place a failure becomes an exit code and a line for stderr: a bad argument exits 2, a
- * machine without what the emulators need exits 3, and anything else — a handler that kept failing
- * (HandlerFailedError), an emulator's unusable answer (EmulatorResponseError), a bug — fails the
- * run (1) with its stack.
- */
-export function failureOutcome(error: unknown): { readonly code: number; readonly message: string } {
-  if (error instanceof UsageError) return { code: EXIT.usage, message: error.message };
-  if (error instanceof EnvironmentError) return { code: EXIT.environment, message: error.message };
-  return { code: EXIT.failed, message: `the run failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}` };
-}
 
-async function run(): Promise<void> {
-  let code: number;
-  try {
-    code = await main(process.argv.slice(2));
-  } catch (error) {
-    const failure = failureOutcome(error);
-    process.stderr.write(`error: ${failure.message}\n`);
-    code = failure.code;
-  }
-  // Exit once stdout has flushed: a piped --json summary must arrive whole.
-  process.stdout.write('', () => process.exit(code));
-}
-
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) await run();
+if (isEntryPoint(import.meta.url)) await runProcess(main, failureOutcome);

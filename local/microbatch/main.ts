@@ -4,7 +4,7 @@
  * something (Java for `up`).
  */
 import { CommanderError } from 'commander';
-import { EXIT, failureOutcome } from '../cli.ts';
+import { EXIT, failureOutcome } from '../entry-point.ts';
 import { COMMANDS } from './commands/index.ts';
 import { buildProgram } from './program.ts';
 

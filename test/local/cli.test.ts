@@ -3,7 +3,7 @@
  * (The child-process tests in test/integration/cli.test.ts run the whole command.)
  */
 import { describe, expect, it } from 'vitest';
-import { EXIT, failureOutcome } from '#local/cli.ts';
+import { EXIT, failureOutcome } from '#local/entry-point.ts';
 import { EmulatorResponseError, EnvironmentError, HandlerFailedError, UsageError } from '#local/errors.ts';
 
 describe('failureOutcome', () => {

@@ -1,6 +1,6 @@
 /** `microbatch audit [--node ID]`: each node's Replica items against the replay of the log up to its cursor; exit 1 on a difference. */
 import { InvalidArgumentError, type Command } from 'commander';
-import { EXIT } from '../../cli.ts';
+import { EXIT } from '../../entry-point.ts';
 import { auditDeployment, auditFailed, auditTargetsOf, formatAudit } from '../audit.ts';
 import type { CommandContext } from '../program.ts';
 import { progressBar } from '../progress.ts';

@@ -4,7 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { stackDeployment } from '#local/microbatch/deployment.ts';
 import { UsageError } from '#local/errors.ts';
-import { EXIT, failureOutcome } from '#local/cli.ts';
+import { EXIT, failureOutcome } from '#local/entry-point.ts';
 
 const OUTPUTS: Record<string, string> = {
   LogTableName: 'Stack-Log-1',
