@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { checkLimits, requireBatchSize, requireInterval, type LimitInputs, type LimitKey } from '#local/microbatch/advise/limits.ts';
 import { analyzePoint, DEFAULT_WORKLOAD, type AdviseInput } from '#local/microbatch/advise/model.ts';
-import { pricesWith } from '#local/microbatch/advise/prices.ts';
 import { UsageError } from '#local/errors.ts';
+import { threeNodes } from './fixture.ts';
 
 /** A point well inside every limit; each test moves one number to an edge. */
 const COMFORTABLE: LimitInputs = {
@@ -28,18 +28,9 @@ function broken(changes: Partial<LimitInputs>): readonly LimitKey[] {
     .map((limit) => limit.key);
 }
 
+/** The shared fixture with `nodes`, light ingest, a loose target and no backlog. */
 function input(nodes: AdviseInput['nodes'], changes: Partial<AdviseInput> = {}): AdviseInput {
-  return {
-    nodes,
-    ingestRate: 1,
-    targetLagSeconds: 600,
-    backlogUpdates: 0,
-    target: 'cloud',
-    workload: DEFAULT_WORKLOAD,
-    applier: { timeoutSeconds: 60, maxConcurrency: 10 },
-    prices: pricesWith([]),
-    ...changes,
-  };
+  return threeNodes({ nodes, ingestRate: 1, targetLagSeconds: 600, backlogUpdates: 0, ...changes });
 }
 
 describe('checkLimits', () => {

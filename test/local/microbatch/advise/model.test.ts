@@ -1,25 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { analyzePoint, DEFAULT_WORKLOAD, type AdviseInput } from '#local/microbatch/advise/model.ts';
+import { analyzePoint } from '#local/microbatch/advise/model.ts';
 import { pricesWith } from '#local/microbatch/advise/prices.ts';
+import { threeNodes } from './fixture.ts';
 
-/** The brief's example: three nodes of 2, 5 and 10 updates/s under 4 updates/s of ingest. */
-function threeNodes(changes: Partial<AdviseInput> = {}): AdviseInput {
-  return {
-    nodes: [
-      { nodeId: 'n-1', rate: 2 },
-      { nodeId: 'n-2', rate: 5 },
-      { nodeId: 'n-3', rate: 10 },
-    ],
-    ingestRate: 4,
-    targetLagSeconds: 180,
-    backlogUpdates: 2_400,
-    target: 'cloud',
-    workload: DEFAULT_WORKLOAD,
-    applier: { timeoutSeconds: 60, maxConcurrency: 10 },
-    prices: pricesWith([]),
-    ...changes,
-  };
-}
 
 describe('analyzePoint at t = 60 s, b = 100 (the hand-computed case)', () => {
   // Workload defaults: 256-byte updates, 400-byte Nodes items, 0.5 ms per update, 30 ms per microbatch.

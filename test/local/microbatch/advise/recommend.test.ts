@@ -1,34 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_WORKLOAD, type AdviseInput } from '#local/microbatch/advise/model.ts';
-import { pricesWith } from '#local/microbatch/advise/prices.ts';
+import { threeNodes } from './fixture.ts';
 import { advise, BATCH_SIZES, CLOUD_INTERVALS, LOCAL_INTERVALS } from '#local/microbatch/advise/recommend.ts';
 
-function input(changes: Partial<AdviseInput> = {}): AdviseInput {
-  return {
-    nodes: [
-      { nodeId: 'n-1', rate: 2 },
-      { nodeId: 'n-2', rate: 5 },
-      { nodeId: 'n-3', rate: 10 },
-    ],
-    ingestRate: 4,
-    targetLagSeconds: 180,
-    backlogUpdates: 2_400,
-    target: 'cloud',
-    workload: DEFAULT_WORKLOAD,
-    applier: { timeoutSeconds: 60, maxConcurrency: 10 },
-    prices: pricesWith([]),
-    ...changes,
-  };
-}
 
 describe('advise', () => {
   it('analyses the whole grid: whole minutes for a stack, seconds too locally', () => {
-    expect(advise(input()).points).toHaveLength(CLOUD_INTERVALS.length * BATCH_SIZES.length);
-    expect(advise(input({ target: 'local' })).grid.intervals).toEqual([...LOCAL_INTERVALS]);
+    expect(advise(threeNodes()).points).toHaveLength(CLOUD_INTERVALS.length * BATCH_SIZES.length);
+    expect(advise(threeNodes({ target: 'local' })).grid.intervals).toEqual([...LOCAL_INTERVALS]);
   });
 
   it('adds the t and b asked about to the grid', () => {
-    const advice = advise(input(), { intervalSeconds: 240, batchSize: 150 });
+    const advice = advise(threeNodes(), { intervalSeconds: 240, batchSize: 150 });
     expect(advice.grid.intervals).toContain(240);
     expect(advice.grid.batchSizes).toContain(150);
   });
@@ -41,7 +23,7 @@ describe('advise', () => {
     //   within 1 % (≤ $30.52852): t = 120 with b = 100 ($30.49417), 200, 500, … — all at a staleness
     //   of 120 s in whole seconds — but not t = 60 (b ≥ 500: $30.53165, lag 60 s), nor b = 50 at t = 120
     //   ($30.81464). Among them the smallest b: 100.
-    const advice = advise(input());
+    const advice = advise(threeNodes());
     const { point, meetsTargetLag, reasons } = advice.recommendation;
     expect(point?.intervalSeconds).toBe(120);
     expect(point?.batchSize).toBe(100);
@@ -57,28 +39,28 @@ describe('advise', () => {
 
   it('picks the least staleness when no feasible point meets the target, and says so', () => {
     // 30 s is below t's own 60 s minimum in the cloud: unreachable.
-    const { point, meetsTargetLag, reasons } = advise(input({ targetLagSeconds: 30 })).recommendation;
+    const { point, meetsTargetLag, reasons } = advise(threeNodes({ targetLagSeconds: 30 })).recommendation;
     expect(meetsTargetLag).toBe(false);
     expect(point?.intervalSeconds).toBe(60);
     expect(reasons[0]).toMatch(/^No feasible point meets the 30 s lag target: t = 60 s/);
   });
 
   it('reaches a 30 s target locally, where t may be shorter', () => {
-    const { point, meetsTargetLag } = advise(input({ targetLagSeconds: 30, target: 'local' })).recommendation;
+    const { point, meetsTargetLag } = advise(threeNodes({ targetLagSeconds: 30, target: 'local' })).recommendation;
     expect(meetsTargetLag).toBe(true);
     expect(point?.intervalSeconds).toBeLessThan(30);
   });
 
   it('recommends nothing when every point breaks a limit, and names the limit', () => {
     // One node of 2,000/s writes 2,000 WCU/s to its replica's one partition at any t and b.
-    const { point, reasons } = advise(input({ nodes: [{ nodeId: 'hot', rate: 2_000 }], ingestRate: 1 })).recommendation;
+    const { point, reasons } = advise(threeNodes({ nodes: [{ nodeId: 'hot', rate: 2_000 }], ingestRate: 1 })).recommendation;
     expect(point).toBeNull();
     expect(reasons[0]).toMatch(/^No \(t, b\) of the grid meets every limit\. .*replicaPartitionWrites \(117 of 117\)/);
     expect(reasons[1]).toMatch(/^For replicaPartitionWrites: no t or b helps: lower that node’s rate below 1,000 updates\/s/);
   });
 
   it('marks every point as missing the target when no node can converge', () => {
-    const advice = advise(input({ nodes: [{ nodeId: 'slow', rate: 1 }] }));
+    const advice = advise(threeNodes({ nodes: [{ nodeId: 'slow', rate: 1 }] }));
     expect(advice.points.every((point) => point.maxLagSeconds === null && !point.meetsTargetLag)).toBe(true);
     expect(advice.recommendation.meetsTargetLag).toBe(false);
     expect(advice.recommendation.reasons.at(-1)).toMatch(/slow/);
