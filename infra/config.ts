@@ -42,6 +42,8 @@ export interface StackConfig {
     /** The SQS event source's maximum concurrency (2–1000). */
     readonly maxConcurrency: number;
   };
+  /** The shard task queues' event sources: at most this many shard invocations at once (2–1000). */
+  readonly shardMaxConcurrency: number;
   readonly ingest: {
     /** Reserved concurrency; `undefined` (context value `none`) reserves none: Lambda keeps part of the account limit (100 by default) unreserved. */
     readonly reservedConcurrency: number | undefined;
@@ -116,6 +118,9 @@ const SETTINGS = {
   reportTopN: setting.default(DEFAULT_SETTINGS.reportTopN),
   retentionDays: setting.default(DEFAULT_SETTINGS.retentionDays),
   idempotencyWindowHours: setting.default(DEFAULT_SETTINGS.idempotencyWindowHours),
+  nodesPerShard: setting.default(DEFAULT_SETTINGS.nodesPerShard),
+  nodesPerSegment: setting.default(DEFAULT_SETTINGS.nodesPerSegment),
+  shards: setting.default(DEFAULT_SETTINGS.shards),
 } satisfies Record<keyof SyncSettings, z.ZodType>;
 
 /**
@@ -131,6 +136,8 @@ export const CONTEXT_SCHEMA = z.strictObject({
   // Lambda's limit is 15 minutes; six times it (the visibility timeout) stays within SQS's 12 hours.
   applierTimeoutSeconds: wholeNumber(1, 900).default(FUNCTIONS.applier.timeoutSeconds),
   applierMaxConcurrency: wholeNumber(2, 1_000).default(10),
+  // Above the shard count of a 1,000,000-node fleet (20 at the default nodesPerShard).
+  shardMaxConcurrency: wholeNumber(2, 1_000).default(100),
   ingestReservedConcurrency: wholeNumber(1, 1_000, 'none').default(5),
   // At most a day of intervals in a row: checked against intervalSeconds below.
   notConvergedIntervals: wholeNumber(1, 1_440).default(5),
@@ -209,6 +216,7 @@ export function loadStackConfig(raw: RawStackConfig, defaults: { readonly region
     settings,
     maxReceiveCount: context.maxReceiveCount,
     applier: { timeoutSeconds: context.applierTimeoutSeconds, maxConcurrency: context.applierMaxConcurrency },
+    shardMaxConcurrency: context.shardMaxConcurrency,
     ingest: { reservedConcurrency: context.ingestReservedConcurrency === 'none' ? undefined : context.ingestReservedConcurrency },
     alarms: { notConvergedIntervals: context.notConvergedIntervals, functionErrors: context.functionErrorsThreshold, email: context.alarmEmail },
     observability: {

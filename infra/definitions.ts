@@ -78,6 +78,18 @@ export const TABLES = {
     pointInTimeRecovery: false,
     description: 'One marker per committed chunk of an ingest request with an idempotency key',
   },
+  plans: {
+    logicalId: 'PlansTable',
+    resource: 'plansTable',
+    // segment = `<stream>#<segments>#<segment>`: one partition per parallel-Scan segment, one item per interval.
+    partitionKey: { name: 'segment', type: 'S' },
+    sortKey: { name: 'interval', type: 'N' },
+    timeToLiveAttribute: 'expiresAt',
+    // Each record supersedes the one before; losing them costs one interval planned from the Nodes
+    // items' plan fields (segment-plan.ts), not data.
+    pointInTimeRecovery: false,
+    description: "Per segment and interval: every node's plan (plannedSeq and stall clock), one item instead of a claim per node",
+  },
 } as const satisfies Record<string, TableDefinition>;
 
 export type TableName = keyof typeof TABLES;
@@ -149,7 +161,40 @@ export const QUEUES = {
     retentionSeconds: 14 * DAY_SECONDS,
     description: "Lost planner/checker ticks: Scheduler's dead letters and Lambda's on-failure records",
   },
+  /**
+   * The planner's and the checker's shard tasks: standard queues (order does not matter; a duplicate
+   * task is harmless, the shards' records make it idempotent), each with a dead-letter queue for a
+   * task that fails every receive (a malformed body: the stale ones are acknowledged).
+   */
+  planTasks: {
+    logicalId: 'PlanTaskQueue',
+    fifo: false,
+    // A task is stale after one interval; a day covers the longest interval with room.
+    retentionSeconds: DAY_SECONDS,
+    description: 'One message per planner shard per interval',
+  },
+  planTasksDeadLetter: {
+    logicalId: 'PlanTaskDeadLetterQueue',
+    fifo: false,
+    retentionSeconds: 14 * DAY_SECONDS,
+    description: 'Planner shard tasks that failed maxReceiveCount times',
+  },
+  checkTasks: {
+    logicalId: 'CheckTaskQueue',
+    fifo: false,
+    retentionSeconds: DAY_SECONDS,
+    description: 'One message per checker shard per tick',
+  },
+  checkTasksDeadLetter: {
+    logicalId: 'CheckTaskDeadLetterQueue',
+    fifo: false,
+    retentionSeconds: 14 * DAY_SECONDS,
+    description: 'Checker shard tasks that failed maxReceiveCount times',
+  },
 } as const satisfies Record<string, QueueDefinition>;
+
+/** Receives of a shard task before it is dead-lettered: a task that fails this often is malformed, not unlucky. */
+export const TASK_MAX_RECEIVE_COUNT = 3;
 
 export type QueueName = keyof typeof QUEUES;
 
@@ -191,6 +236,8 @@ export type Invocation =
   | 'schedule'
   /** The microbatch queue's event source, a batch at a time. */
   | 'queue'
+  /** A shard task queue's event source, one task an invocation. */
+  | 'taskQueue'
   /** A producer, directly. */
   | 'producer';
 
@@ -198,6 +245,8 @@ export type Invocation =
 export interface FunctionDefinition {
   /** The construct id, with which the logical ids of its function, role and log group start (`PlannerFunction…`). */
   readonly constructId: string;
+  /** Its folder under functions/: the handler is `functions/<directory>/handler.ts`. */
+  readonly directory: string;
   readonly description: string;
   /** Lambda's timeout, which `getRemainingTimeInMillis` counts down from. */
   readonly timeoutSeconds: number;
@@ -210,14 +259,26 @@ export interface FunctionDefinition {
 export const FUNCTIONS = {
   planner: {
     constructId: 'Planner',
-    description: 'Plans each node’s microbatches for the interval and enqueues them',
-    // The planner and checker should finish well within an interval; two minutes covers 10,000 nodes.
-    timeoutSeconds: 120,
-    memoryMB: 512,
+    directory: 'planner',
+    description: 'Fixes each interval’s plan header (H_k, the cut into shards) and sends one task per planner shard',
+    // A head read, a header write and ceil(S / 10) sends.
+    timeoutSeconds: 30,
+    memoryMB: 256,
     invokedBy: 'schedule',
+  },
+  plannerShard: {
+    constructId: 'PlannerShard',
+    directory: 'planner-shard',
+    description: 'Plans the nodes of its Scan segments: sends their microbatches, records each segment’s plan',
+    // nodesPerShard is sized to finish within half an interval; the timeout leaves room for a slow one.
+    timeoutSeconds: 120,
+    // 1,769 MB is one full vCPU: a shard is CPU-bound on the SDK's own work per call.
+    memoryMB: 1_769,
+    invokedBy: 'taskQueue',
   },
   applier: {
     constructId: 'Applier',
+    directory: 'applier',
     description: 'Applies microbatches to a node’s replica and advances its cursor',
     // The default of the context setting applierTimeoutSeconds, which the stack may be given instead.
     timeoutSeconds: 60,
@@ -226,13 +287,23 @@ export const FUNCTIONS = {
   },
   checker: {
     constructId: 'Checker',
-    description: 'Records per interval whether every node has converged, verified by the hash chain',
-    timeoutSeconds: 120,
-    memoryMB: 512,
+    directory: 'checker',
+    description: 'Decides what each tick judges, expires what cannot be, and sends one task per checker shard',
+    timeoutSeconds: 30,
+    memoryMB: 256,
     invokedBy: 'schedule',
+  },
+  checkerShard: {
+    constructId: 'CheckerShard',
+    directory: 'checker-shard',
+    description: 'Judges the nodes of its Scan segments against every open interval; the last shard writes the verdicts',
+    timeoutSeconds: 120,
+    memoryMB: 1_769,
+    invokedBy: 'taskQueue',
   },
   ingest: {
     constructId: 'Ingest',
+    directory: 'ingest',
     description: 'Appends updates to the log (TransactWriteItems on the head item)',
     timeoutSeconds: 30,
     memoryMB: 256,
@@ -241,6 +312,11 @@ export const FUNCTIONS = {
 } as const satisfies Record<string, FunctionDefinition>;
 
 export type FunctionName = keyof typeof FUNCTIONS;
+
+/** A function's handler, from the repository root. */
+export function handlerPath(name: FunctionName): string {
+  return `functions/${FUNCTIONS[name].directory}/handler.ts`;
+}
 
 /** The functions EventBridge Scheduler invokes: those with an on-failure destination. */
 export type ScheduledFunctionName = { [N in FunctionName]: (typeof FUNCTIONS)[N]['invokedBy'] extends 'schedule' ? N : never }[FunctionName];

@@ -9,7 +9,7 @@ import type { Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { RESOURCE_ENV, SETTINGS_ENV, type Resource } from '#shared/config.ts';
 import type { SyncSettings } from '#shared/domain/config.ts';
-import { FUNCTION_NAMES, FUNCTIONS, type FunctionName, type LogLevel } from '#infra/definitions.ts';
+import { FUNCTION_NAMES, FUNCTIONS, handlerPath, type FunctionName, type LogLevel } from '#infra/definitions.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, type EmulatorEndpoints } from './emulators.ts';
 
 export type { FunctionName, LogLevel };
@@ -106,10 +106,10 @@ export class LambdaHost {
     // A distinct URL is a distinct module instance: its module-scope config, clients and state are
     // this container's own, as in a fresh Lambda container. Shared modules stay shared (one process).
     const id = `${this.runId}-${name}-${this.started[name]}`;
-    const url = new URL(`../functions/${name}/handler.ts`, import.meta.url);
+    const url = new URL(`../${handlerPath(name)}`, import.meta.url);
     url.searchParams.set('container', id);
     const module = (await import(url.href)) as { handler?: unknown };
-    if (typeof module.handler !== 'function') throw new TypeError(`functions/${name}/handler.ts exports no handler`);
+    if (typeof module.handler !== 'function') throw new TypeError(`${handlerPath(name)} exports no handler`);
     return { id, handler: module.handler as Handler };
   }
 }

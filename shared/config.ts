@@ -18,6 +18,9 @@ export const SETTINGS_ENV: Readonly<Record<keyof SyncSettings, string>> = {
   reportTopN: 'REPORT_TOP_N',
   retentionDays: 'RETENTION_DAYS',
   idempotencyWindowHours: 'IDEMPOTENCY_WINDOW_HOURS',
+  nodesPerShard: 'NODES_PER_SHARD',
+  nodesPerSegment: 'NODES_PER_SEGMENT',
+  shards: 'SHARDS',
 };
 
 /** Resource names each function may need; a function asks only for its own. */
@@ -27,7 +30,10 @@ export const RESOURCE_ENV = {
   replicaTable: 'REPLICA_TABLE_NAME',
   convergenceTable: 'CONVERGENCE_TABLE_NAME',
   ingestRequestsTable: 'INGEST_REQUESTS_TABLE_NAME',
+  plansTable: 'PLANS_TABLE_NAME',
   queueUrl: 'QUEUE_URL',
+  planTaskQueueUrl: 'PLAN_TASK_QUEUE_URL',
+  checkTaskQueueUrl: 'CHECK_TASK_QUEUE_URL',
 } as const;
 export type Resource = keyof typeof RESOURCE_ENV;
 

@@ -5,7 +5,11 @@
  * per invocation. Lambda bundles import this module: plain strings only, nothing else.
  */
 export const METRIC = {
-  // Planner, per tick.
+  // Planner coordinator, per tick.
+  /** Shards the interval's planning was cut into. */
+  PlanShards: 'PlanShards',
+
+  // Planner shards, per shard: sum them over an interval for the tick.
   /** Nodes that were sent tokens. */
   NodesPlanned: 'NodesPlanned',
   /** Tokens sent. */
@@ -14,14 +18,16 @@ export const METRIC = {
   UpdatesPlanned: 'UpdatesPlanned',
   /** Nodes whose outstanding tokens were re-sent because their cursor stood still for staleAfterIntervals. */
   TokensResent: 'TokensResent',
-  /** Claims another planner run of the same interval won. */
-  PlanClaimsLost: 'PlanClaimsLost',
-  /** Nodes left unclaimed because SQS refused some of their tokens. */
+  /** Nodes left unplanned because SQS refused some of their tokens (the next interval plans them). */
   UnsentNodes: 'UnsentNodes',
-
-  // Planner and checker, per tick: both count the same bad items, so read it as a Maximum.
-  /** Nodes items that are not valid nodes, skipped. */
+  /** Nodes items that are not valid nodes, skipped (the checker shards skip and log them too). */
   RejectedNodes: 'RejectedNodes',
+  /** Active nodes planned from their items' plan fields: new nodes, or history not found in their segment's record. */
+  NodesWithoutPlanHistory: 'NodesWithoutPlanHistory',
+  /** Nodes that did not fit their segment's plan record, whose plans were claimed on their own items. */
+  SpilledNodes: 'SpilledNodes',
+  /** Shard tasks (planner or checker) that arrived after the next tick: acknowledged without work. */
+  ShardTasksExpired: 'ShardTasksExpired',
 
   // Applier, per batch of records.
   /** Microbatches applied (the cursor moved). */
@@ -43,7 +49,7 @@ export const METRIC = {
    */
   MicrobatchIntegrityFailures: 'MicrobatchIntegrityFailures',
 
-  // Checker, per tick: the first five measure the nodes against the current head.
+  // Checker, per tick (emitted by the shard that merges the tick): the first five measure the nodes against the current head.
   /** The largest staleness of a node, in seconds. */
   ConvergenceLagSeconds: 'ConvergenceLagSeconds',
   /** Active nodes below the head. */
@@ -58,6 +64,10 @@ export const METRIC = {
   Converged: 'Converged',
   /** Intervals that left the open window without converging. */
   IntervalsExpired: 'IntervalsExpired',
+  /** Intervals closed unjudged because their plan was never whole (a planner shard gave up or never reported). */
+  IncompletePlans: 'IncompletePlans',
+  /** Check ticks whose shards never all reported: their verdicts were not merged (the next ticks judge afresh). */
+  UnmergedChecks: 'UnmergedChecks',
 
   // Ingest, per request.
   /** Updates appended to the log. */

@@ -16,8 +16,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { RESOURCE_ENV, SETTINGS_ENV } from '#shared/config.ts';
+import { FUNCTION_NAMES, handlerPath } from '#infra/definitions.ts';
 
-const FUNCTIONS = ['planner', 'applier', 'checker', 'ingest'] as const;
 
 /** What every function bundle imports of the SDK, and nothing more. */
 const BARE_SDK = `
@@ -90,9 +90,9 @@ export interface BundleFigures {
 }
 
 export interface ColdStartResult {
-  /** The largest size ratio of the four function bundles. */
+  /** The largest size ratio of the function bundles. */
   readonly sizeRatio: number;
-  /** The largest init ratio (CPU) of the four. */
+  /** The largest init ratio (CPU) of the functions. */
   readonly initRatio: number;
   /** The largest init ratio by wall time. */
   readonly initWallRatio: number;
@@ -101,9 +101,9 @@ export interface ColdStartResult {
   readonly bundles: readonly BundleFigures[];
 }
 
-/** Builds the floor and the four function bundles, then imports each `runs` times in fresh processes. */
+/** Builds the floor and every function's bundle, then imports each `runs` times in fresh processes. */
 export async function measureColdStart(progress: (line: string) => void, runs = 15): Promise<ColdStartResult> {
-  progress(`cold start: bundling the four functions and the SDK floor, then ${runs} fresh imports of each…`);
+  progress(`cold start: bundling every function and the SDK floor, then ${runs} fresh imports of each…`);
   const [floor, ...bundles] = await measure(runs);
   if (floor === undefined) throw new Error('the floor bundle was not measured');
   const largest = (pick: (bundle: BundleFigures) => number): number => Math.max(...bundles.map(pick));
@@ -115,9 +115,9 @@ async function measure(runs: number): Promise<BundleFigures[]> {
   try {
     const bare = { name: 'SDK clients only', bytes: await bundle({ source: BARE_SDK }, join(dir, 'bare.mjs')), file: join(dir, 'bare.mjs') };
     const bundles = [bare];
-    for (const name of FUNCTIONS) {
+    for (const name of FUNCTION_NAMES) {
       const file = join(dir, `${name}.mjs`);
-      bundles.push({ name, bytes: await bundle({ file: resolve(`functions/${name}/handler.ts`) }, file), file });
+      bundles.push({ name, bytes: await bundle({ file: resolve(handlerPath(name)) }, file), file });
     }
     // Interleaved, so that a slower moment of the machine does not fall on one bundle only.
     const samples = new Map<string, { wallMs: number; cpuMs: number }[]>(bundles.map((entry) => [entry.name, []]));

@@ -27,10 +27,13 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRIC, type MetricName } from '#shared/metrics.ts';
 import { FUNCTION_NAMES, FUNCTIONS, type FunctionName, type ScheduledFunctionName } from '../definitions.ts';
+import type { TaskQueue } from './task-queues.ts';
 
 export interface MonitoringProps {
   readonly functions: Readonly<Record<FunctionName, IFunction>>;
   readonly microbatchDeadLetterQueue: IQueue;
+  /** The planner's and the checker's shard task queues and their dead-letter queues. */
+  readonly taskQueues: { readonly plan: TaskQueue; readonly check: TaskQueue };
   /** Lost planner/checker ticks: Scheduler's dead letters and Lambda's on-failure records. */
   readonly failedTicksQueue: IQueue;
   /** Where the functions' EMF metrics land: POWERTOOLS_METRICS_NAMESPACE. */
@@ -67,6 +70,10 @@ export class Monitoring extends Construct {
     readonly integrityFailedNodes: Alarm;
     readonly rejectedNodes: Alarm;
     readonly intervalsExpired: Alarm;
+    readonly incompletePlans: Alarm;
+    readonly unmergedChecks: Alarm;
+    readonly planTaskDeadLetters: Alarm;
+    readonly checkTaskDeadLetters: Alarm;
     readonly functionErrors: Readonly<Record<FunctionName, Alarm>>;
     /** Lambda could not deliver a scheduled function's on-failure record to the failed-ticks queue. */
     readonly destinationDeliveryFailures: Readonly<Record<ScheduledFunctionName, Alarm>>;
@@ -135,8 +142,8 @@ export class Monitoring extends Construct {
         ...ANY_AT_ALL,
         alarmDescription: "The checker found nodes whose hash chain differs from the log's at their cursor: their data differs from the source. The checker's log names them.",
       }),
-      // Planner and checker both count the same bad items each interval: the larger count, not the sum.
-      rejectedNodes: this.alarm('RejectedNodes', metric(METRIC.RejectedNodes, 'Maximum'), {
+      // Each planner shard counts the bad items of its own segments.
+      rejectedNodes: this.alarm('RejectedNodes', metric(METRIC.RejectedNodes, 'Sum'), {
         ...ANY_AT_ALL,
         alarmDescription:
           'A Nodes item is not a valid node (a rate written as a string, 0 or negative, an unknown status, an id with a space): the planner and checker skip it and go on with every other node. Fix the item; `npx microbatch --stack STACK nodes list` and the error log name it.',
@@ -144,6 +151,23 @@ export class Monitoring extends Construct {
       intervalsExpired: this.alarm('IntervalsExpired', metric(METRIC.IntervalsExpired, 'Sum'), {
         ...ANY_AT_ALL,
         alarmDescription: 'An interval left the window of openIntervals without ever being judged converged: it is closed as expired.',
+      }),
+      incompletePlans: this.alarm('IncompletePlans', metric(METRIC.IncompletePlans, 'Sum'), {
+        ...ANY_AT_ALL,
+        alarmDescription:
+          "An interval's plan was never whole — a planner shard's task came after the next tick, or never reported — so it was closed unjudged. The next intervals plan those nodes again; the planner shard's errors, duration and the plan task queue say why.",
+      }),
+      unmergedChecks: this.alarm('UnmergedChecks', metric(METRIC.UnmergedChecks, 'Sum'), {
+        ...ANY_AT_ALL,
+        alarmDescription: "A check tick's shards never all reported, so its verdicts were not written; later ticks judge the same intervals. The checker shard's errors and the check task queue say why.",
+      }),
+      planTaskDeadLetters: this.alarm('PlanTaskDeadLetters', depth(props.taskQueues.plan.deadLetterQueue), {
+        ...ANY_AT_ALL,
+        alarmDescription: 'A planner shard task failed every receive (a malformed body, a permission): read the plan task dead-letter queue, then purge it.',
+      }),
+      checkTaskDeadLetters: this.alarm('CheckTaskDeadLetters', depth(props.taskQueues.check.deadLetterQueue), {
+        ...ANY_AT_ALL,
+        alarmDescription: 'A checker shard task failed every receive (a malformed body, a permission): read the check task dead-letter queue, then purge it.',
       }),
       functionErrors: perFunction(FUNCTION_NAMES, (name) =>
         this.alarm(`${FUNCTIONS[name].constructId}Errors`, props.functions[name].metricErrors({ period: ERROR_PERIOD, statistic: 'Sum' }), {
@@ -190,6 +214,30 @@ export class Monitoring extends Construct {
       new GraphWidget({
         title: 'Dead-letter queue depth',
         left: [microbatchDepth.with({ label: 'Microbatch DLQ' }), failedTicksDepth.with({ label: 'Failed ticks' })],
+        width: 12,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Shards per interval',
+        left: [metric(METRIC.PlanShards, 'Maximum').with({ label: 'Planner shards' })],
+        right: [
+          metric(METRIC.ShardTasksExpired, 'Sum').with({ label: 'Shard tasks expired' }),
+          metric(METRIC.IncompletePlans, 'Sum').with({ label: 'Incomplete plans' }),
+          metric(METRIC.UnmergedChecks, 'Sum').with({ label: 'Unmerged checks' }),
+        ],
+        width: 12,
+      }),
+      new GraphWidget({
+        title: 'Plan records',
+        left: [
+          metric(METRIC.NodesWithoutPlanHistory, 'Sum').with({ label: 'Nodes planned without history' }),
+          metric(METRIC.SpilledNodes, 'Sum').with({ label: 'Nodes spilled to claims' }),
+        ],
+        right: [
+          props.taskQueues.plan.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: Duration.minutes(1) }).with({ label: 'Oldest plan task (s)' }),
+          props.taskQueues.check.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: Duration.minutes(1) }).with({ label: 'Oldest check task (s)' }),
+        ],
         width: 12,
       }),
     );

@@ -16,7 +16,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { RESOURCE_ENV, SETTINGS_ENV, type Resource } from '#shared/config.ts';
 import type { SyncSettings } from '#shared/domain/config.ts';
-import { FUNCTIONS, type FunctionName, type LogLevel } from '../definitions.ts';
+import { FUNCTIONS, handlerPath, type FunctionName, type LogLevel } from '../definitions.ts';
 
 /** The repository root: entries, package-lock.json and tsconfig.json are found from here, whatever the cwd. */
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -29,6 +29,9 @@ export type SqsSendAction = 'SendMessage';
 
 /** The table resources a function can be told about. */
 export type TableResource = Extract<Resource, `${string}Table`>;
+
+/** The queue resources a function can send to. */
+export type QueueResource = Extract<Resource, `${string}QueueUrl` | 'queueUrl'>;
 
 /** Logging and metrics settings shared by every function. */
 export interface ObservabilitySettings {
@@ -76,7 +79,7 @@ export class ServiceFunction extends Construct {
       (Object.keys(SETTINGS_ENV) as (keyof SyncSettings)[]).map((field) => [SETTINGS_ENV[field], String(props.settings[field])]),
     );
     this.function = new NodejsFunction(this, 'Function', {
-      entry: `${PROJECT_ROOT}functions/${props.name}/handler.ts`,
+      entry: `${PROJECT_ROOT}${handlerPath(props.name)}`,
       handler: 'handler',
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
@@ -123,10 +126,10 @@ export class ServiceFunction extends Construct {
     return this;
   }
 
-  /** Grants exactly `actions` on `queue` and sets its URL in the environment. */
-  useQueue(queue: IQueue, actions: readonly [SqsSendAction, ...SqsSendAction[]]): this {
+  /** Grants exactly `actions` on `queue` and sets its URL in the variable RESOURCE_ENV names for `resource`. */
+  useQueue(resource: QueueResource, queue: IQueue, actions: readonly [SqsSendAction, ...SqsSendAction[]]): this {
     queue.grant(this.function, ...actions.map((action) => `sqs:${action}`));
-    this.function.addEnvironment(RESOURCE_ENV.queueUrl, queue.queueUrl);
+    this.function.addEnvironment(RESOURCE_ENV[resource], queue.queueUrl);
     return this;
   }
 

@@ -18,13 +18,14 @@ function attribute(key: KeyAttribute): { name: string; type: AttributeType } {
   return { name: key.name, type: ATTRIBUTE_TYPES[key.type] };
 }
 
-/** The five tables: Log, Nodes, Replica, Convergence, and ingest's IngestRequests. */
+/** The six tables: Log, Nodes, Replica, Convergence, ingest's IngestRequests and the planner shards' Plans. */
 export class SyncTables extends Construct {
   readonly log: ITable;
   readonly nodes: ITable;
   readonly replica: ITable;
   readonly convergence: ITable;
   readonly ingestRequests: ITable;
+  readonly plans: ITable;
 
   constructor(scope: Construct, id: string, props: SyncTablesProps) {
     super(scope, id);
@@ -33,6 +34,7 @@ export class SyncTables extends Construct {
     this.replica = this.table(TABLES.replica, props);
     this.convergence = this.table(TABLES.convergence, props);
     this.ingestRequests = this.table(TABLES.ingestRequests, props);
+    this.plans = this.table(TABLES.plans, props);
   }
 
   private table(definition: TableDefinition, props: SyncTablesProps): Table {

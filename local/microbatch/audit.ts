@@ -20,7 +20,7 @@ export async function auditTargetsOf(deployment: Deployment, nodeId?: string): P
   if (nodeId !== undefined && !NODE_ID_PATTERN.test(nodeId)) throw new UsageError(`--node ${JSON.stringify(nodeId)}: a node id must be ${NODE_ID_RULE}`);
   const targets: AuditTarget[] = [];
   const rejected: string[] = [];
-  for await (const items of scanPages(document, { TableName: nodesTable, ConsistentRead: true })) {
+  for await (const { items } of scanPages(document, { TableName: nodesTable, ConsistentRead: true })) {
     for (const item of items) {
       const read = readNodeItem(item);
       if ('rejected' in read) rejected.push(`${read.rejected.nodeId}: ${read.rejected.attribute} ${read.rejected.problem}`);

@@ -25,6 +25,15 @@ export interface SyncSettings {
    * a retry within the window appends nothing twice; after it, the key is a new request.
    */
   readonly idempotencyWindowHours: number;
+  /**
+   * Nodes one planner or checker shard handles within half an interval: the CPU budget of one
+   * invocation (bench/parts/planner.ts measures it). S = ceil(fleet / nodesPerShard).
+   */
+  readonly nodesPerShard: number;
+  /** Nodes per parallel-Scan segment, and so per plan record (sharding.ts). */
+  readonly nodesPerSegment: number;
+  /** A fixed shard count for every interval; 0 derives it from the fleet's size. */
+  readonly shards: number;
 }
 
 /** The default of every setting that has one; the interval and the batch size must be given. */
@@ -37,6 +46,9 @@ export const DEFAULT_SETTINGS: Omit<SyncSettings, 'intervalSeconds' | 'batchSize
   retentionDays: 30,
   // Producers retry within minutes; a day also covers a retry after an overnight outage.
   idempotencyWindowHours: 24,
+  nodesPerShard: 50_000,
+  nodesPerSegment: 2_000,
+  shards: 0,
 };
 
 /** Raw values as they come from context, env or flags: strings or numbers. */
@@ -90,6 +102,10 @@ export function validateSettings(raw: RawSettings, target: DeploymentTarget): Re
     reportTopN: withDefault('reportTopN', 1, 100),
     retentionDays: withDefault('retentionDays', 1, 3_650),
     idempotencyWindowHours: withDefault('idempotencyWindowHours', 1, 720),
+    nodesPerShard: withDefault('nodesPerShard', 1, 10_000_000),
+    // A segment's plan record must fit one 400 KB item: 20,000 entries of 64-character ids do.
+    nodesPerSegment: withDefault('nodesPerSegment', 1, 20_000),
+    shards: withDefault('shards', 0, 1_000),
   });
 }
 

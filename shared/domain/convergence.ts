@@ -55,6 +55,27 @@ export interface NodeFindings {
 
 type Laggard = Omit<LaggingNode, 'lagUpdates'>;
 
+/**
+ * A tally as plain data, so one shard's part of the fleet can be stored and merged with the other
+ * shards' (DESIGN §7): a few numbers per head and the first `topN` of each list — a few KB at any
+ * fleet size.
+ */
+export interface TallyState {
+  /** The distinct heads, ascending. */
+  readonly heads: readonly number[];
+  readonly nodesIn: readonly number[];
+  readonly intactIn: readonly number[];
+  readonly stalestIn: readonly number[];
+  readonly activeNodes: number;
+  /** The smallest cursor of a laggard; null while there is none. */
+  readonly lowestCursor: number | null;
+  readonly integrityFailureCount: number;
+  readonly underProvisionedCount: number;
+  readonly laggards: readonly Laggard[];
+  readonly underProvisioned: readonly UnderProvisionedNode[];
+  readonly integrityFailures: readonly string[];
+}
+
 /** Biggest lag first, at any head: the smallest cursor first. */
 const byLag = (a: Laggard, b: Laggard): number => a.appliedSeq - b.appliedSeq || byNodeId(a.nodeId, b.nodeId);
 /** Furthest below the ingest first: the smallest share first (the ingest is the same for every node). */
@@ -127,6 +148,46 @@ export class FleetTally {
     this.underProvisionedCount += 1;
     this.underProvisioned.offer(underProvisioned);
     return { integrityFailure: !intact, underProvisioned };
+  }
+
+  /** The tally as data (see {@link TallyState}). */
+  state(): TallyState {
+    return {
+      heads: [...this.heads],
+      nodesIn: [...this.nodesIn],
+      intactIn: [...this.intactIn],
+      stalestIn: [...this.stalestIn],
+      activeNodes: this.activeNodes,
+      lowestCursor: Number.isFinite(this.lowestCursor) ? this.lowestCursor : null,
+      integrityFailureCount: this.integrityFailureCount,
+      underProvisionedCount: this.underProvisionedCount,
+      laggards: this.laggards.values(),
+      underProvisioned: this.underProvisioned.values(),
+      integrityFailures: this.integrityFailures.values(),
+    };
+  }
+
+  /**
+   * Folds in another tally of other nodes made against the same heads: the result is the tally of
+   * both sets of nodes, whatever order the parts arrive in.
+   * @throws RangeError when the other tally was made against other heads.
+   */
+  merge(other: TallyState): void {
+    if (other.heads.length !== this.heads.length || other.heads.some((head, index) => head !== this.heads[index])) {
+      throw new RangeError(`a tally of heads ${other.heads.join()} cannot merge into one of heads ${this.heads.join()}`);
+    }
+    for (let bucket = 0; bucket < this.nodesIn.length; bucket += 1) {
+      this.nodesIn[bucket] = (this.nodesIn[bucket] ?? 0) + (other.nodesIn[bucket] ?? 0);
+      this.intactIn[bucket] = (this.intactIn[bucket] ?? 0) + (other.intactIn[bucket] ?? 0);
+      this.stalestIn[bucket] = Math.max(this.stalestIn[bucket] ?? 0, other.stalestIn[bucket] ?? 0);
+    }
+    this.activeNodes += other.activeNodes;
+    if (other.lowestCursor !== null) this.lowestCursor = Math.min(this.lowestCursor, other.lowestCursor);
+    this.integrityFailureCount += other.integrityFailureCount;
+    this.underProvisionedCount += other.underProvisionedCount;
+    for (const laggard of other.laggards) this.laggards.offer(laggard);
+    for (const node of other.underProvisioned) this.underProvisioned.offer(node);
+    for (const nodeId of other.integrityFailures) this.integrityFailures.offer(nodeId);
   }
 
   /**

@@ -76,13 +76,16 @@ export function planNode(node: NodeState, head: number, interval: number, planne
     return { kind: 'skip', nodeId, reason: 'already-planned' };
   }
   const applied = node.appliedSeq;
-  // New work continues after the planned work, even when the cursor is past plannedSeq: that happens
-  // only when a run crashed between sending and claiming and its tokens were applied. A retry then
-  // plans the same target again (same header head, same plannedSeq) and claims it, instead of a
-  // second share from the cursor.
-  const from = node.plannedSeq;
-  const outstanding = Math.max(0, from - applied);
   const share = sharePerInterval(node.rate, rules.intervalSeconds);
+  // New work continues after the planned work, even when the cursor is past plannedSeq: that happens
+  // when a run crashed between sending and recording its plan and its tokens were applied. A retry
+  // then plans the same target again (same header head, same plannedSeq) and records it, instead of
+  // a second share from the cursor. Those tokens take the cursor at most one share past plannedSeq;
+  // a cursor further ahead means the plan fields are older than the cursor (a node whose plan
+  // record was lost, or whose rate was lowered meanwhile): new work then starts at the cursor, or
+  // the node would creep up a share an interval below its own cursor, sending nothing.
+  const from = applied > node.plannedSeq + share ? applied : node.plannedSeq;
+  const outstanding = Math.max(0, from - applied);
   const capped = outstanding >= rules.maxInFlightIntervals * share;
   const updates = capped ? 0 : updatesThisInterval(head - from, node.rate, rules.intervalSeconds);
   if (updates === 0 && outstanding === 0) return { kind: 'skip', nodeId, reason: 'caught-up' };

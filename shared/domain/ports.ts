@@ -16,12 +16,16 @@ import type {
   NodeStatus,
   PlanClaim,
   PlanHeader,
+  ExpiryReason,
   PlanTotals,
   ReplicaItem,
 } from './types.ts';
 import { chunkMarkerItem, type ChunkMarker } from './ingest.ts';
 import { itemBytes, logEntryItem, logHeadItem, MAX_ITEM_BYTES, MAX_TRANSACTION_ACTIONS, MAX_TRANSACTION_BYTES } from './item-size.ts';
+import type { TallyState } from './convergence.ts';
 import type { RejectedNode } from './node.ts';
+import type { PlanEntry, SegmentPlan } from './segment-plan.ts';
+import type { ShardTask } from './shard-task.ts';
 
 export interface LogReader {
   /** Consistent read of the head item; a stream with no head item has head 0 and the genesis chain. */
@@ -103,6 +107,8 @@ export interface NodePage {
   readonly nodes: readonly NodeState[];
   /** Items that are not valid nodes (written by hand): skipped, reported, never thrown. */
   readonly rejected: readonly RejectedNode[];
+  /** Items the page read, whatever became of them (the size of the fleet as the table holds it). */
+  readonly scanned: number;
 }
 
 export interface NodeRepository {
@@ -112,6 +118,13 @@ export interface NodeRepository {
    * `readNodeItem`) is reported in its page's `rejected` list and never stops the scan.
    */
   scanActive(): AsyncIterable<NodePage>;
+  /**
+   * The nodes of one segment of a parallel Scan of `segments` (sharding.ts), page by page: the
+   * segments of one count cover every item exactly once. Paused nodes too with `includePaused`.
+   */
+  scanSegment(segment: number, segments: number, options: { readonly includePaused: boolean }): AsyncIterable<NodePage>;
+  /** About how many items the table holds (DynamoDB refreshes its count about every six hours). */
+  fleetSize(): Promise<number>;
   /**
    * Consistent read of one node.
    * @throws when the item exists but is not a valid node (the applier fails the record).
@@ -151,8 +164,15 @@ export interface ConvergenceStore {
    * whether this call wrote it.
    */
   putPlanHeader(header: PlanHeader, expiresAtEpochSeconds: number): Promise<{ readonly written: boolean; readonly header: PlanHeader }>;
-  /** Adds what one planner run of the interval sent to the interval's totals. */
-  addPlanTotals(stream: string, interval: number, totals: PlanTotals): Promise<void>;
+  /** The newest plan header with `interval < before`, with the totals its shards reported. */
+  latestPlanHeader(stream: string, before: number): Promise<(PlanHeader & Partial<PlanTotals>) | undefined>;
+  /**
+   * Adds one shard's totals to its interval's, once per shard: a redelivered or retried shard finds
+   * its mark and adds nothing. With `expired`, the shard gave up (its task came after the next
+   * tick) and is counted as such instead.
+   * @returns false when the shard had reported already (or the header is gone).
+   */
+  reportPlanShard(stream: string, interval: number, shard: number, report: { readonly totals: PlanTotals } | { readonly expired: true }): Promise<boolean>;
   /**
    * The newest `limit` records with `interval ≤ upTo`, newest first, verdicts included: for audits
    * (the model test checks every verdict against the nodes with it). The checker reads the lighter
@@ -175,12 +195,75 @@ export interface ConvergenceStore {
    */
   statuses(stream: string, upTo: number): Promise<{ readonly closedThrough?: number; readonly records: readonly IntervalStatus[] }>;
   /**
-   * Closes an interval that left the open window without converging: sets `expiredAt`, so it is
-   * never judged again. @returns false when it had converged or expired meanwhile, or has no header.
+   * Closes an interval that will not be judged: it left the open window without converging, or its
+   * plan will never be whole. Sets `expiredAt` and the reason, so it is never judged again.
+   * @returns false when it had converged or expired meanwhile, or has no header.
    */
-  expire(stream: string, interval: number, expiredAt: string): Promise<boolean>;
+  expire(stream: string, interval: number, expiredAt: string, reason: ExpiryReason): Promise<boolean>;
   /** Raises the stream's watermark to `interval` (never lowers it): every interval up to it is closed. */
   closeThrough(stream: string, interval: number): Promise<void>;
+}
+
+/** Where each segment's plan record is kept (segment-plan.ts). */
+export interface PlanLedger {
+  /** The newest record of segment `segment` of `segments` with `interval ≤ upTo`. */
+  latest(stream: string, segments: number, segment: number, upTo: number): Promise<SegmentPlan | undefined>;
+  /**
+   * Records a segment's plan unless one exists for its interval (first writer wins). Entries that
+   * do not fit one record are left out and returned: their plans must be claimed on their items.
+   */
+  commit(plan: SegmentPlan, expiresAtEpochSeconds: number): Promise<{ readonly committed: boolean; readonly spilled: readonly PlanEntry[] }>;
+}
+
+/** The verdicts of one check tick as its coordinator fixed them, before any shard judged. */
+export interface CheckHeader {
+  readonly stream: string;
+  /** The checker's tick k; it judges the open intervals before k. */
+  readonly interval: number;
+  readonly checkedAt: string;
+  readonly shards: number;
+  readonly segments: number;
+  /** The current head, then every judged interval's head (TallyState.heads is their sorted set). */
+  readonly heads: readonly number[];
+  readonly averageIngestPerInterval: number;
+  /** The open intervals to judge, each with the version of its record when the coordinator read it. */
+  readonly judged: readonly { readonly interval: number; readonly head: number; readonly version: number }[];
+  /** The newest interval before k with a plan, as the coordinator found it. */
+  readonly newest?: { readonly interval: number; readonly converged: boolean; readonly convergedAt?: string };
+}
+
+/** How a check tick's shards stand. */
+export interface CheckProgress {
+  readonly shards: number;
+  readonly reported: number;
+  readonly expired: number;
+  /** Whether a shard has merged the partial verdicts into the interval records already. */
+  readonly merged: boolean;
+}
+
+/** The checker's per-tick records: the tick's header, each shard's partial tally, and the count of shards in. */
+export interface CheckStore {
+  /** Records the tick's header unless one exists. @returns the stored header — this one, or an earlier run's — and whether this call wrote it. */
+  putCheckHeader(header: CheckHeader, expiresAtEpochSeconds: number): Promise<{ readonly written: boolean; readonly header: CheckHeader }>;
+  /** The tick's header and how its shards stand; undefined when the tick has none. */
+  getCheckHeader(stream: string, interval: number): Promise<{ readonly header: CheckHeader; readonly progress: CheckProgress } | undefined>;
+  /** Stores a shard's partial tally unless it has one (a duplicate run's would be the same fleet). */
+  putPartial(stream: string, interval: number, shard: number, tally: TallyState, expiresAtEpochSeconds: number): Promise<void>;
+  /**
+   * Counts a shard in (or, with `expired`, as given up), once per shard.
+   * @returns the tick's progress after this report, and whether this call counted it.
+   */
+  reportCheckShard(stream: string, interval: number, shard: number, expired: boolean): Promise<{ readonly counted: boolean; readonly progress: CheckProgress }>;
+  /** Every shard's partial tally of the tick. */
+  partials(stream: string, interval: number): Promise<TallyState[]>;
+  /** Marks the tick merged. @returns false when another shard had marked it first. */
+  markMerged(stream: string, interval: number): Promise<boolean>;
+}
+
+/** The queue of one kind of shard task (shard-task.ts). */
+export interface ShardTaskQueue<T extends ShardTask> {
+  /** Sends the tasks, 10 per call; @returns the ones SQS still refused after retries. */
+  send(tasks: readonly T[]): Promise<readonly T[]>;
 }
 
 /** A token SQS still refused after the adapter's retries, with the last reason. */

@@ -120,12 +120,52 @@ export interface PlanHeader {
   readonly head: number;
   readonly headChain: string;
   readonly plannedAt: string;
+  /**
+   * How k's planning is cut (sharding.ts): S shards over B parallel-Scan segments, and the B of the
+   * plan records k's segments find their history in. A header written before planning was sharded
+   * reads as one shard of one segment.
+   */
+  readonly shards: number;
+  readonly segments: number;
+  readonly previousSegments: number;
 }
 
-/** What the planner runs of an interval sent, added up over the runs. */
+/** What an interval's shards planned, added up as each shard reports (once per shard). */
 export interface PlanTotals {
+  readonly activeNodes: number;
+  /** Nodes that were sent tokens. */
   readonly nodesPlanned: number;
   readonly microbatches: number;
+  /** New updates planned: Σ q_i. */
+  readonly updatesPlanned: number;
+  /** Nodes whose stalled work was re-sent. */
+  readonly resends: number;
+  /** Nodes whose progress alone was recorded. */
+  readonly observations: number;
+  readonly rejectedNodes: number;
+  /** Nodes left unplanned because SQS refused some of their tokens (the next interval plans them). */
+  readonly unsentNodes: number;
+  /** Nodes items the segments' Scans read (paused and invalid ones too): what sizes the next cut. */
+  readonly scannedItems: number;
+}
+
+/** The zero of {@link PlanTotals}. */
+export const NO_PLAN_TOTALS: PlanTotals = {
+  activeNodes: 0,
+  nodesPlanned: 0,
+  microbatches: 0,
+  updatesPlanned: 0,
+  resends: 0,
+  observations: 0,
+  rejectedNodes: 0,
+  unsentNodes: 0,
+  scannedItems: 0,
+};
+
+export function addPlanTotals(a: PlanTotals, b: PlanTotals): PlanTotals {
+  const sum: Record<string, number> = {};
+  for (const key of Object.keys(NO_PLAN_TOTALS) as (keyof PlanTotals)[]) sum[key] = a[key] + b[key];
+  return sum as unknown as PlanTotals;
 }
 
 /** A node that has not reached an interval's head, and by how much. */
@@ -177,6 +217,9 @@ export interface IntervalVerdict {
 
 /** An interval's row without its verdict: what the checker needs to decide what to judge, expire or report. */
 export interface IntervalStatus extends PlanHeader {
+  /** Shards that planned their segments (each counted once), and shards that gave up as stale. */
+  readonly shardsReported: number;
+  readonly shardsExpired: number;
   readonly converged: boolean;
   readonly convergedAt?: string;
   readonly checkedAt?: string;
@@ -185,9 +228,18 @@ export interface IntervalStatus extends PlanHeader {
    * is closed: never judged again, never counted as converged.
    */
   readonly expiredAt?: string;
+  /** Why it expired. */
+  readonly expiredReason?: ExpiryReason;
   /** How many times the checker has written the record; absent until the first time. Every write is conditional on the version it read. */
   readonly version?: number;
 }
+
+/**
+ * Why an interval was closed without a verdict: it left the open window unconverged, or its plan
+ * was never whole (a planner shard gave up, or never reported), so no verdict could be fair.
+ */
+export const EXPIRY_REASONS = ['left-window', 'plan-incomplete'] as const;
+export type ExpiryReason = (typeof EXPIRY_REASONS)[number];
 
 /** One row of the Convergence table: the plan header, and the checker's latest verdict once checked. */
 export interface ConvergenceRecord extends IntervalStatus, Partial<PlanTotals> {

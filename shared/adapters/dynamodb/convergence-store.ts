@@ -5,7 +5,7 @@
 import type { DynamoDBDocumentClient, UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ConvergenceStore } from '#shared/domain/ports.ts';
-import type { ConvergenceRecord, IntervalStatus, IntervalVerdict, Judgement, LaggingNode, PlanHeader, PlanTotals, UnderProvisionedNode } from '#shared/domain/types.ts';
+import { EXPIRY_REASONS, NO_PLAN_TOTALS, type ConvergenceRecord, type ExpiryReason, type IntervalStatus, type IntervalVerdict, type Judgement, type LaggingNode, type PlanHeader, type PlanTotals, type UnderProvisionedNode } from '#shared/domain/types.ts';
 import { MalformedItemError } from '../errors.ts';
 import type { StoredItem } from './items.ts';
 import { ItemReader, isConditionFailed, queryAll, withoutUndefined } from './items.ts';
@@ -31,8 +31,14 @@ const VERDICT_FIELDS = [
   'converged',
 ] as const satisfies readonly (keyof IntervalVerdict)[];
 
+/** The plan header's attributes. */
+const HEADER_ATTRIBUTES = ['stream', 'interval', 'head', 'headChain', 'plannedAt', 'shards', 'segments', 'previousSegments', 'plannedShards', 'expiredShards'] as const;
+
 /** What the checker reads of a record (not the verdict's lists): {@link DynamoConvergenceStore.statuses}. */
-const STATUS_ATTRIBUTES = ['stream', 'interval', 'head', 'headChain', 'plannedAt', 'converged', 'convergedAt', 'checkedAt', 'expiredAt', 'version'] as const;
+const STATUS_ATTRIBUTES = [...HEADER_ATTRIBUTES, 'converged', 'convergedAt', 'checkedAt', 'expiredAt', 'expiredReason', 'version'] as const;
+
+/** The totals the planner shards add to their header. */
+const TOTAL_FIELDS = Object.keys(NO_PLAN_TOTALS) as (keyof PlanTotals)[];
 
 /**
  * The item that holds a stream's watermark (`closedThrough`): in a partition of its own, so queries
@@ -58,6 +64,9 @@ export class DynamoConvergenceStore implements ConvergenceStore {
             head: header.head,
             headChain: header.headChain,
             plannedAt: header.plannedAt,
+            shards: header.shards,
+            segments: header.segments,
+            previousSegments: header.previousSegments,
             expiresAt: expiresAtEpochSeconds,
             converged: false,
           },
@@ -77,15 +86,47 @@ export class DynamoConvergenceStore implements ConvergenceStore {
     return { written: false, header: toPlanHeader(new ItemReader(this.tableName, Item)) };
   }
 
-  async addPlanTotals(stream: string, interval: number, totals: PlanTotals): Promise<void> {
-    // The record expired (TTL) or was deleted under us: totals of a gone header are not worth a failure.
-    await this.conditionalUpdate({
+  async latestPlanHeader(stream: string, before: number): Promise<(PlanHeader & Partial<PlanTotals>) | undefined> {
+    const names = Object.fromEntries([...HEADER_ATTRIBUTES, ...TOTAL_FIELDS].map((name) => [`#${name}`, name]));
+    const { Items } = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: '#stream = :stream AND #interval < :before',
+        ProjectionExpression: Object.keys(names).join(', '),
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: { ':stream': stream, ':before': before },
+        ScanIndexForward: false,
+        Limit: 1,
+        ConsistentRead: true,
+      }),
+    );
+    const stored = Items?.[0];
+    if (stored === undefined) return undefined;
+    const item = new ItemReader(this.tableName, stored);
+    return { ...toPlanHeader(item), ...withoutUndefined(Object.fromEntries(TOTAL_FIELDS.map((field) => [field, item.optionalNumber(field)]))) };
+  }
+
+  async reportPlanShard(stream: string, interval: number, shard: number, report: { readonly totals: PlanTotals } | { readonly expired: true }): Promise<boolean> {
+    // One mark per shard, in either set: a redelivered task that finds its mark adds nothing again.
+    const names: Record<string, string> = { '#interval': 'interval', '#plannedShards': 'plannedShards', '#expiredShards': 'expiredShards' };
+    const values: Record<string, unknown> = { ':shard': shard, ':shardSet': new Set([shard]) };
+    let update: string;
+    if ('expired' in report) update = 'ADD #expiredShards :shardSet';
+    else {
+      update = `ADD #plannedShards :shardSet, ${TOTAL_FIELDS.map((field) => `#${field} :${field}`).join(', ')}`;
+      for (const field of TOTAL_FIELDS) {
+        names[`#${field}`] = field;
+        values[`:${field}`] = report.totals[field];
+      }
+    }
+    return this.conditionalUpdate({
       TableName: this.tableName,
       Key: { stream, interval },
-      UpdateExpression: 'ADD #nodesPlanned :nodesPlanned, #microbatches :microbatches',
-      ConditionExpression: 'attribute_exists(#interval)',
-      ExpressionAttributeNames: { '#interval': 'interval', '#nodesPlanned': 'nodesPlanned', '#microbatches': 'microbatches' },
-      ExpressionAttributeValues: { ':nodesPlanned': totals.nodesPlanned, ':microbatches': totals.microbatches },
+      UpdateExpression: update,
+      ConditionExpression:
+        'attribute_exists(#interval) AND (attribute_not_exists(#plannedShards) OR NOT contains(#plannedShards, :shard)) AND (attribute_not_exists(#expiredShards) OR NOT contains(#expiredShards, :shard))',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
     });
   }
 
@@ -168,15 +209,15 @@ export class DynamoConvergenceStore implements ConvergenceStore {
     return { ...(closedThrough === undefined ? {} : { closedThrough }), records };
   }
 
-  async expire(stream: string, interval: number, expiredAt: string): Promise<boolean> {
+  async expire(stream: string, interval: number, expiredAt: string, reason: ExpiryReason): Promise<boolean> {
     // The version moves on, so a verdict judged from the record as it was cannot land after this.
     return this.conditionalUpdate({
       TableName: this.tableName,
       Key: { stream, interval },
-      UpdateExpression: 'SET #expiredAt = :expiredAt, #version = if_not_exists(#version, :zero) + :one',
+      UpdateExpression: 'SET #expiredAt = :expiredAt, #expiredReason = :reason, #version = if_not_exists(#version, :zero) + :one',
       ConditionExpression: 'attribute_exists(#interval) AND #converged = :false AND attribute_not_exists(#expiredAt)',
-      ExpressionAttributeNames: { '#interval': 'interval', '#converged': 'converged', '#expiredAt': 'expiredAt', '#version': 'version' },
-      ExpressionAttributeValues: { ':expiredAt': expiredAt, ':false': false, ':zero': 0, ':one': 1 },
+      ExpressionAttributeNames: { '#interval': 'interval', '#converged': 'converged', '#expiredAt': 'expiredAt', '#expiredReason': 'expiredReason', '#version': 'version' },
+      ExpressionAttributeValues: { ':expiredAt': expiredAt, ':reason': reason, ':false': false, ':zero': 0, ':one': 1 },
     });
   }
 
@@ -207,29 +248,40 @@ export class DynamoConvergenceStore implements ConvergenceStore {
     const item = new ItemReader(this.tableName, stored);
     const status = toStatus(item);
     const verdict = status.checkedAt === undefined ? undefined : toVerdict(item, status, status.converged);
-    const totals = { nodesPlanned: item.optionalNumber('nodesPlanned'), microbatches: item.optionalNumber('microbatches') };
+    const totals = Object.fromEntries(TOTAL_FIELDS.map((field) => [field, item.optionalNumber(field)]));
     return { ...status, ...withoutUndefined({ ...totals, verdict }) };
   }
 }
 
+/** A header written before planning was sharded has no cut: it was one run over one segment. */
 function toPlanHeader(item: ItemReader): PlanHeader {
+  const segments = item.optionalNumber('segments') ?? 1;
   return {
     stream: item.string('stream'),
     interval: item.number('interval'),
     head: item.number('head'),
     headChain: item.string('headChain'),
     plannedAt: item.string('plannedAt'),
+    shards: item.optionalNumber('shards') ?? 1,
+    segments,
+    previousSegments: item.optionalNumber('previousSegments') ?? segments,
   };
 }
 
 function toStatus(item: ItemReader): IntervalStatus {
+  const header = toPlanHeader(item);
+  const sharded = item.optionalNumber('shards') !== undefined;
   return {
-    ...toPlanHeader(item),
+    ...header,
+    // A header from before sharding was planned whole by the run that wrote it.
+    shardsReported: sharded ? item.numberSet('plannedShards').size : header.shards,
+    shardsExpired: item.numberSet('expiredShards').size,
     converged: item.boolean('converged'),
     ...withoutUndefined({
       convergedAt: item.optionalString('convergedAt'),
       checkedAt: item.optionalString('checkedAt'),
       expiredAt: item.optionalString('expiredAt'),
+      expiredReason: item.optionalOneOf('expiredReason', EXPIRY_REASONS),
       version: item.optionalNumber('version'),
     }),
   };

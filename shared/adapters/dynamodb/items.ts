@@ -40,6 +40,19 @@ export class ItemReader {
     return match;
   }
 
+  /** A string attribute that, when present, must be one of `allowed`. */
+  optionalOneOf<const T extends string>(name: string, allowed: readonly T[]): T | undefined {
+    return this.item[name] === undefined ? undefined : this.oneOf(name, allowed);
+  }
+
+  /** A number set (NS) attribute; an absent set reads as empty. */
+  numberSet(name: string): ReadonlySet<number> {
+    const value = this.item[name];
+    if (value === undefined) return new Set();
+    if (!(value instanceof Set) || ![...(value as Set<unknown>)].every((element) => typeof element === 'number')) throw this.malformed(name, 'is not a number set');
+    return value as Set<number>;
+  }
+
   number(name: string): number {
     const value = this.optionalNumber(name);
     if (value === undefined) throw this.malformed(name, 'is missing');
@@ -86,6 +99,22 @@ export class ItemReader {
       if (typeof element !== 'object' || element === null) throw this.malformed(name, 'holds a non-map element');
       return read(new ItemReader(this.tableName, element as StoredItem));
     });
+  }
+
+  /** A map attribute, read with the same checks; undefined when absent. */
+  optionalMap(name: string): ItemReader | undefined {
+    const value = this.item[name];
+    if (value === undefined) return undefined;
+    if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Set || value instanceof Uint8Array) throw this.malformed(name, 'is not a map');
+    return new ItemReader(this.tableName, value as StoredItem);
+  }
+
+  /** A list of numbers; an absent list reads as empty. */
+  numberList(name: string): number[] {
+    const value = this.item[name];
+    if (value === undefined) return [];
+    if (!Array.isArray(value) || !value.every((element): element is number => typeof element === 'number')) throw this.malformed(name, 'is not a list of numbers');
+    return value;
   }
 
   stringList(name: string): string[] {
@@ -150,15 +179,22 @@ export async function* queryPages(doc: DynamoDBDocumentClient, input: QueryComma
   } while (startKey !== undefined);
 }
 
+/** One page of a Scan: the items it returned, and how many it read before its filter. */
+export interface ScanPage {
+  readonly items: StoredItem[];
+  readonly scanned: number;
+}
+
 /**
  * The pages of a Scan (or of one Scan segment), one at a time: the caller works on a page before the
  * next is read, so a table of any size passes through bounded memory.
  */
-export async function* scanPages(doc: DynamoDBDocumentClient, input: ScanCommandInput): AsyncGenerator<StoredItem[], void, undefined> {
+export async function* scanPages(doc: DynamoDBDocumentClient, input: ScanCommandInput): AsyncGenerator<ScanPage, void, undefined> {
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await doc.send(new ScanCommand(startKey === undefined ? input : { ...input, ExclusiveStartKey: startKey }));
-    yield page.Items ?? [];
+    const items = page.Items ?? [];
+    yield { items, scanned: page.ScannedCount ?? items.length };
     startKey = page.LastEvaluatedKey;
   } while (startKey !== undefined);
 }

@@ -11,7 +11,7 @@ import type { AppliedCursor, NodeState, NodeStatus, PlanClaim } from '#shared/do
 import { requirePositiveInteger } from '../batching.ts';
 import { MalformedItemError } from '../errors.ts';
 import { mergeAsync } from '../merge.ts';
-import type { StoredItem } from './items.ts';
+import type { ScanPage } from './items.ts';
 import { isConditionFailed, scanPages } from './items.ts';
 
 /** Tuning for {@link DynamoNodeRepository}; the defaults suit production. */
@@ -66,7 +66,28 @@ export class DynamoNodeRepository implements NodeRepository {
       segments === 1
         ? [scanPages(this.doc, input)]
         : Array.from({ length: segments }, (_, segment) => scanPages(this.doc, { ...input, Segment: segment, TotalSegments: segments }));
-    for await (const items of mergeAsync(sources)) yield toNodePage(items);
+    for await (const page of mergeAsync(sources)) yield toNodePage(page);
+  }
+
+  /**
+   * One segment of a parallel Scan, consistently read. Every item is read (the Scan's filter would
+   * save no read units: DynamoDB bills what it reads), so a planner shard carries a paused node's
+   * plan forward and counts the table's real size.
+   */
+  async *scanSegment(segment: number, segments: number, options: { readonly includePaused: boolean }): AsyncGenerator<NodePage, void, undefined> {
+    const input: ScanCommandInput = { TableName: this.tableName, ConsistentRead: true, ...(segments === 1 ? {} : { Segment: segment, TotalSegments: segments }) };
+    for await (const page of scanPages(this.doc, input)) yield toNodePage(page, options.includePaused);
+  }
+
+  /** The table's item count as DescribeTable reports it (refreshed by DynamoDB about every six hours; cached for `itemCountTtlMs`). */
+  async fleetSize(): Promise<number> {
+    const { itemCountTtlMs, now } = this.options;
+    if (this.itemCount === undefined || now() - this.itemCount.readAt > itemCountTtlMs) {
+      const { Table } = await this.doc.send(new DescribeTableCommand({ TableName: this.tableName }));
+      if (Table === undefined) throw new MalformedItemError(this.tableName, 'Table', 'DescribeTable returned no table description');
+      this.itemCount = { value: Table.ItemCount ?? 0, readAt: now() };
+    }
+    return this.itemCount.value;
   }
   async get(nodeId: string): Promise<NodeState | undefined> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { nodeId }, ConsistentRead: true }));
@@ -160,7 +181,7 @@ export class DynamoNodeRepository implements NodeRepository {
    * planner's hot path). Invalid items are reported in `rejected`, as in {@link scanActive}.
    */
   async *scanAll(): AsyncGenerator<NodePage, void, undefined> {
-    for await (const items of scanPages(this.doc, { TableName: this.tableName, ConsistentRead: true })) yield toNodePage(items, true);
+    for await (const page of scanPages(this.doc, { TableName: this.tableName, ConsistentRead: true })) yield toNodePage(page, true);
   }
 
   /**
@@ -206,24 +227,20 @@ export class DynamoNodeRepository implements NodeRepository {
 
   /** The configured segment count, or one per `nodesPerSegment` items of the table. */
   private async segments(): Promise<number> {
-    const { scanSegments, nodesPerSegment, maxSegments, itemCountTtlMs, now } = this.options;
+    const { scanSegments, nodesPerSegment, maxSegments } = this.options;
     if (scanSegments !== undefined) return scanSegments;
-    if (this.itemCount === undefined || now() - this.itemCount.readAt > itemCountTtlMs) {
-      const { Table } = await this.doc.send(new DescribeTableCommand({ TableName: this.tableName }));
-      this.itemCount = { value: Table?.ItemCount ?? 0, readAt: now() };
-    }
-    return Math.min(maxSegments, Math.max(1, Math.ceil(this.itemCount.value / nodesPerSegment)));
+    return Math.min(maxSegments, Math.max(1, Math.ceil((await this.fleetSize()) / nodesPerSegment)));
   }
 }
 
-/** The page's valid nodes — only the active ones (paused ones the filter keeps out anyway) unless `includePaused` — and its invalid items. */
-function toNodePage(items: readonly StoredItem[], includePaused = false): NodePage {
+/** The page's valid nodes — only the active ones unless `includePaused` — its invalid items, and how many items it read. */
+function toNodePage(page: ScanPage, includePaused = false): NodePage {
   const nodes: NodeState[] = [];
   const rejected: RejectedNode[] = [];
-  for (const item of items) {
+  for (const item of page.items) {
     const read = readNodeItem(item);
     if ('rejected' in read) rejected.push(read.rejected);
     else if (includePaused || read.node.status === 'active') nodes.push(read.node);
   }
-  return { nodes, rejected };
+  return { nodes, rejected, scanned: page.scanned };
 }

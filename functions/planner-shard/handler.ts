@@ -1,0 +1,67 @@
+/**
+ * Planner shard λ: one task per invocation from the plan task queue — plans the nodes of the
+ * shard's Scan segments against H_k, sends their microbatches, records each segment's plan and
+ * reports the shard's totals to the plan header once (DESIGN §5).
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { DynamoConvergenceStore } from '#shared/adapters/dynamodb/convergence-store.ts';
+import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.ts';
+import { DynamoPlanLedger } from '#shared/adapters/dynamodb/plan-ledger.ts';
+import { SqsMicrobatchQueue } from '#shared/adapters/sqs/microbatch-queue.ts';
+import { createDocumentClient, createSqsClient } from '#shared/clients.ts';
+import { loadEndpoints, loadResources, loadSettings } from '#shared/config.ts';
+import type { RejectedNode } from '#shared/domain/node.ts';
+import type { UnsentMicrobatch } from '#shared/domain/ports.ts';
+import type { PlanTask } from '#shared/domain/shard-task.ts';
+import { METRIC } from '#shared/metrics.ts';
+import { addCounts, logger, metrics } from '#shared/observability.ts';
+import { runTasks } from '#shared/task-records.ts';
+import { planShard, type PlanShardDeps } from '#shared/usecases/plan-shard.ts';
+
+const settings = loadSettings();
+const resources = loadResources(['nodesTable', 'plansTable', 'convergenceTable', 'queueUrl']);
+const endpoints = loadEndpoints();
+const doc = createDocumentClient({ endpoint: endpoints.dynamodb });
+const deps: PlanShardDeps = {
+  rules: settings,
+  retentionDays: settings.retentionDays,
+  nodes: new DynamoNodeRepository(doc, resources.nodesTable),
+  ledger: new DynamoPlanLedger(doc, resources.plansTable),
+  queue: new SqsMicrobatchQueue(createSqsClient({ endpoint: endpoints.sqs }), resources.queueUrl),
+  convergence: new DynamoConvergenceStore(doc, resources.convergenceTable),
+  now: () => new Date(),
+  onRejected: (rejected: readonly RejectedNode[]): void => {
+    logger.error('Nodes items that are not valid nodes: skipped, every other node is planned', { rejected });
+  },
+  onUnsent: (unsent: readonly UnsentMicrobatch[]): void => {
+    logger.error('tokens SQS refused after retries: their nodes keep their plan and are planned again next interval', {
+      unsent: unsent.map(({ microbatch, code, message }) => ({ nodeId: microbatch.nodeId, index: microbatch.index, code, message })),
+    });
+  },
+};
+
+async function plan(task: PlanTask): Promise<void> {
+  const result = await planShard(task, deps);
+  const { totals } = result;
+  addCounts({
+    [METRIC.NodesPlanned]: totals.nodesPlanned,
+    [METRIC.MicrobatchesPlanned]: totals.microbatches,
+    [METRIC.UpdatesPlanned]: totals.updatesPlanned,
+    [METRIC.TokensResent]: totals.resends,
+    [METRIC.RejectedNodes]: totals.rejectedNodes,
+    [METRIC.UnsentNodes]: totals.unsentNodes,
+    [METRIC.NodesWithoutPlanHistory]: result.withoutHistory,
+    [METRIC.SpilledNodes]: result.spilled,
+    [METRIC.ShardTasksExpired]: result.expired ? 1 : 0,
+  });
+  if (result.expired) logger.warn('plan task arrived after the next tick: acknowledged without work, the interval is incomplete', { ...result });
+  else logger.info('shard planned', { ...result });
+}
+
+export const handler = middy<SQSEvent, SQSBatchResponse>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics))
+  .handler((event: SQSEvent) => runTasks(event, 'plan', plan));
