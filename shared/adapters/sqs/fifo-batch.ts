@@ -9,8 +9,8 @@
  * reported (the later ones unprocessed, as `SqsFifoMessageGroupShortCircuitError`); a record without
  * a MessageGroupId is a group of its own, so its failure skips nothing; and when every record failed
  * the batch throws `FullBatchFailureError`, the very class Powertools throws, so Lambda retries
- * the whole batch. Only the two error classes are imported: they bundle to a few hundred bytes,
- * the processor to ~9 KB.
+ * the whole batch. Only the two error classes are imported from Powertools: without its processor
+ * the applier bundle is 7.4 KB smaller (459,248 → 451,814 bytes, `npm run bench:bundles`, 2.35.0).
  */
 import { FullBatchFailureError, SqsFifoMessageGroupShortCircuitError } from '@aws-lambda-powertools/batch';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
