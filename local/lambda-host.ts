@@ -2,8 +2,9 @@
  * Runs the real handlers (`functions/<name>/handler.ts`) the way Lambda does: each function's
  * configuration comes from its environment, read once when a container starts (a cold start is a
  * fresh `import()` of the handler module), and an invocation gets a Lambda `Context`. A container
- * serves one invocation at a time — the applier's batch processor holds per-invocation state — so
- * concurrent invocations start more containers, as Lambda scales out.
+ * serves one invocation at a time — the logger's invocation context and the metrics buffered for an
+ * invocation are state of the container — so concurrent invocations start more containers, as Lambda
+ * scales out.
  */
 import type { Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';

@@ -1,16 +1,16 @@
 /**
  * Applier ("node") λ: applies each SQS FIFO record's microbatch to its node's replica (DESIGN §6).
- * Records of one node (message group) run in order; a failing node's later records are skipped and
- * returned as failures, while other nodes in the batch go on (`skipGroupOnError`).
+ * Records of one node (message group) run in order, the batch's nodes concurrently; a failing
+ * node's later records are skipped and returned as failures, while other nodes go on.
  */
-import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { DynamoLogStore } from '#shared/adapters/dynamodb/log-store.ts';
 import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.ts';
 import { DynamoReplicaStore } from '#shared/adapters/dynamodb/replica-store.ts';
+import { processFifoBatch } from '#shared/adapters/sqs/fifo-batch.ts';
 import { createDocumentClient } from '#shared/clients.ts';
 import { loadEndpoints, loadResources, loadSettings } from '#shared/config.ts';
 import { IntegrityError } from '#shared/domain/errors.ts';
@@ -30,7 +30,6 @@ const deps = {
   replica: new DynamoReplicaStore(doc, tables.replicaTable),
   now: () => new Date(),
 };
-const processor = new SqsFifoPartialProcessorAsync();
 
 /** Per-invocation counts, added to the metrics once so each metric is one EMF value. */
 interface Tally {
@@ -60,33 +59,31 @@ function count(tally: Tally, outcome: ApplyOutcome): void {
 }
 
 async function applyRecord(record: SQSRecord, tally: Tally): Promise<ApplyOutcome> {
+  // The record's keys go on each of its log lines rather than on the logger: the records of other
+  // nodes run at the same time, and keys appended to the one logger would land on their lines too.
+  let keys: { messageId: string; nodeId?: string; interval?: number } = { messageId: record.messageId };
   try {
     const microbatch = parseMicrobatch(record.body);
-    logger.appendKeys({ nodeId: microbatch.nodeId, interval: microbatch.interval });
+    keys = { ...keys, nodeId: microbatch.nodeId, interval: microbatch.interval };
     const outcome = await applyMicrobatch(microbatch, deps);
     count(tally, outcome);
-    logger.debug('microbatch done', { messageId: record.messageId, outcome });
+    logger.debug('microbatch done', { ...keys, outcome });
     if (outcome.kind === 'unknown-node' || outcome.kind === 'paused-node') {
-      logger.warn('microbatch for a node that is not active: acknowledged', { messageId: record.messageId, outcome: outcome.kind });
+      logger.warn('microbatch for a node that is not active: acknowledged', { ...keys, outcome: outcome.kind });
     }
     return outcome;
   } catch (error) {
     tally.failed += 1;
     if (error instanceof IntegrityError) tally.integrityFailures += 1;
-    logger.error('microbatch failed: it will be retried, then dead-lettered', { messageId: record.messageId, error });
+    logger.error('microbatch failed: it will be retried, then dead-lettered', { ...keys, error });
     throw error;
-  } finally {
-    logger.removeKeys(['nodeId', 'interval']);
   }
 }
 
-async function applyBatch(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+async function applyBatch(event: SQSEvent): Promise<SQSBatchResponse> {
   const tally: Tally = { applied: 0, updatesApplied: 0, replicaWrites: 0, duplicates: 0, unknownOrPaused: 0, failed: 0, integrityFailures: 0 };
   try {
-    return await processPartialResponse(event, (record: SQSRecord) => applyRecord(record, tally), processor, {
-      context,
-      skipGroupOnError: true,
-    });
+    return await processFifoBatch(event.Records, (record) => applyRecord(record, tally));
   } finally {
     addCounts({
       [METRIC.MicrobatchesApplied]: tally.applied,
@@ -103,4 +100,4 @@ async function applyBatch(event: SQSEvent, context: Context): Promise<SQSBatchRe
 export const handler = middy<SQSEvent, SQSBatchResponse>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
-  .handler((event: SQSEvent, context: Context) => applyBatch(event, context));
+  .handler((event: SQSEvent) => applyBatch(event));

@@ -3,7 +3,7 @@ import type { PutCommandInput, QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { serializeMicrobatch } from '#shared/domain/microbatch.ts';
 import type { LogEntry, Microbatch, NewUpdate, NodeState } from '#shared/domain/types.ts';
 import { METRIC } from '#shared/metrics.ts';
@@ -57,11 +57,34 @@ function cursorUpdates(nodeId: string): unknown[] {
   return ddb.commandCalls(UpdateCommand).filter((call) => call.args[0].input.Key?.nodeId === nodeId);
 }
 
+/** One structured line the handler logged. */
+type LogLine = Readonly<Record<string, unknown>>;
+
+/**
+ * Collects the lines the handler logs (Powertools writes them to stdout and stderr) instead of
+ * printing them, until the spies are restored; `onLine` sees each as it is written.
+ */
+function captureLogs(onLine: (line: LogLine) => void = () => undefined): LogLine[] {
+  const lines: LogLine[] = [];
+  const capture = (chunk: string | Uint8Array): boolean => {
+    for (const text of String(chunk).split('\n').filter((part) => part.startsWith('{'))) {
+      const line = JSON.parse(text) as LogLine;
+      lines.push(line);
+      onLine(line);
+    }
+    return true;
+  };
+  vi.spyOn(process.stdout, 'write').mockImplementation(capture);
+  vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+  return lines;
+}
+
 describe('applier handler', () => {
   let apply: (event: SQSEvent) => Promise<SQSBatchResponse>;
 
   beforeAll(async () => {
-    stubEnv(functionEnv({ BATCH_SIZE: String(BATCH_SIZE) }));
+    // At DEBUG, so that a test can read every line; each test's lines are captured, never printed.
+    stubEnv(functionEnv({ BATCH_SIZE: String(BATCH_SIZE), POWERTOOLS_LOG_LEVEL: 'DEBUG' }));
     // The handler reads its configuration at import: only now is the environment in place.
     const { handler } = await import('#functions/applier/handler.ts');
     apply = (event) => handler(event, context);
@@ -73,6 +96,11 @@ describe('applier handler', () => {
     ddb.on(PutCommand).resolves({});
     ddb.on(UpdateCommand).resolves({});
     serveLog(LOG);
+    captureLogs();
+  });
+
+  afterEach(() => {
+    vi.restoreAllMocks();
   });
 
   it('applies a microbatch: reads the node, queries the range, writes each key under a seq guard, then advances the cursor it read', async () => {
@@ -280,6 +308,119 @@ describe('applier handler', () => {
     expect(ddb.commandCalls(GetCommand).filter((call) => call.args[0].input.Key?.nodeId === 'n-1')).toHaveLength(1);
     expect(replicaPuts('n-2')).toHaveLength(3);
     expect(cursorUpdates('n-2')).toHaveLength(1);
+  });
+
+  it("applies different nodes' records concurrently: one node's record completes while another's read is still pending", async () => {
+    // Prepare: n-1's node read answers only once n-2's cursor has moved. Applied one record after
+    // another, n-1 (first in the batch) would wait for n-2 forever.
+    const n2Advanced = Promise.withResolvers<undefined>();
+    const events: string[] = [];
+    ddb.on(GetCommand, { TableName: TABLES.nodes, Key: { nodeId: 'n-1' } }).callsFake(async () => {
+      events.push('n-1 read asked');
+      await n2Advanced.promise;
+      return { Item: nodeItem({ nodeId: 'n-1' }) };
+    });
+    serveNode({ nodeId: 'n-2' });
+    ddb.on(UpdateCommand).callsFake((input: { Key: { nodeId: string } }) => {
+      events.push(`${input.Key.nodeId} advanced`);
+      if (input.Key.nodeId === 'n-2') n2Advanced.resolve(undefined);
+      return {};
+    });
+
+    // Act
+    const response = await apply(sqsEvent([record('m-1', 'n-1', 0, 5), record('m-2', 'n-2', 0, 5)]));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(events).toEqual(['n-1 read asked', 'n-2 advanced', 'n-1 advanced']);
+    expect(replicaPuts('n-1')).toHaveLength(5);
+    expect(replicaPuts('n-2')).toHaveLength(5);
+  }, 5_000);
+
+  it("applies one node's records in batch order, each after the one before it is done, while other nodes go on", async () => {
+    // Prepare: n-1's second read sees the cursor its first record advanced.
+    ddb
+      .on(GetCommand, { TableName: TABLES.nodes, Key: { nodeId: 'n-1' } })
+      .resolvesOnce({ Item: nodeItem({ nodeId: 'n-1', plannedSeq: 10 }) })
+      .resolves({ Item: nodeItem({ nodeId: 'n-1', appliedSeq: 5, appliedChain: entry(5).chain, plannedSeq: 10 }) });
+    serveNode({ nodeId: 'n-2' });
+
+    // Act
+    const response = await apply(sqsEvent([record('m-1', 'n-1', 0, 5), record('m-2', 'n-2', 0, 3), record('m-3', 'n-1', 5, 10)]));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    const reads = ddb.commandCalls(GetCommand).filter((call) => call.args[0].input.Key?.nodeId === 'n-1');
+    const advances = ddb.commandCalls(UpdateCommand).filter((call) => call.args[0].input.Key?.nodeId === 'n-1');
+    expect(advances.map((call) => call.args[0].input.ExpressionAttributeValues?.[':appliedSeq'] as unknown)).toEqual([5, 10]);
+    const [firstAdvance] = advances;
+    const [, secondRead] = reads;
+    expect(firstAdvance && secondRead && firstAdvance.calledBefore(secondRead)).toBe(true);
+    expect(cursorUpdates('n-2')).toHaveLength(1);
+  });
+
+  it("puts each record's node and interval on its own log lines only, never on a record's that runs beside it", async () => {
+    // Prepare: n-1's record stays in flight, its node and interval known, until the other two
+    // records have logged: a malformed one in n-3's group and one for n-2, a node that is gone.
+    // (Applied one record after another, n-1's would wait for them forever.)
+    const othersLogged = Promise.withResolvers<undefined>();
+    const lines = captureLogs((line) => {
+      if (line.messageId === 'm-2') othersLogged.resolve(undefined);
+    });
+    ddb.on(GetCommand, { TableName: TABLES.nodes, Key: { nodeId: 'n-1' } }).callsFake(async () => {
+      await othersLogged.promise;
+      return { Item: nodeItem({ nodeId: 'n-1' }) };
+    });
+    const later = INTERVAL + 1;
+    const event = sqsEvent([
+      record('m-1', 'n-1', 0, 5),
+      sqsRecord({ messageId: 'm-bad', groupId: 'n-3', body: 'not json' }),
+      sqsRecord({ messageId: 'm-2', groupId: 'n-2', body: body({ nodeId: 'n-2', from: 0, target: 5, interval: later }) }),
+    ]);
+
+    // Act
+    const response = await apply(event);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-bad' }] });
+    const keysOf = (messageId: string): { message: unknown; nodeId: unknown; interval: unknown }[] =>
+      lines.filter((line) => line.messageId === messageId).map(({ message, nodeId, interval }) => ({ message, nodeId, interval }));
+    expect(keysOf('m-1')).toEqual([{ message: 'microbatch done', nodeId: 'n-1', interval: INTERVAL }]);
+    expect(keysOf('m-bad')).toEqual([{ message: 'microbatch failed: it will be retried, then dead-lettered', nodeId: undefined, interval: undefined }]);
+    expect(keysOf('m-2')).toEqual([
+      { message: 'microbatch done', nodeId: 'n-2', interval: later },
+      { message: 'microbatch for a node that is not active: acknowledged', nodeId: 'n-2', interval: later },
+    ]);
+  }, 5_000);
+
+  it('counts the outcomes of records applied concurrently into one value per metric', async () => {
+    // Prepare
+    const { metrics } = await import('#shared/observability.ts');
+    const emitted = vi.spyOn(metrics, 'addMetric');
+    serveNode({ nodeId: 'n-1' });
+    serveNode({ nodeId: 'n-2' });
+    serveNode({ nodeId: 'n-3', appliedSeq: 5, appliedChain: entry(5).chain, plannedSeq: 5 });
+
+    // Act
+    await apply(
+      sqsEvent([
+        record('m-1', 'n-1', 0, 5),
+        record('m-2', 'n-2', 0, 3),
+        record('m-3', 'n-3', 0, 5),
+        record('m-4', 'n-gone', 0, 5),
+        sqsRecord({ messageId: 'm-bad', groupId: 'n-5', body: 'not json' }),
+      ]),
+    );
+
+    // Assess
+    const counted = (name: string): unknown[] => emitted.mock.calls.filter(([metric]) => metric === name).map(([, , value]) => value);
+    expect(counted(METRIC.MicrobatchesApplied)).toEqual([2]);
+    expect(counted(METRIC.UpdatesApplied)).toEqual([8]);
+    expect(counted(METRIC.ReplicaWrites)).toEqual([8]);
+    expect(counted(METRIC.DuplicatesSkipped)).toEqual([1]);
+    expect(counted(METRIC.InactiveNodeMicrobatches)).toEqual([1]);
+    expect(counted(METRIC.MicrobatchesFailed)).toEqual([1]);
+    expect(counted(METRIC.MicrobatchIntegrityFailures)).toEqual([0]);
   });
 
   it('throws FullBatchFailureError when every record fails, so that Lambda retries the whole batch', async () => {
