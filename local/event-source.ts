@@ -1,5 +1,6 @@
 /**
- * The SQS → Lambda event source mapping for the FIFO microbatch queue, as Lambda runs it: receive up
+ * The SQS → Lambda event source mapping for the FIFO microbatch queue (and, one record a batch, for
+ * the standard shard task queues), as Lambda runs it: receive up
  * to 10 messages, hand them to the function as one SQSEvent, delete the records that succeeded and
  * return the failed ones to the queue (they are received again, and dead-lettered by the queue's
  * redrive policy after maxReceiveCount receives). A function that throws — Powertools'
@@ -44,6 +45,8 @@ export interface EventSourceOptions {
   readonly random: Random;
   /** Batches in flight at once (Lambda's concurrency for the source); default 2. */
   readonly concurrency?: number;
+  /** Records per batch: 10 (the FIFO limit) by default; the shard task sources take 1, as the stack's do. */
+  readonly batchSize?: number;
   /** Called with an error an invocation threw that is not Powertools' "every record failed". */
   readonly onInvocationError?: (error: unknown) => void;
 }
@@ -66,8 +69,11 @@ type Verdict = 'all' | ReadonlySet<string>;
 export class FifoEventSource {
   private readonly concurrency: number;
 
+  private readonly batchSize: number;
+
   constructor(private readonly options: EventSourceOptions) {
     this.concurrency = options.concurrency ?? 2;
+    this.batchSize = options.batchSize ?? BATCH_SIZE;
   }
 
   /** Delivers batches until the queue holds nothing: none visible, in flight or delayed. */
@@ -109,7 +115,7 @@ export class FifoEventSource {
     const { Messages = [] } = await this.options.sqs.send(
       new ReceiveMessageCommand({
         QueueUrl: this.options.queue.url,
-        MaxNumberOfMessages: BATCH_SIZE,
+        MaxNumberOfMessages: this.batchSize,
         MessageSystemAttributeNames: ['All'],
         MessageAttributeNames: ['All'],
         WaitTimeSeconds: 0,

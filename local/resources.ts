@@ -14,6 +14,7 @@ import {
   queueAttributes,
   QUEUES,
   TABLES,
+  TASK_MAX_RECEIVE_COUNT,
   visibilityTimeoutFor,
   type QueueName,
   type TableName,
@@ -83,15 +84,26 @@ export async function createResources(
     return { name: queueName, url: QueueUrl, arn };
   };
   const queues = (async () => {
-    const [microbatchDeadLetter, failedTicks] = await Promise.all([
+    const [microbatchDeadLetter, failedTicks, planTasksDeadLetter, checkTasksDeadLetter] = await Promise.all([
       createQueue('microbatchDeadLetter', queueAttributes(QUEUES.microbatchDeadLetter)),
       createQueue('failedTicks', queueAttributes(QUEUES.failedTicks)),
+      createQueue('planTasksDeadLetter', queueAttributes(QUEUES.planTasksDeadLetter)),
+      createQueue('checkTasksDeadLetter', queueAttributes(QUEUES.checkTasksDeadLetter)),
     ]);
-    const microbatch = await createQueue(
-      'microbatch',
-      queueAttributes(QUEUES.microbatch, { visibilityTimeoutSeconds, deadLetter: { arn: microbatchDeadLetter.arn, maxReceiveCount } }),
-    );
-    return { microbatch, microbatchDeadLetter, failedTicks };
+    const taskQueue = (name: 'planTasks' | 'checkTasks', deadLetter: LocalQueue, consumer: 'plannerShard' | 'checkerShard'): Promise<LocalQueue> =>
+      createQueue(
+        name,
+        queueAttributes(QUEUES[name], {
+          visibilityTimeoutSeconds: visibilityTimeoutFor(FUNCTIONS[consumer].timeoutSeconds),
+          deadLetter: { arn: deadLetter.arn, maxReceiveCount: TASK_MAX_RECEIVE_COUNT },
+        }),
+      );
+    const [microbatch, planTasks, checkTasks] = await Promise.all([
+      createQueue('microbatch', queueAttributes(QUEUES.microbatch, { visibilityTimeoutSeconds, deadLetter: { arn: microbatchDeadLetter.arn, maxReceiveCount } })),
+      taskQueue('planTasks', planTasksDeadLetter, 'plannerShard'),
+      taskQueue('checkTasks', checkTasksDeadLetter, 'checkerShard'),
+    ]);
+    return { microbatch, microbatchDeadLetter, failedTicks, planTasks, planTasksDeadLetter, checkTasks, checkTasksDeadLetter };
   })();
 
   const [, queueSet] = await Promise.all([tables, queues]);
@@ -101,6 +113,8 @@ export async function createResources(
       string
     >),
     queueUrl: queueSet.microbatch.url,
+    planTaskQueueUrl: queueSet.planTasks.url,
+    checkTaskQueueUrl: queueSet.checkTasks.url,
   };
   return { tables: tableNames, queues: queueSet, maxReceiveCount, visibilityTimeoutSeconds, functionResources };
 }

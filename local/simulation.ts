@@ -19,8 +19,9 @@ import { intervalIndex } from '#shared/domain/interval.ts';
 import { listActive } from '#shared/domain/ports.ts';
 import type { NewUpdate } from '#shared/domain/types.ts';
 import type { AppendResult } from '#shared/usecases/append-updates.ts';
-import type { CheckConvergenceResult } from '#shared/usecases/check-convergence.ts';
-import type { PlanIntervalResult } from '#shared/usecases/plan-interval.ts';
+import { DynamoConvergenceStore } from '#shared/adapters/dynamodb/convergence-store.ts';
+import { DynamoPlanLedger } from '#shared/adapters/dynamodb/plan-ledger.ts';
+import { readPlans } from '#shared/usecases/read-plans.ts';
 import { registerNode } from '#shared/usecases/register-node.ts';
 import { auditReplicas } from './audit.ts';
 import { CursorObserver } from './cursor-observer.ts';
@@ -33,6 +34,7 @@ import { functionEnvironment, LambdaHost, type LogLevel } from './lambda-host.ts
 import { below, chance, streamOf, type Random } from './random.ts';
 import { createResources, type LocalResources } from './resources.ts';
 import { defaultIntervals, nodeRates, SyntheticWorkload, type ScenarioOptions } from './scenario.ts';
+import { ShardedTicks, type PlanTick, type SchedulerPayload } from './sharded-ticks.ts';
 import { faultsStopAt, noFaults, recoveryBound, summarize, type FaultCounts, type IntervalSample, type RunSummary, type Tally } from './summary.ts';
 
 /** A run's scenario and settings, with what the runtime needs to run it and report its progress. */
@@ -87,6 +89,7 @@ class LocalRun {
   private readonly stores: { readonly log: DynamoLogStore; readonly nodes: DynamoNodeRepository; readonly replica: DynamoReplicaStore };
   private readonly host: LambdaHost;
   private readonly eventSource: FifoEventSource;
+  private readonly ticks: ShardedTicks;
   private readonly workload: SyntheticWorkload;
   private readonly random: Readonly<Record<'poison' | 'poisonPlacement' | 'plannerDuplicate', Random>>;
   /** Interval j's tick is start + j·t on the simulated clock. */
@@ -143,6 +146,17 @@ class LocalRun {
       onInvocationError: (error) => {
         this.log(`applier invocation failed (the whole batch returns to the queue): ${describeError(error)}`);
       },
+    });
+    this.ticks = new ShardedTicks({
+      host: this.host,
+      sqs,
+      doc,
+      resources,
+      stream: settings.stream,
+      onInvocationError: (error) => {
+        this.log(`shard invocation failed (its task returns to the queue): ${describeError(error)}`);
+      },
+      log: this.log,
     });
     this.workload = new SyntheticWorkload(options);
     this.random = {
@@ -247,10 +261,11 @@ class LocalRun {
       await injectPoison(this.clients.sqs, this.resources.queues.microbatch.url, `${this.runId}-${j}`, victim, k);
       faults.poison += 2;
     }
-    const plans = await this.plan({ scheduledTime: tick.toISOString(), executionId: randomUUID(), attempt: '1' }, faults);
+    const plan = await this.plan({ scheduledTime: tick.toISOString(), executionId: randomUUID() }, faults);
     if (j === 1) {
-      const nodes = (await listActive(this.stores.nodes)).nodes;
-      this.firstShares = new Map(nodes.map((node) => [node.nodeId, microbatchCount(node.plannedSeq - node.appliedSeq, this.settings.batchSize)]));
+      // b_i of the first plan: its tokens carry each node from the cursor it saw to the plan's target.
+      const plans = await readPlans(this.settings.stream, k, { ledger: new DynamoPlanLedger(this.clients.doc, this.resources.tables.plans), convergence: new DynamoConvergenceStore(this.clients.doc, this.resources.tables.convergence) });
+      this.firstShares = new Map([...plans].map(([nodeId, { entry }]) => [nodeId, microbatchCount(entry.plannedSeq - (entry.progressSeq ?? 0), this.settings.batchSize)]));
     }
     timer.lap('plan');
 
@@ -265,7 +280,7 @@ class LocalRun {
 
     // The checker runs on the next tick: it judges the plans of the intervals before its own.
     const nextTick = new Date((this.startSeconds + (j + 1) * t) * 1000);
-    const check = await scheduled<CheckConvergenceResult>(this.host, 'checker', { scheduledTime: nextTick.toISOString(), executionId: randomUUID(), attempt: '1' }, this.log);
+    const check = await this.ticks.check({ scheduledTime: nextTick.toISOString(), executionId: randomUUID() });
     faults.throttle += this.proxy.throttled() - throttledBefore;
     timer.lap('check');
     this.log(`interval ${j}: ${timer.describe()}; ${drained.batches} batches, ${drained.invocations} applier invocations, ${drained.returned} records returned to the queue`);
@@ -275,13 +290,14 @@ class LocalRun {
       k,
       head,
       ingested: head - (previous?.head ?? 0),
-      microbatchesPlanned: Math.max(...plans.map((plan) => plan.microbatches)),
+      microbatchesPlanned: plan.record.microbatches ?? 0,
+      shards: plan.start.shards,
       microbatchesApplied: this.intervalTally.microbatchesApplied,
       duplicatesSkipped: this.intervalTally.duplicatesSkipped,
       deadLettered: (await this.deadLettered()) - deadLetteredBefore,
       lagByNode,
       allAtHead: Object.values(lagByNode).every((lag) => lag === 0),
-      checkerConverged: check.latest?.converged ?? null,
+      checkerConverged: check.progress.outcome?.latest?.converged ?? null,
       faults,
     };
   }
@@ -293,24 +309,21 @@ class LocalRun {
     }
   }
 
-  /** The planner on the Scheduler payload the stack configures; with `planner-duplicate`, delivered twice (at once or one after the other). */
-  private async plan(event: ScheduledTick, faults: FaultCounts): Promise<PlanIntervalResult[]> {
-    const run = (): Promise<PlanIntervalResult> => scheduled<PlanIntervalResult>(this.host, 'planner', event, this.log);
-    if (!chance(this.random.plannerDuplicate, this.faults.plannerDuplicate)) return [await run()];
+  /**
+   * The planner on the Scheduler payload the stack configures, then its shards; with
+   * `planner-duplicate`, the tick is delivered twice (at once, or again once the first has planned).
+   */
+  private async plan(event: SchedulerPayload, faults: FaultCounts): Promise<PlanTick> {
+    if (!chance(this.random.plannerDuplicate, this.faults.plannerDuplicate)) return this.ticks.plan(event);
     faults.plannerDuplicate += 1;
-    return chance(this.random.plannerDuplicate, 0.5) ? Promise.all([run(), run()]) : [await run(), await run()];
+    if (chance(this.random.plannerDuplicate, 0.5)) return this.ticks.plan(event, 2);
+    await this.ticks.plan(event);
+    return this.ticks.plan(event);
   }
 
   private deadLettered(): Promise<number> {
     return queueDepth(this.clients.sqs, this.resources.queues.microbatchDeadLetter.url);
   }
-}
-
-/** EventBridge Scheduler's payload as the stack configures it (context attributes). */
-interface ScheduledTick {
-  readonly scheduledTime: string;
-  readonly executionId: string;
-  readonly attempt: string;
 }
 
 /** Milliseconds per phase of an interval, for `--verbose`. */
@@ -337,18 +350,6 @@ async function ingest(host: LambdaHost, request: { readonly updates: readonly Ne
     } catch (error) {
       if (attempt >= 3) throw new HandlerFailedError('ingest', attempt, error);
       log(`ingest attempt ${attempt} failed, retrying with the same idempotency key: ${describeError(error)}`);
-    }
-  }
-}
-
-/** EventBridge Scheduler retries a failed invocation (the stack's retry policy), with the next attempt number. */
-async function scheduled<T>(host: LambdaHost, name: 'planner' | 'checker', event: { scheduledTime: string; executionId: string; attempt: string }, log: (line: string) => void): Promise<T> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await host.invoke<T>(name, { ...event, attempt: String(attempt) });
-    } catch (error) {
-      if (attempt >= 3) throw new HandlerFailedError(name, attempt, error);
-      log(`${name} attempt ${attempt} failed, the scheduler retries: ${describeError(error)}`);
     }
   }
 }

@@ -54,6 +54,8 @@ export interface IntervalSample {
   readonly head: number;
   readonly ingested: number;
   readonly microbatchesPlanned: number;
+  /** Planner shards the interval was cut into (each planned its own Scan segments). */
+  readonly shards: number;
   readonly microbatchesApplied: number;
   readonly duplicatesSkipped: number;
   readonly deadLettered: number;

@@ -29,8 +29,11 @@ export interface DeploymentResources {
   readonly replicaTable: string;
   readonly convergenceTable: string;
   readonly ingestRequestsTable: string;
+  readonly plansTable: string;
   readonly queueUrl: string;
   readonly deadLetterQueueUrl: string;
+  readonly planTaskQueueUrl: string;
+  readonly checkTaskQueueUrl: string;
   readonly failedTicksQueueUrl?: string;
   /** Physical function names; a local deployment runs its handlers in process instead. */
   readonly functions?: Readonly<Record<FunctionName, string>>;
@@ -77,13 +80,18 @@ const OUTPUTS = {
   replicaTable: 'ReplicaTableName',
   convergenceTable: 'ConvergenceTableName',
   ingestRequestsTable: 'IngestRequestsTableName',
+  plansTable: 'PlansTableName',
   queueUrl: 'QueueUrl',
   deadLetterQueueUrl: 'DeadLetterQueueUrl',
+  planTaskQueueUrl: 'PlanTaskQueueUrl',
+  checkTaskQueueUrl: 'CheckTaskQueueUrl',
 } as const satisfies Partial<Record<keyof DeploymentResources, string>>;
 const FUNCTION_OUTPUTS: Readonly<Record<FunctionName, string>> = {
   planner: 'PlannerFunctionName',
+  plannerShard: 'PlannerShardFunctionName',
   applier: 'ApplierFunctionName',
   checker: 'CheckerFunctionName',
+  checkerShard: 'CheckerShardFunctionName',
   ingest: 'IngestFunctionName',
 };
 
@@ -199,8 +207,11 @@ export function localState(input: {
       replicaTable: tables.replica,
       convergenceTable: tables.convergence,
       ingestRequestsTable: tables.ingestRequests,
+      plansTable: tables.plans,
       queueUrl: queues.microbatch.url,
       deadLetterQueueUrl: queues.microbatchDeadLetter.url,
+      planTaskQueueUrl: queues.planTasks.url,
+      checkTaskQueueUrl: queues.checkTasks.url,
       failedTicksQueueUrl: queues.failedTicks.url,
     },
     settings: input.settings,

@@ -22,7 +22,10 @@ export function functionInvoker(deployment: Deployment): InvokeFunction {
     replicaTable: resources.replicaTable,
     convergenceTable: resources.convergenceTable,
     ingestRequestsTable: resources.ingestRequestsTable,
+    plansTable: resources.plansTable,
     queueUrl: resources.queueUrl,
+    planTaskQueueUrl: resources.planTaskQueueUrl,
+    checkTaskQueueUrl: resources.checkTaskQueueUrl,
   };
   const host = new LambdaHost(functionEnvironment({ settings, resources: functionResources, endpoints, logLevel: 'SILENT' }), `cli-${randomUUID().slice(0, 6)}`);
   return (name, payload) => host.invoke(name, payload);

@@ -150,6 +150,11 @@ export class FleetTally {
     return { integrityFailure: !intact, underProvisioned };
   }
 
+  /** Nodes folded in so far. */
+  activeCount(): number {
+    return this.activeNodes;
+  }
+
   /** The tally as data (see {@link TallyState}). */
   state(): TallyState {
     return {

@@ -66,6 +66,30 @@ export interface NodePlan {
 export type NodeDecision = { readonly kind: 'skip'; readonly nodeId: string; readonly reason: SkipReason } | NodePlan;
 
 /**
+ * A cursor more than a share past plannedSeq means the plan fields are older than the cursor: the
+ * node's plan record was lost (a segment's shard failed in the interval its segments were cut anew),
+ * or its rate was lowered since. Planning from plannedSeq would creep up a share an interval below
+ * the cursor, sending nothing; planning from the cursor would not be repeatable — a retry after a
+ * crash between send and record would see the cursor the first run's tokens moved, and send a
+ * second share (the model test found it). So the interval only records the cursor as the plan:
+ * no tokens, and from the next interval on the node is planned from a plan that is its own.
+ */
+function rebase(node: NodeState, interval: number): NodePlan {
+  const applied = node.appliedSeq;
+  return {
+    kind: 'plan',
+    nodeId: node.nodeId,
+    purpose: 'observe',
+    from: applied,
+    updates: 0,
+    target: applied,
+    microbatches: [],
+    expectedPlannedSeq: node.plannedSeq,
+    claim: { plannedSeq: applied, progressSeq: applied, progressInterval: interval },
+  };
+}
+
+/**
  * Decides node i's part in interval k against H_k, the head k is planned against. Pure: the same
  * inputs give the same tokens and deduplication ids, so a duplicate planner run re-sends identical
  * messages.
@@ -80,11 +104,9 @@ export function planNode(node: NodeState, head: number, interval: number, planne
   // New work continues after the planned work, even when the cursor is past plannedSeq: that happens
   // when a run crashed between sending and recording its plan and its tokens were applied. A retry
   // then plans the same target again (same header head, same plannedSeq) and records it, instead of
-  // a second share from the cursor. Those tokens take the cursor at most one share past plannedSeq;
-  // a cursor further ahead means the plan fields are older than the cursor (a node whose plan
-  // record was lost, or whose rate was lowered meanwhile): new work then starts at the cursor, or
-  // the node would creep up a share an interval below its own cursor, sending nothing.
-  const from = applied > node.plannedSeq + share ? applied : node.plannedSeq;
+  // a second share from the cursor. Those tokens take the cursor at most one share past plannedSeq.
+  if (applied > node.plannedSeq + share) return rebase(node, interval);
+  const from = node.plannedSeq;
   const outstanding = Math.max(0, from - applied);
   const capped = outstanding >= rules.maxInFlightIntervals * share;
   const updates = capped ? 0 : updatesThisInterval(head - from, node.rate, rules.intervalSeconds);

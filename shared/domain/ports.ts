@@ -232,6 +232,14 @@ export interface CheckHeader {
   readonly newest?: { readonly interval: number; readonly converged: boolean; readonly convergedAt?: string };
 }
 
+/** What the merge of a check tick found, kept on its header for the command line and the local runtime. */
+export interface CheckOutcome {
+  /** Where the nodes stood against the tick's current head. */
+  readonly current: IntervalVerdict;
+  /** The newest interval before the tick with a plan, as the merge left it. */
+  readonly latest?: { readonly interval: number; readonly converged: boolean; readonly convergedAt?: string };
+}
+
 /** How a check tick's shards stand. */
 export interface CheckProgress {
   readonly shards: number;
@@ -239,6 +247,8 @@ export interface CheckProgress {
   readonly expired: number;
   /** Whether a shard has merged the partial verdicts into the interval records already. */
   readonly merged: boolean;
+  /** What the merge found, once merged. */
+  readonly outcome?: CheckOutcome;
 }
 
 /** The checker's per-tick records: the tick's header, each shard's partial tally, and the count of shards in. */
@@ -256,8 +266,8 @@ export interface CheckStore {
   reportCheckShard(stream: string, interval: number, shard: number, expired: boolean): Promise<{ readonly counted: boolean; readonly progress: CheckProgress }>;
   /** Every shard's partial tally of the tick. */
   partials(stream: string, interval: number): Promise<TallyState[]>;
-  /** Marks the tick merged. @returns false when another shard had marked it first. */
-  markMerged(stream: string, interval: number): Promise<boolean>;
+  /** Marks the tick merged, with what the merge found. @returns false when another shard had marked it first. */
+  markMerged(stream: string, interval: number, outcome: CheckOutcome): Promise<boolean>;
 }
 
 /** The queue of one kind of shard task (shard-task.ts). */

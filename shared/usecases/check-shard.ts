@@ -97,7 +97,7 @@ export async function checkShard(task: CheckTask, deps: CheckShardDeps): Promise
   const { counted, progress } = await deps.checks.reportCheckShard(task.stream, task.interval, task.shard, false);
   const complete = progress.reported === progress.shards && progress.expired === 0;
   const merged = complete && !progress.merged ? await merge(task, rules, deps) : undefined;
-  return { ...base, expired: false, counted, activeNodes: tally.state().activeNodes, rejectedNodes, ...(merged === undefined ? {} : { merged }) };
+  return { ...base, expired: false, counted, activeNodes: tally.activeCount(), rejectedNodes, ...(merged === undefined ? {} : { merged }) };
 }
 
 /**
@@ -141,7 +141,7 @@ async function merge(task: CheckTask, rules: TallyRules, deps: CheckShardDeps): 
   const tally = new FleetTally(task.heads, rules);
   for (const partial of partials) tally.merge(partial);
   const verdicts = await writeVerdicts(stored.header, tally, deps);
-  await deps.checks.markMerged(task.stream, task.interval);
+  await deps.checks.markMerged(task.stream, task.interval, { current: verdicts.current, ...(verdicts.latest === undefined ? {} : { latest: verdicts.latest }) });
   return verdicts;
 }
 

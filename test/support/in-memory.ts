@@ -17,8 +17,14 @@
 import { GENESIS_CHAIN } from '#shared/domain/chain.ts';
 import { ChunkCommittedError, HeadMovedError } from '#shared/domain/errors.ts';
 import { requestId, type ChunkMarker } from '#shared/domain/ingest.ts';
+import { gzipSync } from 'node:zlib';
+import type { TallyState } from '#shared/domain/convergence.ts';
 import {
   checkAppend,
+  type CheckHeader,
+  type CheckOutcome,
+  type CheckProgress,
+  type CheckStore,
   type ConvergenceStore,
   type IngestRequestReader,
   type LogReader,
@@ -27,15 +33,20 @@ import {
   type NodePage,
   type NodeRegistration,
   type NodeRepository,
+  type PlanLedger,
   type ReplicaStore,
+  type ShardTaskQueue,
   type UnsentMicrobatch,
 } from '#shared/domain/ports.ts';
+import { encodeEntries, type PlanEntry, type SegmentPlan } from '#shared/domain/segment-plan.ts';
+import type { CheckTask, PlanTask, ShardTask } from '#shared/domain/shard-task.ts';
 import { readNodeItem, type RejectedNode } from '#shared/domain/node.ts';
 import { deduplicationId, serializeMicrobatch } from '#shared/domain/microbatch.ts';
 import type {
   AppliedCursor,
   ChainLink,
   ConvergenceRecord,
+  ExpiryReason,
   IntervalStatus,
   IntervalVerdict,
   JsonValue,
@@ -49,6 +60,7 @@ import type {
   PlanTotals,
   ReplicaItem,
 } from '#shared/domain/types.ts';
+import { addPlanTotals, NO_PLAN_TOTALS } from '#shared/domain/types.ts';
 
 /** Lets every other pending caller run before this call takes effect, as a network round trip would. */
 async function roundTrip(): Promise<void> {
@@ -225,17 +237,34 @@ export class InMemoryNodeRepository implements NodeRepository {
   }
 
   async *scanActive(): AsyncGenerator<NodePage, void, undefined> {
-    const items = [...this.items.values()].filter((item) => item.status !== 'paused');
+    yield* this.pages([...this.items.values()].filter((item) => item.status !== 'paused'), false);
+  }
+
+  /**
+   * Segment g of a parallel Scan of `segments`, as DynamoDB cuts it: a range of the key's hash
+   * (here FNV-1a of the node id), so segment g of B is exactly segments 2g and 2g+1 of 2B.
+   */
+  async *scanSegment(segment: number, segments: number, options: { readonly includePaused: boolean }): AsyncGenerator<NodePage, void, undefined> {
+    yield* this.pages([...this.items.values()].filter((item) => segmentOf(String(item.nodeId), segments) === segment), options.includePaused);
+  }
+
+  async fleetSize(): Promise<number> {
+    await roundTrip();
+    return this.items.size;
+  }
+
+  private async *pages(items: readonly Record<string, unknown>[], includePaused: boolean): AsyncGenerator<NodePage, void, undefined> {
     for (let start = 0; start < items.length || start === 0; start += this.pageSize) {
       await roundTrip();
       const nodes: NodeState[] = [];
       const rejected: RejectedNode[] = [];
-      for (const item of items.slice(start, start + this.pageSize)) {
+      const page = items.slice(start, start + this.pageSize);
+      for (const item of page) {
         const read = readNodeItem(jsonCopy(item));
         if ('rejected' in read) rejected.push(read.rejected);
-        else if (read.node.status === 'active') nodes.push(read.node);
+        else if (includePaused || read.node.status === 'active') nodes.push(read.node);
       }
-      yield { nodes, rejected };
+      yield { nodes, rejected, scanned: page.length };
     }
   }
 
@@ -350,7 +379,11 @@ interface StoredConvergence {
   readonly verdict?: StoredVerdict;
   readonly convergedAt?: string;
   readonly expiredAt?: string;
+  readonly expiredReason?: ExpiryReason;
   readonly version?: number;
+  /** The shards that reported, and those that gave up as stale (each once, as the adapter's number sets). */
+  readonly plannedShards: readonly number[];
+  readonly expiredShards: readonly number[];
 }
 
 /** {@link ConvergenceStore}: plan header first-writer-wins; the verdict lands on the header's item. */
@@ -364,18 +397,27 @@ export class InMemoryConvergenceStore implements ConvergenceStore {
     const id = recordId(header.stream, header.interval);
     const existing = this.records.get(id);
     if (existing !== undefined) return { written: false, header: jsonCopy(existing.header) };
-    this.records.set(id, { header: jsonCopy(header), expiresAt: expiresAtEpochSeconds, converged: false });
+    this.records.set(id, { header: jsonCopy(header), expiresAt: expiresAtEpochSeconds, converged: false, plannedShards: [], expiredShards: [] });
     return { written: true, header: jsonCopy(header) };
   }
 
-  async addPlanTotals(stream: string, interval: number, totals: PlanTotals): Promise<void> {
+  async latestPlanHeader(stream: string, before: number): Promise<(PlanHeader & Partial<PlanTotals>) | undefined> {
+    await roundTrip();
+    const newest = [...this.records.values()]
+      .filter((record) => record.header.stream === stream && record.header.interval < before)
+      .sort((a, b) => b.header.interval - a.header.interval)[0];
+    return newest === undefined ? undefined : { ...jsonCopy(newest.header), ...(newest.totals === undefined ? {} : { ...newest.totals }) };
+  }
+
+  async reportPlanShard(stream: string, interval: number, shard: number, report: { readonly totals: PlanTotals } | { readonly expired: true }): Promise<boolean> {
     await roundTrip();
     const id = recordId(stream, interval);
     const record = this.records.get(id);
-    // As the adapter's `attribute_exists` condition: totals of a gone header are dropped.
-    if (record === undefined) return;
-    const before = record.totals ?? { nodesPlanned: 0, microbatches: 0 };
-    this.records.set(id, { ...record, totals: { nodesPlanned: before.nodesPlanned + totals.nodesPlanned, microbatches: before.microbatches + totals.microbatches } });
+    // As the adapter's condition: a header exists, and the shard has no mark in either set.
+    if (record === undefined || record.plannedShards.includes(shard) || record.expiredShards.includes(shard)) return false;
+    if ('expired' in report) this.records.set(id, { ...record, expiredShards: [...record.expiredShards, shard] });
+    else this.records.set(id, { ...record, plannedShards: [...record.plannedShards, shard], totals: addPlanTotals(record.totals ?? NO_PLAN_TOTALS, report.totals) });
+    return true;
   }
 
   async recent(stream: string, upTo: number, limit: number): Promise<ConvergenceRecord[]> {
@@ -419,13 +461,13 @@ export class InMemoryConvergenceStore implements ConvergenceStore {
     return { ...(closedThrough === undefined ? {} : { closedThrough }), records };
   }
 
-  async expire(stream: string, interval: number, expiredAt: string): Promise<boolean> {
+  async expire(stream: string, interval: number, expiredAt: string, reason: ExpiryReason): Promise<boolean> {
     await roundTrip();
     const id = recordId(stream, interval);
     const record = this.records.get(id);
     // As the adapter's condition: only a header that is neither converged nor expired.
     if (record === undefined || record.converged || record.expiredAt !== undefined) return false;
-    this.records.set(id, { ...record, expiredAt, version: (record.version ?? 0) + 1 });
+    this.records.set(id, { ...record, expiredAt, expiredReason: reason, version: (record.version ?? 0) + 1 });
     return true;
   }
 
@@ -464,10 +506,13 @@ function recordId(stream: string, interval: number): string {
 function toIntervalStatus(stored: StoredConvergence): IntervalStatus {
   return {
     ...jsonCopy(stored.header),
+    shardsReported: stored.plannedShards.length,
+    shardsExpired: stored.expiredShards.length,
     converged: stored.converged,
     ...(stored.checkedAt === undefined ? {} : { checkedAt: stored.checkedAt }),
     ...(stored.convergedAt === undefined ? {} : { convergedAt: stored.convergedAt }),
     ...(stored.expiredAt === undefined ? {} : { expiredAt: stored.expiredAt }),
+    ...(stored.expiredReason === undefined ? {} : { expiredReason: stored.expiredReason }),
     ...(stored.version === undefined ? {} : { version: stored.version }),
   };
 }
@@ -537,6 +582,146 @@ export class InMemoryQueue implements MicrobatchQueue {
   }
 }
 
+/** FNV-1a of the id, scaled to `segments` ranges of the hash: the segment a parallel Scan of `segments` puts it in. */
+export function segmentOf(nodeId: string, segments: number): number {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < nodeId.length; index += 1) {
+    hash ^= nodeId.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return Math.floor((hash / 2 ** 32) * segments);
+}
+
+/**
+ * {@link PlanLedger}: first writer wins per segment and interval. `capacityBytes` stands for the
+ * item limit: the entries are gzip'd as the adapter does, and those past the room are spilled.
+ */
+export class InMemoryPlanLedger implements PlanLedger {
+  private readonly records = new Map<string, SegmentPlan[]>();
+  /** Every record written, oldest first. */
+  readonly committed: SegmentPlan[] = [];
+
+  constructor(private readonly capacityBytes = Number.POSITIVE_INFINITY) {}
+
+  async latest(stream: string, segments: number, segment: number, upTo: number): Promise<SegmentPlan | undefined> {
+    await roundTrip();
+    const newest = (this.records.get(`${stream}#${segments}#${segment}`) ?? []).filter((plan) => plan.interval <= upTo).sort((a, b) => b.interval - a.interval)[0];
+    return newest === undefined ? undefined : jsonCopy(newest);
+  }
+
+  async commit(plan: SegmentPlan, _expiresAtEpochSeconds: number): Promise<{ committed: boolean; spilled: readonly PlanEntry[] }> {
+    await roundTrip();
+    const key = `${plan.stream}#${plan.segments}#${plan.segment}`;
+    const list = this.records.get(key) ?? [];
+    if (list.some((existing) => existing.interval === plan.interval)) return { committed: false, spilled: [] };
+    let kept = plan.entries.length;
+    while (kept > 0 && gzipSync(encodeEntries(plan.entries.slice(0, kept))).byteLength > this.capacityBytes) kept -= 1;
+    const stored = jsonCopy({ ...plan, entries: plan.entries.slice(0, kept) });
+    this.records.set(key, [...list, stored]);
+    this.committed.push(stored);
+    return { committed: true, spilled: jsonCopy(plan.entries.slice(kept)) };
+  }
+}
+
+interface StoredCheck {
+  readonly header: CheckHeader;
+  readonly reported: readonly number[];
+  readonly expired: readonly number[];
+  readonly merged: boolean;
+  readonly outcome?: CheckOutcome;
+  readonly partials: ReadonlyMap<number, string>;
+}
+
+/** {@link CheckStore}: one header per tick, first writer wins; a partial and a mark per shard. */
+export class InMemoryCheckStore implements CheckStore {
+  private readonly ticks = new Map<string, StoredCheck>();
+
+  async putCheckHeader(header: CheckHeader, _expiresAtEpochSeconds: number): Promise<{ written: boolean; header: CheckHeader }> {
+    await roundTrip();
+    const id = recordId(header.stream, header.interval);
+    const existing = this.ticks.get(id);
+    if (existing !== undefined) return { written: false, header: jsonCopy(existing.header) };
+    this.ticks.set(id, { header: jsonCopy(header), reported: [], expired: [], merged: false, partials: new Map() });
+    return { written: true, header: jsonCopy(header) };
+  }
+
+  async getCheckHeader(stream: string, interval: number): Promise<{ header: CheckHeader; progress: CheckProgress } | undefined> {
+    await roundTrip();
+    const stored = this.ticks.get(recordId(stream, interval));
+    return stored === undefined ? undefined : { header: jsonCopy(stored.header), progress: progressOf(stored) };
+  }
+
+  async putPartial(stream: string, interval: number, shard: number, tally: TallyState, _expiresAtEpochSeconds: number): Promise<void> {
+    await roundTrip();
+    const id = recordId(stream, interval);
+    const stored = this.ticks.get(id);
+    // The adapter's partials live in their own partition: one may land before its header is read back.
+    const partials = new Map(stored?.partials ?? []);
+    if (partials.has(shard)) return;
+    partials.set(shard, JSON.stringify(tally));
+    if (stored !== undefined) this.ticks.set(id, { ...stored, partials });
+  }
+
+  async reportCheckShard(stream: string, interval: number, shard: number, expired: boolean): Promise<{ counted: boolean; progress: CheckProgress }> {
+    await roundTrip();
+    const id = recordId(stream, interval);
+    const stored = this.ticks.get(id);
+    if (stored === undefined) throw new Error(`a check shard reported to tick ${interval}, which has no header`);
+    if (stored.reported.includes(shard) || stored.expired.includes(shard)) return { counted: false, progress: progressOf(stored) };
+    const next = expired ? { ...stored, expired: [...stored.expired, shard] } : { ...stored, reported: [...stored.reported, shard] };
+    this.ticks.set(id, next);
+    return { counted: true, progress: progressOf(next) };
+  }
+
+  async partials(stream: string, interval: number): Promise<TallyState[]> {
+    await roundTrip();
+    return [...(this.ticks.get(recordId(stream, interval))?.partials.values() ?? [])].map((text) => JSON.parse(text) as TallyState);
+  }
+
+  async markMerged(stream: string, interval: number, outcome: CheckOutcome): Promise<boolean> {
+    await roundTrip();
+    const id = recordId(stream, interval);
+    const stored = this.ticks.get(id);
+    if (stored === undefined || stored.merged) return false;
+    this.ticks.set(id, { ...stored, merged: true, outcome: jsonCopy(outcome) });
+    return true;
+  }
+}
+
+function progressOf(stored: StoredCheck): CheckProgress {
+  return {
+    shards: stored.header.shards,
+    reported: stored.reported.length,
+    expired: stored.expired.length,
+    merged: stored.merged,
+    ...(stored.outcome === undefined ? {} : { outcome: jsonCopy(stored.outcome) }),
+  };
+}
+
+/** {@link ShardTaskQueue} as a standard SQS queue: keeps every accepted task; delivery is the test's business. */
+export class InMemoryTaskQueue<T extends ShardTask> implements ShardTaskQueue<T> {
+  private readonly accepted: T[] = [];
+  private taken = 0;
+
+  /** Every accepted task, oldest first. */
+  get tasks(): readonly T[] {
+    return [...this.accepted];
+  }
+
+  async send(tasks: readonly T[]): Promise<readonly T[]> {
+    await roundTrip();
+    for (const task of tasks) this.accepted.push(jsonCopy(task));
+    return [];
+  }
+
+  /** The tasks accepted since the last call, as a consumer receives them. */
+  take(): T[] {
+    const fresh = this.accepted.slice(this.taken);
+    this.taken = this.accepted.length;
+    return fresh;
+  }
+}
+
 /** One of each port, sharing nothing: a fresh deployment. */
 export function createInMemoryPorts(): {
   log: InMemoryLog;
@@ -544,6 +729,10 @@ export function createInMemoryPorts(): {
   replica: InMemoryReplicaStore;
   convergence: InMemoryConvergenceStore;
   queue: InMemoryQueue;
+  ledger: InMemoryPlanLedger;
+  checks: InMemoryCheckStore;
+  planTasks: InMemoryTaskQueue<PlanTask>;
+  checkTasks: InMemoryTaskQueue<CheckTask>;
 } {
   return {
     log: new InMemoryLog(),
@@ -551,6 +740,10 @@ export function createInMemoryPorts(): {
     replica: new InMemoryReplicaStore(),
     convergence: new InMemoryConvergenceStore(),
     queue: new InMemoryQueue(),
+    ledger: new InMemoryPlanLedger(),
+    checks: new InMemoryCheckStore(),
+    planTasks: new InMemoryTaskQueue<PlanTask>(),
+    checkTasks: new InMemoryTaskQueue<CheckTask>(),
   };
 }
 

@@ -18,10 +18,14 @@ import { parseMicrobatch } from '#shared/domain/schemas.ts';
 import type { ConvergenceRecord, IntervalVerdict, NewUpdate, NodeState } from '#shared/domain/types.ts';
 import { appendUpdates } from '#shared/usecases/append-updates.ts';
 import { applyMicrobatch, type ApplyMicrobatchDeps } from '#shared/usecases/apply-microbatch.ts';
-import { checkConvergence, type CheckConvergenceDeps } from '#shared/usecases/check-convergence.ts';
-import { planInterval, type PlanIntervalDeps } from '#shared/usecases/plan-interval.ts';
+import { withPlanHistory } from '#shared/domain/segment-plan.ts';
+import type { CheckTask, PlanTask } from '#shared/domain/shard-task.ts';
+import { checkShard, type CheckShardDeps } from '#shared/usecases/check-shard.ts';
+import { planShard, type PlanShardDeps, type PlanShardResult } from '#shared/usecases/plan-shard.ts';
 import { registerNode } from '#shared/usecases/register-node.ts';
-import { createInMemoryPorts, FaultPlan, InjectedCrash, withLatency, type CrashRule, type QueuedMessage } from '#test/support/in-memory.ts';
+import { startCheck, type StartCheckDeps } from '#shared/usecases/start-check.ts';
+import { startPlan, type StartPlanDeps } from '#shared/usecases/start-plan.ts';
+import { createInMemoryPorts, FaultPlan, InjectedCrash, InMemoryPlanLedger, withLatency, type CrashRule, type QueuedMessage } from '#test/support/in-memory.ts';
 import { seededRandom } from '#local/random.ts';
 
 export const STREAM = 'main';
@@ -41,11 +45,22 @@ export const APPLIER_STEPS = ['applier.nodes.get', 'applier.log.readRange', 'app
 export const PLANNER_STEPS = [
   'planner.log.readHead',
   'planner.convergence.putPlanHeader',
-  'planner.nodes.scanActive',
-  'planner.queue.send',
-  'planner.nodes.claimPlan',
-  'planner.convergence.addPlanTotals',
+  'planner.tasks.send',
+  'shard.ledger.latest',
+  'shard.nodes.scanSegment',
+  'shard.queue.send',
+  'shard.ledger.commit',
+  'shard.nodes.claimPlan',
+  'shard.convergence.reportPlanShard',
 ] as const;
+/** The checker shards' port calls a crash rule can name: a crash between any two leaves the tick to a retried task. */
+export const CHECKER_STEPS = ['check.nodes.scanSegment', 'check.checks.putPartial', 'check.checks.reportCheckShard', 'check.convergence.recordVerdict', 'check.checks.markMerged'] as const;
+
+/** How an interval's work is cut: S shards, and nodes per Scan segment (so B). */
+export interface Cut {
+  readonly shards: number;
+  readonly nodesPerSegment: number;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Scenarios and faults
@@ -65,6 +80,10 @@ export interface Scenario {
   readonly checkerFirst: boolean;
   /** Seeds the jitter of ingest retries, shuffles and straggler delays. */
   readonly seed: number;
+  /** How every interval is cut, unless the faults change it. */
+  readonly cut: Cut;
+  /** Room in a segment's plan record (compressed bytes): small enough, and some nodes spill to claims on their items. */
+  readonly ledgerBytes: number;
 }
 
 export type PlannerDuplicate = 'sequential' | 'concurrent' | 'late';
@@ -108,6 +127,12 @@ export interface Faults {
    * rest of each call lands, the refused nodes stay unclaimed, and the run is retried.
    */
   readonly refusedSends: ReadonlySet<number>;
+  /** Intervals whose shard tasks (planner and checker) are each delivered twice: after the first, or alongside it. */
+  readonly shardDuplicates: ReadonlyMap<number, 'sequential' | 'concurrent'>;
+  /** Intervals whose last planner shard task arrives after the next tick: it expires, and the plan is never whole. */
+  readonly lateShards: ReadonlySet<number>;
+  /** Intervals cut differently from the scenario's cut: S and B change between intervals. */
+  readonly cuts: ReadonlyMap<number, Cut>;
 }
 
 /** A run without faults. */
@@ -122,6 +147,9 @@ export const NO_FAULTS: Faults = {
   lost: new Set(),
   paused: new Set(),
   refusedSends: new Set(),
+  shardDuplicates: new Map(),
+  lateShards: new Set(),
+  cuts: new Map(),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -197,8 +225,13 @@ export interface FaultTally {
   resends: number;
   observations: number;
   inFlightCaps: number;
-  claimsLost: number;
   delayedNodes: number;
+  shardDuplicates: number;
+  lateShards: number;
+  cutChanges: number;
+  spilledNodes: number;
+  incompletePlans: number;
+  shardRetries: number;
 }
 
 /** The tally's counts of faults the model injects (the others count how the system reacted). */
@@ -213,6 +246,9 @@ export const INJECTED_FAULTS = [
   'lostTokens',
   'pausedDeliveries',
   'refusedTokens',
+  'shardDuplicates',
+  'lateShards',
+  'cutChanges',
 ] as const satisfies readonly (keyof FaultTally)[];
 
 export function emptyTally(): FaultTally {
@@ -230,8 +266,13 @@ export function emptyTally(): FaultTally {
     resends: 0,
     observations: 0,
     inFlightCaps: 0,
-    claimsLost: 0,
     delayedNodes: 0,
+    shardDuplicates: 0,
+    lateShards: 0,
+    cutChanges: 0,
+    spilledNodes: 0,
+    incompletePlans: 0,
+    shardRetries: 0,
   };
 }
 
@@ -258,15 +299,28 @@ const CLEAN_DELIVERY: DeliveryFaults = { faulty: false, reorder: false, held: ne
  * `tally` counts, across runs, the faults that struck and how the system reacted.
  */
 export class PipelineModel {
-  readonly ports = createInMemoryPorts();
+  readonly ports: ReturnType<typeof createInMemoryPorts>;
   private readonly faultPlan: FaultPlan;
   private readonly random: () => number;
   private readonly nodeIds: readonly string[];
   private readonly firstInterval: number;
-  private readonly plannerDeps: PlanIntervalDeps;
+  private readonly plannerStart: StartPlanDeps;
+  private readonly plannerShard: PlanShardDeps;
+  private readonly checkerStart: StartCheckDeps;
+  private readonly checkerShard: CheckShardDeps;
+  /** The cut of the interval being planned: the coordinators' sharding rules read it. */
+  private cut: Cut;
+  /** Planner shard tasks SQS will deliver again (their run crashed), and those held past the next tick. */
+  private pendingShardTasks: PlanTask[] = [];
+  private lateShardTasks: PlanTask[] = [];
+  /** Each node's newest plan entry as the segments' records hold it (read incrementally). */
+  private readonly plans = new Map<string, { entry: { nodeId: string; plannedSeq: number; progressSeq?: number; progressInterval?: number }; interval: number }>();
+  private plansRead = 0;
+  /** Intervals seen closed as plan-incomplete. */
+  private readonly incomplete = new Set<number>();
   private readonly applierDeps: ApplyMicrobatchDeps;
   private readonly stragglerDeps: ApplyMicrobatchDeps;
-  private readonly checkerDeps: CheckConvergenceDeps;
+
   private now: Date = START;
   private deliveries = 0;
   private messagesTaken = 0;
@@ -296,15 +350,34 @@ export class PipelineModel {
     this.faultPlan = new FaultPlan(faults.crashes);
     this.nodeIds = scenario.rates.map((_, index) => `n-${index}`);
     this.firstInterval = intervalIndex(START, intervalSeconds);
-    const { log, nodes, replica, convergence, queue } = this.ports;
+    this.ports = { ...createInMemoryPorts(), ledger: new InMemoryPlanLedger(scenario.ledgerBytes) };
+    this.cut = scenario.cut;
+    const { log, nodes, replica, convergence, queue, ledger, checks, planTasks, checkTasks } = this.ports;
     const plan = this.faultPlan;
-    this.plannerDeps = {
-      rules: { stream: STREAM, intervalSeconds, batchSize, maxInFlightIntervals, staleAfterIntervals },
+    // The cut of the interval being planned: S shards, B from nodes per segment (sharding.ts).
+    const sharding = { nodesPerShard: 1, nodesPerSegment: 1, shards: 1 };
+    Object.defineProperties(sharding, {
+      shards: { get: () => this.cut.shards },
+      nodesPerSegment: { get: () => this.cut.nodesPerSegment },
+    });
+    this.plannerStart = {
+      stream: STREAM,
+      intervalSeconds,
       retentionDays,
+      sharding,
       log: plan.wrap('planner.log', log),
       nodes: plan.wrap('planner.nodes', nodes),
-      queue: plan.wrap('planner.queue', queue),
       convergence: plan.wrap('planner.convergence', convergence),
+      tasks: plan.wrap('planner.tasks', planTasks),
+    };
+    this.plannerShard = {
+      rules: { stream: STREAM, intervalSeconds, batchSize, maxInFlightIntervals, staleAfterIntervals },
+      retentionDays,
+      nodes: plan.wrap('shard.nodes', nodes),
+      ledger: plan.wrap('shard.ledger', ledger),
+      queue: plan.wrap('shard.queue', queue),
+      convergence: plan.wrap('shard.convergence', convergence),
+      now: () => this.now,
     };
     this.applierDeps = {
       stream: STREAM,
@@ -321,7 +394,16 @@ export class PipelineModel {
       nodes: withLatency(this.applierDeps.nodes, turns),
       replica: withLatency(this.applierDeps.replica, turns),
     };
-    this.checkerDeps = { stream: STREAM, intervalSeconds, openIntervals: OPEN_INTERVALS, log, nodes, convergence };
+    this.checkerStart = { stream: STREAM, intervalSeconds, openIntervals: OPEN_INTERVALS, sharding, log, nodes, convergence, checks, tasks: checkTasks };
+    this.checkerShard = {
+      stream: STREAM,
+      intervalSeconds,
+      log,
+      nodes: plan.wrap('check.nodes', nodes),
+      convergence: plan.wrap('check.convergence', convergence),
+      checks: plan.wrap('check.checks', checks),
+      now: () => this.now,
+    };
   }
 
   async run(): Promise<RunReport> {
@@ -454,34 +536,48 @@ export class PipelineModel {
   }
 
   /**
-   * The planner runs the schedule delivers for k. A crashed run — or one that left nodes unclaimed
-   * because SQS refused some of their tokens, which the handler turns into a failure — is retried
-   * the way Lambda retries an asynchronous invocation: later, after the applier has consumed what
-   * the failed run sent.
+   * The planner runs the schedule delivers for k, and their shard tasks. A crashed coordinator run
+   * is retried the way Lambda retries an asynchronous invocation, and a crashed shard task is
+   * delivered again the way SQS redelivers it: later, after the applier has consumed what the failed
+   * run sent. The tasks of the previous interval held past their deadline arrive first: stale.
    */
   private async plan(k: number, i: number, duplicate: PlannerDuplicate | undefined, delivery: DeliveryFaults): Promise<void> {
+    const cut = (delivery.faulty ? this.faults.cuts.get(i) : undefined) ?? this.scenario.cut;
+    if (cut.shards !== this.cut.shards || cut.nodesPerSegment !== this.cut.nodesPerSegment) this.tally.cutChanges += 1;
+    this.cut = cut;
+    await this.deliverLateShards();
     if (duplicate !== undefined) this.tally.plannerDuplicates += 1;
     const refuse = delivery.faulty && this.faults.refusedSends.has(i);
-    let failed = await this.planRuns(k, duplicate === 'concurrent' ? 2 : 1, refuse);
-    if (duplicate === 'sequential') failed += await this.planRuns(k, 1, false);
-    for (let round = 1; failed > 0; round += 1) {
+    const late = delivery.faulty && this.faults.lateShards.has(i);
+    const shardDuplicate = delivery.faulty ? this.faults.shardDuplicates.get(i) : undefined;
+    let failed = await this.planRuns(k, duplicate === 'concurrent' ? 2 : 1, { refuse, late, shardDuplicate });
+    if (duplicate === 'sequential') failed += await this.planRuns(k, 1, { shardDuplicate });
+    for (let round = 1; failed > 0 || this.pendingShardTasks.length > 0; round += 1) {
       invariant(round < MAX_PLANNER_ROUNDS, () => `the planner of ${k} kept failing`);
       await this.deliver(delivery);
-      failed = await this.planRuns(k, failed, false);
+      failed = await this.planRuns(k, failed, {});
     }
     const [header] = await this.ports.convergence.recent(STREAM, k, 1);
     invariant(header?.interval === k, () => `interval ${k} has no plan header after its planner ran`);
     this.plannedHeads[i] = header.head;
   }
 
-  /** Starts `runs` planner runs for k at once. @returns how many failed (crashed, or left nodes unclaimed). */
-  private async planRuns(k: number, runs: number, refuse: boolean): Promise<number> {
+  /**
+   * Starts `runs` coordinator runs for k at once, then delivers every shard task SQS holds (fresh
+   * ones and crashed ones again), shards in parallel as Lambda runs them.
+   * @returns how many coordinator runs failed; crashed shard tasks wait in `pendingShardTasks`.
+   */
+  private async planRuns(
+    k: number,
+    runs: number,
+    faults: { readonly refuse?: boolean; readonly late?: boolean; readonly shardDuplicate?: 'sequential' | 'concurrent' | undefined },
+  ): Promise<number> {
     const plannedAt = intervalStart(k, this.scenario.intervalSeconds);
     const appliedBefore = new Map((await this.allNodes()).map((node) => [node.nodeId, node.appliedSeq]));
     const sentBefore = this.ports.queue.messages.length;
     // SQS refuses about half the tokens of this run (the rest of each call lands).
     this.ports.queue.refuseWhen(
-      refuse
+      faults.refuse === true
         ? () => {
             const refused = this.random() < 0.5;
             if (refused) this.tally.refusedTokens += 1;
@@ -489,24 +585,24 @@ export class PipelineModel {
           }
         : undefined,
     );
-    const outcomes = await Promise.allSettled(Array.from({ length: runs }, () => planInterval({ interval: k, plannedAt }, this.plannerDeps)));
-    this.ports.queue.refuseWhen(undefined);
+    const coordinators = await Promise.allSettled(Array.from({ length: runs }, () => startPlan({ interval: k, plannedAt }, this.plannerStart)));
     // A crashed run's calls already in flight still land.
     await settle();
     let failed = 0;
-    for (const outcome of outcomes) {
-      if (outcome.status === 'fulfilled') {
-        this.tally.resends += outcome.value.resends;
-        this.tally.observations += outcome.value.observations;
-        this.tally.inFlightCaps += outcome.value.skipped['in-flight-cap'];
-        this.tally.claimsLost += outcome.value.claimsLost;
-        if (outcome.value.unsentNodes > 0) failed += 1;
-        continue;
-      }
+    for (const outcome of coordinators) {
+      if (outcome.status === 'fulfilled') continue;
       if (!(outcome.reason instanceof InjectedCrash)) throw outcome.reason;
       this.tally.crashes += 1;
       failed += 1;
     }
+    const fresh = this.ports.planTasks.take();
+    // The last shard's task waits past the next tick; a duplicate of it sent by another run may not.
+    const held = faults.late === true ? fresh.filter((task) => task.shard === task.shards - 1).slice(0, 1) : [];
+    this.lateShardTasks.push(...held);
+    const tasks = [...this.pendingShardTasks, ...fresh.filter((task) => !held.includes(task))];
+    this.pendingShardTasks = [];
+    await this.runShardTasks(tasks, faults.shardDuplicate);
+    this.ports.queue.refuseWhen(undefined);
     // Every token sent carries work the node had not applied when the round began.
     for (const message of this.ports.queue.messages.slice(sentBefore)) {
       const { nodeId, target } = parseMicrobatch(message.body);
@@ -515,6 +611,64 @@ export class PipelineModel {
     }
     await this.checkNodes();
     return failed;
+  }
+
+  /** Runs shard tasks in parallel (each twice with a duplicate delivery); a crashed one waits to be delivered again. */
+  private async runShardTasks(tasks: readonly PlanTask[], duplicate: 'sequential' | 'concurrent' | undefined): Promise<void> {
+    const runOnce = async (task: PlanTask): Promise<boolean> => {
+      try {
+        this.count(await planShard(task, this.plannerShard));
+        return true;
+      } catch (error) {
+        if (!(error instanceof InjectedCrash)) throw error;
+        this.tally.crashes += 1;
+        return false;
+      } finally {
+        await settle();
+      }
+    };
+    const outcomes = await Promise.all(
+      tasks.map(async (task) => {
+        if (duplicate === undefined) return runOnce(task);
+        this.tally.shardDuplicates += 1;
+        const both = duplicate === 'concurrent' ? await Promise.all([runOnce(task), runOnce(task)]) : [await runOnce(task), await runOnce(task)];
+        return both.some(Boolean);
+      }),
+    );
+    tasks.forEach((task, index) => {
+      if (outcomes[index] === true) return;
+      this.tally.shardRetries += 1;
+      this.pendingShardTasks.push(task);
+    });
+  }
+
+  /** The previous interval's held shard tasks arrive after the tick: each must give up as stale. */
+  private async deliverLateShards(): Promise<void> {
+    const late = this.lateShardTasks;
+    this.lateShardTasks = [];
+    const stale = { ...this.plannerShard, now: () => new Date(Date.parse(late[0]?.deadline ?? '') + 1_000) };
+    for (const task of late) {
+      // A crash on the way is delivered again, as SQS would, until the stale task has reported.
+      for (let attempt = 1; ; attempt += 1) {
+        invariant(attempt < MAX_PLANNER_ROUNDS, () => `the late shard task of ${task.interval} kept failing`);
+        try {
+          const result = await planShard(task, stale);
+          invariant(result.expired, () => `a shard task of ${task.interval} delivered after its deadline planned anyway`);
+          break;
+        } catch (error) {
+          if (!(error instanceof InjectedCrash)) throw error;
+          this.tally.crashes += 1;
+        }
+      }
+      this.tally.lateShards += 1;
+    }
+  }
+
+  private count(result: PlanShardResult): void {
+    this.tally.resends += result.totals.resends;
+    this.tally.observations += result.totals.observations;
+    this.tally.inFlightCaps += result.skipped['in-flight-cap'];
+    this.tally.spilledNodes += result.spilled;
   }
 
   /**
@@ -623,6 +777,13 @@ export class PipelineModel {
    */
   private async checkNodes(): Promise<void> {
     const head = (await this.ports.log.readHead(STREAM)).head;
+    for (const record of this.ports.ledger.committed.slice(this.plansRead)) {
+      for (const entry of record.entries) {
+        const known = this.plans.get(entry.nodeId);
+        if (known === undefined || known.interval <= record.interval) this.plans.set(entry.nodeId, { entry, interval: record.interval });
+      }
+    }
+    this.plansRead = this.ports.ledger.committed.length;
     for (const node of await this.allNodes()) {
       const before = this.lastSeenApplied.get(node.nodeId) ?? 0;
       invariant(node.appliedSeq >= before, () => `${node.nodeId} moved back from ${before} to ${node.appliedSeq}`);
@@ -636,10 +797,8 @@ export class PipelineModel {
       }
       // New work is planned only while less than maxInFlightIntervals shares are outstanding, and adds one share.
       const share = sharePerInterval(node.rate, this.scenario.intervalSeconds);
-      invariant(
-        node.plannedSeq - node.appliedSeq < (maxInFlightIntervals + 1) * share,
-        () => `${node.nodeId} has ${node.plannedSeq - node.appliedSeq} updates outstanding, share ${share}`,
-      );
+      const { plannedSeq } = withPlanHistory(node, this.plans.get(node.nodeId));
+      invariant(plannedSeq - node.appliedSeq < (maxInFlightIntervals + 1) * share, () => `${node.nodeId} has ${plannedSeq - node.appliedSeq} updates outstanding, share ${share}`);
     }
   }
 
@@ -663,12 +822,48 @@ export class PipelineModel {
   private async check(interval: number): Promise<void> {
     const now = intervalStart(interval, this.scenario.intervalSeconds);
     const active = (await this.allNodes()).filter((node) => node.status === 'active');
-    const result = await checkConvergence({ interval, now }, this.checkerDeps);
-    for (const verdict of [...result.evaluated, result.current]) checkVerdict(verdict, active);
+    await startCheck({ interval, now }, this.checkerStart);
+    // The tick's shards, in parallel; a crashed one is delivered again (the same interval's shard
+    // tasks are duplicated with the planner's), until every shard has reported and one merged.
+    let tasks: CheckTask[] = this.ports.checkTasks.take();
+    const merged: NonNullable<Awaited<ReturnType<typeof checkShard>>['merged']>[] = [];
+    for (let round = 1; tasks.length > 0; round += 1) {
+      invariant(round < MAX_PLANNER_ROUNDS, () => `the checker shards of ${interval} kept failing`);
+      const index = interval - this.firstInterval;
+      const duplicate = index < this.faults.window ? this.faults.shardDuplicates.get(index) : undefined;
+      const runs = await Promise.all(
+        tasks.flatMap((task) => (duplicate === undefined ? [task] : [task, task])).map(async (task) => {
+          try {
+            const result = await checkShard(task, this.checkerShard);
+            if (result.merged !== undefined) merged.push(result.merged);
+            return undefined;
+          } catch (error) {
+            if (!(error instanceof InjectedCrash)) throw error;
+            this.tally.crashes += 1;
+            return task;
+          } finally {
+            await settle();
+          }
+        }),
+      );
+      tasks = [...new Set(runs.filter((task): task is CheckTask => task !== undefined))];
+    }
+    for (const verdicts of merged) for (const verdict of [...verdicts.evaluated, verdicts.current]) checkVerdict(verdict, active);
 
     for (const record of await this.ports.convergence.recent(STREAM, interval, OPEN_INTERVALS)) {
       if (record.interval >= interval) {
         invariant(record.checkedAt === undefined, () => `the checker of ${interval} judged the plan of ${record.interval} before it could land`);
+        continue;
+      }
+      // A plan that is not whole is never judged: it waits for its shards, or is closed as incomplete.
+      if (record.expiredReason === 'plan-incomplete') {
+        invariant(record.checkedAt === undefined, () => `interval ${record.interval} was judged, then closed as incomplete`);
+        if (!this.incomplete.has(record.interval)) this.tally.incompletePlans += 1;
+        this.incomplete.add(record.interval);
+        continue;
+      }
+      if (record.shardsReported < record.shards) {
+        invariant(record.checkedAt === undefined && !record.converged, () => `interval ${record.interval} was judged with ${record.shardsReported} of ${record.shards} shards planned`);
         continue;
       }
       if (active.every((node) => node.appliedSeq >= record.head)) this.everDue.add(record.interval);

@@ -10,10 +10,9 @@ import { parseMicrobatch } from '#shared/domain/schemas.ts';
 import type { NewUpdate } from '#shared/domain/types.ts';
 import { appendUpdates } from '#shared/usecases/append-updates.ts';
 import { applyMicrobatch } from '#shared/usecases/apply-microbatch.ts';
-import { checkConvergence } from '#shared/usecases/check-convergence.ts';
-import { planInterval } from '#shared/usecases/plan-interval.ts';
 import { registerNode } from '#shared/usecases/register-node.ts';
 import { createInMemoryPorts } from '#test/support/in-memory.ts';
+import { checkTick, planTick, tickDeps } from '#test/support/sharded-runs.ts';
 import { seededRandom } from '#local/random.ts';
 
 const STREAM = 'main';
@@ -35,7 +34,7 @@ export interface SteadyRun {
 export async function runSteady(run: SteadyRun): Promise<{ lags: number[]; converged: (boolean | undefined)[] }> {
   const ports = createInMemoryPorts();
   const { log, nodes, replica, convergence, queue } = ports;
-  const rules = { stream: STREAM, intervalSeconds: run.intervalSeconds, batchSize: run.batchSize, maxInFlightIntervals: 2, staleAfterIntervals: 3 };
+  const deps = tickDeps(ports, { stream: STREAM, intervalSeconds: run.intervalSeconds, batchSize: run.batchSize, maxInFlightIntervals: 2, staleAfterIntervals: 3, openIntervals: 100 });
   await registerNode({ nodeId: 'n-1', rate: run.rate }, { nodes });
   const random = seededRandom(7);
   const lags: number[] = [];
@@ -47,8 +46,8 @@ export async function runSteady(run: SteadyRun): Promise<{ lags: number[]; conve
     const now = intervalStart(k, run.intervalSeconds);
     const updates: NewUpdate[] = Array.from({ length: run.ingest(i) }, () => ({ key: `key-${(serial += 1) % 7}`, op: 'put' as const, value: serial }));
     if (updates.length > 0) await appendUpdates({ updates }, { stream: STREAM, log, now: () => now, sleep: async () => {}, random });
-    await checkConvergence({ interval: k, now }, { stream: STREAM, intervalSeconds: run.intervalSeconds, openIntervals: 100, log, nodes, convergence });
-    await planInterval({ interval: k, plannedAt: now }, { rules, retentionDays: 1, log, nodes, queue, convergence });
+    await checkTick({ interval: k, now }, deps.check);
+    await planTick({ interval: k, plannedAt: now }, deps.plan);
     const fresh = queue.messages.slice(taken);
     taken += fresh.length;
     for (const [nth, message] of fresh.entries()) {
@@ -58,7 +57,7 @@ export async function runSteady(run: SteadyRun): Promise<{ lags: number[]; conve
     const head = (await log.readHead(STREAM)).head;
     lags.push(head - ((await nodes.get('n-1'))?.appliedSeq ?? 0));
     // The checker of the next tick judges interval i.
-    await checkConvergence({ interval: k + 1, now: intervalStart(k + 1, run.intervalSeconds) }, { stream: STREAM, intervalSeconds: run.intervalSeconds, openIntervals: 100, log, nodes, convergence });
+    await checkTick({ interval: k + 1, now: intervalStart(k + 1, run.intervalSeconds) }, deps.check);
     converged.push((await convergence.recent(STREAM, k, 1))[0]?.converged);
   }
   return { lags, converged };

@@ -7,6 +7,7 @@ import type { Deployment } from '../deployment.ts';
 import { addNode, changeNode, listNodes, removeNode, type NodeListing } from '../nodes/node-admin.ts';
 import { table } from '../output.ts';
 import type { CommandContext, RegisterCommand } from '../program.ts';
+import { deploymentPlans } from '../plans.ts';
 
 /** r_i from the command line: a positive number of updates per second. */
 export function parseRate(text: string): number {
@@ -51,7 +52,7 @@ export const registerNodes: RegisterCommand = (program: Command, context: Comman
     .description('every node with its cursor, lag behind the head, status, rate and last applied time')
     .action(async () => {
       const deployment = await context.deployment();
-      const listing = await listNodes(repository(deployment), new DynamoLogStore(deployment.clients.document, deployment.resources.logTable), deployment.stream);
+      const listing = await listNodes(repository(deployment), new DynamoLogStore(deployment.clients.document, deployment.resources.logTable), deployment.stream, await deploymentPlans(deployment));
       context.output().result(listing, describeListing);
     });
 

@@ -8,6 +8,7 @@ import { ConfigError, ValidationError } from '#shared/domain/errors.ts';
 import { NODE_ID_PATTERN, NODE_ID_RULE } from '#shared/domain/identifiers.ts';
 import type { RejectedNode } from '#shared/domain/node.ts';
 import type { LogReader } from '#shared/domain/ports.ts';
+import { withPlanHistory, type PlanHistory } from '#shared/domain/segment-plan.ts';
 import type { NodeStatus } from '#shared/domain/types.ts';
 import { registerNode } from '#shared/usecases/register-node.ts';
 import { UsageError } from '../../errors.ts';
@@ -83,8 +84,8 @@ export async function removeNode(nodes: NodeAdminRepository, nodeId: string): Pr
   if (!(await nodes.remove(nodeId))) throw new UsageError(`no node ${nodeId}`);
 }
 
-/** Every node (paused ones too) with its cursor and lag behind the log's head, by id. */
-export async function listNodes(nodes: NodeAdminRepository, log: LogReader, stream: string): Promise<NodeListing> {
+/** Every node (paused ones too) with its cursor, lag behind the log's head and plan (its segment's record, else its item), by id. */
+export async function listNodes(nodes: NodeAdminRepository, log: LogReader, stream: string, plans: ReadonlyMap<string, PlanHistory> = new Map()): Promise<NodeListing> {
   const { head } = await log.readHead(stream);
   const rows: NodeRow[] = [];
   const rejected: RejectedNode[] = [];
@@ -96,7 +97,7 @@ export async function listNodes(nodes: NodeAdminRepository, log: LogReader, stre
         rate: node.rate,
         appliedSeq: node.appliedSeq,
         lag: Math.max(0, head - node.appliedSeq),
-        plannedSeq: node.plannedSeq,
+        plannedSeq: withPlanHistory(node, plans.get(node.nodeId)).plannedSeq,
         ...(node.appliedAt === undefined ? {} : { appliedAt: node.appliedAt }),
       });
     }

@@ -1,7 +1,7 @@
 /**
  * `microbatch plan --dry-run`: what the planner would send at the next tick, per node — the
- * domain's own `planNode` against the real reads of the log head and the Nodes table — without
- * writing a plan header, sending a token or claiming a node.
+ * domain's own `planNode` against the real reads of the log head, the Nodes table and the segments'
+ * plan records — without writing a plan header, sending a token or recording a plan.
  */
 import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DynamoLogStore } from '#shared/adapters/dynamodb/log-store.ts';
@@ -11,8 +11,10 @@ import type { SyncSettings } from '#shared/domain/config.ts';
 import { intervalIndex, intervalStart } from '#shared/domain/interval.ts';
 import type { RejectedNode } from '#shared/domain/node.ts';
 import { planNode, type PlanPurpose, type SkipReason } from '#shared/domain/plan.ts';
+import { withPlanHistory } from '#shared/domain/segment-plan.ts';
 import { UsageError } from '../../errors.ts';
 import type { Deployment } from '../deployment.ts';
+import { deploymentPlans } from '../plans.ts';
 
 /** One node's part of the next interval. */
 export interface NodePlanRow {
@@ -61,11 +63,14 @@ export async function dryRunPlan(deployment: Deployment, settings: Readonly<Sync
   const scheduledTime = intervalStart(interval, settings.intervalSeconds).toISOString();
   const { head } = await new DynamoLogStore(deployment.clients.document, deployment.resources.logTable).readHead(settings.stream);
   const nodes = new DynamoNodeRepository(deployment.clients.document, deployment.resources.nodesTable);
+  const plans = await deploymentPlans(deployment, interval - 1);
   const rows: NodePlanRow[] = [];
   const rejected: RejectedNode[] = [];
   for await (const page of nodes.scanActive()) {
     rejected.push(...page.rejected);
-    for (const node of page.nodes) {
+    for (const item of page.nodes) {
+      // The node as its shard will see it: its item with its segment's newest plan record.
+      const node = withPlanHistory(item, plans.get(item.nodeId));
       const decision = planNode(node, head, interval, scheduledTime, settings);
       const base = { nodeId: node.nodeId, rate: node.rate, appliedSeq: node.appliedSeq, plannedSeq: node.plannedSeq };
       rows.push(

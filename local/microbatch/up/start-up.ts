@@ -14,15 +14,15 @@ import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.
 import { DEFAULT_SETTINGS, validateSettings, type SyncSettings } from '#shared/domain/config.ts';
 import { ConfigError } from '#shared/domain/errors.ts';
 import { parseMicrobatch } from '#shared/domain/schemas.ts';
-import type { CheckConvergenceResult } from '#shared/usecases/check-convergence.ts';
-import type { PlanIntervalResult } from '#shared/usecases/plan-interval.ts';
+import type { CheckOutcome } from '#shared/domain/ports.ts';
 import { CursorObserver } from '../../cursor-observer.ts';
 import { LOCAL_REGION, localDocumentClient, localDynamoClient, localSqsClient, startEmulators, type EmulatorEndpoints } from '../../emulators.ts';
-import { HandlerFailedError, UsageError } from '../../errors.ts';
+import { UsageError } from '../../errors.ts';
 import { FifoEventSource } from '../../event-source.ts';
 import { functionEnvironment, LambdaHost, type LogLevel } from '../../lambda-host.ts';
 import { streamOf } from '../../random.ts';
 import { createResources } from '../../resources.ts';
+import { ShardedTicks } from '../../sharded-ticks.ts';
 import type { Tally } from '../../summary.ts';
 import { DEFAULT_LOCAL_STATE_FILE, localState, writeLocalState, type LocalState } from '../deployment.ts';
 
@@ -59,8 +59,11 @@ export interface UpIntervalStatus {
   /** Microbatches the applier applied since the previous tick. */
   readonly microbatchesApplied: number;
   readonly microbatchesPlanned: number;
+  /** Planner shards that planned their segments, of the shards the interval was cut into. */
+  readonly shardsReported: number;
+  readonly shards: number;
   /** The checker's newest judged interval before k, if any. */
-  readonly latest?: CheckConvergenceResult['latest'];
+  readonly latest?: CheckOutcome['latest'];
 }
 
 export interface UpRun {
@@ -139,25 +142,29 @@ export async function startUp(options: UpOptions = {}): Promise<UpRun> {
     }
   })();
 
+  const ticks = new ShardedTicks({ host, sqs: clients.sqs, doc: clients.doc, resources, stream: settings.stream, onInvocationError: report });
   let ticking: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
   const tick = async (scheduledTime: Date): Promise<void> => {
     const event = { scheduledTime: scheduledTime.toISOString(), executionId: randomUUID() };
     // The checker first: it judges the intervals before this one, so it never judges a plan whose tokens were just sent.
-    const check = await scheduled<CheckConvergenceResult>(host, 'checker', event);
-    const plan = await scheduled<PlanIntervalResult>(host, 'planner', event);
+    const check = await ticks.check(event);
+    const plan = await ticks.plan(event);
     const applied = sinceTick.microbatchesApplied;
     sinceTick = { microbatchesApplied: 0, duplicatesSkipped: 0 };
+    const { outcome } = check.progress;
     options.onInterval?.({
-      interval: plan.interval,
+      interval: plan.start.interval,
       scheduledTime: event.scheduledTime,
-      head: plan.head,
-      consistentNodes: check.current.consistentNodes,
-      activeNodes: check.current.activeNodes,
-      maxLagUpdates: check.current.maxLagUpdates,
+      head: plan.start.head,
+      consistentNodes: outcome?.current.consistentNodes ?? 0,
+      activeNodes: outcome?.current.activeNodes ?? 0,
+      maxLagUpdates: outcome?.current.maxLagUpdates ?? 0,
       microbatchesApplied: applied,
-      microbatchesPlanned: plan.microbatches,
-      ...(check.latest === undefined ? {} : { latest: check.latest }),
+      microbatchesPlanned: plan.record.microbatches ?? 0,
+      shardsReported: plan.record.shardsReported,
+      shards: plan.record.shards,
+      ...(outcome?.latest === undefined ? {} : { latest: outcome.latest }),
     });
   };
   const schedule = (): void => {
@@ -196,17 +203,6 @@ function watchNodes(event: SQSEvent, perNode: Map<string, Tally>): void {
       if (!perNode.has(nodeId)) perNode.set(nodeId, { microbatchesApplied: 0, duplicatesSkipped: 0 });
     } catch {
       // A malformed message: the applier fails it, and the queue dead-letters it.
-    }
-  }
-}
-
-/** EventBridge Scheduler retries a failed invocation (the stack's retry policy) with the next attempt number. */
-async function scheduled<T>(host: LambdaHost, name: 'planner' | 'checker', event: { readonly scheduledTime: string; readonly executionId: string }): Promise<T> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await host.invoke<T>(name, { ...event, attempt: String(attempt) });
-    } catch (error) {
-      if (attempt >= 3) throw new HandlerFailedError(name, attempt, error);
     }
   }
 }

@@ -12,7 +12,7 @@
 import type { DynamoDBDocumentClient, UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { TallyState } from '#shared/domain/convergence.ts';
-import type { CheckHeader, CheckProgress, CheckStore } from '#shared/domain/ports.ts';
+import type { CheckHeader, CheckOutcome, CheckProgress, CheckStore } from '#shared/domain/ports.ts';
 import { MalformedItemError } from '../errors.ts';
 import { ItemReader, isConditionFailed, queryAll, type StoredItem } from './items.ts';
 
@@ -120,14 +120,15 @@ export class DynamoCheckStore implements CheckStore {
     });
   }
 
-  async markMerged(stream: string, interval: number): Promise<boolean> {
+  async markMerged(stream: string, interval: number, outcome: CheckOutcome): Promise<boolean> {
     return this.conditionalUpdate({
       TableName: this.tableName,
       Key: headerKey(stream, interval),
-      UpdateExpression: 'SET #merged = :true',
+      // The outcome is JSON text: it is only ever read back whole (a few KB: counts and top-N lists).
+      UpdateExpression: 'SET #merged = :true, #outcome = :outcome',
       ConditionExpression: 'attribute_exists(#interval) AND #merged = :false',
-      ExpressionAttributeNames: { '#interval': 'interval', '#merged': 'merged' },
-      ExpressionAttributeValues: { ':true': true, ':false': false },
+      ExpressionAttributeNames: { '#interval': 'interval', '#merged': 'merged', '#outcome': 'outcome' },
+      ExpressionAttributeValues: { ':true': true, ':false': false, ':outcome': JSON.stringify(outcome) },
     });
   }
 
@@ -154,11 +155,19 @@ export class DynamoCheckStore implements CheckStore {
             },
           }),
     };
+    const outcome = item.optionalString('outcome');
+    let parsed: CheckOutcome | undefined;
+    try {
+      parsed = outcome === undefined ? undefined : (JSON.parse(outcome) as CheckOutcome);
+    } catch (error) {
+      throw new MalformedItemError(this.tableName, 'outcome', `of tick ${header.interval} is not JSON`, { cause: error });
+    }
     const progress: CheckProgress = {
       shards,
       reported: item.numberSet('reportedShards').size,
       expired: item.numberSet('expiredShards').size,
       merged: item.boolean('merged'),
+      ...(parsed === undefined ? {} : { outcome: parsed }),
     };
     return { header, progress };
   }
