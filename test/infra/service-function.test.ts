@@ -51,7 +51,7 @@ describe('ServiceFunction', () => {
     const { stack, service } = build();
     const table = new Table(stack, 'T', { partitionKey: { name: 'id', type: AttributeType.STRING } });
     const queue = new Queue(stack, 'Q');
-    service.useTable('nodesTable', table, ['Scan', 'UpdateItem']).useQueue(queue, ['SendMessage']);
+    service.useTable('nodesTable', table, ['Scan', 'UpdateItem']).useQueue('queueUrl', queue, ['SendMessage']);
     const json = Template.fromStack(stack).toJSON() as CfnTemplate;
     const tableId = logicalId(table);
     const queueId = logicalId(queue);

@@ -30,7 +30,7 @@ function entriesAfter(head: { head: number; headChain: string }, count: number):
 }
 
 function header(interval: number, head = 5): PlanHeader {
-  return { stream: 'main', interval, head, headChain: GENESIS_CHAIN, plannedAt: AT };
+  return { stream: 'main', interval, head, headChain: GENESIS_CHAIN, plannedAt: AT, shards: 1, segments: 1, previousSegments: 1 };
 }
 
 function verdict(interval: number, converged: boolean): IntervalVerdict {

@@ -98,6 +98,7 @@ export function syntheticSummary(overrides: Partial<SyntheticRun> = {}): RunSumm
       index,
       k: 29_600_000 + index,
       head,
+      shards: 1,
       ingested,
       microbatchesPlanned: planned,
       microbatchesApplied: applied,

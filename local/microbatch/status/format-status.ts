@@ -14,8 +14,14 @@ function laggards(row: ConvergenceRow): string {
 
 function outcome(row: ConvergenceRow): string {
   if (row.convergedAt !== undefined) return row.convergedAt;
-  if (row.expiredAt !== undefined) return `expired ${row.expiredAt}`;
+  if (row.expiredAt !== undefined) return row.expiredReason === 'plan-incomplete' ? `closed ${row.expiredAt}: plan incomplete` : `expired ${row.expiredAt}`;
+  if (row.shardsReported < row.shards) return 'planning';
   return row.activeNodes === undefined ? 'not judged yet' : 'not yet';
+}
+
+/** Shards that planned, of the interval's shards; those that gave up as stale, if any. */
+function shards(row: ConvergenceRow): string {
+  return `${row.shardsReported}/${row.shards}${row.shardsExpired > 0 ? ` (${row.shardsExpired} late)` : ''}`;
 }
 
 function depth(name: string, queue: QueueDepth): string {
@@ -26,6 +32,7 @@ export function formatStatus(report: StatusReport): string {
   const rows = report.convergence.map((row) => [
     row.interval,
     row.head,
+    shards(row),
     row.activeNodes === undefined ? '' : `${row.consistentNodes ?? 0}/${row.activeNodes}`,
     row.maxLagUpdates ?? '',
     row.maxStalenessSeconds === undefined ? '' : `${Math.round(row.maxStalenessSeconds)} s`,
@@ -36,7 +43,7 @@ export function formatStatus(report: StatusReport): string {
     `stream ${report.stream}: the newest ${report.convergence.length} intervals`,
     report.convergence.length === 0
       ? 'no convergence records yet: the planner writes one per interval'
-      : table(['interval', 'head', 'consistent/active', 'max lag', 'max staleness', 'laggards', 'converged at'], rows),
+      : table(['interval', 'head', 'shards planned', 'consistent/active', 'max lag', 'max staleness', 'laggards', 'converged at'], rows),
     depth('microbatch queue', report.queue),
     depth('dead-letter queue', report.deadLetterQueue) + (report.deadLetterQueue.visible > 0 ? '  ← see `npx microbatch dlq list`' : ''),
   ];

@@ -14,6 +14,10 @@ export interface ConvergenceRow {
   readonly plannedAt: string;
   /** H_k. */
   readonly head: number;
+  /** Planner shards that planned their segments, of the shards the interval was cut into, and those that gave up as stale. */
+  readonly shardsReported: number;
+  readonly shards: number;
+  readonly shardsExpired: number;
   /** Absent until the checker has judged the interval. */
   readonly consistentNodes?: number;
   readonly activeNodes?: number;
@@ -25,6 +29,7 @@ export interface ConvergenceRow {
   readonly converged: boolean;
   readonly convergedAt?: string;
   readonly expiredAt?: string;
+  readonly expiredReason?: ConvergenceRecord['expiredReason'];
 }
 
 export interface QueueDepth {
@@ -56,6 +61,9 @@ export function convergenceRow(record: ConvergenceRecord): ConvergenceRow {
     interval: record.interval,
     plannedAt: record.plannedAt,
     head: record.head,
+    shardsReported: record.shardsReported,
+    shards: record.shards,
+    shardsExpired: record.shardsExpired,
     ...(verdict === undefined
       ? {}
       : {
@@ -69,6 +77,7 @@ export function convergenceRow(record: ConvergenceRecord): ConvergenceRow {
     converged: record.converged,
     ...(record.convergedAt === undefined ? {} : { convergedAt: record.convergedAt }),
     ...(record.expiredAt === undefined ? {} : { expiredAt: record.expiredAt }),
+    ...(record.expiredReason === undefined ? {} : { expiredReason: record.expiredReason }),
   };
 }
 

@@ -28,12 +28,17 @@ describe('alarmsInAlarm', () => {
   });
 });
 
+/** Two planner shards over four segments, both reported. */
+const CUT = { shards: 2, segments: 4, previousSegments: 4, shardsReported: 2, shardsExpired: 0 } as const;
+
 describe('formatStatus', () => {
   const report: StatusReport = {
     stream: 'main',
     convergence: [
-      convergenceRow({ stream: 'main', interval: 12, head: 900, headChain: 'c', plannedAt: '2026-11-30T07:02:00Z', converged: false }),
+      convergenceRow({ ...CUT, stream: 'main', interval: 13, head: 950, headChain: 'c', plannedAt: '2026-11-30T07:03:00Z', converged: false, shardsReported: 1 }),
+      convergenceRow({ ...CUT, stream: 'main', interval: 12, head: 900, headChain: 'c', plannedAt: '2026-11-30T07:02:00Z', converged: false }),
       convergenceRow({
+        ...CUT,
         stream: 'main',
         interval: 11,
         head: 800,
@@ -68,8 +73,9 @@ describe('formatStatus', () => {
     const text = formatStatus(report);
 
     // Assess
-    expect(text).toMatch(/│ 12\s+│ 900\s+│\s+│\s+│\s+│\s+│ not judged yet\s+│/);
-    expect(text).toMatch(/│ 11\s+│ 800\s+│ 4\/9\s+│ 120\s+│ 61 s\s+│ a, b, c \+2\s+│ not yet\s+│/);
+    expect(text).toMatch(/│ 13\s+│ 950\s+│ 1\/2\s+│\s+│\s+│\s+│\s+│ planning\s+│/);
+    expect(text).toMatch(/│ 12\s+│ 900\s+│ 2\/2\s+│\s+│\s+│\s+│\s+│ not judged yet\s+│/);
+    expect(text).toMatch(/│ 11\s+│ 800\s+│ 2\/2\s+│ 4\/9\s+│ 120\s+│ 61 s\s+│ a, b, c \+2\s+│ not yet\s+│/);
     expect(text).toContain('microbatch queue: 3 waiting, 1 in flight');
     expect(text).toContain('dead-letter queue: 2 waiting, 0 in flight  ← see `npx microbatch dlq list`');
     expect(text).toContain('alarms in ALARM:\n  Sync-NotConverged-AB12 since 2026-11-30T07:00:00.000Z: Threshold Crossed');
