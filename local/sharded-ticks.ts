@@ -17,7 +17,7 @@ import type { StartPlanResult } from '#shared/usecases/start-plan.ts';
 import { LOCAL_REGION } from './emulators.ts';
 import { HandlerFailedError } from './errors.ts';
 import { FifoEventSource } from './event-source.ts';
-import type { LambdaHost } from './lambda-host.ts';
+import type { FunctionName } from './lambda-host.ts';
 import { streamOf } from './random.ts';
 import type { LocalResources } from './resources.ts';
 
@@ -40,8 +40,11 @@ export interface CheckTick {
   readonly progress: CheckProgress;
 }
 
+/** Invokes a function of the local deployment (the Lambda host, or a caller that also counts). */
+export type Invoke = <T>(name: FunctionName, event: unknown) => Promise<T>;
+
 export interface ShardedTicksOptions {
-  readonly host: LambdaHost;
+  readonly invoke: Invoke;
   readonly sqs: SQSClient;
   readonly doc: DynamoDBDocumentClient;
   readonly resources: LocalResources;
@@ -70,7 +73,7 @@ export class ShardedTicks {
         random: streamOf(0, name),
         batchSize: 1,
         concurrency: options.concurrency ?? 4,
-        invoke: (event) => options.host.invoke<SQSBatchResponse>(name, event),
+        invoke: (event) => options.invoke<SQSBatchResponse>(name, event),
         ...(options.onInvocationError === undefined ? {} : { onInvocationError: options.onInvocationError }),
       });
     this.planSource = source(options.resources.queues.planTasks, 'plannerShard');
@@ -103,7 +106,7 @@ export class ShardedTicks {
   private async scheduled<T>(name: 'planner' | 'checker', event: SchedulerPayload): Promise<T> {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await this.options.host.invoke<T>(name, { ...event, attempt: String(attempt) });
+        return await this.options.invoke<T>(name, { ...event, attempt: String(attempt) });
       } catch (error) {
         if (attempt >= 3) throw new HandlerFailedError(name, attempt, error);
         this.options.log?.(`${name} attempt ${attempt} failed, the scheduler retries: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);

@@ -148,7 +148,7 @@ class LocalRun {
       },
     });
     this.ticks = new ShardedTicks({
-      host: this.host,
+      invoke: (name, event) => this.host.invoke(name, event),
       sqs,
       doc,
       resources,

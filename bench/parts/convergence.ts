@@ -2,9 +2,10 @@
  * Convergence against its lower bound: a node that may take ceil(r_i·t) updates an interval cannot
  * hold the head before interval ceil(lag_i / ceil(r_i·t)), so no plan converges a fleet before
  * max_i of that. Over generated fleets — backlogs, rates, batch sizes and intervals drawn from a
- * seed — the real planner, applier and checker use cases run interval after interval against the
- * in-memory ports, every token delivered once, and the interval the checker first judges converged
- * is divided by that bound. 1.00 everywhere: the plan wastes no interval.
+ * seed — the real planner (coordinator and shards), applier and checker (coordinator and shards)
+ * use cases run interval after interval against the in-memory ports, each fleet cut into up to four
+ * shards, every token delivered once, and the interval the checker first judges converged is divided
+ * by that bound. 1.00 everywhere: the plan wastes no interval.
  */
 import { GENESIS_CHAIN } from '#shared/domain/chain.ts';
 import { DEFAULT_SETTINGS } from '#shared/domain/config.ts';
@@ -15,10 +16,9 @@ import { parseMicrobatch } from '#shared/domain/schemas.ts';
 import type { LogEntry, NewUpdate } from '#shared/domain/types.ts';
 import { applyMicrobatch } from '#shared/usecases/apply-microbatch.ts';
 import { chainEntries } from '#shared/usecases/append-updates.ts';
-import { checkConvergence } from '#shared/usecases/check-convergence.ts';
-import { planInterval } from '#shared/usecases/plan-interval.ts';
 import { seededRandom, type Random } from '#local/random.ts';
 import { createInMemoryPorts } from '#test/support/in-memory.ts';
+import { checkTick, planTick, tickDeps } from '#test/support/sharded-runs.ts';
 
 const STREAM = 'main';
 /** The first interval index of every case (any will do: the plans depend on differences). */
@@ -93,24 +93,30 @@ export async function intervalsToConverge(fleet: FleetCase): Promise<{ readonly 
       plannedSeq: appliedSeq,
     });
   });
-  const rules = { stream: STREAM, intervalSeconds: t, batchSize: fleet.batchSize, maxInFlightIntervals: DEFAULT_SETTINGS.maxInFlightIntervals, staleAfterIntervals: DEFAULT_SETTINGS.staleAfterIntervals };
+  // Up to four shards over one segment per node: the sharded path however small the fleet.
+  const deps = tickDeps(ports, {
+    stream: STREAM,
+    intervalSeconds: t,
+    batchSize: fleet.batchSize,
+    maxInFlightIntervals: DEFAULT_SETTINGS.maxInFlightIntervals,
+    staleAfterIntervals: DEFAULT_SETTINGS.staleAfterIntervals,
+    openIntervals: 1_000,
+    sharding: { nodesPerShard: 2, nodesPerSegment: 1, shards: 0 },
+  });
   const applier = { stream: STREAM, batchSize: fleet.batchSize, log: ports.log, nodes: ports.nodes, replica: ports.replica, now: () => new Date(producedAt) };
   let delivered = 0;
   const limit = minimumIntervals(fleet) + SLACK_INTERVALS;
   for (let j = 1; j <= limit; j += 1) {
     const k = K0 + j - 1;
-    await planInterval({ interval: k, plannedAt: intervalStart(k, t) }, { rules, retentionDays: 30, log: ports.log, nodes: ports.nodes, queue: ports.queue, convergence: ports.convergence });
+    await planTick({ interval: k, plannedAt: intervalStart(k, t) }, deps.plan);
     const messages = ports.queue.messages;
     for (; delivered < messages.length; delivered += 1) {
       const message = messages[delivered];
       if (message !== undefined) await applyMicrobatch(parseMicrobatch(message.body), applier);
     }
     // The checker at the next tick judges interval k.
-    const check = await checkConvergence(
-      { interval: k + 1, now: intervalStart(k + 1, t) },
-      { stream: STREAM, intervalSeconds: t, openIntervals: 1_000, log: ports.log, nodes: ports.nodes, convergence: ports.convergence },
-    );
-    if (check.evaluated.some((verdict) => verdict.interval === k && verdict.converged)) return { convergedAt: j, intervals: j };
+    const check = await checkTick({ interval: k + 1, now: intervalStart(k + 1, t) }, deps.check);
+    if (check.merged?.evaluated.some((verdict) => verdict.interval === k && verdict.converged) === true) return { convergedAt: j, intervals: j };
   }
   return { convergedAt: null, intervals: limit };
 }

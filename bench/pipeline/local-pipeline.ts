@@ -20,14 +20,13 @@ import { DynamoReplicaStore } from '#shared/adapters/dynamodb/replica-store.ts';
 import { validateSettings } from '#shared/domain/config.ts';
 import { MAX_UPDATES_PER_REQUEST } from '#shared/domain/schemas.ts';
 import type { NewUpdate } from '#shared/domain/types.ts';
-import type { CheckConvergenceResult } from '#shared/usecases/check-convergence.ts';
-import type { PlanIntervalResult } from '#shared/usecases/plan-interval.ts';
 import { auditReplicas } from '#local/audit.ts';
 import { LOCAL_REGION, localDocumentClient, localDynamoClient, localSqsClient, type EmulatorEndpoints } from '#local/emulators.ts';
 import { FifoEventSource } from '#local/event-source.ts';
 import { functionEnvironment, lambdaContext, LambdaHost, type FunctionName } from '#local/lambda-host.ts';
 import { seededRandom } from '#local/random.ts';
 import { createResources, type LocalResources } from '#local/resources.ts';
+import { ShardedTicks } from '#local/sharded-ticks.ts';
 import type { AuditResult } from '#local/summary.ts';
 import { cpuBetween, sampleCpu } from '../process-cpu.ts';
 import type { Exchange, RequestRecorder } from '../request-recorder.ts';
@@ -73,7 +72,7 @@ export interface PipelineRun {
 }
 
 const STREAM = 'main';
-const FUNCTIONS: readonly FunctionName[] = ['ingest', 'planner', 'applier', 'checker'];
+const FUNCTIONS: readonly FunctionName[] = ['ingest', 'planner', 'plannerShard', 'applier', 'checker', 'checkerShard'];
 /** Ticks before a run that has not converged is given up (the workloads here converge in a few). */
 const MAX_INTERVALS = 30;
 
@@ -137,6 +136,8 @@ export async function runPipeline(
       },
     });
 
+    const ticks = new ShardedTicks({ invoke, sqs: eventSqs, doc: admin.doc, resources, stream: STREAM, onInvocationError: (error) => log(`shard invocation failed: ${String(error)}`) });
+
     // Start every container with an event it refuses: the module loads, nothing is written. The
     // refusals' only output is Powertools' "no metrics to publish" warning on stderr: held back.
     const write = process.stderr.write.bind(process.stderr);
@@ -165,12 +166,14 @@ export async function runPipeline(
           await invoke('ingest', { updates: updates.slice(offset, offset + MAX_UPDATES_PER_REQUEST), idempotencyKey: `${runId}:${request}` });
         }
       }
-      const plan = await invoke<PlanIntervalResult>('planner', { scheduledTime: tick(j), executionId: randomUUID(), attempt: '1' });
-      microbatchesPlanned += plan.microbatches;
+      const plan = await ticks.plan({ scheduledTime: tick(j), executionId: randomUUID() });
+      const planned = plan.record.microbatches ?? 0;
+      microbatchesPlanned += planned;
       await eventSource.drain();
-      const check = await invoke<CheckConvergenceResult>('checker', { scheduledTime: tick(j + 1), executionId: randomUUID(), attempt: '1' });
-      converged = check.evaluated.some((verdict) => verdict.interval === plan.interval && verdict.converged && verdict.head === updates.length);
-      log(`  b = ${batchSize}, interval ${j}: ${plan.microbatches} microbatches planned${converged ? ', converged' : ''}`);
+      const check = await ticks.check({ scheduledTime: tick(j + 1), executionId: randomUUID() });
+      const { latest } = check.progress.outcome ?? {};
+      converged = latest?.interval === plan.start.interval && latest.converged && plan.start.head === updates.length;
+      log(`  b = ${batchSize}, interval ${j}: ${planned} microbatches planned${converged ? ', converged' : ''}`);
     }
     const endedAt = performance.now();
     const cpuMs = cpuBetween(cpu, sampleCpu());

@@ -16,7 +16,7 @@ export async function readPlans(
   upTo: number,
   deps: { readonly ledger: Pick<PlanLedger, 'latest'>; readonly convergence: Pick<ConvergenceStore, 'latestPlanHeader'> },
 ): Promise<Map<string, PlanHistory>> {
-  const header = await deps.convergence.latestPlanHeader(stream, upTo + 1);
+  const header = await deps.convergence.latestPlanHeader(stream, Math.min(upTo, Number.MAX_SAFE_INTEGER - 1) + 1);
   const plans = new Map<string, PlanHistory>();
   if (header === undefined) return plans;
   const limit = pLimit(READ_CONCURRENCY);

@@ -23,7 +23,7 @@ const K = 29_447_718;
 const at = (minute: number): string => new Date(Date.UTC(2026, 10, 27, 10, minute)).toISOString();
 
 function header(stream: string, interval: number): PlanHeader {
-  return { stream, interval, head: 30, headChain: GENESIS_CHAIN, plannedAt: at(0) };
+  return { stream, interval, head: 30, headChain: GENESIS_CHAIN, plannedAt: at(0), shards: 1, segments: 1, previousSegments: 1 };
 }
 
 function verdict(interval: number, consistentNodes: number): IntervalVerdict {
@@ -89,9 +89,9 @@ describe('expiry and the watermark on DynamoDB Local', () => {
     await store.recordVerdict(stream, verdict(K - 1, 2), { checkedAt: at(1), readVersion: 0 });
 
     // Act
-    const expired = await store.expire(stream, K - 2, at(5));
-    const again = await store.expire(stream, K - 2, at(6));
-    const convergedOne = await store.expire(stream, K - 1, at(5));
+    const expired = await store.expire(stream, K - 2, at(5), 'left-window');
+    const again = await store.expire(stream, K - 2, at(6), 'left-window');
+    const convergedOne = await store.expire(stream, K - 1, at(5), 'left-window');
     const verdictAfter = await store.recordVerdict(stream, verdict(K - 2, 2), { checkedAt: at(6), readVersion: 1 });
     await store.closeThrough(stream, K - 1);
     await store.closeThrough(stream, K - 2);

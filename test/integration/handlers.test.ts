@@ -6,17 +6,18 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoConvergenceStore } from '#shared/adapters/dynamodb/convergence-store.ts';
 import { DynamoLogStore } from '#shared/adapters/dynamodb/log-store.ts';
 import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.ts';
+import { DynamoPlanLedger } from '#shared/adapters/dynamodb/plan-ledger.ts';
 import { validateSettings } from '#shared/domain/config.ts';
-import { listActive } from '#shared/domain/ports.ts';
-import type { NewUpdate, NodeState } from '#shared/domain/types.ts';
+import type { NewUpdate } from '#shared/domain/types.ts';
 import type { AppendResult } from '#shared/usecases/append-updates.ts';
-import type { CheckConvergenceResult } from '#shared/usecases/check-convergence.ts';
-import type { PlanIntervalResult } from '#shared/usecases/plan-interval.ts';
+import { readPlans } from '#shared/usecases/read-plans.ts';
 import { registerNode } from '#shared/usecases/register-node.ts';
 import type { LambdaHost } from '#local/lambda-host.ts';
 import type { LocalResources } from '#local/resources.ts';
+import { ShardedTicks } from '#local/sharded-ticks.ts';
 import { emulatorClients, handlerHost } from './support.ts';
 
 const T = 60;
@@ -27,15 +28,16 @@ let resources: LocalResources;
 let host: LambdaHost;
 let log: DynamoLogStore;
 let nodes: DynamoNodeRepository;
+let ticks: ShardedTicks;
 
 function puts(count: number): NewUpdate[] {
   return Array.from({ length: count }, (_, index) => ({ key: `key-${index % 20}`, op: 'put' as const, value: { n: index } }));
 }
 
 /** The Scheduler payload of the tick at the start of interval k + offset. */
-function tick(offset: number): { scheduledTime: string; executionId: string; attempt: string } {
+function tick(offset: number): { scheduledTime: string; executionId: string } {
   const k = Math.floor(Date.now() / 1000 / T) + offset;
-  return { scheduledTime: new Date(k * T * 1000).toISOString(), executionId: randomUUID(), attempt: '1' };
+  return { scheduledTime: new Date(k * T * 1000).toISOString(), executionId: randomUUID() };
 }
 
 async function queueDepth(): Promise<number> {
@@ -45,17 +47,20 @@ async function queueDepth(): Promise<number> {
   return Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible);
 }
 
-async function claims(): Promise<Pick<NodeState, 'nodeId' | 'plannedSeq' | 'plannedInterval' | 'plannedAt'>[]> {
-  const { nodes: states } = await listActive(nodes);
-  return states
-    .map(({ nodeId, plannedSeq, plannedInterval, plannedAt }) => ({ nodeId, plannedSeq, plannedInterval, plannedAt }))
-    .sort((a, b) => a.nodeId.localeCompare(b.nodeId));
+/** Each node's plannedSeq as the segments' newest plan records hold it. */
+async function plannedSeqs(): Promise<Record<string, number>> {
+  const plans = await readPlans('main', Number.MAX_SAFE_INTEGER, {
+    ledger: new DynamoPlanLedger(clients.doc, resources.tables.plans),
+    convergence: new DynamoConvergenceStore(clients.doc, resources.tables.convergence),
+  });
+  return Object.fromEntries([...plans].map(([nodeId, { entry }]) => [nodeId, entry.plannedSeq]).sort());
 }
 
 beforeAll(async () => {
   ({ resources, host } = await handlerHost(clients, settings, 'handlers'));
   log = new DynamoLogStore(clients.doc, resources.tables.log);
   nodes = new DynamoNodeRepository(clients.doc, resources.tables.nodes);
+  ticks = new ShardedTicks({ invoke: (name, event) => host.invoke(name, event), sqs: clients.sqs, doc: clients.doc, resources, stream: 'main' });
   // One update per second: a share of 60 per interval, well below the backlog.
   await Promise.all(['n-a', 'n-b'].map((nodeId) => registerNode({ nodeId, rate: 1 }, { nodes })));
   await host.invoke<AppendResult>('ingest', { updates: puts(250) });
@@ -81,40 +86,74 @@ describe('the ingest handler', () => {
   });
 });
 
-describe('the planner handler', () => {
-  it('sends nothing new and changes no claim when the same tick is delivered again', async () => {
+describe('the planner and its shards', () => {
+  it('sends nothing new and records no second plan when the same tick is delivered again', async () => {
     // Prepare
     const event = tick(1);
-    const first = await host.invoke<PlanIntervalResult>('planner', event);
+    const first = await ticks.plan(event);
     const depth = await queueDepth();
-    const claimed = await claims();
+    const planned = await plannedSeqs();
 
     // Act
-    const again = await host.invoke<PlanIntervalResult>('planner', event);
+    const again = await ticks.plan(event);
 
-    // Assess
-    expect(first).toMatchObject({ nodesPlanned: 2, microbatches: 2, updatesPlanned: 120 });
+    // Assess: the header holds the first run's cut and totals, once per shard.
+    expect(first.record).toMatchObject({ nodesPlanned: 2, microbatches: 2, updatesPlanned: 120, shardsReported: first.start.shards });
     expect(depth).toBe(2);
-    expect(again).toMatchObject({ nodesPlanned: 0, microbatches: 0, skipped: { 'already-planned': 2 } });
+    expect(planned).toEqual({ 'n-a': 60, 'n-b': 60 });
+    expect(again.start).toMatchObject({ headerWritten: false, shards: first.start.shards });
+    expect(again.record).toMatchObject({ nodesPlanned: 2, microbatches: 2, shardsReported: first.start.shards });
     expect(await queueDepth()).toBe(depth);
-    expect(await claims()).toEqual(claimed);
+    expect(await plannedSeqs()).toEqual(planned);
   });
 
   it('sends each microbatch once when two deliveries of a tick run at the same time', async () => {
     // Prepare
     const depth = await queueDepth();
-    const event = tick(2);
 
     // Act
-    const [one, other] = await Promise.all([host.invoke<PlanIntervalResult>('planner', event), host.invoke<PlanIntervalResult>('planner', event)]);
+    await ticks.plan(tick(2), 2);
 
-    // Assess: both planned the same, SQS dropped the second copy by its deduplication id, one claim
-    // won per node. Each node's plan 60 → 120 sends ceil((120 − 0) / 100) = 2 tokens: the first
-    // share is still unapplied, so the tokens carry it too.
-    expect(one.microbatches + other.microbatches).toBeGreaterThan(0);
+    // Assess: both coordinators sent the same tasks; each segment was recorded once, and the shard
+    // that lost the race re-sent the same deduplication ids. Each node's plan 60 → 120 sends
+    // ceil((120 − 0) / 100) = 2 tokens: the first share is still unapplied, so the tokens carry it too.
     expect(await queueDepth()).toBe(depth + 4);
-    expect((await claims()).map((claim) => claim.plannedSeq)).toEqual([120, 120]);
-    expect(host.coldStarts().planner).toBe(2);
+    expect(await plannedSeqs()).toEqual({ 'n-a': 120, 'n-b': 120 });
+  });
+});
+
+describe('a fleet cut into four shards', () => {
+  it('plans every node once through four shard tasks, and the last checker shard judges the whole fleet', async () => {
+    // Prepare: a deployment of its own, cut into 4 shards whatever its size; 12 nodes, 40 updates.
+    const sharded = validateSettings({ stream: 'main', intervalSeconds: T, batchSize: 100, shards: 4 }, 'local');
+    const own = await handlerHost(clients, sharded, 'four-shards');
+    const ownTicks = new ShardedTicks({ invoke: (name, event) => own.host.invoke(name, event), sqs: clients.sqs, doc: clients.doc, resources: own.resources, stream: 'main' });
+    const ownNodes = new DynamoNodeRepository(clients.doc, own.resources.tables.nodes);
+    const ids = Array.from({ length: 12 }, (_, index) => `node-${index + 1}`);
+    await Promise.all(ids.map((nodeId) => registerNode({ nodeId, rate: 2 }, { nodes: ownNodes })));
+    await own.host.invoke<AppendResult>('ingest', { updates: puts(40) });
+
+    // Act: the planner's tick, the applier draining the queue, the checker's next tick.
+    const plan = await ownTicks.plan(tick(10));
+    const { FifoEventSource } = await import('#local/event-source.ts');
+    const { seededRandom } = await import('#local/random.ts');
+    await new FifoEventSource({
+      sqs: clients.sqs,
+      queue: own.resources.queues.microbatch,
+      region: 'us-east-1',
+      invoke: (event) => own.host.invoke('applier', event),
+      faults: () => ({ duplicate: 0, crash: 0, reorder: 0, lose: 0 }),
+      random: seededRandom(1),
+    }).drain();
+    const check = await ownTicks.check(tick(11));
+
+    // Assess
+    expect(plan.start).toMatchObject({ shards: 4, segments: 4 });
+    expect(plan.record).toMatchObject({ shards: 4, shardsReported: 4, activeNodes: 12, nodesPlanned: 12, microbatches: 12, updatesPlanned: 480, scannedItems: 12 });
+    expect(own.host.coldStarts().plannerShard).toBeGreaterThanOrEqual(1);
+    expect(check.start).toMatchObject({ shards: 4, judged: [plan.start.interval] });
+    expect(check.progress).toMatchObject({ shards: 4, reported: 4, expired: 0, merged: true, outcome: { latest: { interval: plan.start.interval, converged: true } } });
+    expect(check.progress.outcome?.current).toMatchObject({ activeNodes: 12, consistentNodes: 12 });
   });
 });
 
@@ -132,14 +171,13 @@ describe('Nodes items written by hand', () => {
     const depth = await queueDepth();
 
     // Act
-    const planned = await host.invoke<PlanIntervalResult>('planner', tick(3));
-    const checked = await host.invoke<CheckConvergenceResult>('checker', tick(4));
+    const planned = await ticks.plan(tick(3));
+    const checked = await ticks.check(tick(4));
 
     // Assess
-    expect(planned).toMatchObject({ rejectedNodes: 3, unsentNodes: 0 });
-    expect((await listActive(nodes)).nodes.find((node) => node.nodeId === 'tenant:8')).toMatchObject({ plannedSeq: 60 });
+    expect(planned.record).toMatchObject({ rejectedNodes: 3, unsentNodes: 0 });
+    expect((await plannedSeqs())['tenant:8']).toBe(60);
     expect(await queueDepth()).toBeGreaterThan(depth);
-    expect(checked.current.activeNodes).toBe(3);
+    expect(checked.progress.outcome?.current.activeNodes).toBe(3);
   });
 });
-

@@ -142,7 +142,7 @@ export async function startUp(options: UpOptions = {}): Promise<UpRun> {
     }
   })();
 
-  const ticks = new ShardedTicks({ host, sqs: clients.sqs, doc: clients.doc, resources, stream: settings.stream, onInvocationError: report });
+  const ticks = new ShardedTicks({ invoke: (name, event) => host.invoke(name, event), sqs: clients.sqs, doc: clients.doc, resources, stream: settings.stream, onInvocationError: report });
   let ticking: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
   const tick = async (scheduledTime: Date): Promise<void> => {
