@@ -14,7 +14,7 @@ import { EXIT, failureOutcome, isEntryPoint, runProcess } from './entry-point.ts
 import { UsageError } from './errors.ts';
 import { FAULTS, parseFaults, type FaultSettings } from './faults.ts';
 import { writeReport } from './report-file.ts';
-import { defaultIntervals, nodeRates, scenarioDefaults, SCENARIOS, type Scenario } from './scenario.ts';
+import { defaultIntervals, LOCAL_NODES_PER_SHARD, nodeRates, scenarioDefaults, SCENARIOS, type Scenario } from './scenario.ts';
 import { runSimulation, type SimulationOptions } from './simulation.ts';
 import { shouldHaveConverged, type RunSummary } from './summary.ts';
 
@@ -90,7 +90,9 @@ function program(): Command {
         .choices(SCENARIOS)
         .default('default'),
     )
-    .option('--nodes <n>', `nodes to register (default: ${defaults.nodes}; seed: ${seed.nodes})`, wholeNumber('--nodes', 1, 1000))
+    .option('--nodes <n>', `nodes to register (default: ${defaults.nodes}; seed: ${seed.nodes})`, wholeNumber('--nodes', 1, 100_000))
+    .option('--nodes-per-shard <n>', `nodes one planner or checker shard takes: S = ceil(nodes / n) (default: ${LOCAL_NODES_PER_SHARD})`, wholeNumber('--nodes-per-shard', 1, 10_000_000))
+    .option('--shards <n>', 'a fixed number of planner and checker shards per interval (default: from --nodes-per-shard)', wholeNumber('--shards', 1, 1_000))
     .option('--intervals <n>', 'intervals to run at most (default: the theoretical minimum + staleAfterIntervals + 2)', wholeNumber('--intervals', 1, 10_000))
     .option('--interval-seconds <t>', `interval length t in seconds (default: ${defaults.intervalSeconds}; seed: ${seed.intervalSeconds})`, wholeNumber('--interval-seconds', 1, 86_400))
     .option('--batch-size <b>', `microbatch size b (default: ${defaults.batchSize})`, wholeNumber('--batch-size', 1, 10_000))
@@ -123,6 +125,8 @@ export function parseArguments(argv: readonly string[]): CliOptions {
   const raw = command.opts<{
     scenario: Scenario;
     nodes?: number;
+    nodesPerShard?: number;
+    shards?: number;
     intervals?: number;
     intervalSeconds?: number;
     batchSize?: number;
@@ -151,6 +155,8 @@ export function parseArguments(argv: readonly string[]): CliOptions {
     ...(rates === undefined ? {} : { rates }),
     ...(raw.faultsUntil === undefined ? {} : { faultsUntil: raw.faultsUntil }),
     ...(raw.intervals === undefined ? {} : { intervals: raw.intervals }),
+    ...(raw.nodesPerShard === undefined ? {} : { nodesPerShard: raw.nodesPerShard }),
+    ...(raw.shards === undefined ? {} : { shards: raw.shards }),
     intervalSeconds: raw.intervalSeconds ?? base.intervalSeconds,
     batchSize: raw.batchSize ?? base.batchSize,
     ingestRate: raw.ingestRate ?? base.ingestRate,

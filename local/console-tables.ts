@@ -6,6 +6,7 @@
 import Table from 'cli-table3';
 import type { Emulators } from './emulators.ts';
 import { FAULTS, formatFaults } from './faults.ts';
+import { drawnNodes } from './report/index.ts';
 import type { SimulationOptions } from './simulation.ts';
 import { shouldHaveConverged, type IntervalSample, type RunSummary } from './summary.ts';
 
@@ -71,7 +72,8 @@ export function finalReport(summary: RunSummary, files: { readonly html: string;
     colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
     style: { compact: true, ...(plain ? { head: [], border: [] } : {}) },
   });
-  for (const node of summary.perNode) {
+  const shown = drawnNodes(summary);
+  for (const node of shown) {
     table.push([
       `${node.nodeId}${node.underProvisioned ? ' *' : ''}`,
       node.rate,
@@ -91,6 +93,7 @@ export function finalReport(summary: RunSummary, files: { readonly html: string;
   const lines = [
     '',
     table.toString(),
+    ...(shown.length < summary.perNode.length ? [`(the ${shown.length} nodes that converged last, of ${summary.perNode.length}: summary.json holds every node)`] : []),
     ...(summary.perNode.some((node) => node.underProvisioned) ? ['* share per interval below the ingest per interval: falls behind while ingest runs'] : []),
     ...(summary.recoveryBoundInterval === null ? [] : ["Ingest never stopped: 'converged at' is the interval from which the node held every interval's head; 'minimum' is its recovery bound."]),
     '',
@@ -129,6 +132,12 @@ function drainVerdict(summary: RunSummary): string {
     : `Not converged after ${summary.intervalsRun} intervals (theoretical minimum ${summary.theoreticalMinIntervals})${shouldHaveConverged(summary) ? ': it should have' : ': give it more --intervals'}`;
 }
 
+/** Node ids for a sentence: all of a few, the first ten and a count of many. */
+function namedFew(ids: readonly string[]): string {
+  const shown = 10;
+  return ids.length <= shown ? ids.join(', ') : `${ids.slice(0, shown).join(', ')} and ${ids.length - shown} more nodes`;
+}
+
 /** Ingest that ran to the end: whether every interval from the recovery bound on was judged converged. */
 function continuousVerdict(summary: RunSummary): string {
   const bound = summary.recoveryBoundInterval;
@@ -140,7 +149,7 @@ function continuousVerdict(summary: RunSummary): string {
     bound === null
       ? 'the faults never stopped (set --faults-until)'
       : slow.length > 0
-        ? `${slow.map((node) => node.nodeId).join(', ')} cannot keep up: a share per interval not above the ingest`
+        ? `${namedFew(slow.map((node) => node.nodeId))} cannot keep up: a share per interval not above the ingest`
         : bound > summary.intervalsRun
           ? `the recovery bound ${bound} lies beyond the run: give it more --intervals`
           : `intervals from the recovery bound ${bound} on were judged not converged`;

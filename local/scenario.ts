@@ -35,7 +35,18 @@ export interface ScenarioOptions {
   readonly faults: FaultSettings;
   /** Node id → rate; default: {@link nodeRates}. */
   readonly rates?: Readonly<Record<string, number>>;
+  /** Nodes one planner or checker shard takes (the deployment's nodesPerShard); default {@link LOCAL_NODES_PER_SHARD}. */
+  readonly nodesPerShard?: number;
+  /** A fixed shard count; 0 or undefined derives it from the fleet. */
+  readonly shards?: number;
 }
+
+/**
+ * Nodes per shard locally: a tenth of the cloud's default (DynamoDB Local answers slower than
+ * DynamoDB, and a fleet of a few thousand nodes already runs through several shards, as a large
+ * one does in the cloud).
+ */
+export const LOCAL_NODES_PER_SHARD = 5_000;
 
 /** The defaults of a scenario; the seed scenario is the original write-up's example (b = 100, t = 1000 s). */
 export function scenarioDefaults(scenario: Scenario): Omit<ScenarioOptions, 'faults' | 'scenario'> {

@@ -10,6 +10,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomBytes, randomUUID } from 'node:crypto';
+import pLimit from 'p-limit';
 import { DynamoLogStore } from '#shared/adapters/dynamodb/log-store.ts';
 import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.ts';
 import { DynamoReplicaStore } from '#shared/adapters/dynamodb/replica-store.ts';
@@ -33,7 +34,7 @@ import { NO_FAULTS, type FaultSettings } from './faults.ts';
 import { functionEnvironment, LambdaHost, type LogLevel } from './lambda-host.ts';
 import { below, chance, streamOf, type Random } from './random.ts';
 import { createResources, type LocalResources } from './resources.ts';
-import { defaultIntervals, nodeRates, SyntheticWorkload, type ScenarioOptions } from './scenario.ts';
+import { defaultIntervals, LOCAL_NODES_PER_SHARD, nodeRates, SyntheticWorkload, type ScenarioOptions } from './scenario.ts';
 import { ShardedTicks, type PlanTick, type SchedulerPayload } from './sharded-ticks.ts';
 import { faultsStopAt, noFaults, recoveryBound, summarize, type FaultCounts, type IntervalSample, type RunSummary, type Tally } from './summary.ts';
 
@@ -169,7 +170,10 @@ class LocalRun {
 
   static async create(options: SimulationOptions, endpoints: EmulatorEndpoints): Promise<LocalRun> {
     const runId = randomBytes(3).toString('hex');
-    const settings = validateSettings({ stream: 'main', intervalSeconds: options.intervalSeconds, batchSize: options.batchSize }, 'local');
+    const settings = validateSettings(
+      { stream: 'main', intervalSeconds: options.intervalSeconds, batchSize: options.batchSize, nodesPerShard: options.nodesPerShard ?? LOCAL_NODES_PER_SHARD, shards: options.shards ?? 0 },
+      'local',
+    );
     // The runtime's own clients go straight to the emulators; only the handlers meet the faults.
     const clients = { dynamodb: localDynamoClient(endpoints.dynamodb), doc: localDocumentClient(endpoints.dynamodb), sqs: localSqsClient(endpoints.sqs) };
     const resources = await createResources(clients, { prefix: `msync-${runId}` });
@@ -190,7 +194,9 @@ class LocalRun {
   async execute(): Promise<SimulationRun> {
     const { resources, proxy, host } = this;
     this.log(`run ${this.runId}: tables ${resources.tables.log} …, queue ${resources.queues.microbatch.name}, handlers reach DynamoDB through ${proxy.endpoint}`);
-    await Promise.all(this.nodeIds.map((nodeId) => registerNode({ nodeId, rate: this.rates[nodeId] ?? 0 }, { nodes: this.stores.nodes })));
+    // A few dozen registrations at once: DynamoDB Local serves a fleet of thousands without a storm of sockets.
+    const limit = pLimit(32);
+    await Promise.all(this.nodeIds.map((nodeId) => limit(() => registerNode({ nodeId, rate: this.rates[nodeId] ?? 0 }, { nodes: this.stores.nodes }))));
 
     const heads: number[] = [];
     const samples: IntervalSample[] = [];
@@ -275,7 +281,8 @@ class LocalRun {
     faults.reorder += drained.faults.reorder;
     faults.lose += drained.faults.lose;
     const nodes = (await listActive(this.stores.nodes)).nodes;
-    const lagByNode = Object.fromEntries(this.nodeIds.map((nodeId) => [nodeId, head - (nodes.find((node) => node.nodeId === nodeId)?.appliedSeq ?? 0)]));
+    const cursors = new Map(nodes.map((node) => [node.nodeId, node.appliedSeq]));
+    const lagByNode = Object.fromEntries(this.nodeIds.map((nodeId) => [nodeId, head - (cursors.get(nodeId) ?? 0)]));
     timer.lap('drain');
 
     // The checker runs on the next tick: it judges the plans of the intervals before its own.

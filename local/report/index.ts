@@ -22,17 +22,33 @@ import { nodeSection } from './sections/nodes.ts';
 import { seriesStyle } from './series.ts';
 import { STYLESHEET } from './stylesheet.ts';
 
+/**
+ * The most nodes the lag chart and the node table draw: a fleet of thousands shows its slowest
+ * nodes (the ones a reader looks for), and summary.json keeps every one.
+ */
+export const NODES_DRAWN = 24;
+
+/** The nodes a page draws: all of a small fleet, else the {@link NODES_DRAWN} that converged last (never first). */
+export function drawnNodes(summary: RunSummary): RunSummary['perNode'] {
+  if (summary.perNode.length <= NODES_DRAWN) return summary.perNode;
+  const lateness = (node: RunSummary['perNode'][number]): number => node.convergedAtInterval ?? Number.POSITIVE_INFINITY;
+  return [...summary.perNode].sort((a, b) => lateness(b) - lateness(a) || b.lag - a.lag || (a.nodeId < b.nodeId ? -1 : 1)).slice(0, NODES_DRAWN);
+}
+
 /** Renders the whole report page for one run. */
 export function renderReport(summary: RunSummary): string {
-  const styles = summary.perNode.map((_node, position) => seriesStyle(position));
+  const drawn = { ...summary, perNode: drawnNodes(summary) };
+  const styles = drawn.perNode.map((_node, position) => seriesStyle(position));
+  const omitted = summary.perNode.length - drawn.perNode.length;
   const page = htmlPage(pageTitle(summary), STYLESHEET, html`${header(summary)}
 ${keyNumbers(summary)}
-${lagSection(summary, styles)}
+${omitted > 0 && html`<p class="muted">The chart and the node table show the ${drawn.perNode.length} nodes that converged last, of ${summary.perNode.length}; <code>summary.json</code> holds every node.</p>`}
+${lagSection(drawn, styles)}
 <div class="row">
 ${headSection(summary)}
 ${faultSection(summary.faults)}
 </div>
-${nodeSection(summary, styles)}
+${nodeSection(drawn, styles)}
 ${intervalSection(summary)}
 ${auditSection(summary)}
 <footer>Microbatch Sync · local run report · rendered from <code>summary.json</code>, which holds every number on this page.</footer>`);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GENESIS_CHAIN, nextChain } from '#shared/domain/chain.ts';
-import { averageIngestPerInterval, FleetTally, seqsToVerify, type TallyRules } from '#shared/domain/convergence.ts';
+import { averageIngestPerInterval, FleetTally, seqsToVerify, type TallyRules, type TallyState } from '#shared/domain/convergence.ts';
 import { sharePerInterval } from '#shared/domain/formula.ts';
 import type { IntervalVerdict, LogEntry, NodeState } from '#shared/domain/types.ts';
 
@@ -150,6 +150,33 @@ describe('FleetTally', () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it('judges a fleet split into parts and merged exactly as one pass over the whole fleet, whatever the split and the order', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.integer({ min: 0, max: LOG_LENGTH }), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.record({ cursor: fc.integer({ min: 0, max: LOG_LENGTH }), corrupted: fc.boolean(), part: fc.nat({ max: 3 }) }), { maxLength: 30 }),
+        fc.integer({ min: 1, max: 4 }),
+        (heads, specs, topN) => {
+          const nodes = specs.map(({ cursor, corrupted }, i) => node(`n-${i}`, cursor, corrupted ? { appliedChain: corrupt(chainAt(cursor)) } : {}));
+          const whole = tallyOf(nodes, heads, { topN });
+
+          // Each shard folds its own nodes; the parts travel as JSON, as the check store keeps them.
+          const parts = [0, 1, 2, 3].map((part) => JSON.parse(JSON.stringify(tallyOf(nodes.filter((_, i) => specs[i]?.part === part), heads, { topN }).state())) as TallyState);
+          const merged = new FleetTally(heads, { ...RULES, topN });
+          for (const part of [...parts].reverse()) merged.merge(part);
+
+          for (const head of heads) expect(merged.verdict(100, head)).toEqual(whole.verdict(100, head));
+          expect(merged.activeCount()).toBe(nodes.length);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses to merge a tally made against other heads', () => {
+    expect(() => tallyOf([], [5]).merge(tallyOf([], [5, 6]).state())).toThrow(RangeError);
   });
 
   it('refuses a verdict on a head it was not made with', () => {

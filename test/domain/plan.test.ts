@@ -116,6 +116,20 @@ describe('planNode', () => {
     expect(plan.claim.plannedSeq).toBe(1300);
   });
 
+  it('rebases a node whose cursor is more than a share past its plan — history lost — recording the cursor as its plan and sending nothing', () => {
+    // The plan fields say 1000, the cursor is at 1400: a retry after a crash would see a cursor the
+    // first run's tokens moved, so planning from the cursor would not be the same plan twice.
+    const stale = node({ appliedSeq: 1400, plannedSeq: 1000, plannedInterval: K - 5, progressSeq: 900, progressInterval: K - 6 });
+
+    const plan = expectPlan(planNode(stale, 5000, K, PLANNED_AT, RULES));
+
+    expect(plan).toMatchObject({ purpose: 'observe', from: 1400, target: 1400, updates: 0, microbatches: [], expectedPlannedSeq: 1000 });
+    expect(plan.claim).toEqual({ plannedSeq: 1400, progressSeq: 1400, progressInterval: K });
+    // The next interval plans it from its own plan: a full share.
+    const next = expectPlan(planNode({ ...stale, plannedSeq: 1400, plannedInterval: K, progressSeq: 1400, progressInterval: K }, 5000, K + 1, PLANNED_AT, RULES));
+    expect(next).toMatchObject({ purpose: 'new-work', from: 1400, target: 1700 });
+  });
+
   it('sends only what is left when such a run’s tokens were partly applied', () => {
     const partly = node({ appliedSeq: 1100, plannedSeq: 1000, plannedInterval: K - 1 });
 
