@@ -136,7 +136,7 @@ export async function runPipeline(
       },
     });
 
-    const ticks = new ShardedTicks({ invoke, sqs: eventSqs, doc: admin.doc, resources, stream: STREAM, onInvocationError: (error) => log(`shard invocation failed: ${String(error)}`) });
+    const ticks = new ShardedTicks({ invoke, sqs: eventSqs, doc: admin.doc, resources, stream: STREAM, onInvocationError: (error) => { log(`shard invocation failed: ${String(error)}`); } });
 
     // Start every container with an event it refuses: the module loads, nothing is written. The
     // refusals' only output is Powertools' "no metrics to publish" warning on stderr: held back.

@@ -51,9 +51,12 @@ export function withPlanHistory(node: NodeState, history: PlanHistory | undefine
   const { entry, interval } = history;
   if (entry.progressSeq !== undefined && entry.progressSeq > node.appliedSeq) return node;
   if (node.plannedInterval !== undefined && node.plannedInterval > interval) return node;
-  const { progressSeq: _seq, progressInterval: _interval, ...rest } = node;
+  // The record's stall clock replaces the item's, whichever fields each has.
+  const rest: { -readonly [K in keyof NodeState]?: NodeState[K] } = { ...node };
+  delete rest.progressSeq;
+  delete rest.progressInterval;
   return {
-    ...rest,
+    ...(rest as Omit<NodeState, 'progressSeq' | 'progressInterval'>),
     plannedSeq: entry.plannedSeq,
     plannedInterval: interval,
     ...(entry.progressSeq === undefined ? {} : { progressSeq: entry.progressSeq }),

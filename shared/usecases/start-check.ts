@@ -116,7 +116,7 @@ export async function startCheck(input: { readonly interval: number; readonly no
     waiting: waiting.map((record) => record.interval),
     expired,
     incomplete,
-    ...(earlier !== undefined && earlier.progress.merged === false ? { unmergedTick: earlier.header.interval } : {}),
+    ...(earlier !== undefined && !earlier.progress.merged ? { unmergedTick: earlier.header.interval } : {}),
   };
 }
 

@@ -176,7 +176,7 @@ describe('FleetTally', () => {
   });
 
   it('refuses to merge a tally made against other heads', () => {
-    expect(() => tallyOf([], [5]).merge(tallyOf([], [5, 6]).state())).toThrow(RangeError);
+    expect(() => { tallyOf([], [5]).merge(tallyOf([], [5, 6]).state()); }).toThrow(RangeError);
   });
 
   it('refuses a verdict on a head it was not made with', () => {

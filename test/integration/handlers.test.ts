@@ -53,7 +53,7 @@ async function plannedSeqs(): Promise<Record<string, number>> {
     ledger: new DynamoPlanLedger(clients.doc, resources.tables.plans),
     convergence: new DynamoConvergenceStore(clients.doc, resources.tables.convergence),
   });
-  return Object.fromEntries([...plans].map(([nodeId, { entry }]) => [nodeId, entry.plannedSeq]).sort());
+  return Object.fromEntries([...plans].map(([nodeId, { entry }]): [string, number] => [nodeId, entry.plannedSeq]).sort());
 }
 
 beforeAll(async () => {

@@ -150,7 +150,7 @@ describe('a segment of a parallel Scan on DynamoDB Local', () => {
 
     // Assess: a node stays in its segment as others join; segment g of 4 is segments 2g and 2g + 1 of 8.
     expect(four.flat()).toHaveLength(60);
-    four.forEach((ids, segment) => expect(fourAgain[segment]?.filter((id) => !id.startsWith('seg-late-'))).toEqual(ids));
-    fourAgain.forEach((ids, segment) => expect([...(eight[2 * segment] ?? []), ...(eight[2 * segment + 1] ?? [])].sort()).toEqual(ids));
+    four.forEach((ids, segment) => { expect(fourAgain[segment]?.filter((id) => !id.startsWith('seg-late-'))).toEqual(ids); });
+    fourAgain.forEach((ids, segment) => { expect([...(eight[2 * segment] ?? []), ...(eight[2 * segment + 1] ?? [])].sort()).toEqual(ids); });
   });
 });

@@ -6,7 +6,6 @@
 import { describe, expect, it } from 'vitest';
 import { intervalStart } from '#shared/domain/interval.ts';
 import { parseMicrobatch } from '#shared/domain/schemas.ts';
-import type { PlanTask } from '#shared/domain/shard-task.ts';
 import type { NewUpdate } from '#shared/domain/types.ts';
 import { appendUpdates } from '#shared/usecases/append-updates.ts';
 import { planShard } from '#shared/usecases/plan-shard.ts';
@@ -42,7 +41,7 @@ function planned(ledger: InMemoryPlanLedger): Record<string, number> {
       if (known === undefined || known.interval <= record.interval) newest.set(entry.nodeId, { interval: record.interval, plannedSeq: entry.plannedSeq });
     }
   }
-  return Object.fromEntries([...newest].map(([nodeId, { plannedSeq }]) => [nodeId, plannedSeq]).sort());
+  return Object.fromEntries([...newest].map(([nodeId, { plannedSeq }]): [string, number] => [nodeId, plannedSeq]).sort());
 }
 
 describe('the planner coordinator', () => {
@@ -254,7 +253,7 @@ describe('a planner shard', () => {
     // Prepare
     const { ports, deps } = await world(4, 100, { sharding: { nodesPerShard: 100, nodesPerSegment: 100, shards: 1 } });
     await startPlan({ interval: K, plannedAt: NOW }, deps.plan.start);
-    const [task] = ports.planTasks.take() as PlanTask[];
+    const [task] = ports.planTasks.take();
     if (task === undefined) throw new Error('no task');
 
     // Act

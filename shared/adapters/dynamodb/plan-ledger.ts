@@ -51,7 +51,7 @@ export class DynamoPlanLedger implements PlanLedger {
     const stored = Items?.[0];
     if (stored === undefined) return undefined;
     const item = new ItemReader(this.tableName, stored);
-    const packed = stored.entries;
+    const packed: unknown = stored.entries;
     if (!(packed instanceof Uint8Array)) throw new MalformedItemError(this.tableName, 'entries', 'is not binary');
     let entries: PlanEntry[];
     try {
