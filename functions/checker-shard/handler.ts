@@ -39,7 +39,6 @@ const deps: CheckShardDeps = {
   nodes: new DynamoNodeRepository(doc, resources.nodesTable),
   convergence: new DynamoConvergenceStore(doc, resources.convergenceTable),
   checks: new DynamoCheckStore(doc, resources.convergenceTable),
-  now: () => new Date(),
   // The verdicts name the first reportTopN of each list; every node goes to the log.
   onNamed: ({ integrityFailures, underProvisioned }: NamedNodes): void => {
     for (const nodes of chunk(integrityFailures, LOG_CHUNK)) logger.error('nodes whose chain differs from the log: their data differs', { nodes });
@@ -76,7 +75,7 @@ function report(verdicts: TickVerdicts): void {
 async function check(task: CheckTask): Promise<void> {
   const result = await checkShard(task, deps);
   addCounts({ [METRIC.ShardTasksExpired]: result.expired ? 1 : 0 });
-  if (result.expired) logger.warn('check task arrived after the next tick: counted as expired, the tick is not merged', { ...result });
+  if (result.expired) logger.warn('check task arrived after a later tick: counted as expired, the tick is not merged', { ...result });
   else logger.info('shard judged', { interval: result.interval, shard: result.shard, counted: result.counted, activeNodes: result.activeNodes, merged: result.merged !== undefined });
   if (result.merged !== undefined) report(result.merged);
 }

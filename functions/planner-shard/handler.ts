@@ -32,7 +32,6 @@ const deps: PlanShardDeps = {
   ledger: new DynamoPlanLedger(doc, resources.plansTable),
   queue: new SqsMicrobatchQueue(createSqsClient({ endpoint: endpoints.sqs }), resources.queueUrl),
   convergence: new DynamoConvergenceStore(doc, resources.convergenceTable),
-  now: () => new Date(),
   onRejected: (rejected: readonly RejectedNode[]): void => {
     logger.error('Nodes items that are not valid nodes: skipped, every other node is planned', { rejected });
   },
@@ -57,7 +56,7 @@ async function plan(task: PlanTask): Promise<void> {
     [METRIC.SpilledNodes]: result.spilled,
     [METRIC.ShardTasksExpired]: result.expired ? 1 : 0,
   });
-  if (result.expired) logger.warn('plan task arrived after the next tick: acknowledged without work, the interval is incomplete', { ...result });
+  if (result.expired) logger.warn('plan task arrived after a later tick cut the work again: acknowledged without work, the interval is incomplete', { ...result });
   else logger.info('shard planned', { ...result });
 }
 

@@ -257,6 +257,8 @@ export interface CheckStore {
   putCheckHeader(header: CheckHeader, expiresAtEpochSeconds: number): Promise<{ readonly written: boolean; readonly header: CheckHeader }>;
   /** The tick's header and how its shards stand; undefined when the tick has none. */
   getCheckHeader(stream: string, interval: number): Promise<{ readonly header: CheckHeader; readonly progress: CheckProgress } | undefined>;
+  /** The newest tick with a check header; undefined before the first. */
+  latestTick(stream: string): Promise<number | undefined>;
   /** Stores a shard's partial tally unless it has one (a duplicate run's would be the same fleet). */
   putPartial(stream: string, interval: number, shard: number, tally: TallyState, expiresAtEpochSeconds: number): Promise<void>;
   /**

@@ -2,7 +2,10 @@
  * The work of one shard (DESIGN §5, §7): the coordinators (the scheduled planner and checker) cut an
  * interval into S shards and send one task per shard on a standard SQS queue; a shard function
  * consumes it. A task carries everything its shard needs, fixed when the interval's header was
- * written, so a redelivered or retried task does the same work.
+ * written, so a redelivered or retried task does the same work. A task is stale once a later tick
+ * has written its own header (that tick cut the work again): the shard then gives up and reports
+ * itself expired. Staleness is read from the headers, not from a clock, so it means the same
+ * whatever the clocks of the invocations, and on the local runtime's simulated clock.
  *
  * Hand-checked rather than zod, as scheduled-event.ts, to keep schema libraries out of the bundles.
  */
@@ -17,11 +20,6 @@ interface TaskBase extends Sharding {
   readonly interval: number;
   /** This task's shard, 0 ≤ shard < shards. */
   readonly shard: number;
-  /**
-   * When the task is stale: the next tick, which cuts its own work. A task received later is
-   * acknowledged without work and reported as expired.
-   */
-  readonly deadline: string;
 }
 
 /** Plan the nodes of one shard's segments for interval k against H_k. */
@@ -74,7 +72,6 @@ export function parseTask(body: string): ShardTask {
   need('segments', isCount(task.segments) && task.segments >= 1, 'a whole number ≥ 1');
   need('shards', isCount(task.shards) && task.shards >= 1 && (!isCount(task.segments) || task.shards <= task.segments), 'a whole number from 1 to segments');
   need('shard', isCount(task.shard) && (!isCount(task.shards) || task.shard < task.shards), 'a whole number below shards');
-  need('deadline', isTime(task.deadline), 'an ISO 8601 time');
   if (task.kind === 'plan') {
     need('plannedAt', isTime(task.plannedAt), 'an ISO 8601 time');
     need('head', isCount(task.head), 'a whole number ≥ 0');
@@ -86,9 +83,4 @@ export function parseTask(body: string): ShardTask {
   }
   if (problems.length > 0) throw new ValidationError('invalid shard task', problems);
   return task as unknown as ShardTask;
-}
-
-/** Whether a task arrived after its deadline (the next tick has cut the work again). */
-export function isStale(task: Pick<TaskBase, 'deadline'>, now: Date): boolean {
-  return now.getTime() > Date.parse(task.deadline);
 }

@@ -8,8 +8,8 @@
  * Idempotent: a redelivered or duplicated task stores no second partial and is not counted twice;
  * if the merging run died before marking the tick merged, any later run of a shard of the tick
  * merges again (the verdict writes are conditional on the versions the coordinator read, so a
- * repeat never takes a record backwards). A task that arrives after the next tick is counted as
- * expired: that tick judges the same intervals afresh.
+ * repeat never takes a record backwards). A task that arrives once a later tick has written its
+ * header is counted as expired: that tick judges the same intervals afresh.
  */
 import pLimit from 'p-limit';
 import { DEFAULT_SETTINGS } from '#shared/domain/config.ts';
@@ -17,7 +17,7 @@ import { FleetTally, seqsToVerify, type TallyRules } from '#shared/domain/conver
 import type { RejectedNode } from '#shared/domain/node.ts';
 import type { CheckHeader, CheckStore, ConvergenceStore, LogReader, NodeRepository } from '#shared/domain/ports.ts';
 import { segmentsOfShard } from '#shared/domain/sharding.ts';
-import { isStale, type CheckTask } from '#shared/domain/shard-task.ts';
+import type { CheckTask } from '#shared/domain/shard-task.ts';
 import type { IntervalVerdict, UnderProvisionedNode } from '#shared/domain/types.ts';
 
 /** Nodes a verdict counts but may not name, as they are found: the handler logs every one. */
@@ -43,8 +43,7 @@ export interface CheckShardDeps {
   readonly log: Pick<LogReader, 'readChains'>;
   readonly nodes: Pick<NodeRepository, 'scanSegment'>;
   readonly convergence: Pick<ConvergenceStore, 'recordVerdict'>;
-  readonly checks: Pick<CheckStore, 'getCheckHeader' | 'putPartial' | 'reportCheckShard' | 'partials' | 'markMerged'>;
-  readonly now: () => Date;
+  readonly checks: Pick<CheckStore, 'latestTick' | 'getCheckHeader' | 'putPartial' | 'reportCheckShard' | 'partials' | 'markMerged'>;
   /** Told the integrity failures and under-provisioned nodes of each page of nodes judged (only non-empty ones). */
   readonly onNamed?: (named: NamedNodes) => void;
   /** Told about every page's invalid Nodes items, so each is logged with its key. */
@@ -69,7 +68,7 @@ export interface CheckShardResult {
   readonly interval: number;
   readonly shard: number;
   readonly shards: number;
-  /** The task came after its deadline: counted as expired, nothing judged. */
+  /** The task came after a later tick had written its header: counted as expired, nothing judged. */
   readonly expired: boolean;
   /** Whether this run counted the shard (false: an earlier run of the shard had). */
   readonly counted: boolean;
@@ -88,7 +87,8 @@ export async function checkShard(task: CheckTask, deps: CheckShardDeps): Promise
     averageIngestPerInterval: task.averageIngestPerInterval,
     topN: deps.reportTopN ?? DEFAULT_SETTINGS.reportTopN,
   };
-  if (isStale(task, deps.now())) {
+  const newest = await deps.checks.latestTick(task.stream);
+  if (newest !== undefined && newest > task.interval) {
     const { counted } = await deps.checks.reportCheckShard(task.stream, task.interval, task.shard, true);
     return { ...base, expired: true, counted, activeNodes: 0, rejectedNodes: 0 };
   }

@@ -12,16 +12,16 @@
  *   the applier finds the work done. A node never gets two shares in one interval.
  * - Tokens leave in calls of 10 across segments: a shard makes exactly ceil(tokens / 10)
  *   SendMessageBatch calls.
- * - A task that arrives after the next tick (its deadline) is stale: that tick planned the segments
- *   again. It is acknowledged without work and reported as expired, so the checker knows interval k
- *   was not planned whole.
+ * - A task that arrives once a later tick has written its header is stale: that tick plans the
+ *   segments again. It is acknowledged without work and reported as expired, so the checker knows
+ *   interval k was not planned whole.
  */
 import type { RejectedNode } from '#shared/domain/node.ts';
 import { planNode, type NodePlan, type PlanningRules, type SkipReason } from '#shared/domain/plan.ts';
 import type { ConvergenceStore, MicrobatchQueue, NodeRepository, PlanLedger, UnsentMicrobatch } from '#shared/domain/ports.ts';
 import { entryOf, withPlanHistory, type PlanEntry, type PlanHistory } from '#shared/domain/segment-plan.ts';
 import { coveringSegments, segmentsOfShard } from '#shared/domain/sharding.ts';
-import { isStale, type PlanTask } from '#shared/domain/shard-task.ts';
+import type { PlanTask } from '#shared/domain/shard-task.ts';
 import { addPlanTotals, NO_PLAN_TOTALS, type Microbatch, type PlanTotals } from '#shared/domain/types.ts';
 
 export interface PlanShardDeps {
@@ -30,8 +30,7 @@ export interface PlanShardDeps {
   readonly nodes: Pick<NodeRepository, 'scanSegment' | 'claimPlan'>;
   readonly ledger: PlanLedger;
   readonly queue: MicrobatchQueue;
-  readonly convergence: Pick<ConvergenceStore, 'reportPlanShard'>;
-  readonly now: () => Date;
+  readonly convergence: Pick<ConvergenceStore, 'reportPlanShard' | 'latestPlanHeader'>;
   /**
    * Tokens handed to the queue at once; rounded down to a multiple of 10. The default, 3,200, is ten
    * full rounds of the SQS adapter's 32 parallel calls of 10 entries: no round leaves calls idle.
@@ -47,7 +46,7 @@ export interface PlanShardResult {
   readonly interval: number;
   readonly shard: number;
   readonly shards: number;
-  /** The task came after its deadline: nothing was planned. */
+  /** The task came after a later tick had written its header: nothing was planned. */
   readonly expired: boolean;
   /** Whether this run counted the shard in the header (false: an earlier run of the shard had). */
   readonly reported: boolean;
@@ -70,7 +69,9 @@ const SEND_CALL_ENTRIES = 10;
 export async function planShard(task: PlanTask, deps: PlanShardDeps): Promise<PlanShardResult> {
   const base = { interval: task.interval, shard: task.shard, shards: task.shards };
   const skipped: Record<SkipReason, number> = { 'already-planned': 0, 'caught-up': 0, 'in-flight-cap': 0, 'awaiting-outstanding': 0 };
-  if (isStale(task, deps.now())) {
+  // The newest header of the stream: a later one means the next tick has cut the work anew.
+  const newest = await deps.convergence.latestPlanHeader(task.stream, Number.MAX_SAFE_INTEGER);
+  if (newest !== undefined && newest.interval > task.interval) {
     const reported = await deps.convergence.reportPlanShard(task.stream, task.interval, task.shard, { expired: true });
     return { ...base, expired: true, reported, segmentsPlanned: 0, segmentsAlreadyPlanned: 0, totals: NO_PLAN_TOTALS, skipped, withoutHistory: 0, spilled: 0, claimsLost: 0 };
   }

@@ -66,7 +66,7 @@ export async function startCheck(input: { readonly interval: number; readonly no
     deps.convergence.statuses(stream, tick - 1),
     deps.convergence.latestPlanHeader(stream, tick + 1),
     deps.nodes.fleetSize(),
-    // By now every shard of two ticks ago is past its deadline: merged, or never will be.
+    // Every shard of two ticks ago is superseded by now (a later tick has its header): merged, or never will be.
     deps.checks.getCheckHeader(stream, tick - PLAN_GRACE_INTERVALS),
   ]);
   const windowStart = tick - deps.openIntervals;
@@ -104,7 +104,7 @@ export async function startCheck(input: { readonly interval: number; readonly no
     },
     Math.floor(input.now.getTime() / 1000) + CHECK_RECORD_SECONDS,
   );
-  const unsent = await deps.tasks.send(checkTasks(header, deps.intervalSeconds));
+  const unsent = await deps.tasks.send(checkTasks(header));
   if (unsent.length > 0) throw new PlanIncompleteError(`${unsent.length} of ${header.shards} check task(s) of tick ${tick} were not accepted by SQS`);
 
   return {
@@ -120,9 +120,8 @@ export async function startCheck(input: { readonly interval: number; readonly no
   };
 }
 
-/** One task per shard of the check header's cut, stale at the next tick. */
-export function checkTasks(header: CheckHeader, intervalSeconds: number): CheckTask[] {
-  const deadline = new Date(Date.parse(header.checkedAt) + intervalSeconds * 1000).toISOString();
+/** One task per shard of the check header's cut. */
+export function checkTasks(header: CheckHeader): CheckTask[] {
   return Array.from({ length: header.shards }, (_, shard) => ({
     v: 1,
     kind: 'check',
@@ -134,7 +133,6 @@ export function checkTasks(header: CheckHeader, intervalSeconds: number): CheckT
     shards: header.shards,
     segments: header.segments,
     shard,
-    deadline,
   }));
 }
 

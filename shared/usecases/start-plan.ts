@@ -53,14 +53,13 @@ export async function startPlan(input: { readonly interval: number; readonly pla
     { stream, interval, head: current.head, headChain: current.headChain, plannedAt, ...cut, previousSegments: previous?.segments ?? cut.segments },
     expiresAt,
   );
-  const unsent = await deps.tasks.send(planTasks(header, deps.intervalSeconds));
+  const unsent = await deps.tasks.send(planTasks(header));
   if (unsent.length > 0) throw new PlanIncompleteError(`${unsent.length} of ${header.shards} shard task(s) of interval ${interval} were not accepted by SQS`);
   return { interval, head: header.head, headerWritten: written, shards: header.shards, segments: header.segments, fleetSize };
 }
 
-/** One task per shard of the header's cut, stale at the next tick. */
-export function planTasks(header: PlanHeader, intervalSeconds: number): PlanTask[] {
-  const deadline = new Date(Date.parse(header.plannedAt) + intervalSeconds * 1000).toISOString();
+/** One task per shard of the header's cut. */
+export function planTasks(header: PlanHeader): PlanTask[] {
   return Array.from({ length: header.shards }, (_, shard) => ({
     v: 1,
     kind: 'plan',
@@ -72,6 +71,5 @@ export function planTasks(header: PlanHeader, intervalSeconds: number): PlanTask
     segments: header.segments,
     previousSegments: header.previousSegments,
     shard,
-    deadline,
   }));
 }

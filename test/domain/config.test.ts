@@ -30,6 +30,9 @@ describe('validateSettings', () => {
       reportTopN: 10,
       retentionDays: 30,
       idempotencyWindowHours: 24,
+      nodesPerShard: 50_000,
+      nodesPerSegment: 2_000,
+      shards: 0,
     });
     expect(Object.isFrozen(settings)).toBe(true);
   });

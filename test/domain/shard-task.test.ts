@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '#shared/domain/errors.ts';
-import { isStale, parseTask, serializeTask, type CheckTask, type PlanTask } from '#shared/domain/shard-task.ts';
+import { parseTask, serializeTask, type CheckTask, type PlanTask } from '#shared/domain/shard-task.ts';
 
 const PLAN: PlanTask = {
   v: 1,
@@ -13,7 +13,6 @@ const PLAN: PlanTask = {
   segments: 16,
   previousSegments: 8,
   shard: 3,
-  deadline: '2026-11-27T10:19:00.000Z',
 };
 const CHECK: CheckTask = {
   v: 1,
@@ -26,7 +25,6 @@ const CHECK: CheckTask = {
   shards: 1,
   segments: 1,
   shard: 0,
-  deadline: '2026-11-27T10:20:00.000Z',
 };
 
 describe('shard tasks', () => {
@@ -36,17 +34,13 @@ describe('shard tasks', () => {
   });
 
   it('name every field that is wrong', () => {
-    const bad = { ...PLAN, shard: 4, head: -1, deadline: 'soon', stream: 'main#x' };
+    const bad = { ...PLAN, shard: 4, head: -1, plannedAt: 'soon', stream: 'main#x' };
     expect(() => parseTask(JSON.stringify(bad))).toThrow(ValidationError);
-    expect(() => parseTask(JSON.stringify(bad))).toThrow(/stream: must be a stream name.*shard: must be a whole number below shards.*deadline: must be an ISO 8601 time.*head: must be a whole number ≥ 0/);
+    expect(() => parseTask(JSON.stringify(bad))).toThrow(/stream: must be a stream name.*shard: must be a whole number below shards.*plannedAt: must be an ISO 8601 time.*head: must be a whole number ≥ 0/);
     expect(() => parseTask(JSON.stringify({ ...CHECK, heads: [] }))).toThrow(/heads: must be a non-empty list/);
     expect(() => parseTask(JSON.stringify({ ...PLAN, shards: 32 }))).toThrow(/shards: must be a whole number from 1 to segments/);
     expect(() => parseTask('{"v":1')).toThrow('(body): is not JSON');
     expect(() => parseTask('[1]')).toThrow('(body): must be an object');
   });
 
-  it('are stale only after their deadline, the next tick', () => {
-    expect(isStale(PLAN, new Date('2026-11-27T10:19:00.000Z'))).toBe(false);
-    expect(isStale(PLAN, new Date('2026-11-27T10:19:00.001Z'))).toBe(true);
-  });
 });

@@ -252,7 +252,7 @@ describe('the in-memory convergence store', () => {
     expect(await store.putPlanHeader(header(7, 5), 100)).toEqual({ written: true, header: header(7, 5) });
     expect(await store.putPlanHeader(header(7, 9), 200)).toEqual({ written: false, header: header(7, 5) });
 
-    expect((await store.recent('main', 7, 10))[0]).toEqual({ ...header(7, 5), converged: false });
+    expect((await store.recent('main', 7, 10))[0]).toEqual({ ...header(7, 5), shardsReported: 0, shardsExpired: 0, converged: false });
     expect(store.expiresAt('main', 7)).toBe(100);
   });
 

@@ -651,6 +651,12 @@ export class InMemoryCheckStore implements CheckStore {
     return stored === undefined ? undefined : { header: jsonCopy(stored.header), progress: progressOf(stored) };
   }
 
+  async latestTick(stream: string): Promise<number | undefined> {
+    await roundTrip();
+    const ticks = [...this.ticks.values()].filter((stored) => stored.header.stream === stream).map((stored) => stored.header.interval);
+    return ticks.length === 0 ? undefined : Math.max(...ticks);
+  }
+
   async putPartial(stream: string, interval: number, shard: number, tally: TallyState, _expiresAtEpochSeconds: number): Promise<void> {
     await roundTrip();
     const id = recordId(stream, interval);

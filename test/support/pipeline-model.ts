@@ -377,7 +377,6 @@ export class PipelineModel {
       ledger: plan.wrap('shard.ledger', ledger),
       queue: plan.wrap('shard.queue', queue),
       convergence: plan.wrap('shard.convergence', convergence),
-      now: () => this.now,
     };
     this.applierDeps = {
       stream: STREAM,
@@ -402,7 +401,6 @@ export class PipelineModel {
       nodes: plan.wrap('check.nodes', nodes),
       convergence: plan.wrap('check.convergence', convergence),
       checks: plan.wrap('check.checks', checks),
-      now: () => this.now,
     };
   }
 
@@ -539,13 +537,12 @@ export class PipelineModel {
    * The planner runs the schedule delivers for k, and their shard tasks. A crashed coordinator run
    * is retried the way Lambda retries an asynchronous invocation, and a crashed shard task is
    * delivered again the way SQS redelivers it: later, after the applier has consumed what the failed
-   * run sent. The tasks of the previous interval held past their deadline arrive first: stale.
+   * run sent. The tasks of the previous interval held past the next tick arrive after this tick's header: stale.
    */
   private async plan(k: number, i: number, duplicate: PlannerDuplicate | undefined, delivery: DeliveryFaults): Promise<void> {
     const cut = (delivery.faulty ? this.faults.cuts.get(i) : undefined) ?? this.scenario.cut;
     if (cut.shards !== this.cut.shards || cut.nodesPerSegment !== this.cut.nodesPerSegment) this.tally.cutChanges += 1;
     this.cut = cut;
-    await this.deliverLateShards();
     if (duplicate !== undefined) this.tally.plannerDuplicates += 1;
     const refuse = delivery.faulty && this.faults.refusedSends.has(i);
     const late = delivery.faulty && this.faults.lateShards.has(i);
@@ -560,6 +557,8 @@ export class PipelineModel {
     const [header] = await this.ports.convergence.recent(STREAM, k, 1);
     invariant(header?.interval === k, () => `interval ${k} has no plan header after its planner ran`);
     this.plannedHeads[i] = header.head;
+    // The tasks an earlier interval's run held back arrive now, after this tick's header: stale.
+    await this.deliverLateShards(k);
   }
 
   /**
@@ -642,18 +641,18 @@ export class PipelineModel {
     });
   }
 
-  /** The previous interval's held shard tasks arrive after the tick: each must give up as stale. */
-  private async deliverLateShards(): Promise<void> {
-    const late = this.lateShardTasks;
-    this.lateShardTasks = [];
-    const stale = { ...this.plannerShard, now: () => new Date(Date.parse(late[0]?.deadline ?? '') + 1_000) };
+  /** The earlier intervals' held shard tasks arrive after tick k wrote its header: each must give up as stale. */
+  private async deliverLateShards(k: number): Promise<void> {
+    const late = this.lateShardTasks.filter((task) => task.interval < k);
+    this.lateShardTasks = this.lateShardTasks.filter((task) => task.interval >= k);
+    const stale = this.plannerShard;
     for (const task of late) {
       // A crash on the way is delivered again, as SQS would, until the stale task has reported.
       for (let attempt = 1; ; attempt += 1) {
         invariant(attempt < MAX_PLANNER_ROUNDS, () => `the late shard task of ${task.interval} kept failing`);
         try {
           const result = await planShard(task, stale);
-          invariant(result.expired, () => `a shard task of ${task.interval} delivered after its deadline planned anyway`);
+          invariant(result.expired, () => `a shard task of ${task.interval} delivered after the next tick planned anyway`);
           break;
         } catch (error) {
           if (!(error instanceof InjectedCrash)) throw error;

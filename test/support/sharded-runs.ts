@@ -80,8 +80,6 @@ export interface TickSettings {
   readonly openIntervals?: number;
   /** The cut of each interval; default one shard of one segment per node, at most 4 shards. */
   readonly sharding?: { readonly nodesPerShard: number; readonly nodesPerSegment: number; readonly shards: number };
-  /** The shards' clock; default: the tick's own time (never stale). */
-  readonly now?: () => Date;
 }
 
 /** Ports a tick runs on: the in-memory ones of {@link createInMemoryPorts}. */
@@ -90,7 +88,6 @@ export type TickPorts = ReturnType<typeof createInMemoryPorts>;
 /** Planner and checker tick deps over one set of in-memory ports. */
 export function tickDeps(ports: TickPorts, settings: TickSettings): { plan: PlanTickDeps; check: CheckTickDeps } {
   const sharding = settings.sharding ?? { nodesPerShard: 2, nodesPerSegment: 1, shards: 0 };
-  const now = settings.now ?? (() => new Date(0));
   const rules = {
     stream: settings.stream,
     intervalSeconds: settings.intervalSeconds,
@@ -101,7 +98,7 @@ export function tickDeps(ports: TickPorts, settings: TickSettings): { plan: Plan
   return {
     plan: {
       start: { stream: settings.stream, intervalSeconds: settings.intervalSeconds, retentionDays: 1, sharding, log: ports.log, nodes: ports.nodes, convergence: ports.convergence, tasks: ports.planTasks },
-      shard: { rules, retentionDays: 1, nodes: ports.nodes, ledger: ports.ledger, queue: ports.queue, convergence: ports.convergence, now },
+      shard: { rules, retentionDays: 1, nodes: ports.nodes, ledger: ports.ledger, queue: ports.queue, convergence: ports.convergence },
       tasks: ports.planTasks,
     },
     check: {
@@ -116,7 +113,7 @@ export function tickDeps(ports: TickPorts, settings: TickSettings): { plan: Plan
         checks: ports.checks,
         tasks: ports.checkTasks,
       },
-      shard: { stream: settings.stream, intervalSeconds: settings.intervalSeconds, log: ports.log, nodes: ports.nodes, convergence: ports.convergence, checks: ports.checks, now },
+      shard: { stream: settings.stream, intervalSeconds: settings.intervalSeconds, log: ports.log, nodes: ports.nodes, convergence: ports.convergence, checks: ports.checks },
       tasks: ports.checkTasks,
     },
   };

@@ -10,7 +10,8 @@ import type { RejectedNode } from '#shared/domain/node.ts';
 import type { NodePage } from '#shared/domain/ports.ts';
 import { NO_PLAN_TOTALS, type ChainLink, type IntervalVerdict, type LogEntry } from '#shared/domain/types.ts';
 import { chainEntries } from '#shared/usecases/append-updates.ts';
-import type { CheckShardDeps, TickVerdicts } from '#shared/usecases/check-shard.ts';
+import { checkShard, type CheckShardDeps, type TickVerdicts } from '#shared/usecases/check-shard.ts';
+import { startCheck } from '#shared/usecases/start-check.ts';
 import { InMemoryCheckStore, InMemoryConvergenceStore, InMemoryLog, InMemoryNodeRepository, InMemoryTaskQueue } from '#test/support/in-memory.ts';
 import { checkTick } from '#test/support/sharded-runs.ts';
 import type { CheckTask } from '#shared/domain/shard-task.ts';
@@ -66,7 +67,7 @@ async function checkConvergence(
   const tasks = new InMemoryTaskQueue<CheckTask>();
   const result = await checkTick(input, {
     start: { stream: STREAM, intervalSeconds: T, openIntervals: 5, sharding, log: ports.log, nodes: ports.nodes, convergence: ports.convergence, checks: ports.checks, tasks },
-    shard: { stream: STREAM, intervalSeconds: T, reportTopN: 10, log: ports.log, nodes: ports.nodes, convergence: ports.convergence, checks: ports.checks, now: () => input.now, ...extra },
+    shard: { stream: STREAM, intervalSeconds: T, reportTopN: 10, log: ports.log, nodes: ports.nodes, convergence: ports.convergence, checks: ports.checks, ...extra },
     tasks,
   });
   return {
@@ -227,7 +228,7 @@ describe('a checker tick (coordinator and shards)', () => {
       expect(record?.verdict).toMatchObject({ maxLagUpdates: 10, converged: false });
     });
 
-    it('never lets a retried run of an earlier tick overwrite the verdict of a later one', async () => {
+    it('never lets a retried run of an earlier tick overwrite the verdict of a later one: its shard gives up as expired', async () => {
       // Prepare: tick K + 1 has judged k; a retry of tick K runs afterwards, reading that verdict.
       const { log, nodes, convergence, checks, entries } = await world();
       nodes.putItem(nodeAt(entries, 'n-1', 20));
@@ -238,8 +239,9 @@ describe('a checker tick (coordinator and shards)', () => {
       // Act
       const retry = await checkConvergence({ interval: K, now: intervalStart(K, T) }, { log, nodes, convergence, checks });
 
-      // Assess
-      expect(retry.superseded).toEqual([K - 1]);
+      // Assess: tick K's shard finds tick K + 1's header, so it judges nothing; K + 1's verdict stands.
+      expect(retry.evaluated).toEqual([]);
+      expect((await checks.getCheckHeader(STREAM, K))?.progress).toMatchObject({ expired: 1, merged: false });
       const [record] = await convergence.recent(STREAM, K - 1, 1);
       expect(record).toMatchObject({ checkedAt: intervalStart(K + 1, T).toISOString(), verdict: { maxLagUpdates: 10 } });
     });
@@ -349,7 +351,7 @@ describe('a checker tick cut into shards', () => {
       { interval: K + 1, now: intervalStart(K + 1, T) },
       {
         start: { stream: STREAM, intervalSeconds: T, openIntervals: 5, sharding: { nodesPerShard: 1_000, nodesPerSegment: 1_000, shards: 1 }, log, nodes, convergence, checks, tasks },
-        shard: { stream: STREAM, intervalSeconds: T, log, nodes, convergence, checks, now: () => intervalStart(K + 1, T) },
+        shard: { stream: STREAM, intervalSeconds: T, log, nodes, convergence, checks },
         tasks,
       },
     );
@@ -365,26 +367,27 @@ describe('a checker tick cut into shards', () => {
   });
 
   it('counts a check task that arrives after the next tick as expired, merges nothing, and the tick after next reports it unmerged', async () => {
-    // Prepare
+    // Prepare: tick K's coordinator ran, its task is held; tick K + 1's coordinator has written its header.
     const { log, nodes, convergence, checks, entries } = await world();
     nodes.putItem(nodeAt(entries, 'n-1', 30));
     await planned(convergence, K - 1, 30, entries);
-
-    // Act: the shard's clock is past the deadline (the next tick).
-    const late = await checkConvergence({ interval: K, now: intervalStart(K, T) }, { log, nodes, convergence, checks }, { now: () => intervalStart(K + 1, T + 1) });
     const tasks = new InMemoryTaskQueue<CheckTask>();
     const sharding = { nodesPerShard: 1_000, nodesPerSegment: 1_000, shards: 1 };
-    const later = await checkTick(
-      { interval: K + 2, now: intervalStart(K + 2, T) },
-      {
-        start: { stream: STREAM, intervalSeconds: T, openIntervals: 5, sharding, log, nodes, convergence, checks, tasks },
-        shard: { stream: STREAM, intervalSeconds: T, log, nodes, convergence, checks, now: () => intervalStart(K + 2, T) },
-        tasks,
-      },
-    );
+    const start = { stream: STREAM, intervalSeconds: T, openIntervals: 5, sharding, log, nodes, convergence, checks, tasks };
+    const shard = { stream: STREAM, intervalSeconds: T, log, nodes, convergence, checks };
+    await startCheck({ interval: K, now: intervalStart(K, T) }, start);
+    const [held] = tasks.take();
+    if (held === undefined) throw new Error('tick K sent no task');
+    await startCheck({ interval: K + 1, now: intervalStart(K + 1, T) }, start);
+    tasks.take();
+
+    // Act: the held task arrives; then tick K + 2 runs whole.
+    const late = await checkShard(held, shard);
+    const later = await checkTick({ interval: K + 2, now: intervalStart(K + 2, T) }, { start, shard, tasks });
 
     // Assess: nothing was judged at K; K + 2 judges k afresh and names tick K as never merged.
-    expect(late.evaluated).toEqual([]);
+    expect(late).toMatchObject({ expired: true, counted: true, activeNodes: 0 });
+    expect(late.merged).toBeUndefined();
     expect((await checks.getCheckHeader(STREAM, K))?.progress).toMatchObject({ reported: 0, expired: 1, merged: false });
     expect(later.start.unmergedTick).toBe(K);
     expect(later.merged?.evaluated).toMatchObject([{ interval: K - 1, converged: true }]);
@@ -409,13 +412,12 @@ describe('a checker tick cut into shards', () => {
     const tasks = new InMemoryTaskQueue<CheckTask>();
     const sharding = { nodesPerShard: 1_000, nodesPerSegment: 1_000, shards: 1 };
     const start = { stream: STREAM, intervalSeconds: T, openIntervals: 5, sharding, log, nodes, convergence, checks, tasks };
-    const shard = { stream: STREAM, intervalSeconds: T, log, nodes, convergence, checks, now: () => intervalStart(K, T) };
+    const shard = { stream: STREAM, intervalSeconds: T, log, nodes, convergence, checks };
 
     // Act
     await expect(checkTick({ interval: K, now: intervalStart(K, T) }, { start, shard: { ...shard, checks: crashing }, tasks })).rejects.toThrow('died after its report');
     const [task] = (await checks.getCheckHeader(STREAM, K)) === undefined ? [] : tasks.tasks;
     if (task === undefined) throw new Error('the tick sent no task');
-    const { checkShard } = await import('#shared/usecases/check-shard.ts');
     const again = await checkShard(task, shard);
 
     // Assess

@@ -28,7 +28,7 @@ async function world(nodes: number, head: number, settings: Partial<TickSettings
   const ports = createInMemoryPorts();
   for (let index = 0; index < nodes; index += 1) await registerNode({ nodeId: `n-${index}`, rate: 1 }, { nodes: ports.nodes });
   if (head > 0) await appendUpdates({ updates: puts(head) }, { stream: STREAM, log: ports.log, now: () => NOW, sleep: async () => {}, random: Math.random });
-  const deps = tickDeps(ports, { stream: STREAM, intervalSeconds: T, batchSize: 10, sharding: { nodesPerShard: 3, nodesPerSegment: 2, shards: 0 }, now: () => NOW, ...settings });
+  const deps = tickDeps(ports, { stream: STREAM, intervalSeconds: T, batchSize: 10, sharding: { nodesPerShard: 3, nodesPerSegment: 2, shards: 0 }, ...settings });
   return { ports, deps };
 }
 
@@ -56,9 +56,7 @@ describe('the planner coordinator', () => {
     expect(result).toMatchObject({ interval: K, head: 100, headerWritten: true, shards: 4, segments: 8, fleetSize: 10 });
     const [header] = await ports.convergence.recent(STREAM, K, 1);
     expect(header).toMatchObject({ head: 100, shards: 4, segments: 8, previousSegments: 8, shardsReported: 0 });
-    expect(ports.planTasks.tasks.map((task) => [task.shard, task.head, task.segments, task.deadline])).toEqual(
-      [0, 1, 2, 3].map((shard) => [shard, 100, 8, intervalStart(K + 1, T).toISOString()]),
-    );
+    expect(ports.planTasks.tasks.map((task) => [task.shard, task.head, task.segments, task.plannedAt])).toEqual([0, 1, 2, 3].map((shard) => [shard, 100, 8, NOW.toISOString()]));
   });
 
   it('re-sends the same tasks, with the first run’s head and cut, when the tick is delivered again after more ingest', async () => {
@@ -168,8 +166,9 @@ describe('a planner shard', () => {
     const [task] = ports.planTasks.take();
     if (task === undefined) throw new Error('no task');
 
-    // Act
-    const result = await planShard(task, { ...deps.plan.shard, now: () => new Date(Date.parse(task.deadline) + 1) });
+    // Act: the next tick has written its header before the task arrives.
+    await startPlan({ interval: K + 1, plannedAt: intervalStart(K + 1, T) }, deps.plan.start);
+    const result = await planShard(task, deps.plan.shard);
 
     // Assess
     expect(result).toMatchObject({ expired: true, reported: true, segmentsPlanned: 0 });

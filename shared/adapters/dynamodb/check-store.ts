@@ -10,7 +10,7 @@
  * Both expire (TTL) a day after their tick.
  */
 import type { DynamoDBDocumentClient, UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { TallyState } from '#shared/domain/convergence.ts';
 import type { CheckHeader, CheckOutcome, CheckProgress, CheckStore } from '#shared/domain/ports.ts';
 import { MalformedItemError } from '../errors.ts';
@@ -60,6 +60,23 @@ export class DynamoCheckStore implements CheckStore {
   async getCheckHeader(stream: string, interval: number): Promise<{ header: CheckHeader; progress: CheckProgress } | undefined> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: headerKey(stream, interval), ConsistentRead: true }));
     return Item === undefined ? undefined : this.read(stream, Item);
+  }
+
+  async latestTick(stream: string): Promise<number | undefined> {
+    const { Items } = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: '#stream = :stream',
+        ProjectionExpression: '#interval',
+        ExpressionAttributeNames: { '#stream': 'stream', '#interval': 'interval' },
+        ExpressionAttributeValues: { ':stream': headerKey(stream, 0).stream },
+        ScanIndexForward: false,
+        Limit: 1,
+        ConsistentRead: true,
+      }),
+    );
+    const stored = Items?.[0];
+    return stored === undefined ? undefined : new ItemReader(this.tableName, stored).number('interval');
   }
 
   async putPartial(stream: string, interval: number, shard: number, tally: TallyState, expiresAtEpochSeconds: number): Promise<void> {
