@@ -140,6 +140,142 @@ describe('DynamoNodeRepository', () => {
     });
   });
 
+  describe('scanSegment', () => {
+    it('scans the whole table in one segment, consistently, without a status filter, when there is one segment', async () => {
+      // Prepare
+      ddbMock.on(ScanCommand).resolves({ Items: [node('n-1')], ScannedCount: 1 });
+
+      // Act
+      await pagesOf(repository.scanSegment(0, 1, { includePaused: false }));
+
+      // Assess
+      const input = ddbMock.commandCalls(ScanCommand)[0]?.args[0].input;
+      expect(input).toStrictEqual({ TableName: TABLE, ConsistentRead: true });
+      expect(ddbMock).not.toHaveReceivedCommand(DescribeTableCommand);
+    });
+
+    it('scans its own segment of a parallel Scan, page by page, the segment kept on every page', async () => {
+      // Prepare
+      ddbMock
+        .on(ScanCommand)
+        .resolvesOnce({ Items: [node('n-1')], ScannedCount: 1, LastEvaluatedKey: { nodeId: 'n-1' } })
+        .resolvesOnce({ Items: [node('n-9')], ScannedCount: 1 });
+
+      // Act
+      const pages = await pagesOf(repository.scanSegment(2, 6, { includePaused: false }));
+
+      // Assess
+      expect(pages.map((page) => page.nodes.map((n) => n.nodeId))).toEqual([['n-1'], ['n-9']]);
+      expect(ddbMock).toHaveReceivedCommandTimes(ScanCommand, 2);
+      expect(ddbMock.commandCalls(ScanCommand).map((call) => call.args[0].input)).toStrictEqual([
+        { TableName: TABLE, ConsistentRead: true, Segment: 2, TotalSegments: 6 },
+        { TableName: TABLE, ConsistentRead: true, Segment: 2, TotalSegments: 6, ExclusiveStartKey: { nodeId: 'n-1' } },
+      ]);
+    });
+
+    it('leaves paused nodes out unless asked to include them, and reports invalid items either way', async () => {
+      // Prepare
+      const items = [node('n-1'), node('n-2', { status: 'paused' }), { ...node('n-3'), status: 'Active' }];
+      ddbMock.on(ScanCommand).resolves({ Items: items, ScannedCount: 3 });
+
+      // Act
+      const [active] = await pagesOf(repository.scanSegment(0, 2, { includePaused: false }));
+      const [all] = await pagesOf(repository.scanSegment(0, 2, { includePaused: true }));
+
+      // Assess
+      expect(active?.nodes.map((n) => n.nodeId)).toEqual(['n-1']);
+      expect(all?.nodes.map((n) => `${n.nodeId}/${n.status}`)).toEqual(['n-1/active', 'n-2/paused']);
+      expect([active, all].map((page) => page?.rejected.map(({ nodeId, attribute }) => `${nodeId}/${attribute}`))).toEqual([['n-3/status'], ['n-3/status']]);
+    });
+
+    it('counts every item each page read as scanned, paused and invalid ones included', async () => {
+      // Prepare: DynamoDB's count, which a page reports even when it returns fewer items than it read.
+      ddbMock
+        .on(ScanCommand)
+        .resolvesOnce({ Items: [node('n-1'), node('n-2', { status: 'paused' }), { ...node('n-3'), rate: 0 }], ScannedCount: 7, LastEvaluatedKey: { nodeId: 'n-3' } })
+        .resolvesOnce({ Items: [node('n-4'), node('n-5')] });
+
+      // Act
+      const pages = await pagesOf(repository.scanSegment(1, 4, { includePaused: false }));
+
+      // Assess
+      expect(pages.map((page) => page.scanned)).toEqual([7, 2]);
+    });
+  });
+
+  describe('fleetSize', () => {
+    it('is the table’s item count as DescribeTable reports it', async () => {
+      // Prepare
+      ddbMock.on(DescribeTableCommand).resolves({ Table: { TableName: TABLE, ItemCount: 12_001 } });
+
+      // Act & Assess
+      await expect(repository.fleetSize()).resolves.toBe(12_001);
+      expect(ddbMock).toHaveReceivedCommandExactlyOnceWith(DescribeTableCommand, { TableName: TABLE });
+    });
+
+    it('trusts the count for itemCountTtlMs, then reads it again', async () => {
+      // Prepare
+      let clock = 1_000;
+      repository = new DynamoNodeRepository(documentClient(), TABLE, { itemCountTtlMs: 60_000, now: () => clock });
+      ddbMock.on(DescribeTableCommand).resolvesOnce({ Table: { ItemCount: 40 } }).resolvesOnce({ Table: { ItemCount: 90 } });
+
+      // Act
+      const sizes = [await repository.fleetSize()];
+      clock += 60_000;
+      sizes.push(await repository.fleetSize());
+      clock += 1;
+      sizes.push(await repository.fleetSize());
+
+      // Assess
+      expect(sizes).toEqual([40, 40, 90]);
+      expect(ddbMock).toHaveReceivedCommandTimes(DescribeTableCommand, 2);
+    });
+
+    it('shares its cached count with scanActive’s choice of segments', async () => {
+      // Prepare
+      ddbMock.on(DescribeTableCommand).resolves({ Table: { ItemCount: 12_001 } });
+      ddbMock.on(ScanCommand).resolves({ Items: [] });
+
+      // Act
+      await repository.fleetSize();
+      await pagesOf(repository.scanActive());
+
+      // Assess
+      expect(ddbMock).toHaveReceivedCommandTimes(DescribeTableCommand, 1);
+      expect(ddbMock).toHaveReceivedCommandWith(ScanCommand, { TotalSegments: 3 });
+    });
+
+    it('reads a table DynamoDB has not counted yet as empty', async () => {
+      // Prepare
+      ddbMock.on(DescribeTableCommand).resolves({ Table: { TableName: TABLE } });
+
+      // Act & Assess
+      await expect(repository.fleetSize()).resolves.toBe(0);
+    });
+
+    it('fails naming DescribeTable when the answer has no table description', async () => {
+      // Prepare
+      ddbMock.on(DescribeTableCommand).resolves({});
+
+      // Act
+      const error: unknown = await repository.fleetSize().catch((caught: unknown) => caught);
+
+      // Assess
+      expect(error).toBeInstanceOf(MalformedItemError);
+      expect(error).toMatchObject({ tableName: TABLE, attribute: 'Table', message: 'Nodes: attribute Table DescribeTable returned no table description' });
+    });
+
+    it('lets DescribeTable’s errors propagate, and caches nothing from a failed read', async () => {
+      // Prepare
+      const error = throttled();
+      ddbMock.on(DescribeTableCommand).rejectsOnce(error).resolves({ Table: { ItemCount: 40 } });
+
+      // Act & Assess
+      await expect(repository.fleetSize()).rejects.toBe(error);
+      await expect(repository.fleetSize()).resolves.toBe(40);
+    });
+  });
+
   describe('get', () => {
     it('reads the node consistently and keeps every stored field', async () => {
       // Prepare

@@ -47,3 +47,27 @@ export function inFlightCounter(): { track: <T>(result: () => T, ms?: number) =>
 export const noSleep = async (): Promise<void> => {
   // Tests never wait for backoff.
 };
+
+/** The expressions of a request and the placeholders they define. */
+interface ExpressionInput {
+  readonly UpdateExpression?: string | undefined;
+  readonly ConditionExpression?: string | undefined;
+  readonly KeyConditionExpression?: string | undefined;
+  readonly ProjectionExpression?: string | undefined;
+  readonly FilterExpression?: string | undefined;
+  readonly ExpressionAttributeNames?: Record<string, string> | undefined;
+  readonly ExpressionAttributeValues?: Record<string, unknown> | undefined;
+}
+
+/**
+ * The `#name` and `:value` placeholders a request's expressions use, and those it defines:
+ * DynamoDB refuses a request that defines one it does not use, or uses one it does not define.
+ */
+export function placeholders(input: ExpressionInput | undefined): { used: { names: string[]; values: string[] }; defined: { names: string[]; values: string[] } } {
+  const expressions = [input?.UpdateExpression, input?.ConditionExpression, input?.KeyConditionExpression, input?.ProjectionExpression, input?.FilterExpression].join(' ');
+  const used = (pattern: RegExp): string[] => [...new Set(expressions.match(pattern))].sort();
+  return {
+    used: { names: used(/#\w+/g), values: used(/:\w+/g) },
+    defined: { names: Object.keys(input?.ExpressionAttributeNames ?? {}).sort(), values: Object.keys(input?.ExpressionAttributeValues ?? {}).sort() },
+  };
+}

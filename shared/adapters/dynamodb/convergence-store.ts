@@ -41,6 +41,16 @@ const STATUS_ATTRIBUTES = [...HEADER_ATTRIBUTES, 'converged', 'convergedAt', 'ch
 const TOTAL_FIELDS = Object.keys(NO_PLAN_TOTALS) as (keyof PlanTotals)[];
 
 /**
+ * The attribute each total is stored under: its own name, but `planned…` for a total named like a
+ * verdict field. The planner's `activeNodes` and the verdict's share the item: under one name the
+ * verdict's SET overwrote what the shards had added, and the record read the checker's count back
+ * as the planner's.
+ */
+const TOTAL_ATTRIBUTES = Object.fromEntries(
+  TOTAL_FIELDS.map((field) => [field, (VERDICT_FIELDS as readonly string[]).includes(field) ? `planned${field.charAt(0).toUpperCase()}${field.slice(1)}` : field]),
+) as Readonly<Record<keyof PlanTotals, string>>;
+
+/**
  * The item that holds a stream's watermark (`closedThrough`): in a partition of its own, so queries
  * of the stream's intervals never meet it. `#` cannot occur in a stream name (IDENTIFIER_PATTERN).
  */
@@ -87,7 +97,7 @@ export class DynamoConvergenceStore implements ConvergenceStore {
   }
 
   async latestPlanHeader(stream: string, before: number): Promise<(PlanHeader & Partial<PlanTotals>) | undefined> {
-    const names = Object.fromEntries([...HEADER_ATTRIBUTES, ...TOTAL_FIELDS].map((name) => [`#${name}`, name]));
+    const names = Object.fromEntries([...HEADER_ATTRIBUTES, ...Object.values(TOTAL_ATTRIBUTES)].map((name) => [`#${name}`, name]));
     const { Items } = await this.doc.send(
       new QueryCommand({
         TableName: this.tableName,
@@ -103,7 +113,7 @@ export class DynamoConvergenceStore implements ConvergenceStore {
     const stored = Items?.[0];
     if (stored === undefined) return undefined;
     const item = new ItemReader(this.tableName, stored);
-    return { ...toPlanHeader(item), ...withoutUndefined(Object.fromEntries(TOTAL_FIELDS.map((field) => [field, item.optionalNumber(field)]))) };
+    return { ...toPlanHeader(item), ...readTotals(item) };
   }
 
   async reportPlanShard(stream: string, interval: number, shard: number, report: { readonly totals: PlanTotals } | { readonly expired: true }): Promise<boolean> {
@@ -113,9 +123,9 @@ export class DynamoConvergenceStore implements ConvergenceStore {
     let update: string;
     if ('expired' in report) update = 'ADD #expiredShards :shardSet';
     else {
-      update = `ADD #plannedShards :shardSet, ${TOTAL_FIELDS.map((field) => `#${field} :${field}`).join(', ')}`;
+      update = `ADD #plannedShards :shardSet, ${TOTAL_FIELDS.map((field) => `#${TOTAL_ATTRIBUTES[field]} :${field}`).join(', ')}`;
       for (const field of TOTAL_FIELDS) {
-        names[`#${field}`] = field;
+        names[`#${TOTAL_ATTRIBUTES[field]}`] = TOTAL_ATTRIBUTES[field];
         values[`:${field}`] = report.totals[field];
       }
     }
@@ -248,8 +258,7 @@ export class DynamoConvergenceStore implements ConvergenceStore {
     const item = new ItemReader(this.tableName, stored);
     const status = toStatus(item);
     const verdict = status.checkedAt === undefined ? undefined : toVerdict(item, status, status.converged);
-    const totals = Object.fromEntries(TOTAL_FIELDS.map((field) => [field, item.optionalNumber(field)]));
-    return { ...status, ...withoutUndefined({ ...totals, verdict }) };
+    return { ...status, ...readTotals(item), ...withoutUndefined({ verdict }) };
   }
 }
 
@@ -266,6 +275,11 @@ function toPlanHeader(item: ItemReader): PlanHeader {
     segments,
     previousSegments: item.optionalNumber('previousSegments') ?? segments,
   };
+}
+
+/** The totals stored on an item, as far as its shards have reported them. */
+function readTotals(item: ItemReader): Partial<PlanTotals> {
+  return withoutUndefined(Object.fromEntries(TOTAL_FIELDS.map((field) => [field, item.optionalNumber(TOTAL_ATTRIBUTES[field])])));
 }
 
 function toStatus(item: ItemReader): IntervalStatus {
