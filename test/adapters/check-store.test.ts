@@ -216,6 +216,28 @@ describe('DynamoCheckStore', () => {
     });
   });
 
+  describe('latestTick', () => {
+    it('reads the newest check header of the stream, newest first, one item, consistently', async () => {
+      // Prepare
+      ddbMock.on(QueryCommand).resolves({ Items: [{ interval: 29_447_720 }] });
+
+      // Act
+      const tick = await store.latestTick('main');
+
+      // Assess
+      expect(tick).toBe(29_447_720);
+      const input = ddbMock.commandCalls(QueryCommand)[0]?.args[0].input;
+      expect(input).toMatchObject({ TableName: TABLE, KeyConditionExpression: '#stream = :stream', ExpressionAttributeValues: { ':stream': 'main#check' }, ScanIndexForward: false, Limit: 1, ConsistentRead: true });
+      const { used, defined } = placeholders(input);
+      expect(used).toEqual(defined);
+    });
+
+    it('is undefined for a stream without a check tick yet', async () => {
+      ddbMock.on(QueryCommand).resolves({ Items: [] });
+      expect(await store.latestTick('main')).toBeUndefined();
+    });
+  });
+
   describe('putPartial', () => {
     it('stores a shard’s tally as JSON in the tick’s partial partition, keyed by shard, unless the shard has one', async () => {
       // Prepare

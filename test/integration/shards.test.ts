@@ -118,6 +118,8 @@ describe('a check tick on DynamoDB Local', () => {
 
     // Assess
     expect(written).toEqual({ written: true, header });
+    expect(await checks.latestTick('tick')).toBe(K);
+    expect(await checks.latestTick('no-ticks-yet')).toBeUndefined();
     expect(again).toEqual({ written: false, header });
     expect(await checks.partials('tick', K)).toEqual([tally.state()]);
     expect(firstReport).toEqual({ counted: true, progress: { shards: 2, reported: 1, expired: 0, merged: false } });
