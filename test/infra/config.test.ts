@@ -24,6 +24,7 @@ describe('loadStackConfig', () => {
       settings: { intervalSeconds: 60, batchSize: 100, ...DEFAULT_SETTINGS },
       maxReceiveCount: 5,
       applier: { timeoutSeconds: 60, maxConcurrency: 10 },
+      shardMaxConcurrency: 100,
       ingest: { reservedConcurrency: 5 },
       alarms: { notConvergedIntervals: 5, functionErrors: 1, email: undefined },
       observability: { serviceName: 'microbatch-sync', metricsNamespace: 'MicrobatchSync', logLevel: 'INFO', logRetention: 30 },

@@ -9,6 +9,8 @@ import {
   createTableInput,
   DEFAULT_MAX_RECEIVE_COUNT,
   FUNCTION_NAMES,
+  FUNCTIONS,
+  handlerPath,
   QUEUES,
   queueAttributes,
   TABLES,
@@ -24,11 +26,12 @@ describe('definitions', () => {
     expect(source).toMatch(/^import type /m);
   });
 
-  it('define exactly the functions that have a handler under functions/', () => {
+  it('define exactly the functions that have a handler under functions/, each in its own folder', () => {
     const handlers = readdirSync(new URL('functions/', PROJECT_ROOT), { withFileTypes: true })
       .filter((entry) => entry.isDirectory() && existsSync(new URL(`functions/${entry.name}/handler.ts`, PROJECT_ROOT)))
       .map((entry) => entry.name);
-    expect([...FUNCTION_NAMES].sort()).toEqual(handlers.sort());
+    expect(FUNCTION_NAMES.map((name) => FUNCTIONS[name].directory).sort()).toEqual(handlers.sort());
+    expect(FUNCTION_NAMES.map(handlerPath).map((path) => existsSync(new URL(path, PROJECT_ROOT)))).toEqual(FUNCTION_NAMES.map(() => true));
   });
 
   it('name a function setting for every table', () => {

@@ -19,7 +19,16 @@ describe("removalPolicy 'destroy' (the dev switch)", () => {
   });
 
   it('keeps the same logical ids as a retained stack', () => {
-    expect(Object.keys(resourcesOfType(json, 'AWS::DynamoDB::Table')).sort()).toEqual(['ConvergenceTable', 'IngestRequestsTable', 'LogTable', 'NodesTable', 'ReplicaTable']);
+    expect(Object.keys(resourcesOfType(json, 'AWS::DynamoDB::Table')).sort()).toEqual(['ConvergenceTable', 'IngestRequestsTable', 'LogTable', 'NodesTable', 'PlansTable', 'ReplicaTable']);
+    expect(Object.keys(resourcesOfType(json, 'AWS::SQS::Queue')).sort()).toEqual([
+      'CheckTaskDeadLetterQueue',
+      'CheckTaskQueue',
+      'MicrobatchDeadLetterQueue',
+      'MicrobatchQueue',
+      'PlanTaskDeadLetterQueue',
+      'PlanTaskQueue',
+      'SchedulerDeadLetterQueue',
+    ]);
   });
 });
 
@@ -48,8 +57,8 @@ describe('a five-minute interval with a two-minute applier', () => {
     expect(json.Resources[logicalId(stack.functions.applier.function)]?.Properties?.Timeout).toBe(120);
   });
 
-  it('caps the event source at the configured concurrency', () => {
-    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 40 } });
+  it("caps the applier's event source at the configured concurrency", () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { EventSourceArn: { 'Fn::GetAtt': ['MicrobatchQueue', 'Arn'] }, ScalingConfig: { MaximumConcurrency: 40 } });
   });
 
   it('tells every function the interval and judges convergence per interval', () => {

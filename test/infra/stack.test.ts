@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { RESOURCE_ENV, SETTINGS_ENV, type Resource } from '#shared/config.ts';
 import { parseScheduledEvent } from '#shared/domain/scheduled-event.ts';
 import { METRIC } from '#shared/metrics.ts';
-import { FUNCTION_NAMES, FUNCTIONS, QUEUES, TABLES, type FunctionName } from '#infra/definitions.ts';
+import { FUNCTION_NAMES, FUNCTIONS, handlerPath, QUEUES, TABLES, type FunctionName } from '#infra/definitions.ts';
 import type { ServiceFunction } from '#infra/constructs/service-function.ts';
 import {
   environmentOf,
@@ -41,18 +41,21 @@ function properties(id: string): Record<string, unknown> {
   return resource.Properties;
 }
 
+/** A handler's source, from the file its definition names. */
+function handlerSource(name: FunctionName): string {
+  return readFileSync(new URL(handlerPath(name), PROJECT_ROOT), 'utf8');
+}
+
 /** The resources a handler asks `loadResources` for, read from its source. */
 function resourcesTheHandlerLoads(name: FunctionName): Resource[] {
-  const source = readFileSync(new URL(`functions/${name}/handler.ts`, PROJECT_ROOT), 'utf8');
-  const match = /loadResources\(\[([^\]]*)\]\)/.exec(source);
-  if (match?.[1] === undefined) throw new Error(`functions/${name}/handler.ts does not call loadResources([...])`);
+  const match = /loadResources\(\[([^\]]*)\]\)/.exec(handlerSource(name));
+  if (match?.[1] === undefined) throw new Error(`${handlerPath(name)} does not call loadResources([...])`);
   return [...match[1].matchAll(/'(\w+)'/g)].map((m) => m[1] as Resource);
 }
 
 /** The metrics a handler emits, read from its source (`metrics.addMetric(METRIC.<name>, …)` or an `addCounts({ [METRIC.<name>]: … })` entry). */
 function metricsTheHandlerEmits(name: FunctionName): string[] {
-  const source = readFileSync(new URL(`functions/${name}/handler.ts`, PROJECT_ROOT), 'utf8');
-  return [...source.matchAll(/(?:addMetric\(|\[)METRIC\.(\w+)/g)].map((match) => METRIC[match[1] as keyof typeof METRIC]);
+  return [...handlerSource(name).matchAll(/(?:addMetric\(|\[)METRIC\.(\w+)/g)].map((match) => METRIC[match[1] as keyof typeof METRIC]);
 }
 
 /** The dashboard's body, its tokens (ARNs, queue names) replaced by a placeholder. */
@@ -65,9 +68,17 @@ function dashboardBody(): { widgets: { properties: { title: string; metrics?: un
 describe('stateful resources', () => {
   it('keeps the exact logical ids of every table and queue, so no refactor replaces one', () => {
     expect(Object.keys(resourcesOfType(json, 'AWS::DynamoDB::Table')).sort()).toEqual(
-      ['ConvergenceTable', 'IngestRequestsTable', 'LogTable', 'NodesTable', 'ReplicaTable'],
+      ['ConvergenceTable', 'IngestRequestsTable', 'LogTable', 'NodesTable', 'PlansTable', 'ReplicaTable'],
     );
-    expect(Object.keys(resourcesOfType(json, 'AWS::SQS::Queue')).sort()).toEqual(['MicrobatchDeadLetterQueue', 'MicrobatchQueue', 'SchedulerDeadLetterQueue']);
+    expect(Object.keys(resourcesOfType(json, 'AWS::SQS::Queue')).sort()).toEqual([
+      'CheckTaskDeadLetterQueue',
+      'CheckTaskQueue',
+      'MicrobatchDeadLetterQueue',
+      'MicrobatchQueue',
+      'PlanTaskDeadLetterQueue',
+      'PlanTaskQueue',
+      'SchedulerDeadLetterQueue',
+    ]);
   });
 
   it('retains tables, queues and log groups by default', () => {
@@ -87,6 +98,7 @@ describe('tables', () => {
     ['ReplicaTable', [{ AttributeName: 'nodeId', KeyType: 'HASH' }, { AttributeName: 'key', KeyType: 'RANGE' }], [['nodeId', 'S'], ['key', 'S']]],
     ['ConvergenceTable', [{ AttributeName: 'stream', KeyType: 'HASH' }, { AttributeName: 'interval', KeyType: 'RANGE' }], [['stream', 'S'], ['interval', 'N']]],
     ['IngestRequestsTable', [{ AttributeName: 'requestId', KeyType: 'HASH' }, { AttributeName: 'chunk', KeyType: 'RANGE' }], [['requestId', 'S'], ['chunk', 'N']]],
+    ['PlansTable', [{ AttributeName: 'segment', KeyType: 'HASH' }, { AttributeName: 'interval', KeyType: 'RANGE' }], [['segment', 'S'], ['interval', 'N']]],
   ])('%s has the keys the adapters use', (id, keySchema, attributes) => {
     const table = properties(id);
     expect(table.KeySchema).toEqual(keySchema);
@@ -107,12 +119,11 @@ describe('tables', () => {
         (table.Properties?.PointInTimeRecoverySpecification as { PointInTimeRecoveryEnabled: boolean }).PointInTimeRecoveryEnabled,
       ]),
     );
-    expect(pitr).toEqual({ LogTable: true, NodesTable: true, ReplicaTable: true, ConvergenceTable: false, IngestRequestsTable: false });
+    expect(pitr).toEqual({ LogTable: true, NodesTable: true, ReplicaTable: true, ConvergenceTable: false, IngestRequestsTable: false, PlansTable: false });
   });
 
-  it('expires Convergence records and ingest request markers on expiresAt', () => {
-    expect(properties('ConvergenceTable').TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
-    expect(properties('IngestRequestsTable').TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+  it('expires Convergence records, ingest request markers and segment plans on expiresAt', () => {
+    for (const id of ['ConvergenceTable', 'IngestRequestsTable', 'PlansTable']) expect(properties(id).TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
     for (const id of ['LogTable', 'NodesTable', 'ReplicaTable']) expect(properties(id).TimeToLiveSpecification).toBeUndefined();
   });
 
@@ -147,7 +158,7 @@ describe('queues', () => {
     expect(properties('MicrobatchDeadLetterQueue')).toMatchObject({ FifoQueue: true, SqsManagedSseEnabled: true, MessageRetentionPeriod: QUEUES.microbatchDeadLetter.retentionSeconds });
   });
 
-  it.each(['MicrobatchQueue', 'MicrobatchDeadLetterQueue', 'SchedulerDeadLetterQueue'])('denies every request to %s that does not use TLS', (queueId) => {
+  it.each(Object.values(QUEUES).map((queue) => queue.logicalId))('denies every request to %s that does not use TLS', (queueId) => {
     synthesized.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
       Queues: [{ Ref: queueId }],
       PolicyDocument: {
@@ -203,24 +214,27 @@ describe('functions', () => {
     expect(set.sort()).toEqual(resourcesTheHandlerLoads(name).map((resource) => RESOURCE_ENV[resource]).sort());
   });
 
-  it('points each resource variable at its table or queue', () => {
-    expect(environmentOf(json, fn('planner'))).toMatchObject({
-      [RESOURCE_ENV.logTable]: { Ref: 'LogTable' },
-      [RESOURCE_ENV.nodesTable]: { Ref: 'NodesTable' },
-      [RESOURCE_ENV.convergenceTable]: { Ref: 'ConvergenceTable' },
-      [RESOURCE_ENV.queueUrl]: { Ref: 'MicrobatchQueue' },
-    });
-    expect(environmentOf(json, fn('applier'))).toMatchObject({ [RESOURCE_ENV.replicaTable]: { Ref: 'ReplicaTable' } });
-    expect(environmentOf(json, fn('ingest'))).toMatchObject({ [RESOURCE_ENV.ingestRequestsTable]: { Ref: 'IngestRequestsTable' } });
+  it.each<[FunctionName, Partial<Record<Resource, string>>]>([
+    ['planner', { logTable: 'LogTable', nodesTable: 'NodesTable', convergenceTable: 'ConvergenceTable', planTaskQueueUrl: 'PlanTaskQueue' }],
+    ['plannerShard', { nodesTable: 'NodesTable', plansTable: 'PlansTable', convergenceTable: 'ConvergenceTable', queueUrl: 'MicrobatchQueue' }],
+    ['applier', { logTable: 'LogTable', nodesTable: 'NodesTable', replicaTable: 'ReplicaTable' }],
+    ['checker', { logTable: 'LogTable', nodesTable: 'NodesTable', convergenceTable: 'ConvergenceTable', checkTaskQueueUrl: 'CheckTaskQueue' }],
+    ['checkerShard', { logTable: 'LogTable', nodesTable: 'NodesTable', convergenceTable: 'ConvergenceTable' }],
+    ['ingest', { logTable: 'LogTable', ingestRequestsTable: 'IngestRequestsTable' }],
+  ])("points each of %s's resource variables at its table or queue", (name, resources) => {
+    const resourceNames = Object.values(RESOURCE_ENV) as string[];
+    const set = Object.fromEntries(Object.entries(environmentOf(json, fn(name))).filter(([key]) => resourceNames.includes(key)));
+    expect(set).toEqual(Object.fromEntries(Object.entries(resources).map(([resource, id]) => [RESOURCE_ENV[resource as Resource], { Ref: id }])));
   });
 
   it('reserves concurrency for ingest only (its head item is one hot key)', () => {
     expect(properties(logicalId(fn('ingest').function)).ReservedConcurrentExecutions).toBe(5);
-    for (const name of ['planner', 'applier', 'checker'] as const) expect(properties(logicalId(fn(name).function)).ReservedConcurrentExecutions).toBeUndefined();
+    for (const name of FUNCTION_NAMES.filter((other) => other !== 'ingest')) expect(properties(logicalId(fn(name).function)).ReservedConcurrentExecutions).toBeUndefined();
   });
 
   it('feeds the applier from the queue in batches of 10 with partial batch responses and a concurrency cap', () => {
-    synthesized.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    // The applier's, and one per shard function's task queue.
+    synthesized.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
     synthesized.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: { 'Fn::GetAtt': ['MicrobatchQueue', 'Arn'] },
       FunctionName: { Ref: logicalId(fn('applier').function) },
@@ -239,14 +253,24 @@ describe('least privilege', () => {
     return Object.fromEntries(Object.entries(grantsOf(json, fn(name))).filter(([resource]) => resource !== logGroupId));
   };
 
-  it('lets the planner read the head, size and scan and claim nodes, write and read back plan headers, add their totals and send microbatches', () => {
+  it('lets the planner read the head, size the fleet, write, read back and query plan headers and send plan tasks', () => {
     expect(withoutLogs('planner')).toEqual({
       LogTable: ['dynamodb:GetItem'],
-      NodesTable: ['dynamodb:DescribeTable', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
-      ConvergenceTable: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-      MicrobatchQueue: ['sqs:SendMessage'],
+      NodesTable: ['dynamodb:DescribeTable'],
+      ConvergenceTable: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+      PlanTaskQueue: ['sqs:SendMessage'],
       // Lambda sends the record of a failed asynchronous run with the function's own role.
       SchedulerDeadLetterQueue: ['sqs:SendMessage'],
+    });
+  });
+
+  it("lets a planner shard scan and claim nodes, read and write segment plans, report to the plan header, send microbatches and consume plan tasks", () => {
+    expect(withoutLogs('plannerShard')).toEqual({
+      NodesTable: ['dynamodb:Scan', 'dynamodb:UpdateItem'],
+      PlansTable: ['dynamodb:PutItem', 'dynamodb:Query'],
+      ConvergenceTable: ['dynamodb:UpdateItem'],
+      MicrobatchQueue: ['sqs:SendMessage'],
+      PlanTaskQueue: consume,
     });
   });
 
@@ -259,12 +283,22 @@ describe('least privilege', () => {
     });
   });
 
-  it('lets the checker read the log, size and scan the nodes, read the watermark and records, and write verdicts, expiries and the watermark', () => {
+  it('lets the checker read the head, size the fleet, read the watermark, records and check headers, write expiries, the watermark and check headers, and send check tasks', () => {
     expect(withoutLogs('checker')).toEqual({
-      LogTable: ['dynamodb:BatchGetItem', 'dynamodb:GetItem'],
-      NodesTable: ['dynamodb:DescribeTable', 'dynamodb:Scan'],
-      ConvergenceTable: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+      LogTable: ['dynamodb:GetItem'],
+      NodesTable: ['dynamodb:DescribeTable'],
+      ConvergenceTable: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+      CheckTaskQueue: ['sqs:SendMessage'],
       SchedulerDeadLetterQueue: ['sqs:SendMessage'],
+    });
+  });
+
+  it('lets a checker shard read chain links, scan nodes, store and merge partial tallies, write verdicts and consume check tasks', () => {
+    expect(withoutLogs('checkerShard')).toEqual({
+      LogTable: ['dynamodb:BatchGetItem'],
+      NodesTable: ['dynamodb:Scan'],
+      ConvergenceTable: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+      CheckTaskQueue: consume,
     });
   });
 
@@ -283,17 +317,19 @@ describe('least privilege', () => {
 
   it.each(['planner', 'checker'] as const)('lets the %s send its failed-run record to the failed-ticks queue, and only send', (name) => {
     const failedTicksArn = { 'Fn::GetAtt': ['SchedulerDeadLetterQueue', 'Arn'] };
-    // minimizePolicies may merge it with the planner's SendMessage on the microbatch queue.
+    // minimizePolicies may merge it with the coordinator's SendMessage on its task queue.
     const statements = roleStatements(json, logicalId(fn(name).role)).filter((statement) => statement.Resource.some((resource) => JSON.stringify(resource) === JSON.stringify(failedTicksArn)));
     expect(statements).toEqual([expect.objectContaining({ Effect: 'Allow', Action: ['sqs:SendMessage'] })]);
   });
 
-  it('gives the applier and ingest, which nothing invokes asynchronously, no access to the failed-ticks queue', () => {
-    for (const name of ['applier', 'ingest'] as const) expect(grantsOf(json, fn(name)).SchedulerDeadLetterQueue).toBeUndefined();
+  it('gives the functions that nothing invokes asynchronously no access to the failed-ticks queue', () => {
+    const unscheduled = FUNCTION_NAMES.filter((name) => FUNCTIONS[name].invokedBy !== 'schedule');
+    expect(unscheduled).toEqual(['plannerShard', 'applier', 'checkerShard', 'ingest']);
+    for (const name of unscheduled) expect(grantsOf(json, fn(name)).SchedulerDeadLetterQueue).toBeUndefined();
   });
 
-  it('gives the checker no action at all on the Replica table', () => {
-    expect(grantsOf(json, fn('checker')).ReplicaTable).toBeUndefined();
+  it('gives no function but the applier any action on the Replica table', () => {
+    for (const name of FUNCTION_NAMES.filter((other) => other !== 'applier')) expect(grantsOf(json, fn(name)).ReplicaTable, name).toBeUndefined();
   });
 
   it('grants no wildcard action and no wildcard resource in any identity policy', () => {
@@ -406,8 +442,8 @@ describe('a failed run of a scheduled function', () => {
 describe('monitoring', () => {
   const topicRef = (): { Ref: string } => ({ Ref: logicalId(synthesized.stack.monitoring.topic) });
 
-  it('alarms when a microbatch is dead-lettered or a tick is lost (the failed-ticks queue is not empty)', () => {
-    for (const queueId of ['MicrobatchDeadLetterQueue', 'SchedulerDeadLetterQueue']) {
+  it('alarms when a microbatch or a shard task is dead-lettered or a tick is lost (the failed-ticks queue is not empty)', () => {
+    for (const queueId of ['MicrobatchDeadLetterQueue', 'SchedulerDeadLetterQueue', 'PlanTaskDeadLetterQueue', 'CheckTaskDeadLetterQueue']) {
       synthesized.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/SQS',
         MetricName: 'ApproximateNumberOfMessagesVisible',
@@ -467,14 +503,14 @@ describe('monitoring', () => {
     expect(alarm.AlarmDescription).toMatch(/^The checker found nodes/);
   });
 
-  it('alarms when the planner or the checker skips a Nodes item that is not a valid node', () => {
+  it('alarms when a planner shard skips a Nodes item that is not a valid node', () => {
     const alarm = properties(logicalId(synthesized.stack.monitoring.alarms.rejectedNodes));
     expect(alarm).toMatchObject({
       Namespace: 'MicrobatchSync',
       MetricName: METRIC.RejectedNodes,
       Dimensions: [{ Name: 'service', Value: 'microbatch-sync' }, { Name: 'stream', Value: 'main' }],
-      // Both functions count the same items each interval: the larger count, not their sum.
-      Statistic: 'Maximum',
+      // Each planner shard counts the items of its own segments: the fleet's count is their sum.
+      Statistic: 'Sum',
       ComparisonOperator: 'GreaterThanThreshold',
       Threshold: 0,
       EvaluationPeriods: 1,
@@ -535,7 +571,8 @@ describe('monitoring', () => {
 
   it('sends every alarm and its recovery to the topic, which requires TLS and has no subscriber by default', () => {
     const alarms = Object.values(resourcesOfType(json, 'AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(13);
+    // 11 on the system's own signals, 6 on function errors (one per function), 2 on the scheduled functions' destinations.
+    expect(alarms).toHaveLength(19);
     for (const alarm of alarms) expect(alarm.Properties).toMatchObject({ AlarmActions: [topicRef()], OKActions: [topicRef()] });
     synthesized.template.resourceCountIs('AWS::SNS::Subscription', 0);
     synthesized.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
@@ -578,13 +615,15 @@ describe('monitoring', () => {
     expect(shown).toContain(logicalId(synthesized.stack.monitoring.alarms.failedTicks));
   });
 
-  it('builds a dashboard of convergence lag, lagging nodes, updates applied, DLQ depth and the alarms', () => {
+  it('builds a dashboard of convergence lag, lagging nodes, updates applied, DLQ depth, shards, plan records and the alarms', () => {
     const body = dashboardBody();
     expect(body.widgets.map((widget) => widget.properties.title)).toEqual([
       'Convergence lag (seconds)',
       'Lagging nodes',
       'Updates per interval',
       'Dead-letter queue depth',
+      'Shards per interval',
+      'Plan records',
       'Alarms',
     ]);
     const metricNames = body.widgets.flatMap((widget) => (widget.properties.metrics ?? []).map((metric) => metric[1]));
@@ -610,7 +649,10 @@ describe('outputs', () => {
     expect(Object.keys(json.Outputs ?? {}).sort()).toEqual([
       'AlarmTopicArn',
       'ApplierFunctionName',
+      'CheckTaskDeadLetterQueueUrl',
+      'CheckTaskQueueUrl',
       'CheckerFunctionName',
+      'CheckerShardFunctionName',
       'ConvergenceTableName',
       'DashboardUrl',
       'DeadLetterQueueUrl',
@@ -619,7 +661,11 @@ describe('outputs', () => {
       'IngestRequestsTableName',
       'LogTableName',
       'NodesTableName',
+      'PlanTaskDeadLetterQueueUrl',
+      'PlanTaskQueueUrl',
       'PlannerFunctionName',
+      'PlannerShardFunctionName',
+      'PlansTableName',
       'QueueUrl',
       'ReplicaTableName',
     ]);
