@@ -3,6 +3,7 @@
  * serves the whole file.
  */
 import { Match } from 'aws-cdk-lib/assertions';
+import { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { METRIC } from '#shared/metrics.ts';
 import { FUNCTION_NAMES, type FunctionName } from '#infra/definitions.ts';
@@ -189,6 +190,88 @@ describe('monitoring', () => {
         ]),
       },
     });
+  });
+
+  it('names every alarm after what it watches', () => {
+    const alarms = synthesized.stack.monitoring.node.children.filter((child) => child instanceof Alarm);
+    expect(alarms.map((alarm) => alarm.node.id)).toEqual([
+      'MicrobatchDeadLetters',
+      'FailedTicks',
+      'NotConverged',
+      'MicrobatchIntegrityFailures',
+      'IntegrityFailedNodes',
+      'RejectedNodes',
+      'IntervalsExpired',
+      'IncompletePlans',
+      'UnmergedChecks',
+      'PlanTaskDeadLetters',
+      'CheckTaskDeadLetters',
+      'PlannerErrors',
+      'PlannerShardErrors',
+      'ApplierErrors',
+      'CheckerErrors',
+      'CheckerShardErrors',
+      'IngestErrors',
+      'PlannerDestinationDeliveryFailures',
+      'CheckerDestinationDeliveryFailures',
+    ]);
+  });
+
+  it.each([
+    ['incompletePlans', METRIC.IncompletePlans, /^An interval's plan was never whole/],
+    ['unmergedChecks', METRIC.UnmergedChecks, /^A check tick's shards never all reported/],
+  ] as const)('alarms on any %s the checker counts in an interval', (name, metricName, description) => {
+    const alarm = properties(logicalId(synthesized.stack.monitoring.alarms[name]));
+    expect(alarm).toMatchObject({
+      Namespace: 'MicrobatchSync',
+      MetricName: metricName,
+      Dimensions: [{ Name: 'service', Value: 'microbatch-sync' }, { Name: 'stream', Value: 'main' }],
+      // One interval per period: the checker counts each interval once per tick.
+      Period: 60,
+      Statistic: 'Sum',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topicRef()],
+      OKActions: [topicRef()],
+    });
+    expect(alarm.AlarmDescription).toMatch(description);
+  });
+
+  it.each([
+    ['planTaskDeadLetters', 'PlanTaskDeadLetterQueue', /^A planner shard task failed every receive/],
+    ['checkTaskDeadLetters', 'CheckTaskDeadLetterQueue', /^A checker shard task failed every receive/],
+  ] as const)('alarms (%s) as soon as a shard task reaches %s', (name, queueId, description) => {
+    const alarm = properties(logicalId(synthesized.stack.monitoring.alarms[name]));
+    expect(alarm).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
+      Period: 60,
+      Statistic: 'Maximum',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topicRef()],
+    });
+    expect(alarm.AlarmDescription).toMatch(description);
+  });
+
+  it('graphs the depth of every dead-letter queue an alarm watches', () => {
+    const widget = dashboardBody().widgets.find((candidate) => candidate.properties.title === 'Dead-letter queue depth');
+    const labels = (widget?.properties.metrics ?? []).map((metric) => (metric.at(-1) as { label?: string }).label);
+    expect(labels).toEqual(['Microbatch DLQ', 'Failed ticks', 'Plan task DLQ', 'Check task DLQ']);
+    const depthAlarms = Object.values(resourcesOfType(json, 'AWS::CloudWatch::Alarm')).filter((alarm) => alarm.Properties?.MetricName === 'ApproximateNumberOfMessagesVisible');
+    expect(depthAlarms).toHaveLength(labels.length);
+  });
+
+  it("graphs the shards per interval and the planner shards' plan records", () => {
+    const widgets = Object.fromEntries(dashboardBody().widgets.map((widget) => [widget.properties.title, widget.properties.metrics ?? []]));
+    const named = (title: string): unknown[] => (widgets[title] ?? []).map((metric) => metric[1]);
+    expect(named('Shards per interval')).toEqual([METRIC.PlanShards, METRIC.ShardTasksExpired, METRIC.IncompletePlans, METRIC.UnmergedChecks]);
+    expect(named('Plan records')).toEqual([METRIC.NodesWithoutPlanHistory, METRIC.SpilledNodes, 'ApproximateAgeOfOldestMessage', 'ApproximateAgeOfOldestMessage']);
   });
 
   it('describes the failed-ticks alarm as a lost tick', () => {
