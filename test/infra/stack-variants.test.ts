@@ -79,6 +79,31 @@ describe('a two-minute interval', () => {
   });
 });
 
+describe('a fixed cut into shards with a higher shard concurrency', () => {
+  const { json, template, stack } = synth({ shardMaxConcurrency: '250', nodesPerShard: '10000', nodesPerSegment: '500', shards: '8' });
+
+  it('caps both shard event sources at shardMaxConcurrency and leaves the applier at its own cap', () => {
+    for (const [service, queueId] of [
+      [stack.functions.plannerShard, 'PlanTaskQueue'],
+      [stack.functions.checkerShard, 'CheckTaskQueue'],
+    ] as const) {
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: logicalId(service.function) },
+        EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+        BatchSize: 1,
+        ScalingConfig: { MaximumConcurrency: 250 },
+      });
+    }
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { FunctionName: { Ref: logicalId(stack.functions.applier.function) }, ScalingConfig: { MaximumConcurrency: 10 } });
+  });
+
+  it('tells every function the cut, as the coordinators and the shards must agree on it', () => {
+    for (const service of Object.values(stack.functions)) {
+      expect(json.Resources[logicalId(service.function)]?.Properties).toMatchObject({ Environment: { Variables: { NODES_PER_SHARD: '10000', NODES_PER_SEGMENT: '500', SHARDS: '8' } } });
+    }
+  });
+});
+
 describe('an alarm e-mail address', () => {
   const { template } = synth({ alarmEmail: 'ops@example.com' });
 

@@ -176,6 +176,10 @@ describe('functions', () => {
       [SETTINGS_ENV.openIntervals]: '60',
       [SETTINGS_ENV.reportTopN]: '10',
       [SETTINGS_ENV.retentionDays]: '30',
+      [SETTINGS_ENV.idempotencyWindowHours]: '24',
+      [SETTINGS_ENV.nodesPerShard]: '50000',
+      [SETTINGS_ENV.nodesPerSegment]: '2000',
+      [SETTINGS_ENV.shards]: '0',
     });
   });
 
@@ -244,5 +248,22 @@ describe('outputs', () => {
     ]);
     expect(json.Outputs?.QueueUrl?.Value).toEqual({ Ref: 'MicrobatchQueue' });
     expect(JSON.stringify(json.Outputs?.DashboardUrl?.Value)).toContain('console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards:name=');
+  });
+
+  it('points the outputs of the sharded planner and checker at the Plans table, the task queues and the shard functions', () => {
+    const values = Object.fromEntries(
+      ['PlansTableName', 'PlanTaskQueueUrl', 'PlanTaskDeadLetterQueueUrl', 'CheckTaskQueueUrl', 'CheckTaskDeadLetterQueueUrl', 'PlannerShardFunctionName', 'CheckerShardFunctionName'].map(
+        (id) => [id, json.Outputs?.[id]?.Value],
+      ),
+    );
+    expect(values).toEqual({
+      PlansTableName: { Ref: 'PlansTable' },
+      PlanTaskQueueUrl: { Ref: 'PlanTaskQueue' },
+      PlanTaskDeadLetterQueueUrl: { Ref: 'PlanTaskDeadLetterQueue' },
+      CheckTaskQueueUrl: { Ref: 'CheckTaskQueue' },
+      CheckTaskDeadLetterQueueUrl: { Ref: 'CheckTaskDeadLetterQueue' },
+      PlannerShardFunctionName: { Ref: logicalId(fn('plannerShard').function) },
+      CheckerShardFunctionName: { Ref: logicalId(fn('checkerShard').function) },
+    });
   });
 });
