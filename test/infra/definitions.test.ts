@@ -14,6 +14,7 @@ import {
   QUEUES,
   queueAttributes,
   TABLES,
+  TASK_MAX_RECEIVE_COUNT,
   visibilityTimeoutFor,
 } from '#infra/definitions.ts';
 import { PROJECT_ROOT } from './support.ts';
@@ -79,6 +80,25 @@ describe('definitions', () => {
 
   it("keep the failed-ticks queue standard (Lambda destinations cannot be FIFO) under Scheduler's dead-letter queue's logical id", () => {
     expect(QUEUES.failedTicks).toMatchObject({ logicalId: 'SchedulerDeadLetterQueue', fifo: false, retentionSeconds: 14 * 86_400 });
+  });
+
+  it('give a shard task queue standard-queue attributes and a redrive after TASK_MAX_RECEIVE_COUNT receives', () => {
+    const visibilityTimeoutSeconds = visibilityTimeoutFor(FUNCTIONS.plannerShard.timeoutSeconds);
+    expect(queueAttributes(QUEUES.planTasks, { visibilityTimeoutSeconds, deadLetter: { arn: 'arn:dlq', maxReceiveCount: TASK_MAX_RECEIVE_COUNT } })).toEqual({
+      MessageRetentionPeriod: '86400',
+      SqsManagedSseEnabled: 'true',
+      VisibilityTimeout: '720',
+      RedrivePolicy: '{"deadLetterTargetArn":"arn:dlq","maxReceiveCount":3}',
+    });
+  });
+
+  it('keep every shard task queue and its dead-letter queue standard, under the logical ids the stack keeps', () => {
+    expect([QUEUES.planTasks, QUEUES.planTasksDeadLetter, QUEUES.checkTasks, QUEUES.checkTasksDeadLetter].map(({ logicalId, fifo }) => [logicalId, fifo])).toEqual([
+      ['PlanTaskQueue', false],
+      ['PlanTaskDeadLetterQueue', false],
+      ['CheckTaskQueue', false],
+      ['CheckTaskDeadLetterQueue', false],
+    ]);
   });
 
   it('set the visibility timeout to six applier timeouts', () => {
