@@ -1,6 +1,7 @@
 /**
- * The whole running system as one stack (DESIGN §3): tables, queues, the four functions with
- * least-privilege grants, the schedules that drive them, and the alarms and dashboard that watch them.
+ * The whole running system as one stack (DESIGN §3): tables, queues, the six functions of FUNCTIONS
+ * (the planner and checker coordinators, their shards, the applier and ingest) with least-privilege
+ * grants, the schedules that drive the coordinators, and the alarms and dashboard that watch them.
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';

@@ -1,6 +1,7 @@
 /**
  * Alarms and a dashboard over the system's own signals (DESIGN §7): dead-letter queues, the
- * checker's convergence metrics, integrity failures, function errors and lost on-failure records.
+ * checker's convergence metrics, integrity failures, the shards' incomplete plans and unmerged
+ * checks, function errors and lost on-failure records.
  * Alarm actions go to an SNS topic that always exists (free at rest) and that an e-mail address is
  * subscribed to when configured. A new alarm is one `this.alarm(…)` call: the dashboard's alarm
  * widget shows every alarm made through it.
@@ -108,6 +109,8 @@ export class Monitoring extends Construct {
 
     const microbatchDepth = depth(props.microbatchDeadLetterQueue);
     const failedTicksDepth = depth(props.failedTicksQueue);
+    const planTaskDepth = depth(props.taskQueues.plan.deadLetterQueue);
+    const checkTaskDepth = depth(props.taskQueues.check.deadLetterQueue);
     const converged = metric(METRIC.Converged, 'Maximum');
 
     this.alarms = {
@@ -161,11 +164,11 @@ export class Monitoring extends Construct {
         ...ANY_AT_ALL,
         alarmDescription: "A check tick's shards never all reported, so its verdicts were not written; later ticks judge the same intervals. The checker shard's errors and the check task queue say why.",
       }),
-      planTaskDeadLetters: this.alarm('PlanTaskDeadLetters', depth(props.taskQueues.plan.deadLetterQueue), {
+      planTaskDeadLetters: this.alarm('PlanTaskDeadLetters', planTaskDepth, {
         ...ANY_AT_ALL,
         alarmDescription: 'A planner shard task failed every receive (a malformed body, a permission): read the plan task dead-letter queue, then purge it.',
       }),
-      checkTaskDeadLetters: this.alarm('CheckTaskDeadLetters', depth(props.taskQueues.check.deadLetterQueue), {
+      checkTaskDeadLetters: this.alarm('CheckTaskDeadLetters', checkTaskDepth, {
         ...ANY_AT_ALL,
         alarmDescription: 'A checker shard task failed every receive (a malformed body, a permission): read the check task dead-letter queue, then purge it.',
       }),
@@ -213,7 +216,13 @@ export class Monitoring extends Construct {
       }),
       new GraphWidget({
         title: 'Dead-letter queue depth',
-        left: [microbatchDepth.with({ label: 'Microbatch DLQ' }), failedTicksDepth.with({ label: 'Failed ticks' })],
+        // Every queue an alarm watches for depth: the graph shows when each one started to fill.
+        left: [
+          microbatchDepth.with({ label: 'Microbatch DLQ' }),
+          failedTicksDepth.with({ label: 'Failed ticks' }),
+          planTaskDepth.with({ label: 'Plan task DLQ' }),
+          checkTaskDepth.with({ label: 'Check task DLQ' }),
+        ],
         width: 12,
       }),
     );

@@ -24,6 +24,7 @@ describe('loadStackConfig', () => {
       settings: { intervalSeconds: 60, batchSize: 100, ...DEFAULT_SETTINGS },
       maxReceiveCount: 5,
       applier: { timeoutSeconds: 60, maxConcurrency: 10 },
+      shardMaxConcurrency: 100,
       ingest: { reservedConcurrency: 5 },
       alarms: { notConvergedIntervals: 5, functionErrors: 1, email: undefined },
       observability: { serviceName: 'microbatch-sync', metricsNamespace: 'MicrobatchSync', logLevel: 'INFO', logRetention: 30 },
@@ -43,6 +44,19 @@ describe('loadStackConfig', () => {
   it('takes the region from context over the default it is given', () => {
     expect(load({}, 'eu-west-1').region).toBe('eu-west-1');
     expect(load({ region: 'ap-southeast-2' }, 'eu-west-1').region).toBe('ap-southeast-2');
+  });
+
+  it('defaults the sharding settings: 50,000 nodes a shard, 2,000 a Scan segment, shards from the fleet size, 100 shard invocations at once', () => {
+    const config = load();
+    expect(config.settings).toMatchObject({ nodesPerShard: 50_000, nodesPerSegment: 2_000, shards: 0 });
+    expect(config.shardMaxConcurrency).toBe(100);
+  });
+
+  it('reads the sharding settings as the command line gives them, at the ends of their ranges', () => {
+    const low = load({ shardMaxConcurrency: '2', nodesPerShard: '1', nodesPerSegment: '1', shards: '0' });
+    expect([low.shardMaxConcurrency, low.settings.nodesPerShard, low.settings.nodesPerSegment, low.settings.shards]).toEqual([2, 1, 1, 0]);
+    const high = load({ shardMaxConcurrency: 1_000, nodesPerShard: 10_000_000, nodesPerSegment: 20_000, shards: 1_000 });
+    expect([high.shardMaxConcurrency, high.settings.nodesPerShard, high.settings.nodesPerSegment, high.settings.shards]).toEqual([1_000, 10_000_000, 20_000, 1_000]);
   });
 
   it("reserves no ingest concurrency when told 'none'", () => {
@@ -72,6 +86,15 @@ describe('loadStackConfig', () => {
     ['a maxReceiveCount of 0', { maxReceiveCount: 0 }, /^microbatch-sync:maxReceiveCount: /],
     ['an applier timeout over 15 minutes', { applierTimeoutSeconds: 901 }, /^microbatch-sync:applierTimeoutSeconds: /],
     ['an event-source concurrency below 2', { applierMaxConcurrency: 1 }, /^microbatch-sync:applierMaxConcurrency: must be between 2 and 1000/],
+    ['a shard concurrency below 2', { shardMaxConcurrency: 1 }, /^microbatch-sync:shardMaxConcurrency: must be between 2 and 1000 \(got 1\)/],
+    ['a shard concurrency above 1000', { shardMaxConcurrency: '1001' }, /^microbatch-sync:shardMaxConcurrency: must be between 2 and 1000 \(got 1001\)/],
+    ['a shard concurrency that is not a number', { shardMaxConcurrency: 'many' }, /^microbatch-sync:shardMaxConcurrency: must be a whole number/],
+    ['no nodes per shard', { nodesPerShard: 0 }, /^microbatch-sync:nodesPerShard: must be between 1 and 10000000 \(got 0\)/],
+    ['a fractional nodes per shard', { nodesPerShard: '2.5' }, /^microbatch-sync:nodesPerShard: must be a whole number/],
+    ['no nodes per segment', { nodesPerSegment: 0 }, /^microbatch-sync:nodesPerSegment: must be between 1 and 20000 \(got 0\)/],
+    ['a segment whose plan record would outgrow one item', { nodesPerSegment: 20_001 }, /^microbatch-sync:nodesPerSegment: must be between 1 and 20000 \(got 20001\)/],
+    ['a negative shard count', { shards: -1 }, /^microbatch-sync:shards: must be between 0 and 1000 \(got -1\)/],
+    ['a shard count above 1000', { shards: '1001' }, /^microbatch-sync:shards: must be between 0 and 1000 \(got 1001\)/],
     ['a reserved concurrency of 0', { ingestReservedConcurrency: 0 }, /^microbatch-sync:ingestReservedConcurrency: /],
     ['a log retention CloudWatch does not offer', { logRetentionDays: 10 }, /^microbatch-sync:logRetentionDays: must be one of 1, 3, 5/],
     ['an unknown log level', { logLevel: 'LOUD' }, /^microbatch-sync:logLevel: /],
@@ -116,6 +139,8 @@ describe('the app', () => {
   it('fails to build with the context key in the error', () => {
     expect(() => createApp({ context: withPrefix({ intervalSeconds: 90 }) }, {})).toThrow(/microbatch-sync:intervalSeconds/);
     expect(() => createApp({ context: withPrefix({ batchSize: 0 }) }, {})).toThrow(/microbatch-sync:batchSize/);
+    expect(() => createApp({ context: withPrefix({ shardMaxConcurrency: 1 }) }, {})).toThrow(/^microbatch-sync:shardMaxConcurrency: /);
+    expect(() => createApp({ context: withPrefix({ nodesPerSegment: 'lots' }) }, {})).toThrow(/^microbatch-sync:nodesPerSegment: /);
   });
 
   it("rejects a misspelt key of its own, but not CDK's keys and flags", () => {

@@ -9,9 +9,12 @@ import {
   createTableInput,
   DEFAULT_MAX_RECEIVE_COUNT,
   FUNCTION_NAMES,
+  FUNCTIONS,
+  handlerPath,
   QUEUES,
   queueAttributes,
   TABLES,
+  TASK_MAX_RECEIVE_COUNT,
   visibilityTimeoutFor,
 } from '#infra/definitions.ts';
 import { PROJECT_ROOT } from './support.ts';
@@ -24,11 +27,12 @@ describe('definitions', () => {
     expect(source).toMatch(/^import type /m);
   });
 
-  it('define exactly the functions that have a handler under functions/', () => {
+  it('define exactly the functions that have a handler under functions/, each in its own folder', () => {
     const handlers = readdirSync(new URL('functions/', PROJECT_ROOT), { withFileTypes: true })
       .filter((entry) => entry.isDirectory() && existsSync(new URL(`functions/${entry.name}/handler.ts`, PROJECT_ROOT)))
       .map((entry) => entry.name);
-    expect([...FUNCTION_NAMES].sort()).toEqual(handlers.sort());
+    expect(FUNCTION_NAMES.map((name) => FUNCTIONS[name].directory).sort()).toEqual(handlers.sort());
+    expect(FUNCTION_NAMES.map(handlerPath).map((path) => existsSync(new URL(path, PROJECT_ROOT)))).toEqual(FUNCTION_NAMES.map(() => true));
   });
 
   it('name a function setting for every table', () => {
@@ -76,6 +80,25 @@ describe('definitions', () => {
 
   it("keep the failed-ticks queue standard (Lambda destinations cannot be FIFO) under Scheduler's dead-letter queue's logical id", () => {
     expect(QUEUES.failedTicks).toMatchObject({ logicalId: 'SchedulerDeadLetterQueue', fifo: false, retentionSeconds: 14 * 86_400 });
+  });
+
+  it('give a shard task queue standard-queue attributes and a redrive after TASK_MAX_RECEIVE_COUNT receives', () => {
+    const visibilityTimeoutSeconds = visibilityTimeoutFor(FUNCTIONS.plannerShard.timeoutSeconds);
+    expect(queueAttributes(QUEUES.planTasks, { visibilityTimeoutSeconds, deadLetter: { arn: 'arn:dlq', maxReceiveCount: TASK_MAX_RECEIVE_COUNT } })).toEqual({
+      MessageRetentionPeriod: '86400',
+      SqsManagedSseEnabled: 'true',
+      VisibilityTimeout: '720',
+      RedrivePolicy: '{"deadLetterTargetArn":"arn:dlq","maxReceiveCount":3}',
+    });
+  });
+
+  it('keep every shard task queue and its dead-letter queue standard, under the logical ids the stack keeps', () => {
+    expect([QUEUES.planTasks, QUEUES.planTasksDeadLetter, QUEUES.checkTasks, QUEUES.checkTasksDeadLetter].map(({ logicalId, fifo }) => [logicalId, fifo])).toEqual([
+      ['PlanTaskQueue', false],
+      ['PlanTaskDeadLetterQueue', false],
+      ['CheckTaskQueue', false],
+      ['CheckTaskDeadLetterQueue', false],
+    ]);
   });
 
   it('set the visibility timeout to six applier timeouts', () => {

@@ -63,6 +63,7 @@ function acknowledgements(created: CreatedApp): Record<string, string> {
 const EXPECTED_ACKNOWLEDGEMENTS = [
   'AwsSolutions-DDB3 MicrobatchSync/Tables/ConvergenceTable',
   'AwsSolutions-DDB3 MicrobatchSync/Tables/IngestRequestsTable',
+  'AwsSolutions-DDB3 MicrobatchSync/Tables/PlansTable',
   'AwsSolutions-IAM5[Resource::<CheckerFunction288BE78F.Arn>:*] MicrobatchSync/Schedules/CheckerRole',
   'AwsSolutions-IAM5[Resource::<PlannerFunctionAFCCE450.Arn>:*] MicrobatchSync/Schedules/PlannerRole',
   'AwsSolutions-SQS3 MicrobatchSync/Schedules/SchedulerDeadLetterQueue',
@@ -100,6 +101,7 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     expect(findings).toEqual([
       'AwsSolutions-DDB3 MicrobatchSync/Tables/ConvergenceTable/Resource',
       'AwsSolutions-DDB3 MicrobatchSync/Tables/IngestRequestsTable/Resource',
+      'AwsSolutions-DDB3 MicrobatchSync/Tables/PlansTable/Resource',
       'AwsSolutions-IAM5[Resource::<CheckerFunction288BE78F.Arn>:*] MicrobatchSync/Schedules/CheckerRole/DefaultPolicy/Resource',
       'AwsSolutions-IAM5[Resource::<PlannerFunctionAFCCE450.Arn>:*] MicrobatchSync/Schedules/PlannerRole/DefaultPolicy/Resource',
       'AwsSolutions-SQS3 MicrobatchSync/Schedules/SchedulerDeadLetterQueue/Resource',

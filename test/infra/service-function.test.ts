@@ -60,4 +60,34 @@ describe('ServiceFunction', () => {
       Variables: { [RESOURCE_ENV.nodesTable]: { Ref: tableId }, [RESOURCE_ENV.queueUrl]: { Ref: queueId } },
     });
   });
+
+  it('sets a task queue URL in the variable of the resource it is given', () => {
+    const { stack, service } = build();
+    const queue = new Queue(stack, 'Tasks');
+    service.useQueue('planTaskQueueUrl', queue, ['SendMessage']);
+    const json = Template.fromStack(stack).toJSON() as CfnTemplate;
+    const variables = (json.Resources[logicalId(service.function)]?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(variables[RESOURCE_ENV.planTaskQueueUrl]).toEqual({ Ref: logicalId(queue) });
+    expect(variables[RESOURCE_ENV.queueUrl]).toBeUndefined();
+  });
+
+  it('consumes a queue with the given batch size and concurrency cap, partial batch responses and the receive actions', () => {
+    const { stack, service } = build();
+    const queue = new Queue(stack, 'Tasks');
+    service.consume(queue, { batchSize: 1, maxConcurrency: 7 });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [logicalId(queue), 'Arn'] },
+      BatchSize: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 7 },
+    });
+    expect(grantsOf(template.toJSON() as CfnTemplate, service)[logicalId(queue)]).toEqual([
+      'sqs:ChangeMessageVisibility',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueUrl',
+      'sqs:ReceiveMessage',
+    ]);
+  });
 });

@@ -19,7 +19,16 @@ describe("removalPolicy 'destroy' (the dev switch)", () => {
   });
 
   it('keeps the same logical ids as a retained stack', () => {
-    expect(Object.keys(resourcesOfType(json, 'AWS::DynamoDB::Table')).sort()).toEqual(['ConvergenceTable', 'IngestRequestsTable', 'LogTable', 'NodesTable', 'ReplicaTable']);
+    expect(Object.keys(resourcesOfType(json, 'AWS::DynamoDB::Table')).sort()).toEqual(['ConvergenceTable', 'IngestRequestsTable', 'LogTable', 'NodesTable', 'PlansTable', 'ReplicaTable']);
+    expect(Object.keys(resourcesOfType(json, 'AWS::SQS::Queue')).sort()).toEqual([
+      'CheckTaskDeadLetterQueue',
+      'CheckTaskQueue',
+      'MicrobatchDeadLetterQueue',
+      'MicrobatchQueue',
+      'PlanTaskDeadLetterQueue',
+      'PlanTaskQueue',
+      'SchedulerDeadLetterQueue',
+    ]);
   });
 });
 
@@ -48,8 +57,8 @@ describe('a five-minute interval with a two-minute applier', () => {
     expect(json.Resources[logicalId(stack.functions.applier.function)]?.Properties?.Timeout).toBe(120);
   });
 
-  it('caps the event source at the configured concurrency', () => {
-    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 40 } });
+  it("caps the applier's event source at the configured concurrency", () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { EventSourceArn: { 'Fn::GetAtt': ['MicrobatchQueue', 'Arn'] }, ScalingConfig: { MaximumConcurrency: 40 } });
   });
 
   it('tells every function the interval and judges convergence per interval', () => {
@@ -66,6 +75,31 @@ describe('a two-minute interval', () => {
   it('lets Lambda retry a failed planner or checker run once: the second retry would come after the interval', () => {
     for (const service of [stack.functions.planner, stack.functions.checker]) {
       template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: { Ref: logicalId(service.function) }, MaximumRetryAttempts: 1, MaximumEventAgeInSeconds: 120 });
+    }
+  });
+});
+
+describe('a fixed cut into shards with a higher shard concurrency', () => {
+  const { json, template, stack } = synth({ shardMaxConcurrency: '250', nodesPerShard: '10000', nodesPerSegment: '500', shards: '8' });
+
+  it('caps both shard event sources at shardMaxConcurrency and leaves the applier at its own cap', () => {
+    for (const [service, queueId] of [
+      [stack.functions.plannerShard, 'PlanTaskQueue'],
+      [stack.functions.checkerShard, 'CheckTaskQueue'],
+    ] as const) {
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: logicalId(service.function) },
+        EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+        BatchSize: 1,
+        ScalingConfig: { MaximumConcurrency: 250 },
+      });
+    }
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { FunctionName: { Ref: logicalId(stack.functions.applier.function) }, ScalingConfig: { MaximumConcurrency: 10 } });
+  });
+
+  it('tells every function the cut, as the coordinators and the shards must agree on it', () => {
+    for (const service of Object.values(stack.functions)) {
+      expect(json.Resources[logicalId(service.function)]?.Properties).toMatchObject({ Environment: { Variables: { NODES_PER_SHARD: '10000', NODES_PER_SEGMENT: '500', SHARDS: '8' } } });
     }
   });
 });

@@ -8,8 +8,11 @@ import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CfnRole } from 'aws-cdk-lib/aws-iam';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import type { Resource } from '#shared/config.ts';
+import { METRIC } from '#shared/metrics.ts';
 import { createApp, type CreatedApp } from '#infra/app.ts';
 import type { ServiceFunction } from '#infra/constructs/service-function.ts';
+import { handlerPath, type FunctionName } from '#infra/definitions.ts';
 
 export const PROJECT_ROOT = new URL('../../', import.meta.url);
 
@@ -123,4 +126,28 @@ export function environmentOf(json: CfnTemplate, fn: ServiceFunction): Record<st
 /** Resources of one type, by logical id. */
 export function resourcesOfType(json: CfnTemplate, type: string): Record<string, CfnResource> {
   return Object.fromEntries(Object.entries(json.Resources).filter(([, resource]) => resource.Type === type));
+}
+
+/** A resource's properties; throws when the template has no such resource. */
+export function propertiesOf(json: CfnTemplate, id: string): Record<string, unknown> {
+  const resource = json.Resources[id];
+  if (resource?.Properties === undefined) throw new Error(`no resource ${id}`);
+  return resource.Properties;
+}
+
+/** A handler's source, from the file its definition names. */
+function handlerSource(name: FunctionName): string {
+  return readFileSync(new URL(handlerPath(name), PROJECT_ROOT), 'utf8');
+}
+
+/** The resources a handler asks `loadResources` for, read from its source. */
+export function resourcesTheHandlerLoads(name: FunctionName): Resource[] {
+  const match = /loadResources\(\[([^\]]*)\]\)/.exec(handlerSource(name));
+  if (match?.[1] === undefined) throw new Error(`${handlerPath(name)} does not call loadResources([...])`);
+  return [...match[1].matchAll(/'(\w+)'/g)].map((m) => m[1] as Resource);
+}
+
+/** The metrics a handler emits, read from its source (`metrics.addMetric(METRIC.<name>, …)` or an `addCounts({ [METRIC.<name>]: … })` entry). */
+export function metricsTheHandlerEmits(name: FunctionName): string[] {
+  return [...handlerSource(name).matchAll(/(?:addMetric\(|\[)METRIC\.(\w+)/g)].map((match) => METRIC[match[1] as keyof typeof METRIC]);
 }
