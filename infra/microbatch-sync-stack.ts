@@ -58,7 +58,7 @@ export class MicrobatchSyncStack extends Stack {
       // scanSegment; claimPlan for the nodes a segment's record has no room for
       .useTable('nodesTable', nodes, ['Scan', 'UpdateItem'])
       .useTable('plansTable', plans, ['Query', 'PutItem']) // latest, commit
-      .useTable('convergenceTable', convergence, ['UpdateItem']) // reportPlanShard
+      .useTable('convergenceTable', convergence, ['Query', 'UpdateItem']) // latestPlanHeader (is the task superseded?), reportPlanShard
       .useQueue('queueUrl', this.queues.queue, ['SendMessage'])
       .consume(this.taskQueues.plan.queue, shardConsumer);
 

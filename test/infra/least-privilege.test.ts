@@ -41,11 +41,11 @@ describe('least privilege', () => {
     });
   });
 
-  it("lets a planner shard scan and claim nodes, read and write segment plans, report to the plan header, send microbatches and consume plan tasks", () => {
+  it("lets a planner shard scan and claim nodes, read and write segment plans, read the newest plan header and report to its own, send microbatches and consume plan tasks", () => {
     expect(withoutLogs('plannerShard')).toEqual({
       NodesTable: ['dynamodb:Scan', 'dynamodb:UpdateItem'],
       PlansTable: ['dynamodb:PutItem', 'dynamodb:Query'],
-      ConvergenceTable: ['dynamodb:UpdateItem'],
+      ConvergenceTable: ['dynamodb:Query', 'dynamodb:UpdateItem'],
       MicrobatchQueue: ['sqs:SendMessage'],
       PlanTaskQueue: consume,
     });
