@@ -32,7 +32,8 @@ describe('microbatch up', () => {
     clients = emulatorClients();
     folder = await mkdtemp(join(tmpdir(), 'microbatch-up-'));
     stateFile = join(folder, 'state.json');
-    run = await startUp({ endpoints: clients.endpoints, intervalSeconds: 1, batchSize: 5, stateFile, onInterval: (tick) => ticks.push(tick), onError: (error) => errors.push(error) });
+    // Three shards whatever the fleet: the cloud's sharded path, planner and checker, in real time.
+    run = await startUp({ endpoints: clients.endpoints, intervalSeconds: 1, batchSize: 5, shards: 3, stateFile, onInterval: (tick) => ticks.push(tick), onError: (error) => errors.push(error) });
   });
 
   afterAll(async () => {
@@ -56,7 +57,7 @@ describe('microbatch up', () => {
   it('writes the state file --local reads, ticks every interval, and converges the nodes on what was ingested', async () => {
     // Prepare
     const state = JSON.parse(readFileSync(stateFile, 'utf8')) as LocalState;
-    expect(state).toMatchObject({ version: 1, endpoints: clients.endpoints, settings: { intervalSeconds: 1, batchSize: 5, stream: 'main' } });
+    expect(state).toMatchObject({ version: 1, endpoints: clients.endpoints, settings: { intervalSeconds: 1, batchSize: 5, stream: 'main', shards: 3 } });
     for (const [nodeId, rate] of [['n-1', '20'], ['n-2', '7']] as const) expect((await cli('nodes', 'add', nodeId, '--rate', rate)).code).toBe(0);
     const doc = localDocumentClient(clients.endpoints.dynamodb);
     const log = new DynamoLogStore(doc, state.resources.logTable, { ingestRequestsTable: state.resources.ingestRequestsTable });
@@ -77,10 +78,11 @@ describe('microbatch up', () => {
     expect(errors).toEqual([]);
     expect(ticks.length).toBeGreaterThan(2);
     expect(ticks.reduce((sum, tick) => sum + tick.microbatchesApplied, 0)).toBeGreaterThanOrEqual(7);
+    expect(ticks.every((tick) => tick.shards === 3 && tick.shardsReported === 3)).toBe(true);
     const listed = await cli('--json', 'nodes', 'list');
     expect(JSON.parse(listed.stdout)).toMatchObject({ head: 30, nodes: [{ nodeId: 'n-1', appliedSeq: 30, lag: 0 }, { nodeId: 'n-2', appliedSeq: 30, lag: 0 }] });
     const table = await cli('status');
-    expect(table.stdout).toMatch(/│ 30\s+│ 2\/2\s+│ 0\s+│/);
+    expect(table.stdout).toMatch(/│ 30\s+│ 3\/3\s+│ 2\/2\s+│ 0\s+│/);
     expect(table.stdout).toContain('alarms: none locally');
     const plan = JSON.parse((await cli('--json', 'plan', '--dry-run')).stdout) as DryRun;
     expect(plan).toMatchObject({ head: 30, totals: { microbatches: 0, nodesPlanned: 0 } });
@@ -90,6 +92,7 @@ describe('microbatch up', () => {
     [['up', '--interval', '0'], /--interval: must be between 1 and 86400/],
     [['up', '--interval', 'soon'], /--interval.*must be a whole number/],
     [['up', '--batch-size', '20000'], /--batch-size: must be between 1 and 10000/],
+    [['up', '--shards', '2000'], /--shards: must be between 0 and 1000/],
     [['status', '--limit', '0'], /--limit.*must be a whole number ≥ 1/],
     [['status', '--watch', 'often'], /--watch.*must be a whole number ≥ 1/],
     [['plan'], /plan runs only with --dry-run: the schedule plans every interval/],

@@ -2,6 +2,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_LOCAL_STATE_FILE } from '../deployment.ts';
 import type { CommandContext, RegisterCommand } from '../program.ts';
+import { LOCAL_NODES_PER_SHARD } from '../../scenario.ts';
 import { startUp, UP_DEFAULTS, upSettings, type UpIntervalStatus } from '../up/start-up.ts';
 
 function wholeNumber(text: string): number {
@@ -15,7 +16,7 @@ export function statusLine(status: UpIntervalStatus): string {
   const latest = status.latest === undefined ? 'not judged yet' : `interval ${status.latest.interval} ${status.latest.converged ? 'converged' : 'not converged'}`;
   return (
     `${status.scheduledTime}  interval ${status.interval}  head ${status.head}  consistent ${status.consistentNodes}/${status.activeNodes}  ` +
-    `max lag ${status.maxLagUpdates}  microbatches applied ${status.microbatchesApplied} (planned ${status.microbatchesPlanned})  ${latest}`
+    `max lag ${status.maxLagUpdates}  microbatches applied ${status.microbatchesApplied} (planned ${status.microbatchesPlanned}, shards ${status.shardsReported}/${status.shards})  ${latest}`
   );
 }
 
@@ -43,18 +44,23 @@ export const registerUp: RegisterCommand = (program: Command, context: CommandCo
     .description('run the whole system locally in real time (DynamoDB Local + the SQS emulator, the real handlers) until Ctrl-C; other commands reach it with --local')
     .option('--interval <seconds>', `t: seconds between planner and checker ticks (default ${UP_DEFAULTS.intervalSeconds})`, wholeNumber)
     .option('--batch-size <b>', `b: updates per microbatch (default ${UP_DEFAULTS.batchSize})`, wholeNumber)
+    .option('--nodes-per-shard <n>', `nodes one planner or checker shard takes (default ${LOCAL_NODES_PER_SHARD})`, wholeNumber)
+    .option('--shards <n>', 'a fixed number of planner and checker shards per interval (default: from --nodes-per-shard)', wholeNumber)
     .addHelpText('after', `\nWrites the endpoints and resource names to the --local file (default ${DEFAULT_LOCAL_STATE_FILE}) and removes it on exit. Needs Java 17+ (exit 3 without it).`)
-    .action(async (options: { interval?: number; batchSize?: number }) => {
+    .action(async (options: { interval?: number; batchSize?: number; nodesPerShard?: number; shards?: number }) => {
       const output = context.output();
       const local = context.globals().local;
       const stateFile = typeof local === 'string' ? local : DEFAULT_LOCAL_STATE_FILE;
-      upSettings({ intervalSeconds: options.interval, batchSize: options.batchSize });
+      const cut = { nodesPerShard: options.nodesPerShard, shards: options.shards };
+      upSettings({ intervalSeconds: options.interval, batchSize: options.batchSize, ...cut });
       output.note('starting DynamoDB Local and the SQS emulator …');
       // Listening from the start: a Ctrl-C while the emulators start still stops them cleanly.
       const signal = firstSignal();
       const run = await startUp({
         ...(options.interval === undefined ? {} : { intervalSeconds: options.interval }),
         ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+        ...(options.nodesPerShard === undefined ? {} : { nodesPerShard: options.nodesPerShard }),
+        ...(options.shards === undefined ? {} : { shards: options.shards }),
         stateFile,
         onInterval: (status) => {
           process.stdout.write(output.json ? `${JSON.stringify(status)}\n` : `${statusLine(status)}\n`);
@@ -69,7 +75,7 @@ export const registerUp: RegisterCommand = (program: Command, context: CommandCo
       const { settings, endpoints, resources } = run.state;
       output.note(
         [
-          `up: t = ${settings.intervalSeconds} s, b = ${settings.batchSize}, stream ${settings.stream}`,
+          `up: t = ${settings.intervalSeconds} s, b = ${settings.batchSize}, stream ${settings.stream}, ${settings.shards > 0 ? `${settings.shards} shards` : `a shard per ${settings.nodesPerShard} nodes`}`,
           `  DynamoDB ${endpoints.dynamodb}, SQS ${endpoints.sqs}; Nodes table ${resources.nodesTable}`,
           `  state file ${run.stateFile}: in another terminal, \`npx microbatch --local nodes add n-1 --rate 5\`, \`npx microbatch --local status\``,
           '  Ctrl-C stops it',

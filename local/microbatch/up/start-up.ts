@@ -22,6 +22,7 @@ import { FifoEventSource } from '../../event-source.ts';
 import { functionEnvironment, LambdaHost, type LogLevel } from '../../lambda-host.ts';
 import { streamOf } from '../../random.ts';
 import { createResources } from '../../resources.ts';
+import { LOCAL_NODES_PER_SHARD } from '../../scenario.ts';
 import { ShardedTicks } from '../../sharded-ticks.ts';
 import type { Tally } from '../../summary.ts';
 import { DEFAULT_LOCAL_STATE_FILE, localState, writeLocalState, type LocalState } from '../deployment.ts';
@@ -29,11 +30,7 @@ import { DEFAULT_LOCAL_STATE_FILE, localState, writeLocalState, type LocalState 
 /** `up`'s defaults: a 10-second interval to watch, microbatches of 100 (the local runtime's). */
 export const UP_DEFAULTS = { intervalSeconds: 10, batchSize: 100 } as const;
 
-export interface UpOptions {
-  /** t; default 10. Any whole number of seconds locally. */
-  readonly intervalSeconds?: number;
-  /** b; default 100. */
-  readonly batchSize?: number;
+export interface UpOptions extends UpSettingOptions {
   /** Where to write the state file; default out/microbatch-local.json. */
   readonly stateFile?: string;
   /** Emulators already running (tests); else `up` starts its own and stops them on `stop()`. */
@@ -73,16 +70,35 @@ export interface UpRun {
   stop(): Promise<void>;
 }
 
-/** t and b as `up` takes them, checked by the settings' one validation; a bad value is a UsageError naming the option. */
-export function upSettings(options: { readonly intervalSeconds?: number | undefined; readonly batchSize?: number | undefined }): Readonly<SyncSettings> {
+/** The settings `up` takes from its options. */
+export interface UpSettingOptions {
+  readonly intervalSeconds?: number | undefined;
+  readonly batchSize?: number | undefined;
+  /** Nodes per planner or checker shard (default: the local runtime's, LOCAL_NODES_PER_SHARD). */
+  readonly nodesPerShard?: number | undefined;
+  /** A fixed shard count (default: derived from the fleet). */
+  readonly shards?: number | undefined;
+}
+
+/** The option each setting comes from, for an error that names it. */
+const UP_OPTIONS: Readonly<Record<string, string>> = { intervalSeconds: '--interval', batchSize: '--batch-size', nodesPerShard: '--nodes-per-shard', shards: '--shards' };
+
+/** t, b and the cut as `up` takes them, checked by the settings' one validation; a bad value is a UsageError naming the option. */
+export function upSettings(options: UpSettingOptions): Readonly<SyncSettings> {
   try {
     return validateSettings(
-      { stream: DEFAULT_SETTINGS.stream, intervalSeconds: options.intervalSeconds ?? UP_DEFAULTS.intervalSeconds, batchSize: options.batchSize ?? UP_DEFAULTS.batchSize },
+      {
+        stream: DEFAULT_SETTINGS.stream,
+        intervalSeconds: options.intervalSeconds ?? UP_DEFAULTS.intervalSeconds,
+        batchSize: options.batchSize ?? UP_DEFAULTS.batchSize,
+        nodesPerShard: options.nodesPerShard ?? LOCAL_NODES_PER_SHARD,
+        shards: options.shards ?? 0,
+      },
       'local',
     );
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    const option = error.field === 'intervalSeconds' ? '--interval' : error.field === 'batchSize' ? '--batch-size' : error.field;
+    const option = UP_OPTIONS[error.field] ?? error.field;
     throw new UsageError(`${option}: ${error.reason}`, { cause: error });
   }
 }
