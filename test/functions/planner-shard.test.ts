@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { SendMessageBatchCommandInput, SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -581,6 +582,35 @@ describe('planner shard handler', () => {
     expect(new Set(sentEntries().map((entry) => entry.MessageGroupId))).toEqual(new Set(['n-a']));
     expect(entriesOf(recordPuts()[0]?.Item)).toEqual([ENTRIES[0], { nodeId: 'n-paused', plannedSeq: 70, progressSeq: 40, progressInterval: INTERVAL - 2 }]);
     expect(reportedTotals(headerReports()[0])).toMatchObject({ activeNodes: 1, scannedItems: 2 });
+  });
+
+  it('claims on their own items the plans of the nodes its segment’s record has no room for, and emits SpilledNodes', async () => {
+    // Prepare: 10,000 caught-up nodes with 64-character ids that do not compress (~500 KB gzip'd,
+    // past the record's 400 KB), then n-a, which is planned: its entry is among those left out.
+    const ids = Array.from({ length: 10_000 }, (_, i) => createHash('sha512').update(String(i)).digest('base64url').slice(0, 64));
+    const crowd = ids.map((nodeId) => nodeItem({ nodeId, appliedSeq: HEAD, plannedSeq: HEAD }));
+    serveSegments({ 0: [...crowd, NODES[0] ?? {}] });
+    const emitted = vi.spyOn(observability.metrics, 'addMetric');
+
+    // Act
+    const response = await run(taskEvent(planTask()));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    const item = recordPuts()[0]?.Item ?? {};
+    const kept = Number(item.nodes);
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThan(ids.length);
+    expect(item.spilled).toBe(ids.length + 1 - kept);
+    expect((item.entries as Uint8Array).byteLength).toBeLessThanOrEqual(400_000);
+    expect(entriesOf(item).map((entry) => entry.nodeId)).toEqual(ids.slice(0, kept));
+    const claims = ddb.commandCalls(UpdateCommand).map((call) => call.args[0].input).filter((input) => input.TableName === TABLES.nodes);
+    expect(claims.map((claim) => claim.Key?.nodeId as unknown)).toEqual([...ids.slice(kept), 'n-a']);
+    expect(claims.at(-1)).toMatchObject({
+      ConditionExpression: '#plannedSeq = :expected AND (attribute_not_exists(#plannedInterval) OR #plannedInterval < :plannedInterval)',
+      ExpressionAttributeValues: { ':expected': 0, ':plannedSeq': 60, ':plannedAt': PLANNED_AT, ':plannedInterval': INTERVAL, ':progressSeq': 0, ':progressInterval': INTERVAL },
+    });
+    expect(emitted).toHaveBeenCalledWith(METRIC.SpilledNodes, 'Count', ids.length + 1 - kept);
   });
 
   it('emits the planner metrics of its shard', async () => {
