@@ -492,6 +492,22 @@ describe('checker shard handler', () => {
     expect(warned).toHaveBeenCalledWith(expect.stringMatching(/counted as expired/), expect.objectContaining({ expired: true, interval: INTERVAL, shard: 0 }));
   });
 
+  it('emits ShardTasksExpired once for a stale task delivered twice', async () => {
+    // Prepare
+    const table = serveCheckTable(ONE_SHARD);
+    vi.setSystemTime(Date.parse(DEADLINE) + 1_000);
+    await run(taskEvent(checkTask(ONE_SHARD)));
+    const emitted = vi.spyOn(observability.metrics, 'addMetric');
+
+    // Act
+    const response = await run(taskEvent(checkTask(ONE_SHARD), 'check-0-again'));
+
+    // Assess: the dashboards sum it over the tick; the header counted the shard once.
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect([...table.expired]).toEqual([0]);
+    expect(emitted).toHaveBeenCalledWith(METRIC.ShardTasksExpired, 'Count', 0);
+  });
+
   it('fails only a record that carries a plan task, logging its message id', async () => {
     // Prepare
     const table = serveCheckTable(ONE_SHARD);

@@ -457,6 +457,45 @@ describe('planner shard handler', () => {
     expect([...tables.planned]).toEqual([0]);
   });
 
+  it('counts its work in the planner metrics once: a delivery after the shard reported emits zeros, as the header adds nothing', async () => {
+    // Prepare: the coordinator's retried tick, or SQS's at-least-once delivery, hands the task over twice.
+    serveTables();
+    await run(taskEvent(planTask()));
+    const emitted = vi.spyOn(observability.metrics, 'addMetric');
+
+    // Act
+    await run(taskEvent(planTask(), 'task-0-again'));
+
+    // Assess: the dashboards sum these per interval.
+    const counts = Object.fromEntries(emitted.mock.calls.map(([name, , value]) => [name, value]));
+    expect(counts).toEqual({
+      [METRIC.NodesPlanned]: 0,
+      [METRIC.MicrobatchesPlanned]: 0,
+      [METRIC.UpdatesPlanned]: 0,
+      [METRIC.TokensResent]: 0,
+      [METRIC.RejectedNodes]: 0,
+      [METRIC.UnsentNodes]: 0,
+      [METRIC.NodesWithoutPlanHistory]: 0,
+      [METRIC.SpilledNodes]: 0,
+      [METRIC.ShardTasksExpired]: 0,
+    });
+  });
+
+  it('emits ShardTasksExpired once for a stale task delivered twice', async () => {
+    // Prepare
+    vi.setSystemTime(Date.parse(DEADLINE) + 1_000);
+    const tables = serveTables();
+    await run(taskEvent(planTask()));
+    const emitted = vi.spyOn(observability.metrics, 'addMetric');
+
+    // Act
+    await run(taskEvent(planTask(), 'task-0-again'));
+
+    // Assess
+    expect([...tables.expired]).toEqual([0]);
+    expect(emitted).toHaveBeenCalledWith(METRIC.ShardTasksExpired, 'Count', 0);
+  });
+
   it('sends identical deduplication ids when the task is delivered again after a run that failed before recording', async () => {
     // Prepare: the first run sent its tokens, then could not write the segment's record.
     ddb.on(PutCommand, { TableName: TABLES.plans }).rejectsOnce(throttled()).resolves({});
