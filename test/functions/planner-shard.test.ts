@@ -601,13 +601,20 @@ describe('planner shard handler', () => {
     });
   });
 
-  it('gives a node already planned for this interval on its own item no tokens and carries its plan forward', async () => {
+  it('gives a node already planned for this interval on its own item no tokens, carries its plan forward and logs why it skipped it', async () => {
+    // Prepare
+    const info = vi.spyOn(observability.logger, 'info');
+
     // Act
     await run(taskEvent(planTask()));
 
     // Assess
     expect(sentMicrobatches().filter((microbatch) => microbatch.nodeId === 'n-d')).toEqual([]);
     expect(entriesOf(recordPuts()[0]?.Item).find((entry) => entry.nodeId === 'n-d')).toEqual({ nodeId: 'n-d', plannedSeq: 560 });
+    expect(info).toHaveBeenCalledWith(
+      'shard planned',
+      expect.objectContaining({ interval: INTERVAL, shard: 0, reported: true, segmentsPlanned: 1, skipped: { 'already-planned': 1, 'caught-up': 1, 'in-flight-cap': 0, 'awaiting-outstanding': 0 } }),
+    );
   });
 
   it('reads paused nodes too: they get no tokens, keep their plan in the record and count in the scanned items', async () => {
@@ -629,7 +636,10 @@ describe('planner shard handler', () => {
     const ids = Array.from({ length: 10_000 }, (_, i) => createHash('sha512').update(String(i)).digest('base64url').slice(0, 64));
     const crowd = ids.map((nodeId) => nodeItem({ nodeId, appliedSeq: HEAD, plannedSeq: HEAD }));
     serveSegments({ 0: [...crowd, NODES[0] ?? {}] });
+    // Another run claimed n-a first: a lost claim is counted, not thrown.
+    ddb.on(UpdateCommand, { TableName: TABLES.nodes, Key: { nodeId: 'n-a' } }).rejects(conditionFailed());
     const emitted = vi.spyOn(observability.metrics, 'addMetric');
+    const info = vi.spyOn(observability.logger, 'info');
 
     // Act
     const response = await run(taskEvent(planTask()));
@@ -650,6 +660,7 @@ describe('planner shard handler', () => {
       ExpressionAttributeValues: { ':expected': 0, ':plannedSeq': 60, ':plannedAt': PLANNED_AT, ':plannedInterval': INTERVAL, ':progressSeq': 0, ':progressInterval': INTERVAL },
     });
     expect(emitted).toHaveBeenCalledWith(METRIC.SpilledNodes, 'Count', ids.length + 1 - kept);
+    expect(info).toHaveBeenCalledWith('shard planned', expect.objectContaining({ spilled: ids.length + 1 - kept, claimsLost: 1 }));
   });
 
   it('emits the planner metrics of its shard', async () => {
