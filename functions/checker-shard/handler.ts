@@ -74,7 +74,8 @@ function report(verdicts: TickVerdicts): void {
 
 async function check(task: CheckTask): Promise<void> {
   const result = await checkShard(task, deps);
-  addCounts({ [METRIC.ShardTasksExpired]: result.expired ? 1 : 0 });
+  // Summed over the tick: a redelivered stale task that finds its shard counted adds 0.
+  addCounts({ [METRIC.ShardTasksExpired]: result.expired && result.counted ? 1 : 0 });
   if (result.expired) logger.warn('check task arrived after a later tick: counted as expired, the tick is not merged', { ...result });
   else logger.info('shard judged', { interval: result.interval, shard: result.shard, counted: result.counted, activeNodes: result.activeNodes, merged: result.merged !== undefined });
   if (result.merged !== undefined) report(result.merged);

@@ -16,6 +16,7 @@ import { loadEndpoints, loadResources, loadSettings } from '#shared/config.ts';
 import type { RejectedNode } from '#shared/domain/node.ts';
 import type { UnsentMicrobatch } from '#shared/domain/ports.ts';
 import type { PlanTask } from '#shared/domain/shard-task.ts';
+import { NO_PLAN_TOTALS } from '#shared/domain/types.ts';
 import { METRIC } from '#shared/metrics.ts';
 import { addCounts, logger, metrics } from '#shared/observability.ts';
 import { runTasks } from '#shared/task-records.ts';
@@ -44,7 +45,10 @@ const deps: PlanShardDeps = {
 
 async function plan(task: PlanTask): Promise<void> {
   const result = await planShard(task, deps);
-  const { totals } = result;
+  // The dashboards sum these over the interval, so only the run that counted the shard in its header
+  // counts its work: a redelivered task, or a retried tick's copy of it, adds zeros, as it does to the header.
+  const counted = result.reported;
+  const totals = counted ? result.totals : NO_PLAN_TOTALS;
   addCounts({
     [METRIC.NodesPlanned]: totals.nodesPlanned,
     [METRIC.MicrobatchesPlanned]: totals.microbatches,
@@ -52,9 +56,9 @@ async function plan(task: PlanTask): Promise<void> {
     [METRIC.TokensResent]: totals.resends,
     [METRIC.RejectedNodes]: totals.rejectedNodes,
     [METRIC.UnsentNodes]: totals.unsentNodes,
-    [METRIC.NodesWithoutPlanHistory]: result.withoutHistory,
-    [METRIC.SpilledNodes]: result.spilled,
-    [METRIC.ShardTasksExpired]: result.expired ? 1 : 0,
+    [METRIC.NodesWithoutPlanHistory]: counted ? result.withoutHistory : 0,
+    [METRIC.SpilledNodes]: counted ? result.spilled : 0,
+    [METRIC.ShardTasksExpired]: counted && result.expired ? 1 : 0,
   });
   if (result.expired) logger.warn('plan task arrived after a later tick cut the work again: acknowledged without work, the interval is incomplete', { ...result });
   else logger.info('shard planned', { ...result });

@@ -5,8 +5,10 @@ import { functionEnv, stubEnv } from '#test/support/lambda.ts';
 /** Each handler, imported afresh: a cold start reads the configuration again. */
 const HANDLERS = {
   planner: () => import('#functions/planner/handler.ts'),
+  'planner shard': () => import('#functions/planner-shard/handler.ts'),
   applier: () => import('#functions/applier/handler.ts'),
   checker: () => import('#functions/checker/handler.ts'),
+  'checker shard': () => import('#functions/checker-shard/handler.ts'),
   ingest: () => import('#functions/ingest/handler.ts'),
 } as const;
 const NAMES = Object.keys(HANDLERS) as (keyof typeof HANDLERS)[];
@@ -107,9 +109,12 @@ describe('handler configuration at cold start', () => {
   });
 
   it.each([
-    ['planner', 'QUEUE_URL'],
+    ['planner', 'PLAN_TASK_QUEUE_URL'],
+    ['planner shard', 'PLANS_TABLE_NAME'],
+    ['planner shard', 'QUEUE_URL'],
     ['applier', 'REPLICA_TABLE_NAME'],
-    ['checker', 'CONVERGENCE_TABLE_NAME'],
+    ['checker', 'CHECK_TASK_QUEUE_URL'],
+    ['checker shard', 'CONVERGENCE_TABLE_NAME'],
     ['ingest', 'INGEST_REQUESTS_TABLE_NAME'],
   ] as const)('the %s fails naming %s when it is not set', async (name, variable) => {
     // Prepare
@@ -149,12 +154,17 @@ describe('handler configuration at cold start', () => {
     expect(failure).toMatchObject({ name: 'ConfigError', field: 'STREAM_NAME' });
   });
 
-  it('asks a function only for the resources it uses: the planner starts without a replica table', async () => {
+  it.each([
+    ['planner', ['REPLICA_TABLE_NAME', 'INGEST_REQUESTS_TABLE_NAME', 'PLANS_TABLE_NAME', 'QUEUE_URL', 'CHECK_TASK_QUEUE_URL']],
+    ['planner shard', ['REPLICA_TABLE_NAME', 'LOG_TABLE_NAME', 'PLAN_TASK_QUEUE_URL', 'CHECK_TASK_QUEUE_URL']],
+    ['checker', ['REPLICA_TABLE_NAME', 'PLANS_TABLE_NAME', 'QUEUE_URL', 'PLAN_TASK_QUEUE_URL']],
+    ['checker shard', ['REPLICA_TABLE_NAME', 'PLANS_TABLE_NAME', 'QUEUE_URL', 'PLAN_TASK_QUEUE_URL', 'CHECK_TASK_QUEUE_URL']],
+  ] as const)('asks a function only for the resources it uses: the %s starts without %j', async (name, unused) => {
     // Prepare
-    stubEnv({ REPLICA_TABLE_NAME: undefined, INGEST_REQUESTS_TABLE_NAME: undefined });
+    stubEnv(Object.fromEntries(unused.map((variable) => [variable, undefined])));
 
     // Act
-    const module = await HANDLERS.planner();
+    const module = await HANDLERS[name]();
 
     // Assess
     expect(module.handler).toBeTypeOf('function');

@@ -1,21 +1,26 @@
 /**
  * What handler tests need to call a Lambda handler the way the Lambda runtime does: the environment
- * a deployed function gets, a realistic invocation `Context`, and SQS FIFO events as the event source
- * mapping delivers them.
+ * a deployed function gets, a realistic invocation `Context`, and SQS events as the event source mapping
+ * delivers them: FIFO records for the applier, standard-queue records for the shard functions.
  */
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { vi } from 'vitest';
 
-/** The tables and queue every handler test deploys against. */
+/** The tables every handler test deploys against. */
 export const TABLES = {
   log: 'MicrobatchSync-LogTable-1A2B3C',
   nodes: 'MicrobatchSync-NodesTable-4D5E6F',
   replica: 'MicrobatchSync-ReplicaTable-7G8H9I',
   convergence: 'MicrobatchSync-ConvergenceTable-0J1K2L',
   ingestRequests: 'MicrobatchSync-IngestRequestsTable-3M4N5O',
+  plans: 'MicrobatchSync-PlansTable-6P7Q8R',
 } as const;
 
+/** The microbatch FIFO queue. */
 export const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/MicrobatchSync-Microbatches.fifo';
+/** The standard queues the coordinators send shard tasks on. */
+export const PLAN_TASK_QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/MicrobatchSync-PlanTasks';
+export const CHECK_TASK_QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/MicrobatchSync-CheckTasks';
 
 /** The environment the CDK stack gives a function, with the overrides a test needs. */
 export function functionEnv(overrides: Readonly<Record<string, string | undefined>> = {}): Record<string, string | undefined> {
@@ -29,7 +34,10 @@ export function functionEnv(overrides: Readonly<Record<string, string | undefine
     REPLICA_TABLE_NAME: TABLES.replica,
     CONVERGENCE_TABLE_NAME: TABLES.convergence,
     INGEST_REQUESTS_TABLE_NAME: TABLES.ingestRequests,
+    PLANS_TABLE_NAME: TABLES.plans,
     QUEUE_URL,
+    PLAN_TASK_QUEUE_URL,
+    CHECK_TASK_QUEUE_URL,
     // The handlers must reach the real AWS endpoints (intercepted by the mocks), not an emulator.
     AWS_ENDPOINT_URL_DYNAMODB: undefined,
     AWS_ENDPOINT_URL_SQS: undefined,
@@ -84,6 +92,31 @@ export function sqsRecord(options: { readonly messageId: string; readonly groupI
     md5OfBody: 'e4e68fb7bd0e697a0ae8f1bb342846b3',
     eventSource: 'aws:sqs',
     eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:MicrobatchSync-Microbatches.fifo',
+    awsRegion: 'us-east-1',
+  };
+}
+
+/**
+ * One record of a standard SQS queue's event, as the event source mapping delivers it: no message
+ * group, sequence number or deduplication id. The shard functions receive their tasks this way.
+ */
+export function taskRecord(options: { readonly messageId: string; readonly body: string; readonly queueUrl?: string; readonly receiveCount?: number }): SQSRecord {
+  const { messageId, body } = options;
+  const queueName = (options.queueUrl ?? PLAN_TASK_QUEUE_URL).split('/').at(-1) ?? '';
+  return {
+    messageId,
+    receiptHandle: `AQEB${messageId}receipt`,
+    body,
+    attributes: {
+      ApproximateReceiveCount: String(options.receiveCount ?? 1),
+      SentTimestamp: '1795774722000',
+      SenderId: 'AROAEXAMPLE:coordinator',
+      ApproximateFirstReceiveTimestamp: '1795774722100',
+    },
+    messageAttributes: {},
+    md5OfBody: 'e4e68fb7bd0e697a0ae8f1bb342846b3',
+    eventSource: 'aws:sqs',
+    eventSourceARN: `arn:aws:sqs:us-east-1:123456789012:${queueName}`,
     awsRegion: 'us-east-1',
   };
 }
