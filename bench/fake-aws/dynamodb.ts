@@ -298,25 +298,38 @@ function ok(body: string): Answer {
   return { status: 200, body };
 }
 
-/** Items cut into Scan pages of at most {@link PAGE_BYTES}, each a ready response body. */
+/**
+ * How DynamoDB cuts a Scan or Query into pages: items in order until the next would take the page
+ * past {@link PAGE_BYTES} (by DynamoDB's size rule). @returns each page's item count and bytes.
+ */
+export function pageCuts(sizes: readonly number[]): { readonly items: number; readonly bytes: number }[] {
+  const pages: { items: number; bytes: number }[] = [];
+  let page = { items: 0, bytes: 0 };
+  for (const size of sizes) {
+    if (page.items > 0 && page.bytes + size > PAGE_BYTES) {
+      pages.push(page);
+      page = { items: 0, bytes: 0 };
+    }
+    page.items += 1;
+    page.bytes += size;
+  }
+  pages.push(page);
+  return pages;
+}
+
+/** Items cut into Scan pages ({@link pageCuts}), each a ready response body. */
 function cutPages(items: readonly WireItem[], keyJson: (item: WireItem) => string): PreparedScan {
   const pages: Buffer[] = [];
   const next = new Map<string, number>();
-  let page: string[] = [];
-  let bytes = 0;
-  const close = (last: WireItem | undefined, more: boolean): void => {
-    const key = more && last !== undefined ? keyJson(last) : undefined;
-    if (key !== undefined) next.set(key, pages.length + 1);
-    pages.push(Buffer.from(`{"Items":[${page.join(',')}],"Count":${page.length},"ScannedCount":${page.length}${key === undefined ? '' : `,"LastEvaluatedKey":${key}`}}`));
-    page = [];
-    bytes = 0;
-  };
-  items.forEach((item, index) => {
-    const size = itemBytes(item);
-    if (page.length > 0 && bytes + size > PAGE_BYTES) close(items[index - 1], true);
-    page.push(JSON.stringify(item));
-    bytes += size;
+  let start = 0;
+  const cuts = pageCuts(items.map(itemBytes));
+  cuts.forEach(({ items: count }, index) => {
+    const page = items.slice(start, start + count);
+    start += count;
+    const last = page.at(-1);
+    const key = index < cuts.length - 1 && last !== undefined ? keyJson(last) : undefined;
+    if (key !== undefined) next.set(key, index + 1);
+    pages.push(Buffer.from(`{"Items":[${page.map((item) => JSON.stringify(item)).join(',')}],"Count":${page.length},"ScannedCount":${page.length}${key === undefined ? '' : `,"LastEvaluatedKey":${key}`}}`));
   });
-  close(items.at(-1), false);
   return { pages, next };
 }

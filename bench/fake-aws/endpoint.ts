@@ -71,7 +71,7 @@ export class FakeAws {
   readonly calls = new Map<string, number>();
   /** Called with every request as it arrives, inside the server's measured time. */
   onRequest: ((operation: string, request: Readonly<Record<string, unknown>>) => void) | undefined;
-  /** Keep every DynamoDB and SQS exchange, for the capacity meter (takeExchanges). */
+  /** Keep every DynamoDB exchange, for the capacity meter (takeExchanges); SQS bills by the queue's counts (sqs.ts). */
   recording = false;
   private serverCpu = 0;
   private recorded: RawExchange[] = [];
@@ -101,7 +101,7 @@ export class FakeAws {
     return client;
   }
 
-  /** The recorded exchanges since the last call, parsed; the endpoint forgets them. */
+  /** The recorded DynamoDB exchanges since the last call, parsed; the endpoint forgets them. */
   takeExchanges(): Exchange[] {
     const raw = this.recorded;
     this.recorded = [];
@@ -146,7 +146,7 @@ export class FakeAws {
       headers: { 'content-type': service === 'lambda' ? 'application/json' : 'application/x-amz-json-1.0', 'content-length': String(payload.byteLength), 'x-amzn-requestid': 'fake' },
       body: Readable.from([payload]),
     };
-    if (this.recording && service !== 'lambda') this.recorded.push({ service, operation, status: answer.status, request: body, response: payload, startedAt, endedAt: startedAt });
+    if (this.recording && service === 'dynamodb') this.recorded.push({ service, operation, status: answer.status, request: body, response: payload, startedAt, endedAt: startedAt });
     this.serverCpu += processCpuUs() - cpuAtStart;
     if (this.latencyMs > 0) await sleep(this.latencyMs);
     return { response };
