@@ -30,7 +30,7 @@ export interface Answer {
 }
 
 /** A DynamoDB error as the JSON protocol carries it. */
-export function dynamoError(type: string, message: string, status = 400): Answer {
+function dynamoError(type: string, message: string, status = 400): Answer {
   return { status, body: JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${type}`, message }) };
 }
 
@@ -115,6 +115,7 @@ function jsonOf(stored: Stored, projection: readonly string[] | undefined): stri
 /** A key condition: `pk = :v`, optionally `AND sk <op> :v` or `AND sk BETWEEN :a AND :b`. */
 const KEY_CONDITION = /^\s*(#?\w+)\s*=\s*(:\w+)\s*(?:AND\s+(#?\w+)\s*(?:(<=|>=|<|>|=)\s*(:\w+)|BETWEEN\s+(:\w+)\s+AND\s+(:\w+)))?\s*$/i;
 
+/** DynamoDB tables in memory, answering the JSON protocol's requests (see the module's comment for what it leaves out). */
 export class FakeDynamoDb {
   private readonly tables = new Map<string, Table>();
 

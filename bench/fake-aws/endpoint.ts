@@ -62,6 +62,7 @@ function processCpuUs(): number {
   return user + system;
 }
 
+/** The endpoint: attach it to real clients, fill its tables and queues, read its counts. */
 export class FakeAws {
   readonly dynamodb = new FakeDynamoDb();
   readonly sqs = new FakeSqs();

@@ -27,6 +27,7 @@ function sqsError(type: string, message: string): Answer {
   return { status: 400, body: JSON.stringify({ __type: `com.amazonaws.sqs#${type}`, message }) };
 }
 
+/** SQS queues that accept every batch, count it and, when asked, keep the bodies. */
 export class FakeSqs {
   private readonly queues = new Map<string, Queue>();
   private messageIds = 0;

@@ -54,6 +54,7 @@ export interface CheckShardCount {
   readonly tally: TallyState;
 }
 
+/** The checker fleet on the fake endpoint (see the module's comment). */
 export class CheckerWorld {
   readonly fake = new FakeAws();
   readonly clients: FakeClients;

@@ -13,7 +13,7 @@
  * Either way the segment's plan record of the previous interval holds every node's plan (plannedSeq =
  * the cursor: the last plan was applied), as in any interval after the first.
  *
- * The checker fleet: a 10,000-update log, 60 open intervals with heads 100 apart (4,100 … 10,000),
+ * The checker fleet (64-character ids): a 10,000-update log, 60 open intervals with heads 100 apart (4,100 … 10,000),
  * cursors spread uniformly over the last 7,000 seqs (every open interval has nodes short of it: the
  * most chain reads a page can need), rates 1–3 updates/s (a third below the ingest of 100 an
  * interval: named as under-provisioned), one node in a hundred with a chain that differs from the log.
@@ -55,9 +55,17 @@ export function unit(index: number, salt: number): number {
   return (hash >>> 0) / 2 ** 32;
 }
 
-/** `node-000042`, or padded to `idLength` characters (64: the longest id a node may have). */
+/**
+ * `node-000042`; or, longer than that, `node-0000042-` and random hex up to `idLength` characters
+ * (64: the longest id a node may have) — random, because zero padding would compress in the plan
+ * records as a short id does.
+ */
 export function nodeId(index: number, idLength: number): string {
-  return `node-${String(index).padStart(Math.max(6, idLength - 5), '0')}`;
+  const short = `node-${String(index).padStart(6, '0')}`;
+  if (idLength <= short.length) return short;
+  let id = `node-${String(index).padStart(7, '0')}-`;
+  for (let salt = 101; id.length < idLength; salt += 1) id += Math.floor(unit(index, salt) * 2 ** 32).toString(16).padStart(8, '0');
+  return id.slice(0, idLength);
 }
 
 /** The node indices of every segment of a `segments`-way parallel Scan, ascending. */
@@ -126,7 +134,7 @@ export function plannerNode(index: number, kind: PlannerFleetKind, idLength: num
 
 /** The tick the checker benchmark judges, the log's length and the open intervals. */
 export const CHECK_TICK = 29_447_718;
-export const LOG_LENGTH = 10_000;
+const LOG_LENGTH = 10_000;
 export const OPEN_INTERVALS = 60;
 const HEAD_STEP = 100;
 const CURSOR_SPREAD = 7_000;

@@ -79,6 +79,7 @@ async function ledgerItemBytes(plan: SegmentPlan, expiresAt: number): Promise<nu
   return planItemBytes(captured);
 }
 
+/** One planner fleet on the fake endpoint (see the module's comment). */
 export class PlannerWorld {
   readonly fake = new FakeAws();
   readonly clients: FakeClients;

@@ -40,7 +40,7 @@ export interface SdkRequestCpu {
 }
 
 /** A plan task as the coordinator sends it, for shard `shard` of 20. */
-export function sampleTask(shard: number): PlanTask {
+function sampleTask(shard: number): PlanTask {
   return {
     v: 1,
     kind: 'plan',

@@ -35,18 +35,6 @@ export function gbSeconds(fn: keyof typeof FUNCTIONS, ms: number): number {
   return (FUNCTIONS[fn].memoryMB / 1024) * (Math.ceil(ms) / 1000);
 }
 
-export function addUsage(a: IntervalUsage, b: Omit<IntervalUsage, 'nodes'>): IntervalUsage {
-  return {
-    nodes: a.nodes,
-    readUnits: a.readUnits + b.readUnits,
-    writeUnits: a.writeUnits + b.writeUnits,
-    fifoRequests: a.fifoRequests + b.fifoRequests,
-    standardRequests: a.standardRequests + b.standardRequests,
-    lambdaRequests: a.lambdaRequests + b.lambdaRequests,
-    lambdaGbSeconds: a.lambdaGbSeconds + b.lambdaGbSeconds,
-  };
-}
-
 const usd = (value: number): number => Number(value.toFixed(5));
 const amount = (value: number): number => Number(value.toFixed(1));
 
