@@ -19,6 +19,8 @@ export const PRICES = {
     source: 'https://aws.amazon.com/sqs/pricing/',
     /** Per FIFO request; each 64 KB chunk of a request's payload is billed as one request. */
     perFifoRequest: 0.5 / 1e6,
+    /** Per standard-queue request (the shard task queues), billed by the same 64 KB chunks. */
+    perStandardRequest: 0.4 / 1e6,
     chunkBytes: 64 * 1024,
   },
   lambda: {

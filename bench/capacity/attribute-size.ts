@@ -90,3 +90,21 @@ export function toWireValue(value: unknown): WireValue {
 export function toWireItem(fields: Readonly<Record<string, unknown>>): WireItem {
   return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined).map(([name, value]) => [name, toWireValue(value)]));
 }
+
+/**
+ * The size of a plain item of strings, numbers and Booleans, as {@link itemBytes} of its wire form
+ * would give, without building the wire form: the benchmarks size a million generated items.
+ */
+export function plainItemBytes(fields: Readonly<Record<string, unknown>>): number {
+  let bytes = 0;
+  for (const name in fields) {
+    const value = fields[name];
+    if (value === undefined) continue;
+    bytes += utf8(name);
+    if (typeof value === 'string') bytes += utf8(value);
+    else if (typeof value === 'number') bytes += numberBytes(String(value));
+    else if (typeof value === 'boolean') bytes += 1;
+    else throw new TypeError(`plainItemBytes takes strings, numbers and Booleans, not ${typeof value} (${name})`);
+  }
+  return bytes;
+}

@@ -1,262 +1,303 @@
 /**
- * The checker at fleet scale: 10,000 and 100,000 nodes with 64-character ids in the in-memory
- * ports, every port call delayed as DynamoDB would answer it (10 ms a round trip), judged against
- * 60 open intervals. Measured in one run: the wall time and CPU of the check, the heap it added at
- * its peak (bounded memory shows as a heap ratio near 1 while the fleet grows tenfold), and the
- * size of the biggest verdict item as the DynamoDB adapter writes it (budget: 8 KB, far below the
- * 400 KB item limit). The live heap is sampled after a garbage collection at every page, in a
- * second run (only under `node --expose-gc`), so the collections do not count in the wall time.
+ * The sharded checker at fleet scale (DESIGN §7; issue 14: every interval judged within half of
+ * t = 60 s at 1,000,000 nodes, the SDK's CPU counted): the real coordinator (startCheck) and checker
+ * shards (checkShard) through the real adapters and SDK clients, answered by the fake AWS endpoint,
+ * its own CPU left out. 1,000,000 and 100,000 nodes with 64-character ids (the longest: the Scan
+ * pages and the verdicts' names at their largest), 60 open intervals (fleet.ts):
  *
- * The latency model follows the adapters: a Scan page is one call (4,000 nodes of ~250 bytes fill
- * its 1 MB); readChains is ceil(seqs / 100) BatchGetItem calls, 16 in flight; every other port call
- * is one call. The in-memory ports do the work itself in microseconds, so the wall time is the
- * checker's own: its CPU, plus the round trips it waits for in turn.
+ *   - the coordinator: three runs answered at once (CPU: the median), one at 10 ms a call (wall);
+ *   - shards: runs answered at once over three shards spread across the cut (each of two shards once
+ *     at 100,000 nodes; CPU: the median, of two the higher), then one at 10 ms a call under the adapters' concurrency (4 segments, 16 BatchGetItem calls in
+ *     flight). Each run is the tick's last shard (the others' partials are stored and counted in), so
+ *     it also merges the partials and writes the 60 verdicts: the slowest shard of a tick. The merge's
+ *     own CPU is taken between the shard's report and its markMerged request;
+ *   - every shard folded without the SDK (checker-world.ts), checked against each run, for the other
+ *     shards' partials and the fleet's calls and read units.
+ *
+ * The verdict is sized as the adapter leaves it: the Convergence item after the real recordVerdict,
+ * on the header the planner's coordinator and shards wrote.
  */
-import { setTimeout as delay } from 'node:timers/promises';
-import { PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DynamoConvergenceStore } from '#shared/adapters/dynamodb/convergence-store.ts';
-import { GENESIS_CHAIN } from '#shared/domain/chain.ts';
-import { intervalStart } from '#shared/domain/interval.ts';
-import { MAX_ENTRIES_PER_APPEND, type NodePage } from '#shared/domain/ports.ts';
-import type { ChainLink, IntervalVerdict, LogEntry, PlanHeader } from '#shared/domain/types.ts';
-import { chainEntries } from '#shared/usecases/append-updates.ts';
-import { checkConvergence, type CheckConvergenceDeps } from '#shared/usecases/check-convergence.ts';
-import { seededRandom } from '#local/random.ts';
-import { InMemoryConvergenceStore, InMemoryLog, InMemoryNodeRepository } from '#test/support/in-memory.ts';
-import { itemBytes, toWireItem, toWireValue, type WireItem } from '../capacity/attribute-size.ts';
-import { applyUpdateExpression } from '../capacity/update-expression.ts';
-
-const STREAM = 'main';
-const T = 60;
-const K = 29_447_718;
-const OPEN_INTERVALS = 60;
-const LOG_LENGTH = 10_000;
-/** BatchGetItem's keys per call, and the adapter's calls in flight (shared/adapters/dynamodb/log-store.ts). */
-const BATCH_GET_KEYS = 100;
-const BATCH_GET_CONCURRENCY = 16;
+import { checkShard, type CheckShardResult } from '#shared/usecases/check-shard.ts';
+import { startCheck, type StartCheckResult } from '#shared/usecases/start-check.ts';
+import type { CheckTask } from '#shared/domain/shard-task.ts';
+import type { TallyState } from '#shared/domain/convergence.ts';
+import { CapacityLedger, emptyTally, type CapacityTally } from '../capacity/tally.ts';
+import type { Exchange } from '../request-recorder.ts';
+import { CHECK_TICK, OPEN_INTERVALS, QUEUE, TABLE } from './fleet.ts';
+import { CHECKED_AT, CheckerWorld, type CheckerFleet, type CheckShardCount } from './checker-world.ts';
+import { costPerMillion, gbSeconds, type CostPerMillion, type IntervalUsage } from './sharded-cost.ts';
+import { medianByCpu, round, sampleShards, sum, timed, type Run } from './shard-run.ts';
 
 const LATENCY_MS = 10;
-const EXPIRES_AT = 2_000_000_000;
-/** Nodes per Scan page: 4,000 items of ~250 bytes fill a 1 MB page. */
-const PAGE_SIZE = 4_000;
+const CPU_RUNS = 3;
+const HALF_INTERVAL_MS = 30_000;
 
-interface Measurement {
+export interface CheckerShardFigures {
+  readonly shard: number;
   readonly nodes: number;
-  readonly wallMs: number;
-  /** CPU the process spent during the check. */
+  readonly segments: number;
+  readonly cpuShards: readonly number[];
+  readonly cpuRunsMs: readonly number[];
+  /** CPU of the tick's last shard answered at once (its fold, its partial, the merge and the verdicts), the SDK's included. */
   readonly cpuMs: number;
-  /** The biggest verdict this check wrote, as a Convergence item by DynamoDB's size rule. */
-  readonly verdictBytes: number;
-  /** The most live heap the check held at a page boundary, above the heap with the world built (MB). */
-  readonly heapMb: number;
-  readonly scanPages: number;
-  readonly batchGetCalls: number;
-  readonly converged: number;
-}
-
-/** The log, 60 plan headers with heads 100 apart up to the head, and `count` nodes spread over the last 7,000 seqs. */
-async function buildWorld(count: number): Promise<{ log: InMemoryLog; nodes: InMemoryNodeRepository; convergence: InMemoryConvergenceStore; headers: PlanHeader[] }> {
-  const log = new InMemoryLog();
-  const producedAt = intervalStart(K - OPEN_INTERVALS - 1, T).toISOString();
-  const updates = Array.from({ length: LOG_LENGTH }, (_, i) => ({ key: `key-${i % 1_000}`, op: 'put' as const, value: { n: i } }));
-  const entries: LogEntry[] = chainEntries({ head: 0, headChain: GENESIS_CHAIN }, updates, producedAt);
-  for (let start = 0; start < entries.length; start += MAX_ENTRIES_PER_APPEND) {
-    const headChain = start === 0 ? GENESIS_CHAIN : (entries[start - 1]?.chain ?? GENESIS_CHAIN);
-    await log.append(STREAM, { head: start, headChain }, entries.slice(start, start + MAX_ENTRIES_PER_APPEND), producedAt);
-  }
-  const convergence = new InMemoryConvergenceStore();
-  const headers: PlanHeader[] = [];
-  for (let i = 1; i <= OPEN_INTERVALS; i += 1) {
-    const head = LOG_LENGTH - (OPEN_INTERVALS - i) * 100;
-    const header = { stream: STREAM, interval: K - OPEN_INTERVALS - 1 + i, head, headChain: entries[head - 1]?.chain ?? GENESIS_CHAIN, plannedAt: producedAt };
-    headers.push(header);
-    await convergence.putPlanHeader(header, EXPIRES_AT);
-  }
-  const nodes = new InMemoryNodeRepository(PAGE_SIZE);
-  const random = seededRandom(count);
-  for (let i = 0; i < count; i += 1) {
-    const appliedSeq = LOG_LENGTH - Math.floor(random() * 7_000);
-    // One node in a hundred holds data that differs from the log; rates of 1–3 updates a second.
-    const broken = random() < 0.01;
-    nodes.putItem({
-      nodeId: `node-${String(i).padStart(59, '0')}`,
-      rate: 1 + Math.floor(random() * 3),
-      status: 'active',
-      appliedSeq,
-      appliedChain: broken ? 'f'.repeat(64) : entries[appliedSeq - 1]?.chain,
-      plannedSeq: appliedSeq,
-    });
-  }
-  return { log, nodes, convergence, headers };
-}
-
-/**
- * The Convergence item a verdict leaves, as the DynamoDB adapter writes it: the plan header, the
- * planner's totals, then the verdict — the adapter's own commands, captured and applied to a wire item.
- */
-async function verdictItemBytes(header: PlanHeader, verdict: IntervalVerdict, nodes: number, checkedAt: string): Promise<number> {
-  const sent: unknown[] = [];
-  const capture = {
-    send: (command: unknown): Promise<object> => {
-      sent.push(command);
-      return Promise.resolve({});
-    },
-  } as unknown as DynamoDBDocumentClient;
-  const store = new DynamoConvergenceStore(capture, 'Convergence');
-  await store.putPlanHeader(header, EXPIRES_AT);
-  await store.addPlanTotals(STREAM, header.interval, { nodesPlanned: nodes, microbatches: nodes * 5 });
-  await store.recordVerdict(STREAM, verdict, { checkedAt, readVersion: 0 });
-  let item: WireItem = {};
-  for (const command of sent) {
-    if (command instanceof PutCommand) item = toWireItem(command.input.Item ?? {});
-    else if (command instanceof UpdateCommand) {
-      const { UpdateExpression = '', ExpressionAttributeNames = {}, ExpressionAttributeValues = {} } = command.input;
-      const values = Object.fromEntries(Object.entries(ExpressionAttributeValues).map(([name, value]) => [name, toWireValue(value)]));
-      item = applyUpdateExpression(item, UpdateExpression, { names: ExpressionAttributeNames, values });
-    }
-  }
-  return itemBytes(item);
-}
-
-/** Every method of `port` answers LATENCY_MS later, as one DynamoDB round trip would. */
-function slow<T extends object>(port: T): T {
-  return new Proxy(port, {
-    get: (target, property, receiver): unknown => {
-      const member: unknown = Reflect.get(target, property, receiver);
-      if (typeof member !== 'function') return member;
-      return async (...callArgs: unknown[]): Promise<unknown> => {
-        await delay(LATENCY_MS);
-        return (member as (...a: unknown[]) => unknown).apply(target, callArgs);
-      };
-    },
-  });
-}
-
-/**
- * One check of `count` nodes. With `probeHeap`, every page boundary collects garbage and samples the
- * live heap (what the check holds, not what it has allocated); those collections cost time, so the
- * wall time comes from a run without them.
- */
-async function run(count: number, probeHeap: boolean): Promise<Omit<Measurement, 'heapMb'> & { readonly liveHeapBytes: number }> {
-  const world = await buildWorld(count);
-  let scanPages = 0;
-  let batchGetCalls = 0;
-  const gc = globalThis.gc;
-  gc?.();
-  const baseline = process.memoryUsage().heapUsed;
-  let liveHeapBytes = 0;
-  const probe = (): void => {
-    if (!probeHeap || gc === undefined) return;
-    gc();
-    liveHeapBytes = Math.max(liveHeapBytes, process.memoryUsage().heapUsed - baseline);
-  };
-  const deps: CheckConvergenceDeps = {
-    stream: STREAM,
-    intervalSeconds: T,
-    openIntervals: OPEN_INTERVALS,
-    reportTopN: 10,
-    log: {
-      readHead: slow(world.log).readHead.bind(world.log),
-      async readChains(stream: string, seqs: readonly number[]): Promise<Map<number, ChainLink>> {
-        const calls = Math.ceil(new Set(seqs).size / BATCH_GET_KEYS);
-        batchGetCalls += calls;
-        await delay(Math.ceil(calls / BATCH_GET_CONCURRENCY) * LATENCY_MS);
-        const links = await world.log.readChains(stream, seqs);
-        probe();
-        return links;
-      },
-    },
-    nodes: {
-      async *scanActive(): AsyncGenerator<NodePage, void, undefined> {
-        for await (const page of world.nodes.scanActive()) {
-          await delay(LATENCY_MS);
-          scanPages += 1;
-          yield page;
-        }
-      },
-    },
-    convergence: slow(world.convergence),
-  };
-  const started = performance.now();
-  const cpu = process.cpuUsage();
-  const result = await checkConvergence({ interval: K, now: intervalStart(K, T) }, deps);
-  const used = process.cpuUsage(cpu);
-  const wallMs = performance.now() - started;
-  probe();
-  const sizes = await Promise.all(
-    result.evaluated.map((verdict) => {
-      const header = world.headers.find((candidate) => candidate.interval === verdict.interval);
-      return header === undefined ? Promise.resolve(0) : verdictItemBytes(header, verdict, count, intervalStart(K, T).toISOString());
-    }),
-  );
-  return {
-    nodes: count,
-    wallMs,
-    cpuMs: (used.user + used.system) / 1000,
-    verdictBytes: Math.max(0, ...sizes),
-    liveHeapBytes,
-    scanPages,
-    batchGetCalls,
-    converged: result.evaluated.filter((verdict) => verdict.converged).length,
-  };
-}
-
-async function measure(count: number): Promise<Measurement> {
-  const timed = await run(count, false);
-  const probed = globalThis.gc === undefined ? undefined : await run(count, true);
-  return { ...timed, heapMb: probed === undefined ? Number.NaN : probed.liveHeapBytes / 2 ** 20 };
-}
-
-export interface CheckerFigures {
-  readonly nodes: number;
-  readonly openIntervals: number;
+  readonly serverCpuMs: number;
+  /** Of cpuMs, the merge: from the shard's report to its markMerged request (the median run's). */
+  readonly mergeCpuMs: number;
   readonly latencyMs: number;
-  readonly cpuMs: number;
-  /** The check's wall time with every call taking `latencyMs`. */
-  readonly simulatedWallMs: number;
-  readonly verdictBytes: number;
-  /** Peak live heap the check added (MB); null without `--expose-gc`. */
-  readonly peakHeapMb: number | null;
+  readonly wallMs: number;
+  readonly wallCpuMs: number;
+  readonly mergeWallMs: number;
+  readonly shareOfHalfInterval: number;
+  /** The shard's own calls (Scan, BatchGetItem, its partial and report) and the merge's. */
+  readonly calls: Readonly<Record<string, number>>;
+  readonly mergeCalls: Readonly<Record<string, number>>;
+  readonly callsPerNode: number;
   readonly scanPages: number;
   readonly batchGetCalls: number;
+  /** The shard's partial tally as stored (the item's bytes). */
+  readonly partialBytes: number;
+  /** The largest interval record after its verdict, as DynamoDB sizes it. */
+  readonly verdictBytes: number;
+  readonly readUnits: number;
+  readonly writeUnits: number;
+  readonly mergeReadUnits: number;
+  readonly mergeWriteUnits: number;
+  readonly heapGrowthMb: number;
+}
+
+export interface CheckerFleetFigures {
+  readonly nodes: number;
+  readonly idLength: number;
+  readonly openIntervals: number;
+  readonly shards: number;
+  readonly segments: number;
+  readonly coordinator: { readonly cpuMs: number; readonly wallMs: number; readonly calls: Readonly<Record<string, number>>; readonly readUnits: number; readonly writeUnits: number; readonly taskRequests: number };
+  readonly shard: CheckerShardFigures;
+  readonly fleet: {
+    readonly shardsCounted: number;
+    readonly activeNodes: number;
+    readonly calls: Readonly<Record<string, number>>;
+    readonly callsPerNode: number;
+    readonly readUnits: number;
+    readonly writeUnits: number;
+    readonly shardSeconds: number;
+    /** What the merged verdict says of the newest open interval (a sanity check of the fold). */
+    readonly consistentNodes: number;
+  };
+  readonly cost: CostPerMillion;
 }
 
 export interface CheckerResult {
-  readonly nodes10k: CheckerFigures;
-  readonly nodes100k: CheckerFigures;
-  /** 100,000 nodes over 10,000, measured in this run: wall time and peak heap. */
-  readonly tenfold: { readonly wall: number; readonly heap: number | null };
+  readonly nodes1M: CheckerFleetFigures;
+  readonly nodes100k: CheckerFleetFigures;
+  /** Where the nodes' cursors are: what decides the chain reads. */
+  readonly cursorSpread: string;
 }
 
-function figures(m: Measurement): CheckerFigures {
-  const heap = Number.isNaN(m.heapMb) ? null : Number(m.heapMb.toFixed(1));
-  return {
-    nodes: m.nodes,
-    openIntervals: OPEN_INTERVALS,
-    latencyMs: LATENCY_MS,
-    cpuMs: Math.round(m.cpuMs),
-    simulatedWallMs: Math.round(m.wallMs),
-    verdictBytes: m.verdictBytes,
-    peakHeapMb: heap,
-    scanPages: m.scanPages,
-    batchGetCalls: m.batchGetCalls,
+function sameCalls(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...keys].every((key) => (a[key] ?? 0) === (b[key] ?? 0));
+}
+
+function callsOf(exchanges: readonly Exchange[]): Record<string, number> {
+  const calls: Record<string, number> = {};
+  for (const { operation } of exchanges) calls[`DynamoDB.${operation}`] = (calls[`DynamoDB.${operation}`] ?? 0) + 1;
+  return calls;
+}
+
+const isReport = (request: Readonly<Record<string, unknown>>): boolean => String(request.UpdateExpression).includes('#reportedShards');
+const isMarkMerged = (request: Readonly<Record<string, unknown>>): boolean => String(request.UpdateExpression).includes('#merged');
+
+interface ShardRun {
+  readonly run: Run<CheckShardResult>;
+  readonly mergeCpuMs: number;
+  readonly mergeWallMs: number;
+}
+
+/** One run of `task`'s shard as the tick's last; the merge timed between its report and its markMerged. */
+async function runLastShard(world: CheckerWorld, task: CheckTask, partials: readonly TallyState[]): Promise<ShardRun> {
+  await world.prepareLastShard(task.shard, partials);
+  let reported: { cpu: number; wall: number } | undefined;
+  let merged: { cpu: number; wall: number } | undefined;
+  world.fake.onRequest = (operation, request) => {
+    if (operation !== 'UpdateItem') return;
+    if (isReport(request)) reported = { cpu: world.fake.clientCpuUs(), wall: performance.now() };
+    else if (isMarkMerged(request)) merged = { cpu: world.fake.clientCpuUs(), wall: performance.now() };
   };
+  try {
+    const run = await timed(world.fake, () => checkShard(task, world.checkShardDeps()));
+    if (run.result.merged === undefined || reported === undefined || merged === undefined) throw new Error(`checker shard ${task.shard} did not merge the tick`);
+    return { run, mergeCpuMs: round((merged.cpu - reported.cpu) / 1000), mergeWallMs: round(merged.wall - reported.wall) };
+  } finally {
+    world.fake.onRequest = undefined;
+  }
 }
 
-/** The checker at 10,000 and 100,000 nodes, side by side. */
+function slowest(runs: readonly ShardRun[]): ShardRun {
+  const [first, ...rest] = runs;
+  if (first === undefined) throw new RangeError('no runs');
+  return rest.reduce((best, candidate) => (candidate.run.cpuMs > best.run.cpuMs ? candidate : best), first);
+}
+
+/** Teaches the meter the records a run will update, so their updates are billed on the whole item. */
+function teach(world: CheckerWorld, ledger: CapacityLedger): void {
+  const exchanges: Exchange[] = world.verdictItems().map(({ item }) => ({
+    service: 'dynamodb',
+    operation: 'GetItem',
+    status: 200,
+    request: { TableName: TABLE.convergence, Key: { stream: item.stream, interval: item.interval }, ConsistentRead: true },
+    response: { Item: item },
+    startedAt: 0,
+    endedAt: 0,
+  }));
+  ledger.charge(exchanges, emptyTally());
+}
+
+async function measureFleet(fleet: CheckerFleet, progress: (line: string) => void): Promise<CheckerFleetFigures> {
+  const label = `checker ${fleet.nodes.toLocaleString('en-US')}`;
+  const world = new CheckerWorld(fleet);
+  try {
+    await world.setUp();
+    const ledger = new CapacityLedger();
+    const coordinatorRun = async (): Promise<Run<StartCheckResult>> => {
+      world.resetCheckHeader();
+      world.takeTasks();
+      return timed(world.fake, () => startCheck({ interval: CHECK_TICK, now: CHECKED_AT }, world.startCheckDeps()));
+    };
+    const coordinatorRuns: Run<StartCheckResult>[] = [];
+    for (let index = 0; index < CPU_RUNS; index += 1) coordinatorRuns.push(await coordinatorRun());
+    world.fake.latencyMs = LATENCY_MS;
+    world.fake.recording = true;
+    world.fake.sqs.resetStats(QUEUE.checkTasks);
+    const coordinatorSlow = await coordinatorRun();
+    world.fake.recording = false;
+    world.fake.latencyMs = 0;
+    const coordinatorTally = ledger.charge(world.fake.takeExchanges());
+    if (coordinatorSlow.result.judged.length !== OPEN_INTERVALS) throw new Error(`${label}: the coordinator judges ${coordinatorSlow.result.judged.length} intervals, not ${OPEN_INTERVALS}`);
+    const coordinator = {
+      cpuMs: medianByCpu(coordinatorRuns).cpuMs,
+      wallMs: coordinatorSlow.wallMs,
+      calls: coordinatorSlow.calls,
+      readUnits: coordinatorTally.readUnits,
+      writeUnits: coordinatorTally.writeUnits,
+      taskRequests: world.fake.sqs.stats(QUEUE.checkTasks).billableRequests,
+    };
+    const tasks = world.takeTasks();
+    const { shards, segments } = world.cut;
+    const taskOf = (shard: number): CheckTask => {
+      const task = tasks.find((candidate) => candidate.shard === shard);
+      if (task === undefined) throw new Error(`the coordinator sent no task for shard ${shard}`);
+      return task;
+    };
+    progress(`${label}: S = ${shards}, B = ${segments}; coordinator ${coordinator.cpuMs} ms CPU; folding every shard without the SDK…`);
+    const counts: CheckShardCount[] = Array.from({ length: shards }, (_, shard) => world.count(shard, taskOf(shard)));
+    const partials = counts.map((count) => count.tally);
+    const countOf = (shard: number): CheckShardCount => {
+      const count = counts[shard];
+      if (count === undefined) throw new Error(`no count of shard ${shard}`);
+      return count;
+    };
+
+    const cpuShards = sampleShards(shards, Math.min(CPU_RUNS, shards)).reverse();
+    const wallShard = cpuShards.at(-1) ?? 0;
+    const cpuRuns: ShardRun[] = [];
+    for (const shard of cpuShards) cpuRuns.push(await runLastShard(world, taskOf(shard), partials));
+    const medianRun = medianByCpu(cpuRuns.map(({ run }) => run));
+    const median = cpuRuns.find(({ run }) => run === medianRun) ?? slowest(cpuRuns);
+    progress(`${label}: last-shard CPU ${cpuRuns.map(({ run }) => run.cpuMs).join(' / ')} ms (merge ${median.mergeCpuMs} ms); now shard ${wallShard} at ${LATENCY_MS} ms a call…`);
+
+    world.fake.latencyMs = LATENCY_MS;
+    world.fake.recording = true;
+    const slow = await runLastShard(world, taskOf(wallShard), partials);
+    world.fake.recording = false;
+    world.fake.latencyMs = 0;
+    const exchanges = world.fake.takeExchanges();
+    const split = exchanges.findIndex((exchange) => exchange.operation === 'UpdateItem' && isReport(exchange.request)) + 1;
+    teach(world, ledger);
+    const shardTally: CapacityTally = ledger.charge(exchanges.slice(0, split), emptyTally());
+    const mergeTally: CapacityTally = ledger.charge(exchanges.slice(split), emptyTally());
+    const shardCalls = callsOf(exchanges.slice(0, split));
+    const mergeCalls = callsOf(exchanges.slice(split));
+    const count = countOf(wallShard);
+    const problems: string[] = [];
+    if (!sameCalls(count.calls, shardCalls)) problems.push(`calls ${JSON.stringify(count.calls)} counted, ${JSON.stringify(shardCalls)} made`);
+    if (count.readUnits !== shardTally.readUnits) problems.push(`${count.readUnits} read units counted, ${shardTally.readUnits} metered`);
+    if (count.nodes !== slow.run.result.activeNodes) problems.push(`${count.nodes} nodes counted, ${slow.run.result.activeNodes} judged`);
+    if (problems.length > 0) throw new Error(`${label} shard ${wallShard}: the fold disagrees with the run: ${problems.join('; ')}`);
+    const verdicts = world.verdictItems();
+    const verdictBytes = Math.max(...verdicts.map((verdict) => verdict.bytes));
+    if (verdicts.length !== OPEN_INTERVALS) throw new Error(`${label}: ${verdicts.length} verdicts written, not ${OPEN_INTERVALS}`);
+    const nodes = count.nodes;
+    const shard: CheckerShardFigures = {
+      shard: wallShard,
+      nodes,
+      segments: count.segments,
+      cpuShards,
+      cpuRunsMs: cpuRuns.map(({ run }) => run.cpuMs),
+      cpuMs: median.run.cpuMs,
+      serverCpuMs: median.run.serverCpuMs,
+      mergeCpuMs: median.mergeCpuMs,
+      latencyMs: LATENCY_MS,
+      wallMs: slow.run.wallMs,
+      wallCpuMs: slow.run.cpuMs,
+      mergeWallMs: slow.mergeWallMs,
+      shareOfHalfInterval: round(slow.run.wallMs / HALF_INTERVAL_MS, 3),
+      calls: shardCalls,
+      mergeCalls,
+      callsPerNode: round(sum(Object.values(shardCalls)) / nodes, 4),
+      scanPages: shardCalls['DynamoDB.Scan'] ?? 0,
+      batchGetCalls: shardCalls['DynamoDB.BatchGetItem'] ?? 0,
+      partialBytes: world.partialBytes(wallShard),
+      verdictBytes,
+      readUnits: shardTally.readUnits,
+      writeUnits: shardTally.writeUnits,
+      mergeReadUnits: mergeTally.readUnits,
+      mergeWriteUnits: mergeTally.writeUnits,
+      heapGrowthMb: slow.run.heapGrowthMb,
+    };
+    progress(`${label}: shard ${wallShard} ${slow.run.wallMs} ms wall at ${LATENCY_MS} ms a call (${slow.run.cpuMs} ms CPU), verdict ${verdictBytes} B, partial ${shard.partialBytes} B`);
+
+    const calls: Record<string, number> = { ...coordinator.calls };
+    for (const shardCount of counts) for (const [call, made] of Object.entries(shardCount.calls)) calls[call] = (calls[call] ?? 0) + made;
+    for (const [call, made] of Object.entries(mergeCalls)) calls[call] = (calls[call] ?? 0) + made;
+    // Each shard's own writes (its partial and its report) are the measured shard's: the same items to within bytes.
+    const usage: IntervalUsage = {
+      nodes: fleet.nodes,
+      readUnits: coordinator.readUnits + sum(counts.map((shardCount) => shardCount.readUnits)) + mergeTally.readUnits,
+      writeUnits: coordinator.writeUnits + shards * shardTally.writeUnits + mergeTally.writeUnits,
+      fifoRequests: 0,
+      standardRequests: coordinator.taskRequests,
+      lambdaRequests: 1 + shards,
+      lambdaGbSeconds: gbSeconds('checker', coordinator.wallMs) + sum(counts.map((shardCount) => gbSeconds('checkerShard', (slow.run.wallMs * shardCount.nodes) / nodes))),
+    };
+    const newest = slow.run.result.merged?.evaluated.at(-1);
+    return {
+      nodes: fleet.nodes,
+      idLength: fleet.idLength,
+      openIntervals: OPEN_INTERVALS,
+      shards,
+      segments,
+      coordinator,
+      shard,
+      fleet: {
+        shardsCounted: counts.length,
+        activeNodes: sum(counts.map((shardCount) => shardCount.nodes)),
+        calls,
+        callsPerNode: round(sum(Object.values(calls)) / fleet.nodes, 4),
+        readUnits: usage.readUnits,
+        writeUnits: usage.writeUnits,
+        shardSeconds: round(sum(counts.map((shardCount) => (slow.run.wallMs * shardCount.nodes) / nodes)) / 1000, 1),
+        consistentNodes: newest?.consistentNodes ?? 0,
+      },
+      cost: costPerMillion(usage),
+    };
+  } finally {
+    world.destroy();
+  }
+}
+
 export async function measureChecker(progress: (line: string) => void): Promise<CheckerResult> {
-  progress(`checker: 10,000 nodes, ${OPEN_INTERVALS} open intervals, ${LATENCY_MS} ms a call…`);
-  const small = figures(await measure(10_000));
-  progress(`checker: 10,000 nodes in ${small.simulatedWallMs} ms; now 100,000…`);
-  const large = figures(await measure(100_000));
-  progress(`checker: 100,000 nodes in ${large.simulatedWallMs} ms, ${large.cpuMs} ms CPU, verdict ${large.verdictBytes} bytes`);
-  const ratio = (a: number, b: number): number => Number((a / b).toFixed(2));
-  return {
-    nodes10k: small,
-    nodes100k: large,
-    tenfold: {
-      wall: ratio(large.simulatedWallMs, small.simulatedWallMs),
-      heap: large.peakHeapMb === null || small.peakHeapMb === null ? null : ratio(large.peakHeapMb, small.peakHeapMb),
-    },
-  };
+  const nodes1M = await measureFleet({ nodes: 1_000_000, idLength: 64 }, progress);
+  const nodes100k = await measureFleet({ nodes: 100_000, idLength: 64 }, progress);
+  return { nodes1M, nodes100k, cursorSpread: 'uniform over the last 7,000 of 10,000 seqs; open heads 4,100 … 10,000, 100 apart' };
 }

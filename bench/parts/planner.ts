@@ -1,214 +1,405 @@
 /**
- * The planner at fleet scale: 100,000 nodes planned through the real use case and the real DynamoDB
- * and SQS adapters, against SDK clients that answer from memory (DESIGN's budget: planned and
- * judged within half an interval, t = 60 s). Two runs of planInterval, side by side:
+ * The sharded planner at fleet scale (DESIGN §5; issue 14's goal: 1,000,000 active nodes planned
+ * within half of t = 60 s, counting the SDK's own CPU): the real coordinator (startPlan) and planner
+ * shards (planShard) through the real adapters and the real SDK clients, answered by the fake AWS
+ * endpoint (bench/fake-aws/), whose own CPU is left out. For each fleet (fleet.ts: 1,000,000 and
+ * 100,000 nodes, steady state and catch-up):
  *
- *   - every call answered at once: the planner's own CPU (budget < 1 s; the median of three runs),
- *     its tokens, its SendMessageBatch calls against ceil(tokens / 10) and its claims;
- *   - every call taking 10 ms, under the use case's and adapters' configured concurrency (scan
- *     segments, 32 sends and 128 claims in flight): the wall time (budget: half of t = 60 s).
+ *   - the coordinator: three runs answered at once (CPU: the median), one at 10 ms a call (wall);
+ *   - shards: runs answered at once over three shards spread across the cut (first, middle, last;
+ *     at 100,000 nodes, S = 2: each shard once; CPU: the median, of two the higher), then one at
+ *     10 ms a call under the adapters' configured concurrency
+ *     (wall: it contains the SDK's CPU, on the one thread a 1,769 MB Lambda has a vCPU for). Its
+ *     requests are charged by the capacity meter (bench/capacity/);
+ *   - every shard counted without the SDK (planner-world.ts), checked against each shard run, for
+ *     the fleet's calls, messages and units: the shards of a cut are alike (the fleet is uniform), so
+ *     a few runs stand for the rest, and the totals need not stand on them.
+ *
+ * Beside it, the old design's price for the same fleet (one conditional claim per planned node), and
+ * the coordinators' fan-out (SendMessageBatch of shard tasks against an async Lambda Invoke per
+ * shard), from the SDK's CPU per call (sdk-request-cpu.ts).
  */
-import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { SendMessageBatchCommand, type SendMessageBatchCommandInput, type SQSClient } from '@aws-sdk/client-sqs';
-import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient, type ScanCommandInput } from '@aws-sdk/lib-dynamodb';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { DynamoConvergenceStore } from '#shared/adapters/dynamodb/convergence-store.ts';
-import { DynamoLogStore } from '#shared/adapters/dynamodb/log-store.ts';
-import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.ts';
-import { SqsMicrobatchQueue } from '#shared/adapters/sqs/microbatch-queue.ts';
-import { GENESIS_CHAIN } from '#shared/domain/chain.ts';
 import { readNodeItem } from '#shared/domain/node.ts';
-import { planNode, type PlanningRules } from '#shared/domain/plan.ts';
-import { planInterval } from '#shared/usecases/plan-interval.ts';
-import { seededRandom } from '#local/random.ts';
+import { planNode } from '#shared/domain/plan.ts';
+import { withPlanHistory } from '#shared/domain/segment-plan.ts';
+import type { PlanTask } from '#shared/domain/shard-task.ts';
+import { planShard, type PlanShardResult } from '#shared/usecases/plan-shard.ts';
+import { startPlan, type StartPlanResult } from '#shared/usecases/start-plan.ts';
+import { writeUnits } from '../capacity/meter.ts';
+import { CapacityLedger, emptyTally, type CapacityTally } from '../capacity/tally.ts';
+import { PRICES } from '../pricing.ts';
+import { PLAN_HEAD, PLAN_INTERVAL, QUEUE, type PlannerFleetKind } from './fleet.ts';
+import { PLANNED_AT, PlannerWorld, RULES, type PlannerFleet, type ShardCount } from './planner-world.ts';
 import { measureSdkRequestCpu, type SdkRequestCpu } from './sdk-request-cpu.ts';
+import { costPerMillion, gbSeconds, type CostPerMillion, type IntervalUsage } from './sharded-cost.ts';
+import { medianByCpu, round, sampleShards, sum, timed, type Run } from './shard-run.ts';
 
-const T = 60;
-const RULES: PlanningRules = { stream: 'main', intervalSeconds: T, batchSize: 100, maxInFlightIntervals: 2, staleAfterIntervals: 3 };
-const INTERVAL = 29_933_600;
-const HEAD = 10_000_000;
-/** A DynamoDB Scan page holds at most 1 MB: about 3,000 Nodes items of ~300 bytes. */
-const SCAN_PAGE_ITEMS = 3_000;
-/** Runs answered at once; the CPU figure is their median. */
-const INSTANT_RUNS = 3;
+const LATENCY_MS = 10;
+/** Shard runs answered at once: three spread over a cut of many shards, each of two shards once. */
+const CPU_RUNS = 3;
+const HALF_INTERVAL_MS = 30_000;
+const SEND_ENTRIES = 10;
 
-/** Nodes items with rates of 1–8 updates/s (shares of 60–480, 1–5 tokens each), caught up to a planned cursor. */
-function nodeItems(count: number): Record<string, unknown>[] {
-  const random = seededRandom(42);
-  return Array.from({ length: count }, (_, index) => {
-    const applied = Math.floor(random() * 1_000_000);
-    return {
-      nodeId: `node-${String(index).padStart(6, '0')}`,
-      rate: 1 + Math.floor(random() * 70) / 10,
-      status: 'active',
-      appliedSeq: applied,
-      appliedChain: GENESIS_CHAIN,
-      plannedSeq: applied,
-      plannedInterval: INTERVAL - 1,
-      progressSeq: applied,
-      progressInterval: INTERVAL - 1,
-    };
-  });
-}
-
-/** A document client whose every call waits `latencyMs` (0: answers at once), serving the Nodes scan from memory. */
-function slowDynamo(items: readonly Record<string, unknown>[], latencyMs: number, counts: Map<string, number>): DynamoDBDocumentClient {
-  const send = async (command: unknown): Promise<unknown> => {
-    const name = (command as object).constructor.name;
-    counts.set(name, (counts.get(name) ?? 0) + 1);
-    if (command instanceof UpdateCommand && command.input.TableName === 'Nodes') counts.set('claims', (counts.get('claims') ?? 0) + 1);
-    if (latencyMs > 0) await sleep(latencyMs);
-    if (command instanceof DescribeTableCommand) return { Table: { ItemCount: items.length } };
-    if (command instanceof GetCommand) return { Item: { stream: 'main', seq: 0, head: HEAD, headChain: GENESIS_CHAIN } };
-    if (command instanceof ScanCommand) return scanPage(items, command.input);
-    if (command instanceof PutCommand || command instanceof UpdateCommand) return {};
-    throw new Error(`the bench client does not serve ${name}`);
-  };
-  return { send } as unknown as DynamoDBDocumentClient;
-}
-
-function scanPage(items: readonly Record<string, unknown>[], input: ScanCommandInput): unknown {
-  const segment = input.Segment ?? 0;
-  const total = input.TotalSegments ?? 1;
-  const start = Number(input.ExclusiveStartKey?.position ?? segment);
-  const page: Record<string, unknown>[] = [];
-  let position = start;
-  for (; position < items.length && page.length < SCAN_PAGE_ITEMS; position += total) page.push(items[position] ?? {});
-  return { Items: page, ...(position < items.length ? { LastEvaluatedKey: { position } } : {}) };
-}
-
-/** An SQS client whose every SendMessageBatch waits `latencyMs` and accepts every entry. */
-function slowSqs(latencyMs: number, counts: Map<string, number>): SQSClient {
-  const send = async (command: unknown): Promise<unknown> => {
-    if (!(command instanceof SendMessageBatchCommand)) throw new Error('the bench client serves SendMessageBatch only');
-    counts.set('SendMessageBatchCommand', (counts.get('SendMessageBatchCommand') ?? 0) + 1);
-    if (latencyMs > 0) await sleep(latencyMs);
-    const input: SendMessageBatchCommandInput = command.input;
-    return { Successful: (input.Entries ?? []).map((entry) => ({ Id: entry.Id, MessageId: 'm', MD5OfMessageBody: 'md5' })), Failed: [] };
-  };
-  return { send } as unknown as SQSClient;
-}
-
-function cpuMs(since: NodeJS.CpuUsage): number {
-  const used = process.cpuUsage(since);
-  return (used.user + used.system) / 1000;
-}
-
-
-/** One planInterval over `items` with every SDK call taking `latencyMs`. */
-async function planOnce(items: readonly Record<string, unknown>[], latencyMs: number): Promise<PlannerRun> {
-  const counts = new Map<string, number>();
-  const doc = slowDynamo(items, latencyMs, counts);
-  const deps = {
-    rules: RULES,
-    retentionDays: 30,
-    log: new DynamoLogStore(doc, 'Log'),
-    nodes: new DynamoNodeRepository(doc, 'Nodes'),
-    queue: new SqsMicrobatchQueue(slowSqs(latencyMs, counts), 'https://sqs.us-east-1.amazonaws.com/1/q.fifo'),
-    convergence: new DynamoConvergenceStore(doc, 'Convergence'),
-  };
-  let peakHeap = process.memoryUsage().heapUsed;
-  const sampler = setInterval(() => {
-    peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
-  }, 50);
-  const heapBefore = process.memoryUsage().heapUsed;
-  const started = performance.now();
-  const cpu = process.cpuUsage();
-  const result = await planInterval({ interval: INTERVAL, plannedAt: new Date(INTERVAL * T * 1000) }, deps);
-  const wallMs = performance.now() - started;
-  const used = cpuMs(cpu);
-  clearInterval(sampler);
-  return {
-    wallMs: Math.round(wallMs),
-    cpuMs: Math.round(used),
-    messages: result.microbatches,
-    sendMessageBatchCalls: counts.get('SendMessageBatchCommand') ?? 0,
-    claims: counts.get('claims') ?? 0,
-    scanCalls: counts.get('ScanCommand') ?? 0,
-    peakHeapGrowthMb: Math.round((peakHeap - heapBefore) / 1_048_576),
-  };
-}
-
-interface PlannerRun {
-  readonly wallMs: number;
-  readonly cpuMs: number;
-  /** Tokens sent. */
-  readonly messages: number;
-  readonly sendMessageBatchCalls: number;
-  /** Conditional UpdateItem calls: one claim per planned node. */
-  readonly claims: number;
-  readonly scanCalls: number;
-  readonly peakHeapGrowthMb: number;
-}
-
-export interface PlannerFigures extends Omit<PlannerRun, 'wallMs'> {
+export interface ShardFigures {
+  /** The shard of the 10 ms run (and of the units), its nodes and segments. */
+  readonly shard: number;
   readonly nodes: number;
-  /** ceil(messages / 10): the fewest SendMessageBatch calls that can carry the tokens. */
-  readonly minimumSendCalls: number;
-  /** The pure decision (read every item, plan every node), without adapters or I/O. */
+  readonly segments: number;
+  /** The shards the CPU runs planned, and each run's CPU. */
+  readonly cpuShards: readonly number[];
+  readonly cpuRunsMs: readonly number[];
+  /** CPU of a shard answered at once, the SDK's included, the fake endpoint's left out: the median run. */
+  readonly cpuMs: number;
+  /** What the fake endpoint spent answering that run (left out of cpuMs). */
+  readonly serverCpuMs: number;
+  /** The decisions alone: read every item, apply its history, plan it (no adapters, no SDK). */
   readonly pureCpuMs: number;
   readonly latencyMs: number;
-  /** planInterval with every call taking `latencyMs`. */
-  readonly simulatedWallMs: number;
-  readonly simulatedCpuMs: number;
-  /** simulatedWallMs over half an interval of 60 s: under 1 fits the budget. */
+  /** Wall time of the shard with every call taking latencyMs, the SDK's CPU in it. */
+  readonly wallMs: number;
+  readonly wallCpuMs: number;
   readonly shareOfHalfInterval: number;
-  /**
-   * The SDK's own CPU per call on this machine (bench/parts/sdk-request-cpu.ts), which the figures
-   * above leave out, and what the tick's claims and sends would add at that rate.
-   */
-  readonly sdkRequestCpuUs: SdkRequestCpu;
-  readonly sdkCpuMsForTheTick: number;
+  readonly calls: Readonly<Record<string, number>>;
+  readonly callsPerNode: Readonly<Record<string, number>>;
+  readonly totalCallsPerNode: number;
+  readonly messages: number;
+  readonly sendMessageBatchCalls: number;
+  /** ceil(messages / 10): the fewest calls that can carry the tokens. */
+  readonly minimumSendCalls: number;
+  readonly records: number;
+  /** The largest plan record as DynamoDB sizes it, its gzip'd entries, and its write units. */
+  readonly largestRecordBytes: number;
+  readonly largestEntriesBytes: number;
+  readonly largestRecordWriteUnits: number;
+  readonly readUnits: number;
+  readonly writeUnits: number;
+  /** Billable SQS requests of the tokens (one per started 64 KB of a call). */
+  readonly sqsRequests: number;
+  readonly heapGrowthMb: number;
+}
+
+export interface CoordinatorFigures {
+  readonly cpuMs: number;
+  readonly wallMs: number;
+  readonly calls: Readonly<Record<string, number>>;
+  readonly readUnits: number;
+  readonly writeUnits: number;
+  /** Billable requests of the task queue: ceil(S / 10) SendMessageBatch calls. */
+  readonly taskRequests: number;
+}
+
+export interface FleetFigures {
+  readonly nodes: number;
+  readonly kind: PlannerFleetKind;
+  readonly idLength: number;
+  /** S and B of the cut. */
+  readonly shards: number;
+  readonly segments: number;
+  readonly nodesPerShard: { readonly min: number; readonly max: number };
+  readonly coordinator: CoordinatorFigures;
+  readonly shard: ShardFigures;
+  /** Every shard, counted (planner-world.ts), and the coordinator: one interval of the whole fleet. */
+  readonly fleet: {
+    readonly shardsCounted: number;
+    readonly nodesPlanned: number;
+    readonly messages: number;
+    readonly sendMessageBatchCalls: number;
+    readonly calls: Readonly<Record<string, number>>;
+    readonly totalCalls: number;
+    /** Every SDK call of the interval (coordinator and shards) per planned node. */
+    readonly callsPerPlannedNode: number;
+    readonly readUnits: number;
+    readonly writeUnits: number;
+    readonly sqsRequests: number;
+    /** Σ of the shards' durations at 10 ms a call, each the measured shard's scaled by its nodes (s). */
+    readonly shardSeconds: number;
+  };
+  /** The same fleet the old way: one conditional claim per planned node instead of the plan records. */
+  readonly oldDesign: {
+    readonly claims: number;
+    readonly callsPerPlannedNode: number;
+    /** The claims' SDK CPU alone, at the measured CPU of one claim. */
+    readonly claimSdkCpuMs: number;
+    readonly claimWriteUnits: number;
+  };
+  /** Planner, coordinator and plan records, per million node-intervals. */
+  readonly cost: CostPerMillion;
 }
 
 export interface PlannerResult {
-  readonly nodes100k: PlannerFigures;
+  readonly nodes1M: { readonly steady: FleetFigures; readonly catchUp: FleetFigures };
+  readonly nodes100k: { readonly steady: FleetFigures; readonly catchUp: FleetFigures };
+  /** One shard of 1,000,000 nodes with 64-character ids, steady state: the plan records at their largest. */
+  readonly longIds: ShardFigures;
+  readonly sdkRequestCpuUs: SdkRequestCpu;
+  /** The coordinators' fan-out: µs of SDK CPU per shard task, and the calls for the 1M cut. */
+  readonly fanOut: {
+    readonly sendMessageBatchUsPerTask: number;
+    readonly lambdaInvokeUsPerTask: number;
+    readonly invokeOverBatch: number;
+    readonly shards: number;
+    readonly sendMessageBatchCalls: number;
+    readonly invokeCalls: number;
+  };
+  /** The old design's claims alone, per million node-intervals: 1 write unit each. */
+  readonly oldClaimsCostPerMillion: number;
 }
 
-/** The planner at 100,000 nodes: answered at once, then at 10 ms a call. */
-export async function measurePlanner(progress: (line: string) => void, options: { readonly nodes?: number; readonly latencyMs?: number } = {}): Promise<PlannerResult> {
-  const nodes = options.nodes ?? 100_000;
-  const latencyMs = options.latencyMs ?? 10;
-  const items = nodeItems(nodes);
-  const plannedAt = new Date(INTERVAL * T * 1000).toISOString();
+const perNode = (calls: Readonly<Record<string, number>>, nodes: number): Record<string, number> =>
+  Object.fromEntries(Object.entries(calls).map(([call, count]) => [call, round(count / nodes, 4)]));
 
-  // The pure decision, as the use case makes it per node: read the item, plan the node.
-  const pureCpu = process.cpuUsage();
-  for (const item of items) {
-    const read = readNodeItem(item);
-    if ('node' in read) planNode(read.node, HEAD, INTERVAL, plannedAt, RULES);
+function sameCalls(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...keys].every((key) => (a[key] ?? 0) === (b[key] ?? 0));
+}
+
+/** A shard counted must make exactly the calls and tokens its run made: else the fleet totals would be wrong. */
+function check(count: ShardCount, run: Run<PlanShardResult>, tally?: CapacityTally): void {
+  const problems: string[] = [];
+  if (!sameCalls(count.calls, run.calls)) problems.push(`calls ${JSON.stringify(count.calls)} counted, ${JSON.stringify(run.calls)} made`);
+  if (count.tokens !== run.result.totals.microbatches) problems.push(`${count.tokens} tokens counted, ${run.result.totals.microbatches} sent`);
+  if (tally !== undefined && (tally.readUnits !== count.readUnits || tally.writeUnits !== count.writeUnits)) {
+    problems.push(`units ${count.readUnits} R / ${count.writeUnits} W counted, ${tally.readUnits} R / ${tally.writeUnits} W metered`);
   }
-  const pureCpuMs = Math.round(cpuMs(pureCpu));
+  if (problems.length > 0) throw new Error(`planner shard ${count.shard}: the count disagrees with the run: ${problems.join('; ')}`);
+}
 
-  progress(`planner: ${nodes.toLocaleString('en-US')} nodes, every call answered at once, ${INSTANT_RUNS} times…`);
-  const instantRuns: PlannerRun[] = [];
-  for (let run = 0; run < INSTANT_RUNS; run += 1) instantRuns.push(await planOnce(items, 0));
-  // The run of median CPU: a busy machine's other work makes single CPU figures jump.
-  const instant = [...instantRuns].sort((a, b) => a.cpuMs - b.cpuMs)[Math.floor(INSTANT_RUNS / 2)] ?? instantRuns[0];
-  if (instant === undefined) throw new Error('the planner did not run');
-  progress(`planner: ${instant.cpuMs} ms CPU, ${instant.messages} tokens in ${instant.sendMessageBatchCalls} SendMessageBatch calls; now at ${latencyMs} ms a call…`);
-  const slow = await planOnce(items, latencyMs);
-  progress(`planner: ${slow.wallMs} ms wall at ${latencyMs} ms a call; now the SDK's own CPU per call…`);
-  const sdk = await measureSdkRequestCpu();
-  const sdkCpuMsForTheTick = Math.round((instant.claims * sdk.conditionalUpdateUs + instant.sendMessageBatchCalls * sdk.sendMessageBatchUs) / 1000);
-  progress(`planner: a claim costs the SDK ${sdk.conditionalUpdateUs} µs of CPU, a send ${sdk.sendMessageBatchUs} µs: ${sdkCpuMsForTheTick} ms for the tick`);
+async function runShard(world: PlannerWorld, task: PlanTask): Promise<Run<PlanShardResult>> {
+  await world.prepareShard(task.shard);
+  world.resetShard(task.shard);
+  world.fake.sqs.resetStats(QUEUE.microbatch);
+  return timed(world.fake, () => planShard(task, world.planShardDeps()));
+}
+
+/** CPU of the decisions alone over a shard's nodes, generated beforehand; and the tokens they make. */
+function decisions(world: PlannerWorld, shard: number): { readonly cpuMs: number; readonly tokens: number } {
+  const nodes = world.nodesOf(shard);
+  const plannedAt = PLANNED_AT.toISOString();
+  const started = process.cpuUsage();
+  let tokens = 0;
+  for (const { item, entry } of nodes) {
+    const read = readNodeItem(item);
+    if (!('node' in read)) continue;
+    const decision = planNode(withPlanHistory(read.node, { entry, interval: PLAN_INTERVAL - 1 }), PLAN_HEAD, PLAN_INTERVAL, plannedAt, RULES);
+    if (decision.kind === 'plan') tokens += decision.microbatches.length;
+  }
+  const used = process.cpuUsage(started);
+  return { cpuMs: round((used.user + used.system) / 1000), tokens };
+}
+
+/** The pure decisions' CPU over `shard`, which must make the tokens its run sent. */
+function pureCpuMs(world: PlannerWorld, shard: number, messages: number): number {
+  const { cpuMs, tokens } = decisions(world, shard);
+  if (tokens !== messages) throw new Error(`planner shard ${shard}: the decisions alone make ${tokens} tokens, the run sent ${messages}`);
+  return cpuMs;
+}
+
+/**
+ * One shard's figures: the CPU of the runs answered at once (their median), and the calls, wall,
+ * tokens, records and units of `slow`, the run at `latencyMs` a call (the only run, for one answered at once).
+ */
+function shardFigures(
+  world: PlannerWorld,
+  at: { readonly shard: number; readonly segments: number; readonly latencyMs: number },
+  cpuShards: readonly number[],
+  cpuRuns: readonly Run<PlanShardResult>[],
+  slow: Run<PlanShardResult>,
+  units: { readonly readUnits: number; readonly writeUnits: number },
+): ShardFigures {
+  const median = medianByCpu(cpuRuns);
+  const nodes = world.shardNodes(at.shard);
+  const messages = slow.result.totals.microbatches;
+  const sends = slow.calls['SQS.SendMessageBatch'] ?? 0;
+  const sqsRequests = world.fake.sqs.stats(QUEUE.microbatch).billableRequests;
+  if (sqsRequests !== sends) throw new Error(`planner shard ${at.shard}: ${sends} SendMessageBatch calls billed as ${sqsRequests} requests: a call passed 64 KB`);
+  const records = world.recordsWritten();
+  const largest = records.reduce((best, record) => (record.bytes > best.bytes ? record : best), { bytes: 0, entriesBytes: 0 });
   return {
-    nodes100k: {
-      nodes,
-      cpuMs: instant.cpuMs,
-      messages: instant.messages,
-      sendMessageBatchCalls: instant.sendMessageBatchCalls,
-      claims: instant.claims,
-      scanCalls: instant.scanCalls,
-      peakHeapGrowthMb: slow.peakHeapGrowthMb,
-      minimumSendCalls: Math.ceil(instant.messages / 10),
-      pureCpuMs,
-      latencyMs,
-      simulatedWallMs: slow.wallMs,
-      simulatedCpuMs: slow.cpuMs,
-      shareOfHalfInterval: Number((slow.wallMs / ((T / 2) * 1000)).toFixed(3)),
-      sdkRequestCpuUs: sdk,
-      sdkCpuMsForTheTick,
+    ...at,
+    nodes,
+    cpuShards,
+    cpuRunsMs: cpuRuns.map((run) => run.cpuMs),
+    cpuMs: median.cpuMs,
+    serverCpuMs: median.serverCpuMs,
+    pureCpuMs: pureCpuMs(world, at.shard, messages),
+    wallMs: slow.wallMs,
+    wallCpuMs: slow.cpuMs,
+    shareOfHalfInterval: round(slow.wallMs / HALF_INTERVAL_MS, 3),
+    calls: slow.calls,
+    callsPerNode: perNode(slow.calls, nodes),
+    totalCallsPerNode: round(sum(Object.values(slow.calls)) / nodes, 4),
+    messages,
+    sendMessageBatchCalls: sends,
+    minimumSendCalls: Math.ceil(messages / SEND_ENTRIES),
+    records: records.length,
+    largestRecordBytes: largest.bytes,
+    largestEntriesBytes: largest.entriesBytes,
+    largestRecordWriteUnits: writeUnits(largest.bytes),
+    readUnits: units.readUnits,
+    writeUnits: units.writeUnits,
+    sqsRequests,
+    heapGrowthMb: slow.heapGrowthMb,
+  };
+}
+
+async function measureCoordinator(world: PlannerWorld, ledger: CapacityLedger): Promise<{ figures: CoordinatorFigures; tasks: PlanTask[] }> {
+  const run = async (): Promise<Run<StartPlanResult>> => {
+    world.resetHeader();
+    world.takeTasks();
+    return timed(world.fake, () => startPlan({ interval: PLAN_INTERVAL, plannedAt: PLANNED_AT }, world.startPlanDeps()));
+  };
+  const instant: Run<StartPlanResult>[] = [];
+  for (let index = 0; index < CPU_RUNS; index += 1) instant.push(await run());
+  world.fake.latencyMs = LATENCY_MS;
+  world.fake.recording = true;
+  world.fake.sqs.resetStats(QUEUE.planTasks);
+  const slow = await run();
+  world.fake.recording = false;
+  world.fake.latencyMs = 0;
+  const tally = ledger.charge(world.fake.takeExchanges());
+  const tasks = world.takeTasks();
+  return {
+    figures: { cpuMs: medianByCpu(instant).cpuMs, wallMs: slow.wallMs, calls: slow.calls, readUnits: tally.readUnits, writeUnits: tally.writeUnits, taskRequests: world.fake.sqs.stats(QUEUE.planTasks).billableRequests },
+    tasks,
+  };
+}
+
+async function measureFleet(fleet: PlannerFleet, sdk: SdkRequestCpu, progress: (line: string) => void): Promise<FleetFigures> {
+  const label = `planner ${fleet.nodes.toLocaleString('en-US')} ${fleet.kind}`;
+  const world = new PlannerWorld(fleet);
+  try {
+    await world.setUp();
+    const ledger = new CapacityLedger();
+    const { figures: coordinator, tasks } = await measureCoordinator(world, ledger);
+    const { shards, segments } = world.cut;
+    const taskOf = (shard: number): PlanTask => {
+      const task = tasks.find((candidate) => candidate.shard === shard);
+      if (task === undefined) throw new Error(`the coordinator sent no task for shard ${shard}`);
+      return task;
+    };
+    // The shard of the 10 ms run goes last, so it is still prepared for it.
+    const cpuShards = sampleShards(shards, Math.min(CPU_RUNS, shards)).reverse();
+    progress(`${label}: S = ${shards}, B = ${segments}; coordinator ${coordinator.cpuMs} ms CPU; shards ${cpuShards.join(', ')} answered at once…`);
+    const wallShard = cpuShards.at(-1) ?? 0;
+    const cpuRuns: Run<PlanShardResult>[] = [];
+    const headerUnits = (): number => writeUnits(world.headerBytes());
+    for (const shard of cpuShards) cpuRuns.push(await runShard(world, taskOf(shard)));
+    progress(`${label}: shard CPU ${cpuRuns.map((run) => run.cpuMs).join(' / ')} ms; now shard ${wallShard} at ${LATENCY_MS} ms a call…`);
+    world.fake.latencyMs = LATENCY_MS;
+    world.fake.recording = true;
+    const slow = await runShard(world, taskOf(wallShard));
+    world.fake.recording = false;
+    world.fake.latencyMs = 0;
+    const tally = ledger.charge(world.fake.takeExchanges(), emptyTally());
+    const counts: ShardCount[] = [];
+    for (let shard = 0; shard < shards; shard += 1) counts.push(await world.count(shard, headerUnits()));
+    const countOf = (shard: number): ShardCount => {
+      const count = counts[shard];
+      if (count === undefined) throw new Error(`no count of shard ${shard}`);
+      return count;
+    };
+    cpuRuns.forEach((run, index) => {
+      check(countOf(cpuShards[index] ?? 0), run);
+    });
+    const wallCount = countOf(wallShard);
+    check(wallCount, slow, tally);
+    const shard = shardFigures(world, { shard: wallShard, segments: wallCount.segments, latencyMs: LATENCY_MS }, cpuShards, cpuRuns, slow, tally);
+    const nodes = shard.nodes;
+    progress(`${label}: shard ${wallShard} ${slow.wallMs} ms wall at ${LATENCY_MS} ms a call (${slow.cpuMs} ms CPU), ${shard.totalCallsPerNode} calls a node`);
+
+    const calls: Record<string, number> = { ...coordinator.calls };
+    for (const count of counts) for (const [call, made] of Object.entries(count.calls)) calls[call] = (calls[call] ?? 0) + made;
+    const shardSends = sum(counts.map((count) => count.calls['SQS.SendMessageBatch'] ?? 0));
+    const nodesPlanned = sum(counts.map((count) => count.nodes));
+    const totalCalls = sum(Object.values(calls));
+    const shardSeconds = sum(counts.map((count) => (slow.wallMs * count.nodes) / nodes)) / 1000;
+    const usage: IntervalUsage = {
+      nodes: fleet.nodes,
+      readUnits: coordinator.readUnits + sum(counts.map((count) => count.readUnits)),
+      writeUnits: coordinator.writeUnits + sum(counts.map((count) => count.writeUnits)),
+      fifoRequests: shardSends,
+      standardRequests: coordinator.taskRequests,
+      lambdaRequests: 1 + shards,
+      lambdaGbSeconds: gbSeconds('planner', coordinator.wallMs) + sum(counts.map((count) => gbSeconds('plannerShard', (slow.wallMs * count.nodes) / nodes))),
+    };
+    const scans = sum(counts.map((count) => count.calls['DynamoDB.Scan'] ?? 0));
+    return {
+      nodes: fleet.nodes,
+      kind: fleet.kind,
+      idLength: fleet.idLength,
+      shards,
+      segments,
+      nodesPerShard: { min: Math.min(...counts.map((count) => count.nodes)), max: Math.max(...counts.map((count) => count.nodes)) },
+      coordinator,
+      shard,
+      fleet: {
+        shardsCounted: counts.length,
+        nodesPlanned,
+        messages: sum(counts.map((count) => count.tokens)),
+        sendMessageBatchCalls: shardSends,
+        calls,
+        totalCalls,
+        callsPerPlannedNode: round(totalCalls / nodesPlanned, 4),
+        readUnits: usage.readUnits,
+        writeUnits: usage.writeUnits,
+        sqsRequests: shardSends + coordinator.taskRequests,
+        shardSeconds: round(shardSeconds, 1),
+      },
+      oldDesign: {
+        claims: nodesPlanned,
+        callsPerPlannedNode: round((nodesPlanned + shardSends + scans) / nodesPlanned, 4),
+        claimSdkCpuMs: Math.round((nodesPlanned * sdk.conditionalUpdateUs) / 1000),
+        claimWriteUnits: nodesPlanned,
+      },
+      cost: costPerMillion(usage),
+    };
+  } finally {
+    world.destroy();
+  }
+}
+
+/** One shard of the 1,000,000-node steady fleet with 64-character ids, answered at once: the plan records at their largest. */
+async function measureLongIds(progress: (line: string) => void): Promise<ShardFigures> {
+  const world = new PlannerWorld({ nodes: 1_000_000, kind: 'steady', idLength: 64 });
+  try {
+    await world.setUp();
+    await startPlan({ interval: PLAN_INTERVAL, plannedAt: PLANNED_AT }, world.startPlanDeps());
+    const task = world.takeTasks().find((candidate) => candidate.shard === 0);
+    if (task === undefined) throw new Error('the coordinator sent no task for shard 0');
+    const run = await runShard(world, task);
+    const count = await world.count(0, writeUnits(world.headerBytes()));
+    check(count, run);
+    const shard = shardFigures(world, { shard: 0, segments: count.segments, latencyMs: 0 }, [0], [run], run, count);
+    progress(`planner 64-character ids: largest plan record ${shard.largestRecordBytes.toLocaleString('en-US')} B (${shard.largestEntriesBytes.toLocaleString('en-US')} B of gzip'd entries)`);
+    return shard;
+  } finally {
+    world.destroy();
+  }
+}
+
+export async function measurePlanner(progress: (line: string) => void): Promise<PlannerResult> {
+  progress('planner: the SDK’s CPU per call (claim, token batch, task batch, Lambda Invoke)…');
+  const sdk = await measureSdkRequestCpu(1_000);
+  progress(`planner: claim ${sdk.conditionalUpdateUs} µs, token batch ${sdk.sendMessageBatchUs} µs, task batch ${sdk.taskBatchUs} µs, Invoke ${sdk.lambdaInvokeUs} µs`);
+  const fleet = async (nodes: number, kind: PlannerFleetKind): Promise<FleetFigures> => measureFleet({ nodes, kind, idLength: 11 }, sdk, progress);
+  const nodes1M = { steady: await fleet(1_000_000, 'steady'), catchUp: await fleet(1_000_000, 'catchUp') };
+  const nodes100k = { steady: await fleet(100_000, 'steady'), catchUp: await fleet(100_000, 'catchUp') };
+  const longIds = await measureLongIds(progress);
+  const shards = nodes1M.steady.shards;
+  const sendMessageBatchUsPerTask = round(sdk.taskBatchUs / SEND_ENTRIES, 1);
+  return {
+    nodes1M,
+    nodes100k,
+    longIds,
+    sdkRequestCpuUs: sdk,
+    fanOut: {
+      sendMessageBatchUsPerTask,
+      lambdaInvokeUsPerTask: sdk.lambdaInvokeUs,
+      invokeOverBatch: round(sdk.lambdaInvokeUs / sendMessageBatchUsPerTask, 1),
+      shards,
+      sendMessageBatchCalls: Math.ceil(shards / SEND_ENTRIES),
+      invokeCalls: shards,
     },
+    oldClaimsCostPerMillion: Number((1e6 * PRICES.dynamodb.perWriteRequestUnit).toFixed(4)),
   };
 }

@@ -1,59 +1,74 @@
 /**
- * What one SDK call costs in CPU on this machine, with nothing on the other end: the real clients as
- * shared/clients.ts builds them, over a request handler that answers at once with a canned
- * response. The planner's fleet-scale figures answer calls from memory at the command level, so
- * they leave out the SDK's own work per request (middleware, serialization, signing, parsing the
- * answer, SQS's MD5 checks); this is that work, to be multiplied by the calls a tick makes.
+ * What one SDK call costs in CPU on this machine, call by call: the real clients as shared/clients.ts
+ * builds them (a Lambda client with the same retry settings), answered at once by the fake AWS
+ * endpoint, its own CPU left out (fake-aws/endpoint.ts). Two uses:
+ *
+ *   - the old design's price: a conditional claim (UpdateItem) per planned node, beside the
+ *     SendMessageBatch of 10 tokens both designs make;
+ *   - the coordinators' fan-out: one SendMessageBatch of 10 shard tasks on the task queue against
+ *     one asynchronous Lambda Invoke (InvocationType Event) per shard.
  */
-import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { createDocumentClient, createDynamoClient, createSqsClient } from '#shared/clients.ts';
+import { MAX_ATTEMPTS } from '#shared/clients.ts';
+import { deduplicationId, serializeMicrobatch } from '#shared/domain/microbatch.ts';
+import { serializeTask, type PlanTask } from '#shared/domain/shard-task.ts';
+import type { Microbatch } from '#shared/domain/types.ts';
+import { FakeAws, fakeClients } from '../fake-aws/endpoint.ts';
+import { QUEUE, TABLE } from './fleet.ts';
 
-/** A request handler that answers every request with `body` (HTTP 200) without any I/O. */
-function instantHandler(body: string): never {
-  const handler = {
-    handle: () => Promise.resolve({ response: { statusCode: 200, headers: { 'content-type': 'application/x-amz-json-1.0' }, body: Readable.from([Buffer.from(body)]) } }),
-    updateHttpClientConfig: () => undefined,
-    httpHandlerConfigs: () => ({}),
-    destroy: () => undefined,
-  };
-  return handler as never;
-}
+const WARM_UP = 200;
 
-const MESSAGE = JSON.stringify({ v: 2, stream: 'main', nodeId: 'node-000001', interval: 29_933_600, from: 1, target: 301, index: 0, count: 3, plannedAt: '2026-11-27T10:18:00.000Z' });
-
-async function cpuPerCall(calls: number, call: () => Promise<unknown>): Promise<number> {
-  for (let index = 0; index < Math.min(200, calls); index += 1) await call();
-  const started = process.cpuUsage();
-  for (let index = 0; index < calls; index += 1) await call();
-  const used = process.cpuUsage(started);
-  return (used.user + used.system) / calls;
+async function cpuPerCall(fake: FakeAws, calls: number, call: (index: number) => Promise<unknown>): Promise<number> {
+  for (let index = 0; index < WARM_UP; index += 1) await call(index);
+  const started = fake.clientCpuUs();
+  for (let index = 0; index < calls; index += 1) await call(index);
+  return Math.round((fake.clientCpuUs() - started) / calls);
 }
 
 export interface SdkRequestCpu {
-  /** µs of CPU for one conditional UpdateItem through the document client (a planner claim). */
+  readonly calls: number;
+  /** µs of CPU for one conditional UpdateItem through the document client: the old design's claim of one node. */
   readonly conditionalUpdateUs: number;
-  /** µs of CPU for one SendMessageBatch of 10 tokens. */
+  /** µs of CPU for one SendMessageBatch of 10 tokens on the FIFO microbatch queue. */
   readonly sendMessageBatchUs: number;
+  /** µs of CPU for one SendMessageBatch of 10 plan tasks on the (standard) task queue. */
+  readonly taskBatchUs: number;
+  /** µs of CPU for one asynchronous Lambda Invoke carrying one plan task. */
+  readonly lambdaInvokeUs: number;
+}
+
+/** A plan task as the coordinator sends it, for shard `shard` of 20. */
+function sampleTask(shard: number): PlanTask {
+  return {
+    v: 1,
+    kind: 'plan',
+    stream: 'main',
+    interval: 29_933_600,
+    plannedAt: '2026-11-30T05:20:00.000Z',
+    head: 10_000_000,
+    shards: 20,
+    segments: 512,
+    previousSegments: 512,
+    shard,
+    deadline: '2026-11-30T05:21:00.000Z',
+  };
 }
 
 export async function measureSdkRequestCpu(calls = 2_000): Promise<SdkRequestCpu> {
-  const md5 = createHash('md5').update(MESSAGE).digest('hex');
-  // The clients exactly as the handlers build them; only the handler at the end of the pipeline differs.
-  const client = createDynamoClient({ endpoint: 'http://127.0.0.1:1' });
-  client.config.requestHandler = instantHandler('{}');
-  const dynamo = createDocumentClient({ client });
-  const sqs = createSqsClient({ endpoint: 'http://127.0.0.1:1' });
-  sqs.config.requestHandler = instantHandler(JSON.stringify({ Successful: Array.from({ length: 10 }, (_, index) => ({ Id: String(index), MessageId: `m-${index}`, MD5OfMessageBody: md5 })) }));
+  const fake = new FakeAws();
+  fake.dynamodb.createTable(TABLE.nodes, { partition: 'nodeId' });
+  fake.sqs.createQueue(QUEUE.microbatch);
+  fake.sqs.createQueue(QUEUE.planTasks);
+  const clients = fakeClients(fake);
+  const lambda = fake.attach(new LambdaClient({ retryMode: 'standard', maxAttempts: MAX_ATTEMPTS }));
   try {
-    let claim = 0;
-    const conditionalUpdateUs = await cpuPerCall(calls, () =>
-      dynamo.send(
+    const conditionalUpdateUs = await cpuPerCall(fake, calls, (index) =>
+      clients.doc.send(
         new UpdateCommand({
-          TableName: 'Nodes',
-          Key: { nodeId: `node-${String((claim += 1)).padStart(6, '0')}` },
+          TableName: TABLE.nodes,
+          Key: { nodeId: `node-${String(index).padStart(6, '0')}` },
           UpdateExpression: 'SET #plannedSeq = :plannedSeq, #plannedAt = :plannedAt, #plannedInterval = :plannedInterval, #progressSeq = :progressSeq, #progressInterval = :progressInterval',
           ConditionExpression: '#plannedSeq = :expected AND (attribute_not_exists(#plannedInterval) OR #plannedInterval < :plannedInterval)',
           ExpressionAttributeNames: { '#plannedSeq': 'plannedSeq', '#plannedAt': 'plannedAt', '#plannedInterval': 'plannedInterval', '#progressSeq': 'progressSeq', '#progressInterval': 'progressInterval' },
@@ -61,17 +76,37 @@ export async function measureSdkRequestCpu(calls = 2_000): Promise<SdkRequestCpu
         }),
       ),
     );
-    const sendMessageBatchUs = await cpuPerCall(calls, () =>
-      sqs.send(
+    const token = (index: number, entry: number): Microbatch => ({
+      v: 2,
+      stream: 'main',
+      nodeId: `node-${String(index * 10 + entry).padStart(6, '0')}`,
+      interval: 29_933_600,
+      from: 9_999_950,
+      target: 10_000_000,
+      index: 0,
+      count: 1,
+      plannedAt: '2026-11-30T05:20:00.000Z',
+    });
+    const sendMessageBatchUs = await cpuPerCall(fake, calls, (index) =>
+      clients.sqs.send(
         new SendMessageBatchCommand({
-          QueueUrl: 'https://sqs.us-east-1.amazonaws.com/000000000000/microbatches.fifo',
-          Entries: Array.from({ length: 10 }, (_, index) => ({ Id: String(index), MessageBody: MESSAGE, MessageGroupId: 'node-000001', MessageDeduplicationId: `node-000001:29933600:${index}:301` })),
+          QueueUrl: QUEUE.microbatch,
+          Entries: Array.from({ length: 10 }, (_, entry) => {
+            const microbatch = token(index, entry);
+            return { Id: String(entry), MessageBody: serializeMicrobatch(microbatch), MessageGroupId: microbatch.nodeId, MessageDeduplicationId: deduplicationId(microbatch) };
+          }),
         }),
       ),
     );
-    return { conditionalUpdateUs: Math.round(conditionalUpdateUs), sendMessageBatchUs: Math.round(sendMessageBatchUs) };
+    const taskBatchUs = await cpuPerCall(fake, calls, () =>
+      clients.sqs.send(new SendMessageBatchCommand({ QueueUrl: QUEUE.planTasks, Entries: Array.from({ length: 10 }, (_, shard) => ({ Id: String(shard), MessageBody: serializeTask(sampleTask(shard)) })) })),
+    );
+    const lambdaInvokeUs = await cpuPerCall(fake, calls, (index) =>
+      lambda.send(new InvokeCommand({ FunctionName: 'bench-PlannerShard', InvocationType: 'Event', Payload: Buffer.from(serializeTask(sampleTask(index % 20))) })),
+    );
+    return { calls, conditionalUpdateUs, sendMessageBatchUs, taskBatchUs, lambdaInvokeUs };
   } finally {
-    dynamo.destroy();
-    sqs.destroy();
+    clients.destroy();
+    lambda.destroy();
   }
 }

@@ -4,7 +4,7 @@
  * billed on the larger of before and after, reads per started 4 KB.
  */
 import { describe, expect, it } from 'vitest';
-import { itemBytes, numberBytes, significantDigits, toWireItem, type WireItem } from '#bench/capacity/attribute-size.ts';
+import { itemBytes, numberBytes, plainItemBytes, significantDigits, toWireItem, type WireItem } from '#bench/capacity/attribute-size.ts';
 import { CapacityMeter, readUnits, writeUnits, type DynamoExchange } from '#bench/capacity/meter.ts';
 import { applyUpdateExpression, UnsupportedExpressionError } from '#bench/capacity/update-expression.ts';
 import { itemBytes as flatItemBytes } from '#shared/domain/item-size.ts';
@@ -47,6 +47,12 @@ describe('item sizes', () => {
     expect(itemBytes({ l: { L: [] } })).toBe(1 + 3);
     expect(itemBytes({ l: { L: [{ S: 'ab' }, { N: '7' }] } })).toBe(1 + 3 + (1 + 2) + (1 + 2));
     expect(itemBytes({ m: { M: { a: { S: 'xy' } } } })).toBe(1 + 3 + (1 + 1 + 2));
+  });
+
+  it('sizes a flat item without its wire form exactly as it sizes the wire form', () => {
+    const flat = { nodeId: 'node-000042', rate: 2.5, status: 'active', appliedSeq: 9_999_900, appliedChain: 'c'.repeat(64), ok: true, note: 'ü' };
+    expect(plainItemBytes(flat)).toBe(itemBytes(toWireItem(flat)));
+    expect(() => plainItemBytes({ list: [1] })).toThrow(TypeError);
   });
 
   it('agrees with the ingest rule on flat items whose numbers have no zeros to trim', () => {

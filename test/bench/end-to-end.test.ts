@@ -85,19 +85,36 @@ describe('pricing', () => {
 });
 
 describe('figures', () => {
+  const shard = (wallMs: number, messages: number, sendMessageBatchCalls: number): Record<string, number> => ({ wallMs, wallCpuMs: 2_000, cpuMs: 1_400, messages, sendMessageBatchCalls });
   const results = {
     apply: { wruPerUpdate: { microbatch: 1.01, microbatchRepeatedKeys: 0.26, seedBaseline: 2, transactional: 2.02 }, dynamoDbLocalWruPerUpdate: { transactional: 0.04 } },
-    planner: { nodes100k: { cpuMs: 2_345, messages: 315_637, sendMessageBatchCalls: 31_564, claims: 100_000, simulatedWallMs: 16_195 } },
+    planner: {
+      nodes1M: {
+        steady: { shards: 20, shard: shard(3_801, 48_630, 4_863), fleet: { callsPerPlannedNode: 0.1016 }, cost: { total: 0.0622 } },
+        catchUp: { shards: 20, shard: shard(31_000, 153_390, 15_340), fleet: { callsPerPlannedNode: 0.3174, messages: 3_158_098 } },
+      },
+    },
   };
 
   it('reads each figure beside its target and says whether a budget is met', () => {
     const byPath = new Map(rows(results).map((row) => [row.path, row]));
     expect(byPath.get('apply.wruPerUpdate.microbatch')).toMatchObject({ verdict: '✓' });
     expect(byPath.get('apply.wruPerUpdate.transactional')).toMatchObject({ measured: '2.02 (DynamoDB Local says 0.04)', verdict: '' });
-    expect(byPath.get('planner.nodes100k.cpuMs')).toMatchObject({ measured: '2,345 ms', verdict: '✗' });
-    expect(byPath.get('planner.nodes100k.sendMessageBatchCalls')).toMatchObject({ verdict: '✓' });
-    expect(byPath.has('checker.nodes100k.cpuMs')).toBe(false);
-    expect(valueAt(results, 'planner.nodes100k.claims')).toBe(100_000);
+    expect(byPath.get('planner.nodes1M.steady.shard.wallMs')).toMatchObject({ measured: '3,801 ms (CPU 2,000 ms)', verdict: '✓' });
+    expect(byPath.get('planner.nodes1M.catchUp.shard.wallMs')).toMatchObject({ verdict: '✗' });
+    expect(byPath.get('planner.nodes1M.steady.fleet.callsPerPlannedNode')).toMatchObject({ measured: '0.10', verdict: '✓' });
+    expect(byPath.get('planner.nodes1M.steady.shard.sendMessageBatchCalls')).toMatchObject({ verdict: '✓' });
+    expect(byPath.get('planner.nodes1M.catchUp.shard.sendMessageBatchCalls')).toMatchObject({ verdict: '✗' });
+    expect(byPath.get('planner.nodes1M.steady.cost.total')).toMatchObject({ measured: '$0.0622' });
+    expect(byPath.get('planner.nodes100k.steady.shard.wallMs')).toMatchObject({ measured: '—', verdict: '' });
+    expect(byPath.has('checker.nodes1M.shard.wallMs')).toBe(false);
+    expect(valueAt(results, 'planner.nodes1M.catchUp.fleet.messages')).toBe(3_158_098);
+  });
+
+  it('derives a figure from two parts, and shows none while one is missing', () => {
+    const both = { ...results, checker: { nodes1M: { cost: { total: 0.2004 } } } };
+    expect(rows(both).find((row) => row.path === 'plannerAndChecker.costPerMillionNodeIntervals')).toMatchObject({ measured: '$0.26' });
+    expect(rows({ checker: both.checker }).find((row) => row.path === 'plannerAndChecker.costPerMillionNodeIntervals')).toMatchObject({ measured: '—' });
   });
 
   it('prints them as a Markdown table', () => {
