@@ -119,7 +119,6 @@ export class CheckerWorld {
       nodes: new DynamoNodeRepository(doc, TABLE.nodes),
       convergence: new DynamoConvergenceStore(doc, TABLE.convergence),
       checks: new DynamoCheckStore(doc, TABLE.convergence),
-      now: () => new Date(CHECKED_AT.getTime() + 1_000),
     };
   }
 

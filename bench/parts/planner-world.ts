@@ -149,7 +149,6 @@ export class PlannerWorld {
       ledger: new DynamoPlanLedger(doc, TABLE.plans),
       queue: new SqsMicrobatchQueue(sqs, QUEUE.microbatch),
       convergence: new DynamoConvergenceStore(doc, TABLE.convergence),
-      now: () => new Date(PLANNED_AT.getTime() + 1_000),
     };
   }
 

@@ -52,7 +52,6 @@ function sampleTask(shard: number): PlanTask {
     segments: 512,
     previousSegments: 512,
     shard,
-    deadline: '2026-11-30T05:21:00.000Z',
   };
 }
 

@@ -156,6 +156,28 @@ describe('a checker tick (coordinator and shards)', () => {
       expect(result.evaluated[0]).toMatchObject({ interval: K - 1, activeNodes: 12, laggingCount: 10, consistentNodes: 2 });
     });
 
+    it('reads each chain link once per shard, however many pages ask for it', async () => {
+      // Prepare: 12 nodes in pages of 3, in three groups of cursors.
+      const { log, nodes, convergence, checks, entries } = await world();
+      for (let i = 0; i < 12; i += 1) nodes.putItem(nodeAt(entries, `n-${String(i).padStart(2, '0')}`, 20 + (i % 3)));
+      await planned(convergence, K - 1, 30, entries);
+      const asked: number[][] = [];
+      const countingLog = {
+        readHead: (stream: string) => log.readHead(stream),
+        readChains: (stream: string, seqs: readonly number[]): Promise<Map<number, ChainLink>> => {
+          asked.push([...seqs].sort((a, b) => a - b));
+          return log.readChains(stream, seqs);
+        },
+      };
+
+      // Act
+      const result = await checkConvergence({ interval: K, now: intervalStart(K, T) }, { log: countingLog, nodes, convergence, checks });
+
+      // Assess: the links 20…23 were read once between them; the verdict is the same as without the cache.
+      expect(asked.flat().sort((a, b) => a - b)).toEqual([20, 21, 22, 23]);
+      expect(result.evaluated[0]).toMatchObject({ activeNodes: 12, laggingCount: 12, integrityFailureCount: 0, maxLagUpdates: 10 });
+    });
+
     it('counts a Nodes item that is not a node, reports it with its key, and judges every other node', async () => {
       // Prepare
       const { log, nodes, convergence, checks, entries } = await world();
