@@ -28,8 +28,6 @@ export interface NamedNodes {
   readonly underProvisioned: readonly UnderProvisionedNode[];
 }
 
-/** Segments folded at once: their Scan pages and chain reads overlap. */
-const SEGMENT_CONCURRENCY = 4;
 /**
  * Chain links a shard keeps between pages. Cursors bunch near the head, so the pages of a shard ask
  * for the same few thousand seqs again and again: kept, a shard of 50,000 nodes read ~7,000 links
@@ -109,14 +107,14 @@ export async function checkShard(task: CheckTask, deps: CheckShardDeps): Promise
 
 /**
  * Folds every active node of the shard's segments into one tally against the task's heads, a page
- * at a time: each page's chain links are read (deduplicated, with the adapter's bounded BatchGetItem
- * concurrency), the page is folded and dropped. Memory holds a few pages, never the fleet.
+ * at a time: the chain links a page needs and no earlier page read are read (deduplicated, with the
+ * adapter's bounded BatchGetItem concurrency), the page is folded and dropped. Memory holds a page
+ * and the links read so far (bounded), never the fleet.
  */
 async function foldSegments(task: CheckTask, rules: TallyRules, deps: CheckShardDeps): Promise<{ readonly tally: FleetTally; readonly rejectedNodes: number }> {
   const tally = new FleetTally(task.heads, rules);
   const highestHead = Math.max(...task.heads);
   let rejectedNodes = 0;
-  const limit = pLimit(SEGMENT_CONCURRENCY);
   let cache = new Map<number, ChainLink>();
   /** The links a page needs: those known from earlier pages, the rest read (a seq not in the log yet is asked again later). */
   const linksFor = async (seqs: readonly number[]): Promise<ReadonlyMap<number, ChainLink>> => {
@@ -131,27 +129,25 @@ async function foldSegments(task: CheckTask, rules: TallyRules, deps: CheckShard
     for (const [seq, link] of read) cache.set(seq, link);
     return page;
   };
-  await Promise.all(
-    segmentsOfShard(task.shard, task).map((segment) =>
-      limit(async () => {
-        for await (const page of deps.nodes.scanSegment(segment, task.segments, { includePaused: false })) {
-          if (page.rejected.length > 0) {
-            rejectedNodes += page.rejected.length;
-            deps.onRejected?.(page.rejected);
-          }
-          if (page.nodes.length === 0) continue;
-          const links = await linksFor(seqsToVerify(page.nodes, highestHead));
-          const named: { integrityFailures: string[]; underProvisioned: UnderProvisionedNode[] } = { integrityFailures: [], underProvisioned: [] };
-          for (const node of page.nodes) {
-            const findings = tally.add(node, links);
-            if (findings.integrityFailure) named.integrityFailures.push(node.nodeId);
-            if (findings.underProvisioned !== undefined) named.underProvisioned.push(findings.underProvisioned);
-          }
-          if (named.integrityFailures.length > 0 || named.underProvisioned.length > 0) deps.onNamed?.(named);
-        }
-      }),
-    ),
-  );
+  // Segment after segment, page after page: each page reads only the links no page before it read
+  // (segments in parallel would read the same links twice, and save ~0.1 s at 50,000 nodes).
+  for (const segment of segmentsOfShard(task.shard, task)) {
+    for await (const page of deps.nodes.scanSegment(segment, task.segments, { includePaused: false })) {
+      if (page.rejected.length > 0) {
+        rejectedNodes += page.rejected.length;
+        deps.onRejected?.(page.rejected);
+      }
+      if (page.nodes.length === 0) continue;
+      const links = await linksFor(seqsToVerify(page.nodes, highestHead));
+      const named: { integrityFailures: string[]; underProvisioned: UnderProvisionedNode[] } = { integrityFailures: [], underProvisioned: [] };
+      for (const node of page.nodes) {
+        const findings = tally.add(node, links);
+        if (findings.integrityFailure) named.integrityFailures.push(node.nodeId);
+        if (findings.underProvisioned !== undefined) named.underProvisioned.push(findings.underProvisioned);
+      }
+      if (named.integrityFailures.length > 0 || named.underProvisioned.length > 0) deps.onNamed?.(named);
+    }
+  }
   return { tally, rejectedNodes };
 }
 
