@@ -55,7 +55,7 @@ describe('microbatch advise --local', () => {
     expect(analysis.input.target).toBe('local');
     expect(analysis.evaluated.neverConverging).toEqual(['n-1']);
     expect(analysis.evaluated.requests.tokens).toBe(8);
-    expect(analysis.evaluated.monthly.totalUsd).toBeCloseTo(30.76707, 4);
+    expect(analysis.evaluated.monthly.totalUsd).toBeCloseTo(31.505441, 4);
   });
 
   it('allows t below a minute for a local deployment', async () => {

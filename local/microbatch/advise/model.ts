@@ -15,8 +15,10 @@
  */
 import { FUNCTIONS } from '#infra/definitions.ts';
 import { microbatchCount, sharePerInterval } from '#shared/domain/formula.ts';
+import type { ShardingRules } from '#shared/domain/sharding.ts';
 import { checkLimits, MESSAGES_PER_CALL, type AdviseTarget, type LimitCheck } from './limits.ts';
 import { unitPrice, type PriceKey, type PriceTable } from './prices.ts';
+import { readUnits, tickWork, writeUnits, type TickSharding } from './ticks.ts';
 
 /** A node as the advisor sees it. */
 export interface NodeRate {
@@ -59,30 +61,19 @@ export interface AdviseInput {
   readonly target: AdviseTarget;
   readonly workload: Workload;
   readonly applier: ApplierSettings;
+  /** How the planner and the checker cut the fleet into shards and segments (the stack's settings). */
+  readonly sharding: ShardingRules;
   readonly prices: PriceTable;
 }
 
-/**
- * Planner and checker time, from `npm run bench:planner` / `bench:checker` (every call 10 ms):
- * 100,000 nodes took the planner 11.5 s and the checker 1.65–2.7 s, so ~0.115 ms and ~0.027 ms a
- * node, plus a fixed tenth of a second for the head, the header and a cold-ish start.
- */
-const PLANNER_SECONDS = { fixed: 0.1, perNode: 0.000_115 };
-const CHECKER_SECONDS = { fixed: 0.1, perNode: 0.000_027 };
 /** Lambda's own time per applier invocation (batch handling, metrics flush). */
 const APPLIER_INVOKE_OVERHEAD_SECONDS = 0.005;
 /** The event source's pollers long-poll the queue (20 s waits) even when it is empty: at least one empty receive per 20 s. */
 const LONG_POLL_SECONDS = 20;
-/** The checker's verdict and the watermark: a couple of write units; the planner's header and totals: one each. */
-const CHECKER_WRITE_UNITS = 2;
-const PLANNER_HEADER_WRITE_UNITS = 2;
 /** An ingested update is written in a transaction: twice its write units. */
 const TRANSACTION_FACTOR = 2;
 /** AWS bills a month as 730 hours. */
 export const SECONDS_PER_MONTH = 730 * 3600;
-
-const writeUnits = (bytes: number): number => Math.max(1, Math.ceil(bytes / 1024));
-const readUnits = (bytes: number): number => Math.max(1, Math.ceil(bytes / 4096));
 
 export interface NodeAnalysis {
   readonly nodeId: string;
@@ -107,20 +98,32 @@ export interface NodeAnalysis {
 /** Requests and work per interval, by service. */
 export interface IntervalRequests {
   readonly tokens: number;
+  /** The planner's and the checker's cut of the fleet this interval. */
+  readonly sharding: TickSharding;
+  /** The microbatch queue (FIFO). */
   readonly sqs: { readonly sendMessageBatch: number; readonly receiveMessage: number; readonly deleteMessageBatch: number };
+  /** The plan and check task queues together (standard). */
+  readonly taskQueues: { readonly sendMessageBatch: number; readonly receiveMessage: number; readonly deleteMessageBatch: number };
   readonly lambda: {
+    /** The coordinators: one planner and one checker invocation per interval. */
     readonly plannerInvocations: number;
     readonly checkerInvocations: number;
+    /** S of each. */
+    readonly plannerShardInvocations: number;
+    readonly checkerShardInvocations: number;
     readonly applierInvocations: number;
     readonly plannerSeconds: number;
     readonly checkerSeconds: number;
+    /** All shards of a kind together. */
+    readonly plannerShardSeconds: number;
+    readonly checkerShardSeconds: number;
     readonly applierSeconds: number;
     readonly gbSeconds: number;
   };
   readonly dynamodb: {
-    /** Read units: the appliers' node reads and Log queries, the planner's and checker's scans and reads. */
+    /** Read units: the appliers' node reads and Log queries, the planner's and checker's headers, records, scans and partials. */
     readonly readUnits: { readonly applier: number; readonly planner: number; readonly checker: number };
-    /** Write units: replica writes (one per update), cursor moves (one per microbatch), claims, verdicts, and the ingest itself. */
+    /** Write units: replica writes (one per update), cursor moves (one per microbatch), plan records and reports, partials and verdicts, and the ingest itself. */
     readonly writeUnits: { readonly replica: number; readonly cursor: number; readonly planner: number; readonly checker: number; readonly ingest: number };
   };
   readonly schedulerInvocations: number;
@@ -185,40 +188,41 @@ function intervalRequests(nodes: readonly NodeAnalysis[], input: AdviseInput, t:
   const tokens = nodes.reduce((sum, node) => sum + node.tokensPerInterval, 0);
   const updates = nodes.reduce((sum, node) => sum + node.updatesPerInterval, 0);
   const calls = Math.ceil(tokens / MESSAGES_PER_CALL);
+  // The planner shards send the tokens 10 a call within each shard: up to S − 1 calls more than this.
   const applierInvocations = calls;
-  const plannerSeconds = PLANNER_SECONDS.fixed + nodes.length * PLANNER_SECONDS.perNode;
-  const checkerSeconds = CHECKER_SECONDS.fixed + nodes.length * CHECKER_SECONDS.perNode;
   const applierSeconds = nodes.reduce((sum, node) => sum + node.applySeconds, 0) + applierInvocations * APPLIER_INVOKE_OVERHEAD_SECONDS;
-  const gb = (memoryMB: number): number => memoryMB / 1024;
-  const scanUnits = readUnits(nodes.length * workload.nodeItemBytes);
+  const ticks = tickWork({ fleet: nodes.length, nodeItemBytes: workload.nodeItemBytes, rules: input.sharding, intervalSeconds: t });
   const nodeRead = readUnits(workload.nodeItemBytes);
   const nodeWrite = writeUnits(workload.nodeItemBytes);
-  const working = nodes.filter((node) => node.updatesPerInterval > 0).length;
   return {
     tokens,
+    sharding: ticks.sharding,
     sqs: { sendMessageBatch: calls, receiveMessage: calls + Math.ceil(t / LONG_POLL_SECONDS), deleteMessageBatch: applierInvocations },
+    taskQueues: ticks.taskQueues,
     lambda: {
-      plannerInvocations: 1,
-      checkerInvocations: 1,
+      plannerInvocations: ticks.invocations.planner,
+      checkerInvocations: ticks.invocations.checker,
+      plannerShardInvocations: ticks.invocations.plannerShards,
+      checkerShardInvocations: ticks.invocations.checkerShards,
       applierInvocations,
-      plannerSeconds,
-      checkerSeconds,
+      plannerSeconds: ticks.seconds.planner,
+      checkerSeconds: ticks.seconds.checker,
+      plannerShardSeconds: ticks.seconds.plannerShards,
+      checkerShardSeconds: ticks.seconds.checkerShards,
       applierSeconds,
-      gbSeconds: plannerSeconds * gb(FUNCTIONS.planner.memoryMB) + checkerSeconds * gb(FUNCTIONS.checker.memoryMB) + applierSeconds * gb(FUNCTIONS.applier.memoryMB),
+      gbSeconds: ticks.gbSeconds + applierSeconds * (FUNCTIONS.applier.memoryMB / 1024),
     },
     dynamodb: {
       readUnits: {
         applier: tokens * nodeRead + nodes.reduce((sum, node) => sum + logReadUnits(node.updatesPerInterval, b, workload.updateBytes), 0),
-        // The head item, the Nodes scan.
-        planner: 1 + scanUnits,
-        // The head item, the Nodes scan, one chain link per node, the watermark and the open records.
-        checker: 1 + scanUnits + nodes.length + 2,
+        planner: ticks.readUnits.planner,
+        checker: ticks.readUnits.checker,
       },
       writeUnits: {
         replica: updates * writeUnits(workload.updateBytes),
         cursor: tokens * nodeWrite,
-        planner: PLANNER_HEADER_WRITE_UNITS + working * nodeWrite,
-        checker: CHECKER_WRITE_UNITS,
+        planner: ticks.writeUnits.planner,
+        checker: ticks.writeUnits.checker,
         ingest: input.ingestRate * t * TRANSACTION_FACTOR * writeUnits(workload.updateBytes),
       },
     },
@@ -231,7 +235,8 @@ function monthlyCost(requests: IntervalRequests, prices: PriceTable, t: number):
   const { sqs, lambda, dynamodb } = requests;
   const perInterval: Record<PriceKey, number> = {
     sqsFifoRequest: sqs.sendMessageBatch + sqs.receiveMessage + sqs.deleteMessageBatch,
-    lambdaRequest: lambda.plannerInvocations + lambda.checkerInvocations + lambda.applierInvocations,
+    sqsStandardRequest: requests.taskQueues.sendMessageBatch + requests.taskQueues.receiveMessage + requests.taskQueues.deleteMessageBatch,
+    lambdaRequest: lambda.plannerInvocations + lambda.plannerShardInvocations + lambda.checkerInvocations + lambda.checkerShardInvocations + lambda.applierInvocations,
     lambdaArmGbSecond: lambda.gbSeconds,
     dynamodbWriteRequestUnit: Object.values(dynamodb.writeUnits).reduce((sum, units) => sum + units, 0),
     dynamodbReadRequestUnit: Object.values(dynamodb.readUnits).reduce((sum, units) => sum + units, 0),
@@ -273,7 +278,14 @@ export function analyzePoint(input: AdviseInput, intervalSeconds: number, batchS
     applierConcurrency: input.applier.maxConcurrency,
     worstInvocationSeconds: (MESSAGES_PER_CALL * (workload.applyMsPerMicrobatch + b * workload.applyMsPerUpdate)) / 1000 + APPLIER_INVOKE_OVERHEAD_SECONDS,
     applierTimeoutSeconds: input.applier.timeoutSeconds,
-    plannerSeconds: requests.lambda.plannerSeconds,
+    planner: {
+      shards: requests.sharding.shards,
+      nodesPerShard: requests.sharding.nodesPerShard,
+      busiestShardNodes: requests.sharding.busiestShardNodes,
+      busiestShardSegments: requests.sharding.busiestShardSegments,
+      busiestShardSeconds: requests.sharding.busiestPlannerShardSeconds,
+      shardTimeoutSeconds: FUNCTIONS.plannerShard.timeoutSeconds,
+    },
   });
   return {
     intervalSeconds: t,

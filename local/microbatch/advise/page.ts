@@ -109,8 +109,8 @@ export function renderAdvicePage(input: AdviseInput, advice: Advice): string {
 <div class="row"><div class="card">${charts[2]}</div><div class="card">${charts[3]}</div></div>
 <p class="hint">Filled points meet every limit, hollow ones break at least one; the ringed point is the recommendation. Staleness: t plus the node's apply time (worst case over the converging nodes).</p>
 <div class="card"><h2>Prices used</h2><p class="hint">${PRICE_SOURCE.region}, ${PRICE_SOURCE.kind}, as of ${PRICE_SOURCE.takenOn}</p>
-<div class="table-wrap"><table><thead><tr><th>key</th><th>price</th><th>USD</th><th>unit</th></tr></thead><tbody>${describePrices(input.prices).map(
-    (price) => html`<tr><td><code>${price.key}</code></td><td>${price.name}${price.overridden ? ' (overridden)' : ''}</td><td>${String(price.usd)}</td><td>${price.unit}</td></tr>`,
+<div class="table-wrap"><table><thead><tr><th>key</th><th>price</th><th>USD</th><th>unit</th><th>taken on</th></tr></thead><tbody>${describePrices(input.prices).map(
+    (price) => html`<tr><td><code>${price.key}</code></td><td>${price.name}${price.overridden ? ' (overridden)' : ''}</td><td>${String(price.usd)}</td><td>${price.unit}</td><td>${price.takenOn}</td></tr>`,
   )}</tbody></table></div></div>
 ${
   chosen !== null &&

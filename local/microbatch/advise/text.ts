@@ -25,6 +25,7 @@ export function adviceJson(input: AdviseInput, advice: Advice, evaluated: PointA
       target: input.target,
       workload: input.workload,
       applier: input.applier,
+      sharding: input.sharding,
     },
     prices: { ...PRICE_SOURCE, items: describePrices(input.prices) },
     recommendation: {
@@ -64,26 +65,30 @@ function nodeTable(point: PointAnalysis): string {
 }
 
 function requestTable(point: PointAnalysis): string {
-  const { sqs, lambda, dynamodb, tokens } = point.requests;
+  const { sqs, taskQueues, lambda, dynamodb, tokens, sharding } = point.requests;
   const reads = dynamodb.readUnits;
   const writes = dynamodb.writeUnits;
   return table(
     ['per interval', 'count'],
     [
+      ['shards S (planner and checker each) over B Scan segments', `${sharding.shards} over ${sharding.segments}`],
+      ['plan record of the fullest segment', `${NUMBER.format(sharding.planRecordBytes)} bytes`],
       ['tokens (microbatch messages)', tokens],
       ['SQS SendMessageBatch = ceil(tokens / 10)', sqs.sendMessageBatch],
       ['SQS ReceiveMessage (batches + idle long polls)', sqs.receiveMessage],
       ['SQS DeleteMessageBatch (one per applier batch)', sqs.deleteMessageBatch],
-      ['Lambda planner + checker invocations', lambda.plannerInvocations + lambda.checkerInvocations],
+      ['SQS task queues: send, receive (tasks + idle polls), delete', `${taskQueues.sendMessageBatch} + ${taskQueues.receiveMessage} + ${taskQueues.deleteMessageBatch}`],
+      ['Lambda planner + checker coordinators', lambda.plannerInvocations + lambda.checkerInvocations],
+      ['Lambda planner + checker shards', lambda.plannerShardInvocations + lambda.checkerShardInvocations],
       ['Lambda applier invocations (≤ 10 messages each)', lambda.applierInvocations],
       ['Lambda GB-seconds', NUMBER.format(lambda.gbSeconds)],
       ['DynamoDB RRU applier (node reads, Log queries)', reads.applier],
-      ['DynamoDB RRU planner (head, Nodes scan)', reads.planner],
-      ['DynamoDB RRU checker (head, scan, chain links)', reads.checker],
+      ['DynamoDB RRU planner (head, headers, plan records, segment scans)', reads.planner],
+      ['DynamoDB RRU checker (head, headers, scans, chain links, partials)', reads.checker],
       ['DynamoDB WRU replica writes (one per update)', writes.replica],
       ['DynamoDB WRU cursor moves (one per microbatch)', writes.cursor],
-      ['DynamoDB WRU planner (header, claims)', writes.planner],
-      ['DynamoDB WRU checker (verdict)', writes.checker],
+      ['DynamoDB WRU planner (header, reports, a record per segment)', writes.planner],
+      ['DynamoDB WRU checker (header, partials, reports, verdict)', writes.checker],
       ['DynamoDB WRU ingest (2 per update, any t and b)', NUMBER.format(writes.ingest)],
     ],
   );
@@ -112,7 +117,7 @@ export function adviceText(input: AdviseInput, advice: Advice, evaluated: PointA
   const prices = describePrices(input.prices);
   const sections = [
     `Prices: ${PRICE_SOURCE.region}, ${PRICE_SOURCE.kind}, as of ${PRICE_SOURCE.takenOn} (override with --price key=value)`,
-    table(['key', 'price', 'USD', 'unit'], prices.map((price) => [price.key, `${price.name}${price.overridden ? ' (overridden)' : ''}`, String(price.usd), price.unit])),
+    table(['key', 'price', 'USD', 'unit', 'taken on'], prices.map((price) => [price.key, `${price.name}${price.overridden ? ' (overridden)' : ''}`, String(price.usd), price.unit, price.takenOn])),
     '',
     advice.recommendation.point === null
       ? 'No recommendation: no (t, b) meets every limit.'

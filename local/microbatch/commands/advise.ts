@@ -6,6 +6,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { FUNCTIONS } from '#infra/definitions.ts';
+import { validateSettings } from '#shared/domain/config.ts';
+import { ConfigError } from '#shared/domain/errors.ts';
+import type { ShardingRules } from '#shared/domain/sharding.ts';
 import { UsageError } from '../../errors.ts';
 import { analyzePoint, DEFAULT_WORKLOAD, type AdviseInput, type ApplierSettings, type NodeRate } from '../advise/model.ts';
 import { requireBatchSize, requireInterval, type AdviseTarget } from '../advise/limits.ts';
@@ -14,6 +17,7 @@ import { pricesWith } from '../advise/prices.ts';
 import { parseRatesFile, parseRatesList, ratesFromDeployment } from '../advise/rates.ts';
 import { advise } from '../advise/recommend.ts';
 import { adviceJson, adviceText } from '../advise/text.ts';
+import { DEFAULT_SHARDING } from '../advise/ticks.ts';
 import type { CommandContext, RegisterCommand } from '../program.ts';
 
 interface AdviseOptions {
@@ -31,6 +35,9 @@ interface AdviseOptions {
   readonly applyMsPerMicrobatch?: string;
   readonly applierConcurrency?: string;
   readonly applierTimeout?: string;
+  readonly nodesPerShard?: string;
+  readonly nodesPerSegment?: string;
+  readonly shards?: string;
   readonly html?: string;
 }
 
@@ -50,15 +57,45 @@ function required<T>(flag: string, value: T | undefined, example: string): T {
   return value;
 }
 
-/** The applier settings a stack gets unless deployed with others: `cdk.json`'s context (held equal to CONTEXT_SCHEMA's defaults by a test). */
-function stackApplierDefaults(): ApplierSettings {
+/** The applier settings and the cut a stack gets unless deployed with others: `cdk.json`'s context (held equal to CONTEXT_SCHEMA's defaults by a test). */
+function stackDefaults(): { readonly applier: ApplierSettings; readonly sharding: ShardingRules } {
   const context = (JSON.parse(readFileSync(new URL('../../../cdk.json', import.meta.url), 'utf8')) as { context?: Record<string, unknown> }).context ?? {};
-  const concurrency = context['microbatch-sync:applierMaxConcurrency'];
-  const timeout = context['microbatch-sync:applierTimeoutSeconds'];
-  return {
-    maxConcurrency: typeof concurrency === 'number' ? concurrency : 10,
-    timeoutSeconds: typeof timeout === 'number' ? timeout : FUNCTIONS.applier.timeoutSeconds,
+  const setting = (key: string, fallback: number): number => {
+    const value = context[`microbatch-sync:${key}`];
+    return typeof value === 'number' ? value : fallback;
   };
+  return {
+    applier: { maxConcurrency: setting('applierMaxConcurrency', 10), timeoutSeconds: setting('applierTimeoutSeconds', FUNCTIONS.applier.timeoutSeconds) },
+    sharding: {
+      nodesPerShard: setting('nodesPerShard', DEFAULT_SHARDING.nodesPerShard),
+      nodesPerSegment: setting('nodesPerSegment', DEFAULT_SHARDING.nodesPerSegment),
+      shards: setting('shards', DEFAULT_SHARDING.shards),
+    },
+  };
+}
+
+/** The option each setting of the cut comes from, for an error that names it. */
+const SHARDING_OPTIONS: Readonly<Record<string, string>> = { nodesPerShard: '--nodes-per-shard', nodesPerSegment: '--nodes-per-segment', shards: '--shards' };
+
+/** The cut as the flags give it over the stack's, checked by the settings' one validation; a bad value names its option. */
+function shardingFrom(options: AdviseOptions, defaults: ShardingRules): ShardingRules {
+  try {
+    // t and b are placeholders here: requireInterval and requireBatchSize check the ones given.
+    const settings = validateSettings(
+      {
+        intervalSeconds: 60,
+        batchSize: 1,
+        nodesPerShard: options.nodesPerShard ?? defaults.nodesPerShard,
+        nodesPerSegment: options.nodesPerSegment ?? defaults.nodesPerSegment,
+        shards: options.shards ?? defaults.shards,
+      },
+      'cloud',
+    );
+    return { nodesPerShard: settings.nodesPerShard, nodesPerSegment: settings.nodesPerSegment, shards: settings.shards };
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new UsageError(`${SHARDING_OPTIONS[error.field] ?? error.field}: ${error.reason}`, { cause: error });
+  }
 }
 
 /** Everything the model needs, validated before any deployment is contacted. */
@@ -67,7 +104,7 @@ function inputFrom(options: AdviseOptions, target: AdviseTarget): Omit<AdviseInp
   const targetLagSeconds = required('--target-lag', number('--target-lag', options.targetLag, { min: 0, above: true }), '180 (seconds)');
   const intervalRaw = number('--interval', options.interval, { min: 1, integer: true });
   const batchRaw = number('--batch-size', options.batchSize, { min: 1, integer: true });
-  const defaults = stackApplierDefaults();
+  const defaults = stackDefaults();
   const workload = {
     updateBytes: number('--update-bytes', options.updateBytes, { min: 1, integer: true }) ?? DEFAULT_WORKLOAD.updateBytes,
     nodeItemBytes: number('--node-item-bytes', options.nodeItemBytes, { min: 1, integer: true }) ?? DEFAULT_WORKLOAD.nodeItemBytes,
@@ -81,9 +118,10 @@ function inputFrom(options: AdviseOptions, target: AdviseTarget): Omit<AdviseInp
     target,
     workload,
     applier: {
-      maxConcurrency: number('--applier-concurrency', options.applierConcurrency, { min: 1, integer: true }) ?? defaults.maxConcurrency,
-      timeoutSeconds: number('--applier-timeout', options.applierTimeout, { min: 1, integer: true }) ?? defaults.timeoutSeconds,
+      maxConcurrency: number('--applier-concurrency', options.applierConcurrency, { min: 1, integer: true }) ?? defaults.applier.maxConcurrency,
+      timeoutSeconds: number('--applier-timeout', options.applierTimeout, { min: 1, integer: true }) ?? defaults.applier.timeoutSeconds,
     },
+    sharding: shardingFrom(options, defaults.sharding),
     prices: pricesWith(options.price),
     ...(intervalRaw === undefined ? {} : { interval: requireInterval(intervalRaw, target) }),
     ...(batchRaw === undefined ? {} : { batchSize: requireBatchSize(batchRaw) }),
@@ -149,6 +187,9 @@ export const registerAdvise: RegisterCommand = (program: Command, context) => {
     .addOption(new Option('--apply-ms-per-microbatch <ms>', `applier time per microbatch besides its updates (default ${DEFAULT_WORKLOAD.applyMsPerMicrobatch})`))
     .addOption(new Option('--applier-concurrency <n>', "the applier event source's maximum concurrency (default: cdk.json's applierMaxConcurrency)"))
     .addOption(new Option('--applier-timeout <seconds>', "the applier's timeout (default: cdk.json's applierTimeoutSeconds)"))
+    .addOption(new Option('--nodes-per-shard <n>', "nodes one planner or checker shard takes (default: cdk.json's nodesPerShard)"))
+    .addOption(new Option('--nodes-per-segment <n>', "nodes per Scan segment and plan record (default: cdk.json's nodesPerSegment)"))
+    .addOption(new Option('--shards <n>', "a fixed shard count, 0 to derive it from the fleet (default: cdk.json's shards)"))
     .addOption(new Option('--html <file>', 'also write a page drawing lag and cost against t and b'))
     .action(async (options: AdviseOptions) => runAdvise(options, context));
 };

@@ -38,8 +38,24 @@ describe('microbatch advise', () => {
     const { code, stdout } = await microbatch(...BASE, '--interval', '60', '--batch-size', '100');
     expect(code).toBe(0);
     expect(stdout).toContain('As asked: t = 60 s, b = 100, ingest 4/s = 240 per interval');
-    // The hand-computed case of model.test.ts.
-    expect(stdout).toMatch(/total \(requests and compute.*\$30\.77/);
+    // The hand-computed case of model.test.ts: $31.505441.
+    expect(stdout).toMatch(/total \(requests and compute.*\$31\.51/);
+    expect(stdout).toMatch(/shards S \(planner and checker each\) over B Scan segments +│ 1 over 1 /);
+    expect(stdout).toMatch(/SQS task queues: send, receive \(tasks \+ idle polls\), delete +│ 2 \+ 8 \+ 2 /);
+    expect(stdout).toMatch(/sqsStandardRequest .*SQS standard requests/);
+  });
+
+  it('cuts the fleet as --nodes-per-shard and --shards say', async () => {
+    // Three nodes: the stack's 50,000 a shard make 1 shard; 1 a shard makes ceil(3 / 1) = 3 (over
+    // B = 4 segments, the power of two ≥ 3); --shards 2 makes 2.
+    const cut = async (...flags: string[]): Promise<{ shards: number; segments: number }> => {
+      const { code, stdout, stderr } = await microbatch('--json', ...BASE, '--interval', '60', '--batch-size', '100', ...flags);
+      expect(code, stderr).toBe(0);
+      return (JSON.parse(stdout) as { evaluated: { requests: { sharding: { shards: number; segments: number } } } }).evaluated.requests.sharding;
+    };
+    expect(await cut()).toMatchObject({ shards: 1, segments: 1 });
+    expect(await cut('--nodes-per-shard', '1')).toMatchObject({ shards: 3, segments: 4 });
+    expect(await cut('--shards', '2')).toMatchObject({ shards: 2, segments: 2 });
   });
 
   it('prints the whole analysis with --json', async () => {
@@ -55,8 +71,8 @@ describe('microbatch advise', () => {
     expect(analysis.prices.items.find((item) => item.key === 'dynamodbWriteRequestUnit')).toMatchObject({ usd: 1.25, overridden: true });
     expect(analysis.evaluated.intervalSeconds).toBe(60);
     expect(analysis.evaluated.requests.tokens).toBe(8);
-    // $30.76707 plus the write units' $29.975625 once more at twice the price.
-    expect(analysis.evaluated.monthly.totalUsd).toBeCloseTo(60.742695, 4);
+    // $31.505441 plus the write units' $30.249375 once more at twice the price.
+    expect(analysis.evaluated.monthly.totalUsd).toBeCloseTo(61.754816, 4);
     expect(analysis.region).toHaveLength(9 * 13);
     expect(analysis.recommendation.reasons.length).toBeGreaterThan(0);
   });
@@ -97,7 +113,8 @@ describe('microbatch advise', () => {
     expect(ticks('#cost-by-interval')).toEqual(['60', '120', '180', '300', '600', '900', '1.2K', '1.8K', '3.6K']);
     expect(ticks('#cost-by-batch')).toEqual(['1', '5', '20', '100', '500', '2K', '10K']);
     expect(page.querySelector('#lag-by-interval .marker text')?.text).toBe('target 180 s');
-    expect(page.querySelectorAll('table tbody tr')).toHaveLength(6);
+    // One row per price.
+    expect(page.querySelectorAll('table tbody tr')).toHaveLength(7);
   });
 
   it.each([
@@ -111,6 +128,9 @@ describe('microbatch advise', () => {
     [['advise', '--rates', '2', '--ingest-rate', '4'], /--target-lag is required/],
     [['advise', '--rates', '2', '--ingest-rate', '-1', '--target-lag', '180'], /--ingest-rate must be a number ≥ 0 \(got "-1"\)/],
     [[...BASE, '--batch-size', '20000'], /--batch-size must be a whole number 1–10000/],
+    [[...BASE, '--nodes-per-shard', '0'], /--nodes-per-shard: must be between 1 and 10000000 \(got 0\)/],
+    [[...BASE, '--nodes-per-segment', '50000'], /--nodes-per-segment: must be between 1 and 20000 \(got 50000\)/],
+    [[...BASE, '--shards', 'two'], /--shards: must be a whole number \(got "two"\)/],
     [[...BASE, '--rates-file', 'x.csv'], /give --rates or --rates-file, not both/],
     [['advise', '--rates-file', '/nonexistent/rates.csv', '--ingest-rate', '4', '--target-lag', '180'], /--rates-file \/nonexistent\/rates\.csv: cannot read it/],
   ])('refuses bad input with a clear message and exit 2: %j', async (args, message) => {

@@ -12,11 +12,17 @@ const OUTPUTS: Record<string, string> = {
   ReplicaTableName: 'Stack-Replica-1',
   ConvergenceTableName: 'Stack-Convergence-1',
   IngestRequestsTableName: 'Stack-IngestRequests-1',
+  PlansTableName: 'Stack-Plans-1',
   QueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/stack-queue.fifo',
   DeadLetterQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/stack-dlq.fifo',
+  PlanTaskQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/stack-plan-tasks',
+  CheckTaskQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/stack-check-tasks',
+  FailedTicksQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/stack-failed-ticks',
   PlannerFunctionName: 'Stack-Planner-1',
+  PlannerShardFunctionName: 'Stack-PlannerShard-1',
   ApplierFunctionName: 'Stack-Applier-1',
   CheckerFunctionName: 'Stack-Checker-1',
+  CheckerShardFunctionName: 'Stack-CheckerShard-1',
   IngestFunctionName: 'Stack-Ingest-1',
   AlarmTopicArn: 'arn:aws:sns:eu-west-1:1:alarms',
 };
@@ -49,24 +55,53 @@ describe('stackDeployment', () => {
       replicaTable: 'Stack-Replica-1',
       convergenceTable: 'Stack-Convergence-1',
       ingestRequestsTable: 'Stack-IngestRequests-1',
+      plansTable: 'Stack-Plans-1',
       queueUrl: OUTPUTS.QueueUrl,
       deadLetterQueueUrl: OUTPUTS.DeadLetterQueueUrl,
-      functions: { planner: 'Stack-Planner-1', applier: 'Stack-Applier-1', checker: 'Stack-Checker-1', ingest: 'Stack-Ingest-1' },
+      planTaskQueueUrl: OUTPUTS.PlanTaskQueueUrl,
+      checkTaskQueueUrl: OUTPUTS.CheckTaskQueueUrl,
+      failedTicksQueueUrl: OUTPUTS.FailedTicksQueueUrl,
+      functions: {
+        planner: 'Stack-Planner-1',
+        plannerShard: 'Stack-PlannerShard-1',
+        applier: 'Stack-Applier-1',
+        checker: 'Stack-Checker-1',
+        checkerShard: 'Stack-CheckerShard-1',
+        ingest: 'Stack-Ingest-1',
+      },
       alarmTopicArn: 'arn:aws:sns:eu-west-1:1:alarms',
     });
   });
 
-  it('names a missing output and exits 2', async () => {
+  // A stack from before the sharded planner and checker lacks the last five.
+  it.each(['NodesTableName', 'PlansTableName', 'PlanTaskQueueUrl', 'CheckTaskQueueUrl', 'PlannerShardFunctionName', 'CheckerShardFunctionName'])(
+    'names a missing output, %s, and exits 2',
+    async (missing) => {
+      // Prepare
+      const outputs = Object.fromEntries(Object.entries(OUTPUTS).filter(([key]) => key !== missing));
+      cloudFormation.on(DescribeStacksCommand).resolves(stackWith(outputs));
+
+      // Act
+      const failure = await stackDeployment('Sync', { cloudFormation: new CloudFormationClient({ region: 'eu-west-1' }) }).catch((error: unknown) => error);
+
+      // Assess
+      expect(failure).toBeInstanceOf(UsageError);
+      expect(failureOutcome(failure)).toEqual({ code: EXIT.usage, message: `stack Sync has no output ${missing}: is it a Microbatch Sync stack?` });
+    },
+  );
+
+  it('takes a stack without the optional failed-ticks queue and alarm topic', async () => {
     // Prepare
-    const outputs = Object.fromEntries(Object.entries(OUTPUTS).filter(([key]) => key !== 'NodesTableName'));
+    const outputs = Object.fromEntries(Object.entries(OUTPUTS).filter(([key]) => key !== 'FailedTicksQueueUrl' && key !== 'AlarmTopicArn'));
     cloudFormation.on(DescribeStacksCommand).resolves(stackWith(outputs));
 
     // Act
-    const failure = await stackDeployment('Sync', { cloudFormation: new CloudFormationClient({ region: 'eu-west-1' }) }).catch((error: unknown) => error);
+    const deployment = await stackDeployment('Sync', { cloudFormation: new CloudFormationClient({ region: 'eu-west-1' }) });
 
     // Assess
-    expect(failure).toBeInstanceOf(UsageError);
-    expect(failureOutcome(failure)).toEqual({ code: EXIT.usage, message: 'stack Sync has no output NodesTableName: is it a Microbatch Sync stack?' });
+    expect(deployment.resources).not.toHaveProperty('failedTicksQueueUrl');
+    expect(deployment.resources).not.toHaveProperty('alarmTopicArn');
+    expect(deployment.resources.planTaskQueueUrl).toBe(OUTPUTS.PlanTaskQueueUrl);
   });
 
   it('says there is no such stack, and exits 2', async () => {

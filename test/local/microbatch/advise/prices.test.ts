@@ -9,6 +9,9 @@ describe('prices', () => {
     for (const key of PRICE_KEYS) {
       expect(PRICES[key].name).not.toBe('');
       expect(PRICES[key].source).toMatch(/^https:\/\/aws\.amazon\.com\//);
+      expect(PRICES[key].takenOn).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+      // The estimate says "as of" the oldest figure.
+      expect(PRICES[key].takenOn >= PRICE_SOURCE.takenOn).toBe(true);
     }
   });
 
@@ -20,9 +23,16 @@ describe('prices', () => {
     expect(describePrices(prices).filter((price) => price.overridden).map((price) => price.key)).toEqual(['sqsFifoRequest', 'lambdaRequest']);
   });
 
+  it('prices the task queues as standard SQS requests, below FIFO ones', () => {
+    expect(PRICES.sqsStandardRequest).toMatchObject({ usd: 0.4, unit: 'per million requests', source: 'https://aws.amazon.com/sqs/pricing/', takenOn: '2026-12-04' });
+    expect(PRICES.sqsStandardRequest.name).toMatch(/^SQS standard requests/);
+    expect(PRICES.sqsFifoRequest.usd).toBe(0.5);
+  });
+
   it('divides a price per million down to one request, and leaves a GB-second alone', () => {
     const prices = pricesWith([]);
     expect(unitPrice(prices, 'sqsFifoRequest')).toBeCloseTo(0.5e-6, 15);
+    expect(unitPrice(prices, 'sqsStandardRequest')).toBeCloseTo(0.4e-6, 15);
     expect(unitPrice(prices, 'lambdaArmGbSecond')).toBe(0.000_013_333_4);
   });
 
