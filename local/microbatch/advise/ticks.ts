@@ -16,11 +16,12 @@ export const DEFAULT_SHARDING: ShardingRules = {
 };
 
 /**
- * Planner and checker time. The per-node figures are the single planner's and checker's of
- * `npm run bench:planner` / `bench:checker` (every call 10 ms): 100,000 nodes took the planner 11.5 s
- * and the checker 1.65–2.7 s, so ~0.115 ms and ~0.027 ms a node. They are kept for the shards until
- * those benches measure a shard: the planner's figure still includes a conditional claim per node,
- * which a shard no longer makes, so it overstates a planner shard.
+ * Planner and checker time, per node, from `npm run bench:planner` / `bench:checker` (every call
+ * 10 ms, the SDK's CPU included; bench/results.json): a planner shard of 48,630 nodes took 4.0 s in
+ * steady state (one token a node, 0.083 ms a node with its segments' calls) and 9.4 s catching up
+ * (1–5 tokens, 0.19 ms); a checker shard of ~49,000 nodes 0.86 s (0.018 ms). The figures below,
+ * 0.115 and 0.027 ms, lie between the planner's two and above the checker's: a fleet is rarely all
+ * steady or all catching up, and the advisor should not promise a shard less time than it takes.
  *
  * The fixed tenth of a second (the head, the header, a cold-ish start) is now paid by every
  * invocation: the coordinator (head, headers, DescribeTable, ceil(S / 10) task sends) and each shard
