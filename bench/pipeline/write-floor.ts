@@ -7,13 +7,14 @@
  * checker, the log and node reads, the cursor moves, the Lambda invocations.
  *
  * Same concurrency: transactions one after another (a producer's request commits its chunks in
- * turn); replica puts grouped as the applier made them — one group per microbatch, the puts of a
- * group up to 16 in flight (DynamoReplicaStore's default, used here as is), the groups one after
- * another, as a single event-source poller hands the applier one batch at a time and the FIFO
- * processor runs its records in turn. A group is a run of consecutive replica puts in the recorded
- * order: the applier's node read, log read and cursor move separate one microbatch's puts from the next.
+ * turn); replica puts grouped as the applier made them — the puts of a group up to 16 in flight
+ * (DynamoReplicaStore's default, used here as is), a node's groups one after another, and up to
+ * ten nodes at once, as a single event-source poller hands the applier one batch of ≤ 10 records
+ * (nodes) at a time and the applier applies a batch's nodes in parallel, each node's records in
+ * turn. A group is one microbatch's puts: a node's puts up to its cursor move.
  */
 import { TransactWriteItemsCommand, type TransactWriteItemsCommandInput } from '@aws-sdk/client-dynamodb';
+import pLimit from 'p-limit';
 import { DynamoReplicaStore } from '#shared/adapters/dynamodb/replica-store.ts';
 import { createDocumentClient, createDynamoClient } from '#shared/clients.ts';
 import type { JsonValue, ReplicaItem } from '#shared/domain/types.ts';
@@ -23,6 +24,9 @@ import type { WireItem } from '../capacity/attribute-size.ts';
 import { logicalTable } from '../capacity/tally.ts';
 import { cpuBetween, sampleCpu } from '../process-cpu.ts';
 import { tableOf, type Exchange, type RequestRecorder } from '../request-recorder.ts';
+
+/** Nodes the applier applies at once: the records of one batch (the FIFO event source's limit). */
+const APPLIER_BATCH_NODES = 10;
 
 /** The unavoidable writes of a run, ready to be made again. */
 export interface FloorWrites {
@@ -58,23 +62,34 @@ function replicaWrite(item: WireItem): ReplicaItem {
   return { key: stringOf(item.key), ...(text === '' ? {} : { value: JSON.parse(text) as JsonValue }), seq, updatedAt };
 }
 
-/** Picks the floor's writes out of a run's recorded DynamoDB requests. */
+/**
+ * Picks the floor's writes out of a run's recorded DynamoDB requests. One microbatch's puts are a
+ * node's puts up to its cursor move (its UpdateItem on the Nodes table): the applier applies a
+ * batch's nodes in parallel, so the puts of several nodes interleave in the recording.
+ */
 export function floorWrites(exchanges: readonly Exchange[]): FloorWrites {
   const transactions: TransactWriteItemsCommandInput[] = [];
   const groups: { nodeId: string; writes: ReplicaItem[] }[] = [];
-  let group: { nodeId: string; writes: ReplicaItem[] } | undefined;
+  const open = new Map<string, { nodeId: string; writes: ReplicaItem[] }>();
   for (const exchange of exchanges) {
-    if (exchange.operation === 'PutItem' && logicalTable(tableOf(exchange)) === 'replica') {
+    const table = logicalTable(tableOf(exchange));
+    if (exchange.operation === 'PutItem' && table === 'replica') {
       const item = exchange.request.Item as WireItem;
       const nodeId = stringOf(item.nodeId);
-      if (group?.nodeId !== nodeId) {
+      let group = open.get(nodeId);
+      if (group === undefined) {
         group = { nodeId, writes: [] };
+        open.set(nodeId, group);
         groups.push(group);
       }
       group.writes.push(replicaWrite(item));
       continue;
     }
-    group = undefined;
+    if (exchange.operation === 'UpdateItem' && table === 'nodes') {
+      const key = exchange.request.Key as WireItem | undefined;
+      open.delete(stringOf(key?.nodeId));
+      continue;
+    }
     if (exchange.operation === 'TransactWriteItems' && exchange.status === 200) {
       // The SDK's idempotency token is left out: the same token with other table names is refused.
       const input = { ...(exchange.request as unknown as TransactWriteItemsCommandInput) };
@@ -116,7 +131,16 @@ export async function runWriteFloor(writes: FloorWrites, endpoints: EmulatorEndp
     const cpu = sampleCpu();
     const started = performance.now();
     for (const input of transactions) await client.send(new TransactWriteItemsCommand(input));
-    for (const group of writes.groups) await replica.write(group.nodeId, group.writes);
+    const byNode = new Map<string, (typeof writes.groups)[number][]>();
+    for (const group of writes.groups) byNode.set(group.nodeId, [...(byNode.get(group.nodeId) ?? []), group]);
+    const nodes = pLimit(APPLIER_BATCH_NODES);
+    await Promise.all(
+      [...byNode.values()].map((groups) =>
+        nodes(async () => {
+          for (const group of groups) await replica.write(group.nodeId, group.writes);
+        }),
+      ),
+    );
     const endedAt = performance.now();
     const cpuMs = cpuBetween(cpu, sampleCpu());
     return {

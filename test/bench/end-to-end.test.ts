@@ -21,20 +21,23 @@ const put = (nodeId: string, key: string, seq: number, at?: [number, number]): E
   exchange('PutItem', { TableName: REPLICA, Item: { nodeId: { S: nodeId }, key: { S: key }, value: { S: '{"n":1}' }, seq: { N: String(seq) }, updatedAt: { S: 't' } } }, at);
 
 describe('floorWrites', () => {
-  it('groups consecutive replica puts as one microbatch, split by the applier reads and cursor moves between them', () => {
+  it('groups a node’s replica puts up to its cursor move as one microbatch, however the nodes of a batch interleave', () => {
+    const cursor = (nodeId: string): Exchange => exchange('UpdateItem', { TableName: NODES, Key: { nodeId: { S: nodeId } } });
     const writes = floorWrites([
       exchange('GetItem', { TableName: NODES }),
       put('n-1', 'a', 1),
+      put('n-2', 'a', 1),
       put('n-1', 'b', 2),
-      exchange('UpdateItem', { TableName: NODES }),
+      cursor('n-1'),
       exchange('GetItem', { TableName: NODES }),
       put('n-1', 'c', 3),
-      put('n-2', 'a', 1),
+      put('n-2', 'b', 2),
+      cursor('n-2'),
     ]);
     expect(writes.groups.map((group) => [group.nodeId, group.writes.map((write) => write.key)])).toEqual([
       ['n-1', ['a', 'b']],
+      ['n-2', ['a', 'b']],
       ['n-1', ['c']],
-      ['n-2', ['a']],
     ]);
     expect(writes.groups[0]?.writes[0]).toEqual({ key: 'a', value: { n: 1 }, seq: 1, updatedAt: 't' });
   });
