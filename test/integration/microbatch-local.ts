@@ -19,6 +19,7 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { LOCAL_REGION } from '#local/emulators.ts';
 import { FifoEventSource } from '#local/event-source.ts';
 import { seededRandom } from '#local/random.ts';
+import { ShardedTicks } from '#local/sharded-ticks.ts';
 import type { EmulatorClients } from './support.ts';
 
 export interface LocalDeploymentFixture {
@@ -56,6 +57,8 @@ export async function localDeploymentFixture(clients: EmulatorClients, prefix: s
     faults: () => ({ duplicate: 0, crash: 0, reorder: 0, lose: 0 }),
     random: seededRandom(1),
   });
+  // The planner's tick as the cloud runs it: the coordinator, then its shard tasks.
+  const planner = new ShardedTicks({ invoke: (name, event) => host.invoke(name, event), sqs: clients.sqs, doc: clients.doc, resources, stream: settings.stream });
   let ticks = 0;
   const converge = async (): Promise<void> => {
     for (let round = 0; round < 20; round += 1) {
@@ -64,7 +67,7 @@ export async function localDeploymentFixture(clients: EmulatorClients, prefix: s
       if (active.every((node) => node.appliedSeq === head)) return;
       ticks += 1;
       const k = Math.floor(Date.now() / 1000 / settings.intervalSeconds) + ticks;
-      await host.invoke('planner', { scheduledTime: new Date(k * settings.intervalSeconds * 1000).toISOString(), executionId: randomUUID(), attempt: '1' });
+      await planner.plan({ scheduledTime: new Date(k * settings.intervalSeconds * 1000).toISOString(), executionId: randomUUID() });
       await source.drain();
     }
     throw new Error('the nodes did not reach the head in 20 intervals');

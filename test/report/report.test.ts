@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderReport } from '#local/report/index.ts';
+import { drawnNodes, renderReport } from '#local/report/index.ts';
 import type { NodeSummary, RunSummary } from '#local/summary.ts';
 import { syntheticSummary } from './fixture.ts';
 
@@ -178,11 +178,17 @@ describe('renderReport', () => {
     expect(lagChart(report).match(/stroke-dasharray="7 4"/g)).toHaveLength(2);
   });
 
-  it('renders a long run of many nodes, more points than a spread argument list can take', () => {
+  it('renders a long run of many nodes, more points than a spread argument list can take, drawing the 24 that converged last', () => {
     const rates = Object.fromEntries(Array.from({ length: 60 }, (_, position) => [`n-${position}`, 5 + position]));
-    const report = renderReport(syntheticSummary({ rates, intervals: 2500, quietAfter: 2000 }));
+    const summary = syntheticSummary({ rates, intervals: 2500, quietAfter: 2000 });
+    const report = renderReport(summary);
     expectOnlyFiniteNumbers(report);
-    expect(nodeLines(report).size).toBe(60);
+    expect(nodeLines(report).size).toBe(24);
+    expect(report).toContain('The chart and the node table show the 24 nodes that converged last, of 60');
+    const lastToConverge = Math.max(...summary.perNode.map((node) => node.convergedAtInterval ?? Number.POSITIVE_INFINITY));
+    const drawn = drawnNodes(summary);
+    expect(drawn.some((node) => (node.convergedAtInterval ?? Number.POSITIVE_INFINITY) === lastToConverge)).toBe(true);
+    expect(drawn.every((node) => nodeLines(report).has(node.nodeId))).toBe(true);
   });
 
   it('renders the same bytes for the same summary', () => {
