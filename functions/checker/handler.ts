@@ -9,8 +9,8 @@ import middy from '@middy/core';
 import { chunk } from '#shared/adapters/batching.ts';
 import { DynamoCheckStore } from '#shared/adapters/dynamodb/check-store.ts';
 import { DynamoConvergenceStore } from '#shared/adapters/dynamodb/convergence-store.ts';
-import { DynamoLogStore } from '#shared/adapters/dynamodb/log-store.ts';
-import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.ts';
+import { DynamoLogHead } from '#shared/adapters/dynamodb/log-head.ts';
+import { DynamoTableSize } from '#shared/adapters/dynamodb/table-size.ts';
 import { SqsTaskQueue } from '#shared/adapters/sqs/task-queue.ts';
 import { createDocumentClient, createSqsClient } from '#shared/clients.ts';
 import { loadEndpoints, loadResources, loadSettings } from '#shared/config.ts';
@@ -34,8 +34,8 @@ const deps: StartCheckDeps = {
   intervalSeconds: settings.intervalSeconds,
   openIntervals: settings.openIntervals,
   sharding: settings,
-  log: new DynamoLogStore(doc, resources.logTable),
-  nodes: new DynamoNodeRepository(doc, resources.nodesTable),
+  log: new DynamoLogHead(doc, resources.logTable),
+  nodes: new DynamoTableSize(doc, resources.nodesTable),
   convergence: new DynamoConvergenceStore(doc, resources.convergenceTable),
   checks: new DynamoCheckStore(doc, resources.convergenceTable),
   tasks: new SqsTaskQueue<CheckTask>(createSqsClient({ endpoint: endpoints.sqs }), resources.checkTaskQueueUrl),

@@ -7,8 +7,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { DynamoConvergenceStore } from '#shared/adapters/dynamodb/convergence-store.ts';
-import { DynamoLogStore } from '#shared/adapters/dynamodb/log-store.ts';
-import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.ts';
+import { DynamoLogHead } from '#shared/adapters/dynamodb/log-head.ts';
+import { DynamoTableSize } from '#shared/adapters/dynamodb/table-size.ts';
 import { SqsTaskQueue } from '#shared/adapters/sqs/task-queue.ts';
 import { createDocumentClient, createSqsClient } from '#shared/clients.ts';
 import { loadEndpoints, loadResources, loadSettings } from '#shared/config.ts';
@@ -29,8 +29,8 @@ const deps: StartPlanDeps = {
   intervalSeconds: settings.intervalSeconds,
   retentionDays: settings.retentionDays,
   sharding: settings,
-  log: new DynamoLogStore(doc, resources.logTable),
-  nodes: new DynamoNodeRepository(doc, resources.nodesTable),
+  log: new DynamoLogHead(doc, resources.logTable),
+  nodes: new DynamoTableSize(doc, resources.nodesTable),
   convergence: new DynamoConvergenceStore(doc, resources.convergenceTable),
   tasks: new SqsTaskQueue<PlanTask>(createSqsClient({ endpoint: endpoints.sqs }), resources.planTaskQueueUrl),
 };

@@ -6,9 +6,8 @@
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { BatchGetCommand, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import pLimit from 'p-limit';
-import { GENESIS_CHAIN } from '#shared/domain/chain.ts';
 import { AppendThrottledError, ChunkCommittedError, HeadMovedError } from '#shared/domain/errors.ts';
 import { chunkMarkerItem, requestId, type ChunkMarker } from '#shared/domain/ingest.ts';
 import { logEntryItem } from '#shared/domain/item-size.ts';
@@ -21,6 +20,7 @@ import { chunk, requirePositiveInteger } from '../batching.ts';
 import { UnprocessedKeysError } from '../errors.ts';
 import type { StoredItem } from './items.ts';
 import { ItemReader, queryAll } from './items.ts';
+import { DynamoLogHead, HEAD_SEQ } from './log-head.ts';
 
 /** BatchGetItem takes 100 keys. */
 const BATCH_GET_KEYS = 100;
@@ -39,7 +39,6 @@ const CHAIN_PROJECTION = {
   ProjectionExpression: '#seq, #chain, #producedAt',
   ExpressionAttributeNames: { '#seq': 'seq', '#chain': 'chain', '#producedAt': 'producedAt' },
 } as const;
-const HEAD_SEQ = 0;
 /** Cancellation reasons that mean "another writer got there first", not "the request is wrong". */
 const LOST_RACE_CODES = new Set(['ConditionalCheckFailed', 'TransactionConflict']);
 /** Cancellation reasons that mean "not now": the table or a partition is over its throughput. */
@@ -59,6 +58,7 @@ export class DynamoLogStore implements LogReader, LogWriter, IngestRequestReader
   private readonly maxBatchGetAttempts: number;
   private readonly sleep: Sleep;
   private readonly ingestRequestsTable: string | undefined;
+  private readonly head: DynamoLogHead;
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -68,20 +68,11 @@ export class DynamoLogStore implements LogReader, LogWriter, IngestRequestReader
     this.maxBatchGetAttempts = requirePositiveInteger(options.maxBatchGetAttempts ?? 6, 'maxBatchGetAttempts');
     this.sleep = options.sleep ?? realSleep;
     this.ingestRequestsTable = options.ingestRequestsTable;
+    this.head = new DynamoLogHead(doc, tableName);
   }
 
-  async readHead(stream: string): Promise<LogHead> {
-    const { Item } = await this.doc.send(
-      new GetCommand({ TableName: this.tableName, Key: { stream, seq: HEAD_SEQ }, ConsistentRead: true }),
-    );
-    if (Item === undefined) return { head: 0, headChain: GENESIS_CHAIN };
-    const item = new ItemReader(this.tableName, Item);
-    const updatedAt = item.optionalString('updatedAt');
-    return {
-      head: item.number('head'),
-      headChain: item.string('headChain'),
-      ...(updatedAt === undefined ? {} : { updatedAt }),
-    };
+  readHead(stream: string): Promise<LogHead> {
+    return this.head.readHead(stream);
   }
 
   async readRange(stream: string, from: number, to: number): Promise<LogEntry[]> {

@@ -1,7 +1,6 @@
 /**
  * The Nodes table (DESIGN §3): pk `nodeId` (S) with the node's rate, status and its two cursors.
  */
-import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient, ScanCommandInput, UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { DeleteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { GENESIS_CHAIN } from '#shared/domain/chain.ts';
@@ -13,9 +12,10 @@ import { MalformedItemError } from '../errors.ts';
 import { mergeAsync } from '../merge.ts';
 import type { ScanPage } from './items.ts';
 import { isConditionFailed, scanPages } from './items.ts';
+import { DynamoTableSize, type DynamoTableSizeOptions } from './table-size.ts';
 
 /** Tuning for {@link DynamoNodeRepository}; the defaults suit production. */
-export interface DynamoNodeRepositoryOptions {
+export interface DynamoNodeRepositoryOptions extends DynamoTableSizeOptions {
   /**
    * Parallel Scan segments for {@link DynamoNodeRepository.scanActive}. Default: one per
    * `nodesPerSegment` items of the table (DescribeTable's item count), at most `maxSegments`.
@@ -25,15 +25,12 @@ export interface DynamoNodeRepositoryOptions {
   readonly nodesPerSegment?: number;
   /** The most segments chosen from the table's size (default 16). */
   readonly maxSegments?: number;
-  /** How long a table's item count is trusted before it is read again (default 10 minutes; DynamoDB refreshes it about every six hours). */
-  readonly itemCountTtlMs?: number;
-  readonly now?: () => number;
 }
 
 /** {@link NodeRepository} over the Nodes table. */
 export class DynamoNodeRepository implements NodeRepository {
-  private readonly options: Required<Omit<DynamoNodeRepositoryOptions, 'scanSegments'>> & { readonly scanSegments?: number };
-  private itemCount?: { readonly value: number; readonly readAt: number };
+  private readonly options: Required<Omit<DynamoNodeRepositoryOptions, 'scanSegments' | keyof DynamoTableSizeOptions>> & { readonly scanSegments?: number };
+  private readonly size: DynamoTableSize;
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -44,9 +41,8 @@ export class DynamoNodeRepository implements NodeRepository {
       ...(options.scanSegments === undefined ? {} : { scanSegments: requirePositiveInteger(options.scanSegments, 'scanSegments') }),
       nodesPerSegment: requirePositiveInteger(options.nodesPerSegment ?? 5_000, 'nodesPerSegment'),
       maxSegments: requirePositiveInteger(options.maxSegments ?? 16, 'maxSegments'),
-      itemCountTtlMs: options.itemCountTtlMs ?? 600_000,
-      now: options.now ?? Date.now,
     };
+    this.size = new DynamoTableSize(doc, tableName, options);
   }
 
   /**
@@ -79,16 +75,11 @@ export class DynamoNodeRepository implements NodeRepository {
     for await (const page of scanPages(this.doc, input)) yield toNodePage(page, options.includePaused);
   }
 
-  /** The table's item count as DescribeTable reports it (refreshed by DynamoDB about every six hours; cached for `itemCountTtlMs`). */
-  async fleetSize(): Promise<number> {
-    const { itemCountTtlMs, now } = this.options;
-    if (this.itemCount === undefined || now() - this.itemCount.readAt > itemCountTtlMs) {
-      const { Table } = await this.doc.send(new DescribeTableCommand({ TableName: this.tableName }));
-      if (Table === undefined) throw new MalformedItemError(this.tableName, 'Table', 'DescribeTable returned no table description');
-      this.itemCount = { value: Table.ItemCount ?? 0, readAt: now() };
-    }
-    return this.itemCount.value;
+  /** The table's item count as DescribeTable reports it (see {@link DynamoTableSize}). */
+  fleetSize(): Promise<number> {
+    return this.size.fleetSize();
   }
+
   async get(nodeId: string): Promise<NodeState | undefined> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { nodeId }, ConsistentRead: true }));
     if (Item === undefined) return undefined;
