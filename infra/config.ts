@@ -210,6 +210,13 @@ export function loadStackConfig(raw: RawStackConfig, defaults: { readonly region
       `times intervalSeconds must be at most one day, CloudWatch's longest evaluation (got ${context.notConvergedIntervals} × ${settings.intervalSeconds} s)`,
     );
   }
+  if (settings.shards > context.shardMaxConcurrency) {
+    // More shards than may run at once would run a tick in waves: the last wave may miss t / 2.
+    throw new ConfigError(
+      contextKey('shards'),
+      `must be at most shardMaxConcurrency (${context.shardMaxConcurrency}), or a tick's shards run in waves (got ${settings.shards})`,
+    );
+  }
   const config: StackConfig = {
     stackName: context.stackName,
     region: context.region ?? defaults.region,

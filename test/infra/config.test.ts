@@ -99,6 +99,7 @@ describe('loadStackConfig', () => {
     ['a log retention CloudWatch does not offer', { logRetentionDays: 10 }, /^microbatch-sync:logRetentionDays: must be one of 1, 3, 5/],
     ['an unknown log level', { logLevel: 'LOUD' }, /^microbatch-sync:logLevel: /],
     ['an address that is not one', { alarmEmail: 'ops' }, /^microbatch-sync:alarmEmail: must be an e-mail address/],
+    ['more fixed shards than may run at once', { shards: 101 }, /^microbatch-sync:shards: must be at most shardMaxConcurrency \(100\), or a tick's shards run in waves \(got 101\)/],
     ['an alarm window longer than a day', { intervalSeconds: 3600, notConvergedIntervals: 25 }, /^microbatch-sync:notConvergedIntervals: .*one day/],
     ['a region that is not one', { region: 'moon' }, /^microbatch-sync:region: /],
     ['a stack name CloudFormation refuses', { stackName: '1-stack' }, /^microbatch-sync:stackName: /],
