@@ -8,6 +8,7 @@
  * (nodes are audited as the replay passes their cursors), and each replica is read Query page by
  * page. Memory holds one replay's keys, never the log's entries.
  */
+import pLimit from 'p-limit';
 import { canonicalJson, firstChainBreak, GENESIS_CHAIN } from '#shared/domain/chain.ts';
 import type { LogReader, NodeRepository } from '#shared/domain/ports.ts';
 import { applyEntry, type Replica } from '#shared/domain/ops.ts';
@@ -155,12 +156,17 @@ async function compareReplica(target: AuditTarget, expected: Replica, deps: Audi
   return { nodeId, appliedSeq, ...counts };
 }
 
+/** Node reads in flight at once while the audit collects the cursors. */
+const NODE_READS_IN_FLIGHT = 32;
+
 /**
  * The end-of-run audit of `npm start`: the nodes' cursors from the repository; a node that is not
  * registered counts as missing.
  */
 export async function auditReplicas(nodeIds: readonly string[], deps: AuditDeps & { readonly nodes: Pick<NodeRepository, 'get'> }): Promise<AuditResult> {
-  const states = await Promise.all(nodeIds.map(async (nodeId) => ({ nodeId, state: await deps.nodes.get(nodeId) })));
+  // Fewer reads in flight than the SDK has sockets (50): a fleet of thousands would otherwise queue behind them.
+  const limit = pLimit(NODE_READS_IN_FLIGHT);
+  const states = await Promise.all(nodeIds.map((nodeId) => limit(async () => ({ nodeId, state: await deps.nodes.get(nodeId) }))));
   const unregistered = states.filter(({ state }) => state === undefined).map(({ nodeId }) => nodeId);
   const targets = states.flatMap(({ nodeId, state }) => (state === undefined ? [] : [{ nodeId, appliedSeq: state.appliedSeq }]));
   const audit = await auditTargets(targets, deps);

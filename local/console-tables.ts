@@ -89,7 +89,7 @@ export function finalReport(summary: RunSummary, files: { readonly html: string;
   }
   const { audit, faults } = summary;
   const differences = audit.mismatched + audit.missing + audit.extra;
-  const verdict = summary.recoveryBoundInterval === null && summary.settings.quietAfter !== null && summary.settings.quietAfter < summary.intervalsRun ? drainVerdict(summary) : continuousVerdict(summary);
+  const verdict = summary.recoveryBoundInterval === null && !summary.ingestContinued ? drainVerdict(summary) : continuousVerdict(summary);
   const lines = [
     '',
     table.toString(),

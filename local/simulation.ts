@@ -36,7 +36,7 @@ import { below, chance, streamOf, type Random } from './random.ts';
 import { createResources, type LocalResources } from './resources.ts';
 import { defaultIntervals, LOCAL_NODES_PER_SHARD, nodeRates, SyntheticWorkload, type ScenarioOptions } from './scenario.ts';
 import { ShardedTicks, type PlanTick, type SchedulerPayload } from './sharded-ticks.ts';
-import { faultsStopAt, noFaults, recoveryBound, summarize, type FaultCounts, type IntervalSample, type RunSummary, type Tally } from './summary.ts';
+import { endsConverged, faultsStopAt, noFaults, recoveryBound, summarize, type FaultCounts, type IntervalSample, type RunSummary, type Tally } from './summary.ts';
 
 /** A run's scenario and settings, with what the runtime needs to run it and report its progress. */
 export interface SimulationOptions extends ScenarioOptions {
@@ -207,8 +207,7 @@ class LocalRun {
       this.options.onInterval?.(sample, { intervals: this.intervals, nodes: this.nodeIds });
       // Stop once ingest is over, every node holds the head and the checker has said so (ingest
       // that never stops runs every interval: the point is to watch convergence hold).
-      const { quietAfter } = this.options;
-      if (quietAfter !== null && j >= quietAfter && sample.allAtHead && sample.checkerConverged === true) break;
+      if (endsConverged(this.options, sample)) break;
     }
 
     const audit = await auditReplicas(this.nodeIds, { stream: this.settings.stream, ...this.stores });

@@ -102,6 +102,11 @@ export interface RunSummary {
    * stops: every interval from the recovery bound to the last was judged converged.
    */
   readonly converged: boolean;
+  /**
+   * Whether ingest ran to the end of the run, so "converged" is judged against the recovery bound:
+   * it never stops, or it stopped only with the last interval and the run did not end converged.
+   */
+  readonly ingestContinued: boolean;
   /** Ingest that never stops: the interval from which every interval must be converged (the largest node bound); null otherwise. */
   readonly recoveryBoundInterval: number | null;
   readonly convergedAtInterval: number | null;
@@ -206,7 +211,7 @@ export function summarize(input: {
   const t = settings.intervalSeconds;
   const finalHead = heads.at(-1) ?? 0;
   const ingestPerInterval = options.ingestRate * t;
-  const continuous = ingestContinues(options, samples.length);
+  const continuous = ingestContinues(options, samples);
   const stop = faultsStopAt(options);
   const perNode: NodeSummary[] = Object.entries(input.rates).map(([nodeId, rate]) => {
     const share = sharePerInterval(rate, t);
@@ -255,6 +260,7 @@ export function summarize(input: {
   const total = (pick: (sample: IntervalSample) => number): number => samples.reduce((sum, sample) => sum + pick(sample), 0);
   return {
     converged,
+    ingestContinued: continuous,
     recoveryBoundInterval: bound,
     convergedAtInterval,
     theoreticalMinIntervals: Math.max(0, ...perNode.map((node) => node.theoreticalMinInterval)),
@@ -285,9 +291,24 @@ export function summarize(input: {
   };
 }
 
-/** Whether ingest ran to the end of the run (it never stops, or stops only after the last interval). */
-export function ingestContinues(options: Pick<ScenarioOptions, 'quietAfter'>, intervalsRun: number): boolean {
-  return options.quietAfter === null || options.quietAfter >= intervalsRun;
+/**
+ * Whether a run may stop at this interval: ingest is over (`quietAfter` intervals have run), every
+ * node holds the head and the checker has said so. Ingest that never stops runs every interval.
+ */
+export function endsConverged(options: Pick<ScenarioOptions, 'quietAfter'>, sample: Pick<IntervalSample, 'index' | 'allAtHead' | 'checkerConverged'>): boolean {
+  return options.quietAfter !== null && sample.index >= options.quietAfter && sample.allAtHead && sample.checkerConverged === true;
+}
+
+/**
+ * Whether ingest ran to the end of the run: it never stops, or it stops only after the last interval
+ * run — unless the run stopped there because it had converged (ingest was over by then: nothing
+ * more came after the head those nodes hold).
+ */
+export function ingestContinues(options: Pick<ScenarioOptions, 'quietAfter'>, samples: readonly Pick<IntervalSample, 'index' | 'allAtHead' | 'checkerConverged'>[]): boolean {
+  const { quietAfter } = options;
+  if (quietAfter === null || quietAfter > samples.length) return true;
+  const last = samples.at(-1);
+  return quietAfter === samples.length && !(last !== undefined && endsConverged(options, last));
 }
 
 /**
@@ -297,7 +318,6 @@ export function ingestContinues(options: Pick<ScenarioOptions, 'quietAfter'>, in
  * reached and watched its recovery bound, and the exit code follows it.
  */
 export function shouldHaveConverged(summary: RunSummary): boolean {
-  const { quietAfter } = summary.settings;
-  if (quietAfter === null || quietAfter >= summary.intervalsRun) return true;
+  if (summary.ingestContinued) return true;
   return summary.intervalsRun >= summary.theoreticalMinIntervals + DEFAULT_SETTINGS.staleAfterIntervals + CONVERGENCE_SLACK_INTERVALS;
 }

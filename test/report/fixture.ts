@@ -6,7 +6,7 @@
 import { microbatchCount, sharePerInterval } from '#shared/domain/formula.ts';
 import { perFaultKind, type FaultKind } from '#local/faults.ts';
 import type { FaultCounts, IntervalSample, NodeSummary, RunSummary } from '#local/summary.ts';
-import { noFaults, theoreticalMinInterval, totalFaults } from '#local/summary.ts';
+import { ingestContinues, noFaults, theoreticalMinInterval, totalFaults } from '#local/summary.ts';
 import { seededRandom } from '#local/random.ts';
 
 export interface SyntheticRun {
@@ -116,6 +116,7 @@ export function syntheticSummary(overrides: Partial<SyntheticRun> = {}): RunSumm
   const sum = (pick: (sample: IntervalSample) => number): number => intervals.reduce((total, sample) => total + pick(sample), 0);
   return {
     converged,
+    ingestContinued: ingestContinues({ quietAfter: run.quietAfter }, intervals),
     recoveryBoundInterval: null,
     convergedAtInterval: converged ? Math.max(0, ...perNode.map((node) => node.convergedAtInterval ?? 0)) : null,
     theoreticalMinIntervals: Math.max(0, ...perNode.map((node) => node.theoreticalMinInterval)),
