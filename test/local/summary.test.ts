@@ -63,11 +63,11 @@ function summaryOf(options: ScenarioOptions, samples: readonly IntervalSample[])
 describe('the run summary', () => {
   it('reads a run that stopped converged at the last interval of ingest as drained, converged at the minimum', () => {
     // Act: one interval of ingest, every node at the head, the checker agreeing — the run stops there.
-    const samples = [sample(1, 6, 0, true)];
-    const summary = summaryOf(OPTIONS, samples);
+    const last = sample(1, 6, 0, true);
+    const summary = summaryOf(OPTIONS, [last]);
 
     // Assess
-    expect(endsConverged(OPTIONS, samples[0]!)).toBe(true);
+    expect(endsConverged(OPTIONS, last)).toBe(true);
     expect(summary).toMatchObject({ ingestContinued: false, converged: true, convergedAtInterval: 1, theoreticalMinIntervals: 1, recoveryBoundInterval: null });
   });
 
@@ -85,11 +85,12 @@ describe('the run summary', () => {
   });
 
   it('reads a run that went on after ingest stopped as drained, and ingest that never stops as continuous', () => {
-    const drained = [sample(1, 6, 6, null), sample(2, 6, 0, true)];
+    const last = sample(2, 6, 0, true);
+    const drained = [sample(1, 6, 6, null), last];
     expect(ingestContinues(OPTIONS, drained)).toBe(false);
     expect(summaryOf(OPTIONS, drained)).toMatchObject({ ingestContinued: false, converged: true, convergedAtInterval: 2 });
     expect(ingestContinues({ quietAfter: null }, drained)).toBe(true);
-    expect(endsConverged({ quietAfter: null }, drained[1]!)).toBe(false);
+    expect(endsConverged({ quietAfter: null }, last)).toBe(false);
   });
 
   it('does not stop a run before its ingest is over, nor before the checker has agreed', () => {
