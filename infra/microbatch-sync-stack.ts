@@ -50,7 +50,8 @@ export class MicrobatchSyncStack extends Stack {
     const planner = service('planner')
       .useTable('logTable', log, ['GetItem']) // readHead
       .useTable('nodesTable', nodes, ['DescribeTable']) // fleetSize
-      // putPlanHeader (GetItem reads back the header of a run that wrote first), latestPlanHeader
+      // putPlanHeader (GetItem reads back the header of a run that wrote first), latestPlanHeader,
+      // the watermark; readClock and writeClock (the interval clock's item shares the table)
       .useTable('convergenceTable', convergence, ['PutItem', 'GetItem', 'Query'])
       .useQueue('planTaskQueueUrl', this.taskQueues.plan.queue, ['SendMessage']); // SendMessageBatch is authorized as SendMessage
 
@@ -72,7 +73,7 @@ export class MicrobatchSyncStack extends Stack {
       .useTable('logTable', log, ['GetItem']) // readHead
       .useTable('nodesTable', nodes, ['DescribeTable']) // fleetSize
       // statuses (GetItem: the watermark, Query: the records above it), latestPlanHeader, expire,
-      // closeThrough; putCheckHeader and getCheckHeader (the check records share the table)
+      // closeThrough, readClock; putCheckHeader and getCheckHeader (the check records share the table)
       .useTable('convergenceTable', convergence, ['GetItem', 'Query', 'PutItem', 'UpdateItem'])
       .useQueue('checkTaskQueueUrl', this.taskQueues.check.queue, ['SendMessage']);
 

@@ -36,3 +36,13 @@ export class HandlerFailedError extends MicrobatchSyncError {
     super(`the ${handler} failed ${attempts} times: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}`, { cause });
   }
 }
+
+/** The planner refused a tick as stale (a later tick is planned, or the checker closed past it) where a local run expected it planned. */
+export class StaleTickError extends MicrobatchSyncError {
+  constructor(
+    readonly interval: number,
+    readonly reason: 'superseded' | 'closed',
+  ) {
+    super(`the planner did not plan interval ${interval}: ${reason === 'superseded' ? 'a later interval is planned already' : "the checker's window has closed past it"}`);
+  }
+}

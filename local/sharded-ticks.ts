@@ -13,9 +13,9 @@ import { DynamoConvergenceStore } from '#shared/adapters/dynamodb/convergence-st
 import type { CheckProgress } from '#shared/domain/ports.ts';
 import type { ConvergenceRecord } from '#shared/domain/types.ts';
 import type { StartCheckResult } from '#shared/usecases/start-check.ts';
-import type { StartPlanResult } from '#shared/usecases/start-plan.ts';
+import type { PlannedTick, StartPlanResult } from '#shared/usecases/start-plan.ts';
 import { LOCAL_REGION } from './emulators.ts';
-import { HandlerFailedError } from './errors.ts';
+import { HandlerFailedError, StaleTickError } from './errors.ts';
 import { FifoEventSource } from './event-source.ts';
 import type { FunctionName } from './lambda-host.ts';
 import { streamOf } from './random.ts';
@@ -30,7 +30,7 @@ export interface SchedulerPayload {
 
 /** What a planner tick did: the coordinator's cut, and the plan header as its shards left it. */
 export interface PlanTick {
-  readonly start: StartPlanResult;
+  readonly start: PlannedTick;
   readonly record: ConvergenceRecord;
 }
 
@@ -82,12 +82,16 @@ export class ShardedTicks {
     this.checks = new DynamoCheckStore(options.doc, options.resources.tables.convergence);
   }
 
-  /** The planner coordinator, `runs` times at once (a duplicated delivery), then every shard task. */
+  /**
+   * The planner coordinator, `runs` times at once (a duplicated delivery), then every shard task.
+   * @throws StaleTickError when the coordinator did not plan the tick (it came too late).
+   */
   async plan(event: SchedulerPayload, runs = 1): Promise<PlanTick> {
     const starts = await Promise.all(Array.from({ length: runs }, () => this.scheduled<StartPlanResult>('planner', event)));
     await this.planSource.drain();
     const start = starts[0];
     if (start === undefined) throw new RangeError('the planner must run at least once');
+    if (start.kind === 'stale') throw new StaleTickError(start.interval, start.reason);
     const [record] = await this.convergence.recent(this.options.stream, start.interval, 1);
     if (record?.interval !== start.interval) throw new HandlerFailedError('planner', 1, new Error(`interval ${start.interval} has no plan header after its planner ran`));
     return { start, record };

@@ -242,7 +242,6 @@ class LocalRun {
   private async interval(j: number, previous: IntervalSample | undefined): Promise<IntervalSample> {
     const t = this.settings.intervalSeconds;
     const tick = new Date((this.startSeconds + j * t) * 1000);
-    const k = intervalIndex(tick, t);
     this.current = j;
     const faults = noFaults();
     const throttledBefore = this.proxy.throttled();
@@ -263,10 +262,13 @@ class LocalRun {
 
     if (chance(this.random.poison, this.faults.poison)) {
       const victim = this.nodeIds[below(this.random.poisonPlacement, this.nodeIds.length)] ?? 'node-1';
-      await injectPoison(this.clients.sqs, this.resources.queues.microbatch.url, `${this.runId}-${j}`, victim, k);
+      // Any interval number will do: the body is poison either way.
+      await injectPoison(this.clients.sqs, this.resources.queues.microbatch.url, `${this.runId}-${j}`, victim, intervalIndex(tick, t));
       faults.poison += 2;
     }
     const plan = await this.plan({ scheduledTime: tick.toISOString(), executionId: randomUUID() }, faults);
+    // The interval clock's number for the tick, as the planner gave it.
+    const k = plan.start.interval;
     if (j === 1) {
       // b_i of the first plan: its tokens carry each node from the cursor it saw to the plan's target.
       const plans = await readPlans(this.settings.stream, k, { ledger: new DynamoPlanLedger(this.clients.doc, this.resources.tables.plans), convergence: new DynamoConvergenceStore(this.clients.doc, this.resources.tables.convergence) });

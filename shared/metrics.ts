@@ -8,6 +8,8 @@ export const METRIC = {
   // Planner coordinator, per tick.
   /** Shards the interval's planning was cut into. */
   PlanShards: 'PlanShards',
+  /** 1 for a tick not planned because it came too late: a later tick was planned, or the checker had closed past it. */
+  StaleTicks: 'StaleTicks',
 
   // Planner shards, per shard: sum them over an interval for the tick.
   /** Nodes that were sent tokens. */

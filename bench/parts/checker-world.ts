@@ -13,6 +13,7 @@
  * checks the fold against every shard it runs.
  */
 import { DynamoCheckStore } from '#shared/adapters/dynamodb/check-store.ts';
+import { DynamoClockStore } from '#shared/adapters/dynamodb/clock-store.ts';
 import { DynamoConvergenceStore } from '#shared/adapters/dynamodb/convergence-store.ts';
 import { DynamoLogStore } from '#shared/adapters/dynamodb/log-store.ts';
 import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.ts';
@@ -104,6 +105,7 @@ export class CheckerWorld {
       nodes: new DynamoNodeRepository(doc, TABLE.nodes),
       convergence: new DynamoConvergenceStore(doc, TABLE.convergence),
       checks: new DynamoCheckStore(doc, TABLE.convergence),
+      clock: new DynamoClockStore(doc, TABLE.convergence),
       tasks: new SqsTaskQueue<CheckTask>(sqs, QUEUE.checkTasks),
     };
   }

@@ -23,7 +23,7 @@ import type { CheckTask } from '#shared/domain/shard-task.ts';
 import type { TallyState } from '#shared/domain/convergence.ts';
 import { CapacityLedger, emptyTally, type CapacityTally } from '../capacity/tally.ts';
 import type { Exchange } from '../request-recorder.ts';
-import { CHECK_TICK, OPEN_INTERVALS, QUEUE, TABLE } from './fleet.ts';
+import { OPEN_INTERVALS, QUEUE, TABLE } from './fleet.ts';
 import { CHECKED_AT, CheckerWorld, type CheckerFleet, type CheckShardCount } from './checker-world.ts';
 import { costPerMillion, gbSeconds, type CostPerMillion, type IntervalUsage } from './sharded-cost.ts';
 import { medianByCpu, round, sampleShards, sum, timed, type Run } from './shard-run.ts';
@@ -162,7 +162,7 @@ async function measureFleet(fleet: CheckerFleet, progress: (line: string) => voi
     const coordinatorRun = async (): Promise<Run<StartCheckResult>> => {
       world.resetCheckHeader();
       world.takeTasks();
-      return timed(world.fake, () => startCheck({ interval: CHECK_TICK, now: CHECKED_AT }, world.startCheckDeps()));
+      return timed(world.fake, () => startCheck({ now: CHECKED_AT }, world.startCheckDeps()));
     };
     const coordinatorRuns: Run<StartCheckResult>[] = [];
     for (let index = 0; index < CPU_RUNS; index += 1) coordinatorRuns.push(await coordinatorRun());

@@ -108,14 +108,14 @@ export async function intervalsToConverge(fleet: FleetCase): Promise<{ readonly 
   const limit = minimumIntervals(fleet) + SLACK_INTERVALS;
   for (let j = 1; j <= limit; j += 1) {
     const k = K0 + j - 1;
-    await planTick({ interval: k, plannedAt: intervalStart(k, t) }, deps.plan);
+    await planTick({ scheduledTime: intervalStart(k, t) }, deps.plan);
     const messages = ports.queue.messages;
     for (; delivered < messages.length; delivered += 1) {
       const message = messages[delivered];
       if (message !== undefined) await applyMicrobatch(parseMicrobatch(message.body), applier);
     }
     // The checker at the next tick judges interval k.
-    const check = await checkTick({ interval: k + 1, now: intervalStart(k + 1, t) }, deps.check);
+    const check = await checkTick({ now: intervalStart(k + 1, t) }, deps.check);
     if (check.merged?.evaluated.some((verdict) => verdict.interval === k && verdict.converged) === true) return { convergedAt: j, intervals: j };
   }
   return { convergedAt: null, intervals: limit };

@@ -12,6 +12,7 @@
  * shard it runs.
  */
 import type { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoClockStore } from '#shared/adapters/dynamodb/clock-store.ts';
 import { DynamoConvergenceStore } from '#shared/adapters/dynamodb/convergence-store.ts';
 import { DynamoLogStore } from '#shared/adapters/dynamodb/log-store.ts';
 import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.ts';
@@ -125,6 +126,7 @@ export class PlannerWorld {
       log: new DynamoLogStore(doc, TABLE.log),
       nodes: new DynamoNodeRepository(doc, TABLE.nodes),
       convergence: new DynamoConvergenceStore(doc, TABLE.convergence),
+      clock: new DynamoClockStore(doc, TABLE.convergence),
       tasks: new SqsTaskQueue<PlanTask>(sqs, QUEUE.planTasks),
     };
   }

@@ -246,7 +246,7 @@ async function measureCoordinator(world: PlannerWorld, ledger: CapacityLedger): 
   const run = async (): Promise<Run<StartPlanResult>> => {
     world.resetHeader();
     world.takeTasks();
-    return timed(world.fake, () => startPlan({ interval: PLAN_INTERVAL, plannedAt: PLANNED_AT }, world.startPlanDeps()));
+    return timed(world.fake, () => startPlan({ scheduledTime: PLANNED_AT }, world.startPlanDeps()));
   };
   const instant: Run<StartPlanResult>[] = [];
   for (let index = 0; index < CPU_RUNS; index += 1) instant.push(await run());
@@ -363,7 +363,7 @@ async function measureLongIds(progress: (line: string) => void): Promise<ShardFi
   const world = new PlannerWorld({ nodes: 1_000_000, kind: 'steady', idLength: 64 });
   try {
     await world.setUp();
-    await startPlan({ interval: PLAN_INTERVAL, plannedAt: PLANNED_AT }, world.startPlanDeps());
+    await startPlan({ scheduledTime: PLANNED_AT }, world.startPlanDeps());
     const task = world.takeTasks().find((candidate) => candidate.shard === 0);
     if (task === undefined) throw new Error('the coordinator sent no task for shard 0');
     const run = await runShard(world, task);

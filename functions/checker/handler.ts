@@ -8,13 +8,13 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { chunk } from '#shared/adapters/batching.ts';
 import { DynamoCheckStore } from '#shared/adapters/dynamodb/check-store.ts';
+import { DynamoClockStore } from '#shared/adapters/dynamodb/clock-store.ts';
 import { DynamoConvergenceStore } from '#shared/adapters/dynamodb/convergence-store.ts';
 import { DynamoLogHead } from '#shared/adapters/dynamodb/log-head.ts';
 import { DynamoTableSize } from '#shared/adapters/dynamodb/table-size.ts';
 import { SqsTaskQueue } from '#shared/adapters/sqs/task-queue.ts';
 import { createDocumentClient, createSqsClient } from '#shared/clients.ts';
 import { loadEndpoints, loadResources, loadSettings } from '#shared/config.ts';
-import { intervalIndex } from '#shared/domain/interval.ts';
 import { parseScheduledEvent, type ScheduledTick } from '#shared/domain/scheduled-event.ts';
 import type { CheckTask } from '#shared/domain/shard-task.ts';
 import { METRIC } from '#shared/metrics.ts';
@@ -38,14 +38,14 @@ const deps: StartCheckDeps = {
   nodes: new DynamoTableSize(doc, resources.nodesTable),
   convergence: new DynamoConvergenceStore(doc, resources.convergenceTable),
   checks: new DynamoCheckStore(doc, resources.convergenceTable),
+  clock: new DynamoClockStore(doc, resources.convergenceTable),
   tasks: new SqsTaskQueue<CheckTask>(createSqsClient({ endpoint: endpoints.sqs }), resources.checkTaskQueueUrl),
 };
 
 async function check({ scheduledTime: now }: ScheduledTick): Promise<StartCheckResult> {
   // Judge as of the tick, not of the invocation: a retried event gives the same verdict.
-  const interval = intervalIndex(now, settings.intervalSeconds);
-  logger.appendKeys({ interval });
-  const result = await startCheck({ interval, now }, deps);
+  const result = await startCheck({ now }, deps);
+  logger.appendKeys({ interval: result.interval });
   addCounts({
     [METRIC.IntervalsExpired]: result.expired.length,
     [METRIC.IncompletePlans]: result.incomplete.length,

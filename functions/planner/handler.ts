@@ -6,13 +6,13 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
+import { DynamoClockStore } from '#shared/adapters/dynamodb/clock-store.ts';
 import { DynamoConvergenceStore } from '#shared/adapters/dynamodb/convergence-store.ts';
 import { DynamoLogHead } from '#shared/adapters/dynamodb/log-head.ts';
 import { DynamoTableSize } from '#shared/adapters/dynamodb/table-size.ts';
 import { SqsTaskQueue } from '#shared/adapters/sqs/task-queue.ts';
 import { createDocumentClient, createSqsClient } from '#shared/clients.ts';
 import { loadEndpoints, loadResources, loadSettings } from '#shared/config.ts';
-import { intervalIndex } from '#shared/domain/interval.ts';
 import { parseScheduledEvent, type ScheduledTick } from '#shared/domain/scheduled-event.ts';
 import type { PlanTask } from '#shared/domain/shard-task.ts';
 import { METRIC } from '#shared/metrics.ts';
@@ -32,15 +32,24 @@ const deps: StartPlanDeps = {
   log: new DynamoLogHead(doc, resources.logTable),
   nodes: new DynamoTableSize(doc, resources.nodesTable),
   convergence: new DynamoConvergenceStore(doc, resources.convergenceTable),
+  clock: new DynamoClockStore(doc, resources.convergenceTable),
   tasks: new SqsTaskQueue<PlanTask>(createSqsClient({ endpoint: endpoints.sqs }), resources.planTaskQueueUrl),
 };
 
 async function plan({ scheduledTime }: ScheduledTick): Promise<StartPlanResult> {
-  const interval = intervalIndex(scheduledTime, settings.intervalSeconds);
-  logger.appendKeys({ interval });
   // A retried tick finds the header of the first run and sends its tasks again: the shards plan once.
-  const result = await startPlan({ interval, plannedAt: scheduledTime }, deps);
-  addCounts({ [METRIC.PlanShards]: result.shards });
+  const result = await startPlan({ scheduledTime }, deps);
+  logger.appendKeys({ interval: result.interval });
+  if (result.kind === 'stale') {
+    addCounts({ [METRIC.StaleTicks]: 1 });
+    logger.warn(
+      result.reason === 'superseded' ? 'a tick older than the newest planned one: not planned' : "a tick the checker's window has closed past: not planned, it could never be judged",
+      { ...result },
+    );
+    return result;
+  }
+  addCounts({ [METRIC.PlanShards]: result.shards, [METRIC.StaleTicks]: 0 });
+  if (result.clockStarted !== undefined) logger.info('intervalSeconds changed: the interval clock starts a new epoch at this tick', { epoch: result.clockStarted });
   logger.info('interval cut into shards', { ...result });
   return result;
 }

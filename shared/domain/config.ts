@@ -5,6 +5,9 @@
 import { ConfigError } from './errors.ts';
 import { IDENTIFIER_PATTERN, IDENTIFIER_RULE } from './identifiers.ts';
 
+/** The longest interval t the settings allow: a day. */
+export const MAX_INTERVAL_SECONDS = 86_400;
+
 /** Where the settings will run: EventBridge Scheduler needs whole minutes; the local runtime does not. */
 export type DeploymentTarget = 'cloud' | 'local';
 
@@ -81,7 +84,7 @@ export function validateSettings(raw: RawSettings, target: DeploymentTarget): Re
   if (!IDENTIFIER_PATTERN.test(stream)) {
     throw new ConfigError('stream', `must be ${IDENTIFIER_RULE} (got ${JSON.stringify(stream)})`);
   }
-  const intervalSeconds = integer('intervalSeconds', raw.intervalSeconds, 1, 86_400);
+  const intervalSeconds = integer('intervalSeconds', raw.intervalSeconds, 1, MAX_INTERVAL_SECONDS);
   if (target === 'cloud' && (intervalSeconds < 60 || intervalSeconds % 60 !== 0)) {
     throw new ConfigError(
       'intervalSeconds',

@@ -84,3 +84,13 @@ export class CursorRaceError extends MicrobatchSyncError {}
 
 /** A planner run left nodes unclaimed (SQS refused some of their tokens): a retry of the interval finishes it. */
 export class PlanIncompleteError extends MicrobatchSyncError {}
+
+/**
+ * Runs of one tick kept replacing the interval clock under each other: they cannot disagree that
+ * long unless their settings do (two deployments with different intervalSeconds on one stream).
+ */
+export class ClockContentionError extends MicrobatchSyncError {
+  constructor(stream: string, attempts: number) {
+    super(`the interval clock of stream ${stream} changed under ${attempts} writes in a row: are two deployments with different intervalSeconds planning it?`);
+  }
+}

@@ -23,6 +23,7 @@ import type {
 import { chunkMarkerItem, type ChunkMarker } from './ingest.ts';
 import { itemBytes, logEntryItem, logHeadItem, MAX_ITEM_BYTES, MAX_TRANSACTION_ACTIONS, MAX_TRANSACTION_BYTES } from './item-size.ts';
 import type { TallyState } from './convergence.ts';
+import type { IntervalClock } from './interval-clock.ts';
 import type { RejectedNode } from './node.ts';
 import type { PlanEntry, SegmentPlan } from './segment-plan.ts';
 import type { ShardTask } from './shard-task.ts';
@@ -202,6 +203,25 @@ export interface ConvergenceStore {
   expire(stream: string, interval: number, expiredAt: string, reason: ExpiryReason): Promise<boolean>;
   /** Raises the stream's watermark to `interval` (never lowers it): every interval up to it is closed. */
   closeThrough(stream: string, interval: number): Promise<void>;
+  /** The stream's watermark alone: every interval up to it is closed (undefined: none closed yet). */
+  watermark(stream: string): Promise<number | undefined>;
+}
+
+/** The interval clock as stored, with the version its replacement is conditional on. */
+export interface StoredClock {
+  readonly clock: IntervalClock;
+  readonly version: number;
+}
+
+/** Where a stream's interval clock (interval-clock.ts) is kept. Only the planner's coordinator writes it. */
+export interface IntervalClockStore {
+  /** The stream's clock; undefined for a stream that has none stored yet. */
+  readClock(stream: string): Promise<StoredClock | undefined>;
+  /**
+   * Replaces the clock if the stored version is still `expectedVersion` (undefined: none stored).
+   * @returns false when another run wrote it first.
+   */
+  writeClock(stream: string, clock: IntervalClock, expectedVersion: number | undefined): Promise<boolean>;
 }
 
 /** Where each segment's plan record is kept (segment-plan.ts). */

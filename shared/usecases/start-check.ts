@@ -11,11 +11,12 @@
  */
 import { averageIngestPerInterval } from '#shared/domain/convergence.ts';
 import { PlanIncompleteError } from '#shared/domain/errors.ts';
-import type { CheckHeader, CheckStore, ConvergenceStore, LogReader, NodeRepository, ShardTaskQueue } from '#shared/domain/ports.ts';
+import type { CheckHeader, CheckStore, ConvergenceStore, IntervalClockStore, LogReader, NodeRepository, ShardTaskQueue } from '#shared/domain/ports.ts';
 import { shardingFor, type ShardingRules } from '#shared/domain/sharding.ts';
 import type { CheckTask } from '#shared/domain/shard-task.ts';
 import type { ExpiryReason, IntervalStatus } from '#shared/domain/types.ts';
 import pLimit from 'p-limit';
+import { readTickInterval } from './tick-interval.ts';
 
 /** Expiries in flight at once: 60 open intervals of 10 ms each land in 40 ms. */
 const WRITE_CONCURRENCY = 16;
@@ -36,6 +37,8 @@ export interface StartCheckDeps {
   readonly nodes: Pick<NodeRepository, 'fleetSize'>;
   readonly convergence: Pick<ConvergenceStore, 'statuses' | 'expire' | 'closeThrough' | 'latestPlanHeader'>;
   readonly checks: Pick<CheckStore, 'putCheckHeader' | 'getCheckHeader'>;
+  /** Read only: the planner's coordinator keeps the clock. */
+  readonly clock: Pick<IntervalClockStore, 'readClock'>;
   readonly tasks: ShardTaskQueue<CheckTask>;
 }
 
@@ -57,15 +60,17 @@ export interface StartCheckResult {
   readonly unmergedTick?: number;
 }
 
-export async function startCheck(input: { readonly interval: number; readonly now: Date }, deps: StartCheckDeps): Promise<StartCheckResult> {
+/** Judges as of the tick scheduled at `now` (its number from the interval clock, tick-interval.ts). */
+export async function startCheck(input: { readonly now: Date }, deps: StartCheckDeps): Promise<StartCheckResult> {
   const { stream } = deps;
-  const tick = input.interval;
-  const [current, { closedThrough, records }, previousPlan, tableCount, earlier] = await Promise.all([
+  const [{ interval: tick, newest: previousPlan }, current, tableCount] = await Promise.all([
+    readTickInterval(input.now, deps),
     deps.log.readHead(stream),
+    deps.nodes.fleetSize(),
+  ]);
+  const [{ closedThrough, records }, earlier] = await Promise.all([
     // The plan of interval k was made moments ago; intervals before k have had a full interval to land.
     deps.convergence.statuses(stream, tick - 1),
-    deps.convergence.latestPlanHeader(stream, tick + 1),
-    deps.nodes.fleetSize(),
     // Every shard of two ticks ago is superseded by now (a later tick has its header): merged, or never will be.
     deps.checks.getCheckHeader(stream, tick - PLAN_GRACE_INTERVALS),
   ]);

@@ -285,7 +285,12 @@ describe('checker handler (the coordinator)', () => {
     const result = await check(schedulerEvent());
 
     // Assess
-    expect(ddb).toHaveReceivedCommandWith(QueryCommand, { TableName: TABLES.convergence, ExpressionAttributeValues: { ':stream': STREAM, ':before': INTERVAL + 1 } });
+    // The newest header of the stream, read with the interval clock.
+    expect(ddb).toHaveReceivedCommandWith(QueryCommand, { TableName: TABLES.convergence, ExpressionAttributeValues: { ':stream': STREAM, ':before': Number.MAX_SAFE_INTEGER } });
+    expect(ddb).toHaveReceivedCommandWith(GetCommand, { TableName: TABLES.convergence, Key: { stream: `${STREAM}#clock`, interval: 0 }, ConsistentRead: true });
+    expect(result.interval).toBe(INTERVAL);
+    // Only the planner's coordinator keeps the clock.
+    expect(ddb.commandCalls(PutCommand).some((call) => call.args[0].input.Item?.stream === `${STREAM}#clock`)).toBe(false);
     expect(result).toMatchObject({ shards: 5, segments: 8 });
     expect(sentTasks().map((task) => [task.shard, task.shards, task.segments])).toEqual([0, 1, 2, 3, 4].map((shard) => [shard, 5, 8]));
   });

@@ -82,7 +82,14 @@ function previousHeader(fields: { readonly segments: number; readonly scannedIte
 }
 
 function headerPut(): PutCommandInput | undefined {
-  return ddb.commandCalls(PutCommand).find((call) => call.args[0].input.TableName === TABLES.convergence)?.args[0].input;
+  return ddb.commandCalls(PutCommand).find((call) => call.args[0].input.TableName === TABLES.convergence && call.args[0].input.Item?.stream === STREAM)?.args[0].input;
+}
+
+/** The interval clock as the first tick founds it: the numbering floor(time / t) at t = 60 s. */
+const FOUNDED_CLOCK = { stream: `${STREAM}#clock`, interval: 0, epochs: [{ firstInterval: 0, startsAt: 0, intervalSeconds: 60 }], version: 1 };
+
+function clockPut(): PutCommandInput | undefined {
+  return ddb.commandCalls(PutCommand).find((call) => call.args[0].input.Item?.stream === `${STREAM}#clock`)?.args[0].input;
 }
 
 describe('planner handler (the coordinator)', () => {
@@ -92,6 +99,8 @@ describe('planner handler (the coordinator)', () => {
     ddb.reset();
     sqs.reset();
     ddb.on(GetCommand, { TableName: TABLES.log, Key: { stream: STREAM, seq: 0 } }).resolves({ Item: headItem(HEAD, HEAD_CHAIN) });
+    // No interval clock and no watermark yet (the Convergence table's other items).
+    ddb.on(GetCommand, { TableName: TABLES.convergence }).resolves({});
     // The first sharded interval: no earlier header.
     ddb.on(QueryCommand, { TableName: TABLES.convergence }).resolves({ Items: [] });
     ddb.on(DescribeTableCommand, { TableName: TABLES.nodes }).resolves({ Table: { ItemCount: ITEM_COUNT } });
@@ -112,7 +121,14 @@ describe('planner handler (the coordinator)', () => {
     // Assess
     expect(ddb).toHaveReceivedCommandWith(GetCommand, { TableName: TABLES.log, Key: { stream: STREAM, seq: 0 }, ConsistentRead: true });
     expect(ddb).toHaveReceivedCommandWith(DescribeTableCommand, { TableName: TABLES.nodes });
-    expect(ddb).toHaveReceivedCommandTimes(PutCommand, 1);
+    // The stream's first tick founds the interval clock, then writes its header.
+    expect(ddb).toHaveReceivedCommandTimes(PutCommand, 2);
+    expect(clockPut()).toEqual({
+      TableName: TABLES.convergence,
+      Item: FOUNDED_CLOCK,
+      ConditionExpression: 'attribute_not_exists(#version)',
+      ExpressionAttributeNames: { '#version': 'version' },
+    });
     expect(headerPut()).toEqual({
       TableName: TABLES.convergence,
       Item: {
@@ -131,10 +147,12 @@ describe('planner handler (the coordinator)', () => {
       ConditionExpression: 'attribute_not_exists(#interval)',
       ExpressionAttributeNames: { '#interval': 'interval' },
     });
-    const [header] = ddb.commandCalls(PutCommand);
+    const [clock, header] = ddb.commandCalls(PutCommand);
     const [firstSend] = sqs.commandCalls(SendMessageBatchCommand);
+    expect(clock?.args[0].input.Item?.stream).toBe(`${STREAM}#clock`);
+    expect(clock !== undefined && header !== undefined && clock.calledBefore(header)).toBe(true);
     expect(header !== undefined && firstSend !== undefined && header.calledBefore(firstSend)).toBe(true);
-    expect(result).toEqual({ interval: INTERVAL, head: HEAD, headerWritten: true, shards: SHARDS, segments: SEGMENTS, fleetSize: ITEM_COUNT });
+    expect(result).toEqual({ kind: 'planned', interval: INTERVAL, head: HEAD, headerWritten: true, shards: SHARDS, segments: SEGMENTS, fleetSize: ITEM_COUNT });
   });
 
   it('sends exactly one task per shard on the plan task queue, in ceil(S / 10) SendMessageBatch calls, each a PlanTask', async () => {
@@ -181,10 +199,11 @@ describe('planner handler (the coordinator)', () => {
     const result = await modules.plan(classicScheduledEvent());
 
     // Assess
+    // The newest header of the stream, whatever its interval: the previous tick's, here.
     expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
       TableName: TABLES.convergence,
       KeyConditionExpression: '#stream = :stream AND #interval < :before',
-      ExpressionAttributeValues: { ':stream': STREAM, ':before': INTERVAL },
+      ExpressionAttributeValues: { ':stream': STREAM, ':before': Number.MAX_SAFE_INTEGER },
       ScanIndexForward: false,
       Limit: 1,
       ConsistentRead: true,
@@ -217,7 +236,10 @@ describe('planner handler (the coordinator)', () => {
     sqs.reset();
     sqs.on(SendMessageBatchCommand).callsFake(acceptAll);
     ddb.on(GetCommand, { TableName: TABLES.log, Key: { stream: STREAM, seq: 0 } }).resolves({ Item: headItem(HEAD + 60, 'd'.repeat(64)) });
-    ddb.on(QueryCommand, { TableName: TABLES.convergence }).resolves({ Items: [] });
+    // The first run founded the clock and wrote k's header: the newest header is k's own.
+    ddb.on(GetCommand, { TableName: TABLES.convergence }).resolves({});
+    ddb.on(GetCommand, { TableName: TABLES.convergence, Key: { stream: `${STREAM}#clock`, interval: 0 } }).resolves({ Item: FOUNDED_CLOCK });
+    ddb.on(QueryCommand, { TableName: TABLES.convergence }).resolves({ Items: stored === undefined ? [] : [stored] });
     ddb.on(DescribeTableCommand, { TableName: TABLES.nodes }).resolves({ Table: { ItemCount: 990 } });
     ddb.on(PutCommand, { TableName: TABLES.convergence }).rejects(conditionFailed());
     ddb.on(GetCommand, { TableName: TABLES.convergence, Key: { stream: STREAM, interval: INTERVAL } }).resolves({ Item: stored });
@@ -228,7 +250,9 @@ describe('planner handler (the coordinator)', () => {
 
     // Assess
     expect(ddb).toHaveReceivedCommandWith(GetCommand, { TableName: TABLES.convergence, Key: { stream: STREAM, interval: INTERVAL }, ConsistentRead: true });
-    expect(result).toMatchObject({ headerWritten: false, head: HEAD, shards: SHARDS, segments: SEGMENTS });
+    expect(result).toMatchObject({ kind: 'planned', headerWritten: false, head: HEAD, shards: SHARDS, segments: SEGMENTS });
+    // The clock was found as the first run left it: nothing to write.
+    expect(clockPut()).toBeUndefined();
     const byShard = (tasks: PlanTask[]): PlanTask[] => [...tasks].sort((a, b) => a.shard - b.shard);
     expect(byShard(sentTasks())).toEqual(byShard(firstRun));
   });
@@ -286,6 +310,59 @@ describe('planner handler (the coordinator)', () => {
     });
     expect(ddb.calls()).toHaveLength(0);
     expect(sqs.calls()).toHaveLength(0);
+  });
+
+  it('plans nothing for a tick older than the newest planned one, and counts it in StaleTicks', async () => {
+    // Prepare: interval k + 1 is planned already (a retry of k delivered late, or a hand-run event).
+    ddb.on(GetCommand, { TableName: TABLES.convergence, Key: { stream: `${STREAM}#clock`, interval: 0 } }).resolves({ Item: FOUNDED_CLOCK });
+    const later = { ...previousHeader({ segments: 32, scannedItems: 230 }), interval: INTERVAL + 1, plannedAt: new Date(Date.parse(SCHEDULED_AT) + 60_000).toISOString() };
+    ddb.on(QueryCommand, { TableName: TABLES.convergence }).resolves({ Items: [later] });
+    const emitted = vi.spyOn(modules.observability.metrics, 'addMetric');
+
+    // Act
+    const result = await modules.plan(schedulerEvent());
+
+    // Assess
+    expect(result).toEqual({ kind: 'stale', interval: INTERVAL, reason: 'superseded', newestPlanned: INTERVAL + 1 });
+    expect(ddb).toHaveReceivedCommandTimes(PutCommand, 0);
+    expect(sqs).toHaveReceivedCommandTimes(SendMessageBatchCommand, 0);
+    expect(emitted).toHaveBeenCalledWith(METRIC.StaleTicks, 'Count', 1);
+    emitted.mockRestore();
+  });
+
+  it("plans nothing for a tick the checker's window has closed past: its header would never be judged", async () => {
+    // Prepare
+    ddb.on(GetCommand, { TableName: TABLES.convergence, Key: { stream: `${STREAM}#checker`, interval: 0 } }).resolves({ Item: { stream: `${STREAM}#checker`, interval: 0, closedThrough: INTERVAL } });
+
+    // Act
+    const result = await modules.plan(schedulerEvent());
+
+    // Assess
+    expect(result).toMatchObject({ kind: 'stale', interval: INTERVAL, reason: 'closed', closedThrough: INTERVAL });
+    expect(headerPut()).toBeUndefined();
+    expect(sqs).toHaveReceivedCommandTimes(SendMessageBatchCommand, 0);
+  });
+
+  it('starts a new epoch of the interval clock at the first tick run with a new t, numbered after the last planned interval', async () => {
+    // Prepare: planned at t = 60 s until interval k − 1; this deployment runs with t = 240 s.
+    ddb.on(GetCommand, { TableName: TABLES.convergence, Key: { stream: `${STREAM}#clock`, interval: 0 } }).resolves({ Item: FOUNDED_CLOCK });
+    ddb.on(QueryCommand, { TableName: TABLES.convergence }).resolves({ Items: [previousHeader({ segments: 32, scannedItems: 230 })] });
+    const { plan } = await coldStart({ INTERVAL_SECONDS: '240' });
+
+    // Act: floor(time / 240) would number this tick about a quarter of k, below every record.
+    const result = await plan(schedulerEvent());
+
+    // Assess
+    const startsAt = Math.floor(Date.parse(SCHEDULED_AT) / 1000);
+    expect(result).toMatchObject({ kind: 'planned', interval: INTERVAL, clockStarted: { firstInterval: INTERVAL, startsAt, intervalSeconds: 240 } });
+    expect(clockPut()).toEqual({
+      TableName: TABLES.convergence,
+      Item: { ...FOUNDED_CLOCK, epochs: [...FOUNDED_CLOCK.epochs, { firstInterval: INTERVAL, startsAt, intervalSeconds: 240 }], version: 2 },
+      ConditionExpression: '#version = :expected',
+      ExpressionAttributeNames: { '#version': 'version' },
+      ExpressionAttributeValues: { ':expected': 1 },
+    });
+    expect(headerPut()?.Item).toMatchObject({ interval: INTERVAL });
   });
 
   it('emits PlanShards, the number of shards the interval was cut into', async () => {

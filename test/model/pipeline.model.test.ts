@@ -13,7 +13,6 @@ import { describe, expect, it } from 'vitest';
 import { firstChainBreak, GENESIS_CHAIN } from '#shared/domain/chain.ts';
 import { DEFAULT_SETTINGS } from '#shared/domain/config.ts';
 import { sharePerInterval } from '#shared/domain/formula.ts';
-import { intervalStart } from '#shared/domain/interval.ts';
 import { replay } from '#shared/domain/ops.ts';
 import { parseMicrobatch } from '#shared/domain/schemas.ts';
 import type { ConvergenceRecord, JsonValue, LogEntry, NewUpdate, ReplicaItem } from '#shared/domain/types.ts';
@@ -38,6 +37,7 @@ import {
   type PlannerDuplicate,
   type RunReport,
   type Scenario,
+  type SettingsChange,
 } from '#test/support/pipeline-model.ts';
 import { seededRandom } from '#local/random.ts';
 
@@ -157,6 +157,29 @@ const faultsArb: fc.Arbitrary<Faults> = fc
     }),
   );
 
+/**
+ * Settings deployed on the running system before the faults stop: t four times longer or shorter
+ * than the t in force, b redrawn, or both, at up to three intervals of the faults' window.
+ */
+function withChanges(scenario: Scenario, faults: Faults): fc.Arbitrary<[Scenario, Faults]> {
+  const changeArb = fc.record({
+    at: fc.nat({ max: Math.max(0, faults.window - 1) }),
+    t: fc.constantFrom('×4' as const, '÷4' as const, 'same' as const),
+    batchSize: fc.option(fc.integer({ min: 1, max: 10 }), { nil: undefined }),
+  });
+  return fc.array(changeArb, { minLength: 1, maxLength: 3 }).map((drawn) => {
+    const changes = new Map<number, SettingsChange>();
+    let t = scenario.intervalSeconds;
+    for (const { at, t: how, batchSize } of [...drawn].sort((a, b) => a.at - b.at)) {
+      if (changes.has(at)) continue;
+      const next = how === '×4' ? t * 4 : how === '÷4' ? Math.max(1, Math.floor(t / 4)) : t;
+      changes.set(at, { ...(next === t ? {} : { intervalSeconds: next }), ...(batchSize === undefined ? {} : { batchSize }) });
+      t = next;
+    }
+    return [{ ...scenario, changes }, faults];
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
@@ -193,7 +216,7 @@ async function auditAfterDrain(model: PipelineModel, report: RunReport, scenario
   for (const move of nodes.cursorMoves) {
     expect(move.expectedAppliedSeq).toBe(moved.get(move.nodeId) ?? 0);
     expect(move.cursor.appliedSeq).toBeGreaterThan(move.expectedAppliedSeq);
-    expect(move.cursor.appliedSeq - move.expectedAppliedSeq).toBeLessThanOrEqual(scenario.batchSize);
+    expect(move.cursor.appliedSeq - move.expectedAppliedSeq).toBeLessThanOrEqual(report.maxBatchSize);
     moved.set(move.nodeId, move.cursor.appliedSeq);
   }
 
@@ -229,7 +252,10 @@ async function auditAfterDrain(model: PipelineModel, report: RunReport, scenario
   }
   for (const [id, { froms, newWork }] of planned) {
     expect([...froms], `where the plans of ${id} start`).toHaveLength(1);
-    const share = report.shares[report.nodeIds.indexOf(id.slice(0, id.indexOf('@')))] ?? 0;
+    // One share under the t of that interval.
+    const [nodeId = '', interval = ''] = id.split('@');
+    const t = report.intervalSeconds[report.intervals.indexOf(Number(interval))] ?? scenario.intervalSeconds;
+    const share = sharePerInterval(scenario.rates[report.nodeIds.indexOf(nodeId)] ?? 0, t);
     expect(newWork, `the new work planned for ${id}`).toBeLessThanOrEqual(share);
   }
 
@@ -251,11 +277,16 @@ function minimumIntervals(report: RunReport, node: number): number {
 }
 
 function recordOf(report: RunReport, index: number): ConvergenceRecord | undefined {
-  return report.records.find((record) => record.interval === report.firstInterval + index);
+  return report.records.find((record) => record.interval === report.intervals[index]);
 }
 
-function startOf(report: RunReport, index: number, scenario: Scenario): string {
-  return intervalStart(report.firstInterval + index, scenario.intervalSeconds).toISOString();
+/** When tick `index` was (or, past the run, would have been) scheduled: the `checkedAt` of what its checker judged. */
+function startOf(report: RunReport, index: number): string {
+  const known = report.tickTimes[index];
+  if (known !== undefined) return known;
+  const last = report.tickTimes.length - 1;
+  const t = report.intervalSeconds.at(-1) ?? 0;
+  return new Date(Date.parse(report.tickTimes[last] ?? '') + (index - last) * t * 1000).toISOString();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -278,17 +309,19 @@ describe('the pipeline model', () => {
         // The checker fires at the start of the next interval and finds the last plan converged.
         const last = Math.max(...expected);
         expect(report.lastInterval).toBe(last);
-        expect(recordOf(report, report.settledAt)?.convergedAt).toBe(startOf(report, last + 1, scenario));
-        expect(recordOf(report, last)?.convergedAt).toBe(startOf(report, last + 1, scenario));
+        expect(recordOf(report, report.settledAt)?.convergedAt).toBe(startOf(report, last + 1));
+        expect(recordOf(report, last)?.convergedAt).toBe(startOf(report, last + 1));
       }),
       { numRuns: 200 },
     );
   });
 
-  it('still converges, at most staleAfterIntervals late, despite every kind of fault', { timeout: 300_000 }, async () => {
+  it('still converges, at most staleAfterIntervals late, despite every kind of fault and changes of t and b', { timeout: 300_000 }, async () => {
     const tally = emptyTally();
+    // Half the runs also change t (×4, ÷4) or b while the faults strike; from the settled interval on the settings are final.
+    const runArb = fc.tuple(scenarioArb, faultsArb, fc.boolean()).chain(([scenario, faults, change]) => (change ? withChanges(scenario, faults) : fc.constant<[Scenario, Faults]>([scenario, faults])));
     await fc.assert(
-      fc.asyncProperty(scenarioArb, faultsArb, async (scenario, faults) => {
+      fc.asyncProperty(runArb, async ([scenario, faults]) => {
         const model = new PipelineModel(scenario, faults, tally);
         const report = await model.run();
         await auditAfterDrain(model, report, scenario);
@@ -309,8 +342,8 @@ describe('the pipeline model', () => {
         const lastReached = Math.max(report.settledAt, ...report.reachedHead);
         const worst = report.settledAt - 1 + Math.max(...report.reachedHead.map((_, node) => minimumIntervals(report, node))) + staleAfterIntervals;
         const convergedAt = recordOf(report, report.settledAt)?.convergedAt;
-        expect(convergedAt).toBe(startOf(report, lastReached + 1, scenario));
-        expect(Date.parse(convergedAt ?? '')).toBeLessThanOrEqual(Date.parse(startOf(report, Math.max(worst, report.settledAt) + 1, scenario)));
+        expect(convergedAt).toBe(startOf(report, lastReached + 1));
+        expect(Date.parse(convergedAt ?? '')).toBeLessThanOrEqual(Date.parse(startOf(report, Math.max(worst, report.settledAt) + 1)));
       }),
       { numRuns: 500 },
     );
@@ -333,7 +366,7 @@ describe('the pipeline model', () => {
           for (let i = 0; i < report.ingestEnd; i += 1) {
             expect(report.appliedAfter[i], `interval ${i}`).toEqual(report.nodeIds.map(() => report.plannedHeads[i]));
             // Judged by the next interval's checker, the first time it looks.
-            expect(recordOf(report, i)?.convergedAt, `interval ${i}`).toBe(startOf(report, i + 1, scenario));
+            expect(recordOf(report, i)?.convergedAt, `interval ${i}`).toBe(startOf(report, i + 1));
           }
         },
       ),
@@ -371,6 +404,45 @@ describe('the pipeline model', () => {
     expect(watched).toBeGreaterThan(0);
     // Every kind of fault struck in some run, and some runs needed the re-send of stalled work.
     for (const fault of [...INJECTED_FAULTS, 'resends'] as const) expect(tally[fault], fault).toBeGreaterThan(0);
+  });
+
+  it('under ingest that never stops, with t changed ×4 and ÷4 and b changed while faults strike, numbers every tick above the last and brings every node back within the bound of the new settings', { timeout: 300_000 }, async () => {
+    const tally = emptyTally();
+    let watched = 0;
+    const runArb = fc.tuple(continuousScenarioArb, faultsArb).chain(([scenario, faults]) => withChanges(scenario, faults));
+    await fc.assert(
+      fc.asyncProperty(runArb, async ([scenario, faults]) => {
+        const model = new PipelineModel(scenario, faults, tally);
+        const report = await model.run();
+        await auditAfterDrain(model, report, scenario);
+
+        // Every tick got a number above the one before it (the model checks each step as it goes),
+        // the clock was written only when it was founded or t changed, and each tick's plan is recorded once.
+        expect(new Set(report.intervals).size).toBe(report.intervals.length);
+        expect([...report.intervals].sort((a, b) => a - b)).toEqual(report.intervals);
+        // (A change deployed before the first tick is the t the clock is founded with.)
+        const changesOfT = [...(scenario.changes?.entries() ?? [])].filter(([at, change]) => at > 0 && change.intervalSeconds !== undefined).length;
+        expect(model.ports.clock.writes).toHaveLength(1 + changesOfT);
+
+        // From F on the settings are final: the bound of DESIGN §5 with the new shares.
+        const bounds = report.shares.map((share, node) => recoveryBound(faults.window, report.deficits[node] ?? 0, share, report.ingestMax));
+        for (const [node, bound] of bounds.entries()) {
+          if (!Number.isFinite(bound)) continue;
+          for (let i = bound; i < report.ingestEnd; i += 1) {
+            expect(report.appliedAfter[i]?.[node], `node ${node} at interval ${i} (bound ${bound}, deficit ${report.deficits[node]})`).toBeGreaterThanOrEqual(
+              report.plannedHeads[i] ?? Number.POSITIVE_INFINITY,
+            );
+            watched += 1;
+          }
+        }
+        if (bounds.every(Number.isFinite)) {
+          for (let i = Math.max(...bounds); i < report.ingestEnd; i += 1) expect(recordOf(report, i)?.converged, `interval ${i}`).toBe(true);
+        }
+      }),
+      { numRuns: 200 },
+    );
+    expect(watched).toBeGreaterThan(0);
+    expect(tally.settingsChanges).toBeGreaterThan(0);
   });
 
   it('appends concurrent producers into one gap-free log whose chain verifies', async () => {

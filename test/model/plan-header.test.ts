@@ -34,9 +34,9 @@ describe('the plan header', () => {
       const crashing = { ...deps, start: { ...deps.start, convergence: faults.wrap('planner.convergence', convergence) } };
 
       // Act: the first run crashes; producers append 30 more; Lambda retries the same interval.
-      await expect(planTick({ interval: K, plannedAt: now }, crashing)).rejects.toBeInstanceOf(InjectedCrash);
+      await expect(planTick({ scheduledTime: now }, crashing)).rejects.toBeInstanceOf(InjectedCrash);
       await ingest(30);
-      await planTick({ interval: K, plannedAt: now }, crashing);
+      await planTick({ scheduledTime: now }, crashing);
 
       // Assess: whatever the node was planned up to in interval k, the header of k says that head.
       const [header] = await convergence.recent(STREAM, K, 1);

@@ -27,6 +27,7 @@ import {
   type CheckStore,
   type ConvergenceStore,
   type IngestRequestReader,
+  type IntervalClockStore,
   type LogReader,
   type LogWriter,
   type MicrobatchQueue,
@@ -36,8 +37,10 @@ import {
   type PlanLedger,
   type ReplicaStore,
   type ShardTaskQueue,
+  type StoredClock,
   type UnsentMicrobatch,
 } from '#shared/domain/ports.ts';
+import type { IntervalClock } from '#shared/domain/interval-clock.ts';
 import { encodeEntries, type PlanEntry, type SegmentPlan } from '#shared/domain/segment-plan.ts';
 import type { CheckTask, PlanTask, ShardTask } from '#shared/domain/shard-task.ts';
 import { readNodeItem, type RejectedNode } from '#shared/domain/node.ts';
@@ -476,9 +479,35 @@ export class InMemoryConvergenceStore implements ConvergenceStore {
     this.watermarks.set(stream, Math.max(interval, this.watermarks.get(stream) ?? interval));
   }
 
+  async watermark(stream: string): Promise<number | undefined> {
+    await roundTrip();
+    return this.watermarks.get(stream);
+  }
+
   /** The TTL the plan header was written with (epoch seconds); undefined when there is no record. */
   expiresAt(stream: string, interval: number): number | undefined {
     return this.records.get(recordId(stream, interval))?.expiresAt;
+  }
+}
+
+/** {@link IntervalClockStore} in memory: a stored copy per stream, replaced only at the version read. */
+export class InMemoryClockStore implements IntervalClockStore {
+  private readonly clocks = new Map<string, StoredClock>();
+  /** Every clock written, in order (the model test checks they only ever number time forward). */
+  readonly writes: { readonly stream: string; readonly clock: IntervalClock }[] = [];
+
+  async readClock(stream: string): Promise<StoredClock | undefined> {
+    await roundTrip();
+    const stored = this.clocks.get(stream);
+    return stored === undefined ? undefined : jsonCopy(stored);
+  }
+
+  async writeClock(stream: string, clock: IntervalClock, expectedVersion: number | undefined): Promise<boolean> {
+    await roundTrip();
+    if (this.clocks.get(stream)?.version !== expectedVersion) return false;
+    this.clocks.set(stream, { clock: jsonCopy(clock), version: (expectedVersion ?? 0) + 1 });
+    this.writes.push({ stream, clock: jsonCopy(clock) });
+    return true;
   }
 }
 
@@ -737,6 +766,7 @@ export function createInMemoryPorts(): {
   queue: InMemoryQueue;
   ledger: InMemoryPlanLedger;
   checks: InMemoryCheckStore;
+  clock: InMemoryClockStore;
   planTasks: InMemoryTaskQueue<PlanTask>;
   checkTasks: InMemoryTaskQueue<CheckTask>;
 } {
@@ -748,6 +778,7 @@ export function createInMemoryPorts(): {
     queue: new InMemoryQueue(),
     ledger: new InMemoryPlanLedger(),
     checks: new InMemoryCheckStore(),
+    clock: new InMemoryClockStore(),
     planTasks: new InMemoryTaskQueue<PlanTask>(),
     checkTasks: new InMemoryTaskQueue<CheckTask>(),
   };

@@ -13,7 +13,6 @@
 import { DEFAULT_SETTINGS } from '#shared/domain/config.ts';
 import { CursorRaceError, ValidationError } from '#shared/domain/errors.ts';
 import { sharePerInterval } from '#shared/domain/formula.ts';
-import { intervalIndex, intervalStart } from '#shared/domain/interval.ts';
 import { parseMicrobatch } from '#shared/domain/schemas.ts';
 import type { ConvergenceRecord, IntervalVerdict, NewUpdate, NodeState } from '#shared/domain/types.ts';
 import { appendUpdates } from '#shared/usecases/append-updates.ts';
@@ -44,6 +43,7 @@ const STRAGGLER_TURNS = 40;
 export const APPLIER_STEPS = ['applier.nodes.get', 'applier.log.readRange', 'applier.replica.write', 'applier.nodes.advanceCursor'] as const;
 export const PLANNER_STEPS = [
   'planner.log.readHead',
+  'planner.clock.writeClock',
   'planner.convergence.putPlanHeader',
   'planner.tasks.send',
   'shard.ledger.latest',
@@ -84,6 +84,18 @@ export interface Scenario {
   readonly cut: Cut;
   /** Room in a segment's plan record (compressed bytes): small enough, and some nodes spill to claims on their items. */
   readonly ledgerBytes: number;
+  /**
+   * Settings deployed on the running system (by interval index, from 0): from that interval on the
+   * schedule fires every new t and every function runs with the new t and b, as `cdk deploy` leaves
+   * them. None by default.
+   */
+  readonly changes?: ReadonlyMap<number, SettingsChange>;
+}
+
+/** A change of t, of b, or both. */
+export interface SettingsChange {
+  readonly intervalSeconds?: number;
+  readonly batchSize?: number;
 }
 
 export type PlannerDuplicate = 'sequential' | 'concurrent' | 'late';
@@ -196,7 +208,14 @@ export interface RunReport {
   readonly reachedHead: readonly number[];
   /** Index of the last interval run (planned). */
   readonly lastInterval: number;
-  readonly firstInterval: number;
+  /** Per interval (from 0): the number k the planner gave its tick. */
+  readonly intervals: readonly number[];
+  /** Per interval (from 0), and one more for the checker after the last: when its tick was scheduled (ISO). */
+  readonly tickTimes: readonly string[];
+  /** Per interval (from 0): t in force. */
+  readonly intervalSeconds: readonly number[];
+  /** The largest b any interval ran with. */
+  readonly maxBatchSize: number;
   readonly records: readonly ConvergenceRecord[];
   /** Per interval (from 0): H_i, the head its plan header holds. */
   readonly plannedHeads: readonly number[];
@@ -232,6 +251,7 @@ export interface FaultTally {
   spilledNodes: number;
   incompletePlans: number;
   shardRetries: number;
+  settingsChanges: number;
 }
 
 /** The tally's counts of faults the model injects (the others count how the system reacted). */
@@ -273,6 +293,7 @@ export function emptyTally(): FaultTally {
     spilledNodes: 0,
     incompletePlans: 0,
     shardRetries: 0,
+    settingsChanges: 0,
   };
 }
 
@@ -303,7 +324,16 @@ export class PipelineModel {
   private readonly faultPlan: FaultPlan;
   private readonly random: () => number;
   private readonly nodeIds: readonly string[];
-  private readonly firstInterval: number;
+  /** t and b as deployed now (the scenario's, then its changes). */
+  private intervalSeconds: number;
+  private batchSize: number;
+  /** The largest share each node has had under any t so far: the in-flight cap's bound. */
+  private readonly maxShares: number[];
+  /** Per interval index: the k its planner gave it, its tick's time, its t. */
+  private readonly intervals: number[] = [];
+  private readonly tickTimes: Date[] = [];
+  private readonly intervalSecondsAt: number[] = [];
+  private maxBatchSize: number;
   private readonly plannerStart: StartPlanDeps;
   private readonly plannerShard: PlanShardDeps;
   private readonly checkerStart: StartCheckDeps;
@@ -345,11 +375,13 @@ export class PipelineModel {
     private readonly faults: Faults,
     private readonly tally: FaultTally,
   ) {
-    const { intervalSeconds, batchSize } = scenario;
+    this.intervalSeconds = scenario.intervalSeconds;
+    this.batchSize = scenario.batchSize;
+    this.maxBatchSize = scenario.batchSize;
     this.random = seededRandom(scenario.seed);
     this.faultPlan = new FaultPlan(faults.crashes);
     this.nodeIds = scenario.rates.map((_, index) => `n-${index}`);
-    this.firstInterval = intervalIndex(START, intervalSeconds);
+    this.maxShares = scenario.rates.map((rate) => sharePerInterval(rate, scenario.intervalSeconds));
     this.ports = { ...createInMemoryPorts(), ledger: new InMemoryPlanLedger(scenario.ledgerBytes) };
     this.cut = scenario.cut;
     const { log, nodes, replica, convergence, queue, ledger, checks, planTasks, checkTasks } = this.ports;
@@ -360,48 +392,68 @@ export class PipelineModel {
       shards: { get: () => this.cut.shards },
       nodesPerSegment: { get: () => this.cut.nodesPerSegment },
     });
-    this.plannerStart = {
-      stream: STREAM,
-      intervalSeconds,
-      retentionDays,
-      sharding,
-      log: plan.wrap('planner.log', log),
-      nodes: plan.wrap('planner.nodes', nodes),
-      convergence: plan.wrap('planner.convergence', convergence),
-      tasks: plan.wrap('planner.tasks', planTasks),
-    };
+    // t and b as each function reads them when it runs: the deployed settings of the moment.
+    const t = { intervalSeconds: { get: () => this.intervalSeconds, enumerable: true } };
+    const tb = { ...t, batchSize: { get: () => this.batchSize, enumerable: true } };
+    this.plannerStart = Object.defineProperties(
+      {
+        stream: STREAM,
+        intervalSeconds: 0,
+        retentionDays,
+        sharding,
+        log: plan.wrap('planner.log', log),
+        nodes: plan.wrap('planner.nodes', nodes),
+        convergence: plan.wrap('planner.convergence', convergence),
+        clock: plan.wrap('planner.clock', this.ports.clock),
+        tasks: plan.wrap('planner.tasks', planTasks),
+      },
+      t,
+    );
     this.plannerShard = {
-      rules: { stream: STREAM, intervalSeconds, batchSize, maxInFlightIntervals, staleAfterIntervals },
+      rules: Object.defineProperties({ stream: STREAM, intervalSeconds: 0, batchSize: 0, maxInFlightIntervals, staleAfterIntervals }, tb),
       retentionDays,
       nodes: plan.wrap('shard.nodes', nodes),
       ledger: plan.wrap('shard.ledger', ledger),
       queue: plan.wrap('shard.queue', queue),
       convergence: plan.wrap('shard.convergence', convergence),
     };
-    this.applierDeps = {
-      stream: STREAM,
-      batchSize,
-      log: plan.wrap('applier.log', log),
-      nodes: plan.wrap('applier.nodes', nodes),
-      replica: plan.wrap('applier.replica', replica),
-      now: () => this.now,
-    };
+    const b = { batchSize: { get: () => this.batchSize, enumerable: true } };
+    this.applierDeps = Object.defineProperties(
+      {
+        stream: STREAM,
+        batchSize: 0,
+        log: plan.wrap('applier.log', log),
+        nodes: plan.wrap('applier.nodes', nodes),
+        replica: plan.wrap('applier.replica', replica),
+        now: () => this.now,
+      },
+      b,
+    );
     const turns = (): number => Math.floor(this.random() * STRAGGLER_TURNS);
-    this.stragglerDeps = {
-      ...this.applierDeps,
-      log: withLatency(this.applierDeps.log, turns),
-      nodes: withLatency(this.applierDeps.nodes, turns),
-      replica: withLatency(this.applierDeps.replica, turns),
-    };
-    this.checkerStart = { stream: STREAM, intervalSeconds, openIntervals: OPEN_INTERVALS, sharding, log, nodes, convergence, checks, tasks: checkTasks };
-    this.checkerShard = {
-      stream: STREAM,
-      intervalSeconds,
-      log,
-      nodes: plan.wrap('check.nodes', nodes),
-      convergence: plan.wrap('check.convergence', convergence),
-      checks: plan.wrap('check.checks', checks),
-    };
+    this.stragglerDeps = Object.defineProperties(
+      {
+        ...this.applierDeps,
+        log: withLatency(this.applierDeps.log, turns),
+        nodes: withLatency(this.applierDeps.nodes, turns),
+        replica: withLatency(this.applierDeps.replica, turns),
+      },
+      b,
+    );
+    this.checkerStart = Object.defineProperties(
+      { stream: STREAM, intervalSeconds: 0, openIntervals: OPEN_INTERVALS, sharding, log, nodes, convergence, checks, clock: this.ports.clock, tasks: checkTasks },
+      t,
+    );
+    this.checkerShard = Object.defineProperties(
+      {
+        stream: STREAM,
+        intervalSeconds: 0,
+        log,
+        nodes: plan.wrap('check.nodes', nodes),
+        convergence: plan.wrap('check.convergence', convergence),
+        checks: plan.wrap('check.checks', checks),
+      },
+      t,
+    );
   }
 
   async run(): Promise<RunReport> {
@@ -409,7 +461,11 @@ export class PipelineModel {
     for (const [index, nodeId] of this.nodeIds.entries()) {
       await registerNode({ nodeId, rate: scenario.rates[index] ?? 1 }, { nodes: this.ports.nodes });
     }
-    const shares = scenario.rates.map((rate) => sharePerInterval(rate, scenario.intervalSeconds));
+    // The shares of the settings the run ends with: every change comes before the faults stop.
+    const finalSeconds = [...(scenario.changes ?? new Map<number, SettingsChange>()).entries()]
+      .sort(([a], [b]) => a - b)
+      .reduce((seconds, [, change]) => change.intervalSeconds ?? seconds, scenario.intervalSeconds);
+    const shares = scenario.rates.map((rate) => sharePerInterval(rate, finalSeconds));
     const ingestMax = Math.max(...scenario.ingest.map((requests) => requests.flat().length));
     // Continuous ingest runs until every fast node's bound is known (at the window) and watched.
     let ingestEnd = scenario.continuous ? Number.POSITIVE_INFINITY : scenario.ingest.length;
@@ -420,10 +476,13 @@ export class PipelineModel {
     let deficits: number[] = [];
 
     for (let i = 0; ; i += 1) {
-      const k = this.firstInterval + i;
       const faulty = i < faults.window;
       if (!faulty) this.faultPlan.disarm();
-      this.now = intervalStart(k, scenario.intervalSeconds);
+      this.deploy(i);
+      // The schedule fires every t: a new t spaces the ticks from the first one after the deployment.
+      this.now = i === 0 ? START : new Date((this.tickTimes[i - 1]?.getTime() ?? START.getTime()) + this.intervalSeconds * 1000);
+      this.tickTimes[i] = this.now;
+      this.intervalSecondsAt[i] = this.intervalSeconds;
       const requests = i < ingestEnd ? (scenario.ingest[i % scenario.ingest.length] ?? []) : [];
       const duplicate = faulty ? faults.plannerDuplicates.get(i) : undefined;
       const onTime = duplicate === 'late' ? Math.ceil(requests.length / 2) : requests.length;
@@ -437,7 +496,7 @@ export class PipelineModel {
         : CLEAN_DELIVERY;
 
       await this.ingest(requests.slice(0, onTime));
-      if (i > 0 && scenario.checkerFirst) await this.check(k);
+      const checkedFirst = i > 0 && scenario.checkerFirst ? await this.check(this.now) : undefined;
       if (i === faults.window) {
         deficits = await this.lags();
         if (scenario.continuous) {
@@ -452,14 +511,17 @@ export class PipelineModel {
         // Far beyond the bounds asserted later; only a run that stops converging gets here.
         giveUpAfter = settledAt + Math.max(...lags) + staleAfterIntervals + 5;
       }
-      await this.plan(k, i, duplicate, delivery);
+      const k = await this.plan(i, duplicate, delivery);
       // A pause lands between the plan and its deliveries: the tokens just sent are acknowledged unapplied.
       await this.pauseAndResume(i);
-      if (i > 0 && !scenario.checkerFirst) await this.check(k);
+      // Both coordinators number the tick alike, whichever ran first: the checker applies a change of t as the planner stores it.
+      const checked = checkedFirst ?? (i > 0 ? await this.check(this.now) : k);
+      invariant(checked === k, () => `the checker numbered tick ${i} ${checked}, the planner ${k}`);
       await this.deliver(delivery);
       if (duplicate === 'late') {
         await this.ingest(requests.slice(onTime));
-        await this.plan(k, i, 'late', delivery);
+        const again = await this.plan(i, 'late', delivery);
+        invariant(again === k, () => `a late run of tick ${i} numbered it ${again}, the first ${k}`);
         await this.deliver(delivery);
       }
       const applied = (await this.allNodes()).map((node) => node.appliedSeq);
@@ -468,7 +530,9 @@ export class PipelineModel {
       const head = (await this.ports.log.readHead(STREAM)).head;
       if (i >= settledAt && applied.every((seq) => seq === head)) {
         // The next interval's checker finds the plans converged.
-        await this.check(k + 1);
+        const next = new Date(this.now.getTime() + this.intervalSeconds * 1000);
+        this.tickTimes[i + 1] = next;
+        await this.check(next);
         return {
           nodeIds: this.nodeIds,
           head,
@@ -477,7 +541,10 @@ export class PipelineModel {
           shares,
           reachedHead: this.nodeIds.map((_, node) => history.findIndex((row) => row[node] === head)),
           lastInterval: i,
-          firstInterval: this.firstInterval,
+          intervals: this.intervals,
+          tickTimes: this.tickTimes.map((time) => time.toISOString()),
+          intervalSeconds: this.intervalSecondsAt,
+          maxBatchSize: this.maxBatchSize,
           records: await this.ports.convergence.recent(STREAM, k, OPEN_INTERVALS),
           plannedHeads: this.plannedHeads,
           appliedAfter: history,
@@ -489,6 +556,19 @@ export class PipelineModel {
       invariant(i < giveUpAfter, () => `the nodes did not converge within ${giveUpAfter} intervals: ${applied.join()} of ${head}`);
       invariant(i < 500, () => `the run did not settle within 500 intervals`);
     }
+  }
+
+  /** The settings deployed from interval i on, if the scenario changes them there. */
+  private deploy(i: number): void {
+    const change = this.scenario.changes?.get(i);
+    if (change === undefined) return;
+    this.tally.settingsChanges += 1;
+    this.intervalSeconds = change.intervalSeconds ?? this.intervalSeconds;
+    this.batchSize = change.batchSize ?? this.batchSize;
+    this.maxBatchSize = Math.max(this.maxBatchSize, this.batchSize);
+    this.scenario.rates.forEach((rate, node) => {
+      this.maxShares[node] = Math.max(this.maxShares[node] ?? 0, sharePerInterval(rate, this.intervalSeconds));
+    });
   }
 
   /**
@@ -539,7 +619,7 @@ export class PipelineModel {
    * delivered again the way SQS redelivers it: later, after the applier has consumed what the failed
    * run sent. The tasks of the previous interval held past the next tick arrive after this tick's header: stale.
    */
-  private async plan(k: number, i: number, duplicate: PlannerDuplicate | undefined, delivery: DeliveryFaults): Promise<void> {
+  private async plan(i: number, duplicate: PlannerDuplicate | undefined, delivery: DeliveryFaults): Promise<number> {
     const cut = (delivery.faulty ? this.faults.cuts.get(i) : undefined) ?? this.scenario.cut;
     if (cut.shards !== this.cut.shards || cut.nodesPerSegment !== this.cut.nodesPerSegment) this.tally.cutChanges += 1;
     this.cut = cut;
@@ -547,18 +627,31 @@ export class PipelineModel {
     const refuse = delivery.faulty && this.faults.refusedSends.has(i);
     const late = delivery.faulty && this.faults.lateShards.has(i);
     const shardDuplicate = delivery.faulty ? this.faults.shardDuplicates.get(i) : undefined;
-    let failed = await this.planRuns(k, duplicate === 'concurrent' ? 2 : 1, { refuse, late, shardDuplicate });
-    if (duplicate === 'sequential') failed += await this.planRuns(k, 1, { shardDuplicate });
+    const numbered = new Set<number>();
+    let failed = await this.planRuns(i, duplicate === 'concurrent' ? 2 : 1, { refuse, late, shardDuplicate }, numbered);
+    if (duplicate === 'sequential') failed += await this.planRuns(i, 1, { shardDuplicate }, numbered);
     for (let round = 1; failed > 0 || this.pendingShardTasks.length > 0; round += 1) {
-      invariant(round < MAX_PLANNER_ROUNDS, () => `the planner of ${k} kept failing`);
+      invariant(round < MAX_PLANNER_ROUNDS, () => `the planner of tick ${i} kept failing`);
       await this.deliver(delivery);
-      failed = await this.planRuns(k, failed, {});
+      failed = await this.planRuns(i, failed, {}, numbered);
     }
+    // Every run of the tick numbered it alike, above every earlier tick: one more, or at a change of
+    // t one more than the last, or the old intervals the new t spans (as the old t would count them).
+    const [k, ...others] = numbered;
+    invariant(k !== undefined && others.length === 0, () => `the runs of tick ${i} numbered it ${[...numbered].join(', ')}`);
+    const previous = this.intervals[i - 1];
+    if (previous !== undefined) {
+      const before = this.intervalSecondsAt[i - 1] ?? this.intervalSeconds;
+      const most = before === this.intervalSeconds ? 1 : Math.max(1, Math.ceil(this.intervalSeconds / before));
+      invariant(k > previous && k - previous <= most, () => `tick ${i} is interval ${k}, the one before it ${previous} (t ${before} → ${this.intervalSeconds})`);
+    }
+    this.intervals[i] = k;
     const [header] = await this.ports.convergence.recent(STREAM, k, 1);
     invariant(header?.interval === k, () => `interval ${k} has no plan header after its planner ran`);
     this.plannedHeads[i] = header.head;
     // The tasks an earlier interval's run held back arrive now, after this tick's header: stale.
     await this.deliverLateShards(k);
+    return k;
   }
 
   /**
@@ -567,11 +660,12 @@ export class PipelineModel {
    * @returns how many coordinator runs failed; crashed shard tasks wait in `pendingShardTasks`.
    */
   private async planRuns(
-    k: number,
+    i: number,
     runs: number,
     faults: { readonly refuse?: boolean; readonly late?: boolean; readonly shardDuplicate?: 'sequential' | 'concurrent' | undefined },
+    numbered: Set<number>,
   ): Promise<number> {
-    const plannedAt = intervalStart(k, this.scenario.intervalSeconds);
+    const scheduledTime = this.now;
     const appliedBefore = new Map((await this.allNodes()).map((node) => [node.nodeId, node.appliedSeq]));
     const sentBefore = this.ports.queue.messages.length;
     // SQS refuses about half the tokens of this run (the rest of each call lands).
@@ -584,12 +678,16 @@ export class PipelineModel {
           }
         : undefined,
     );
-    const coordinators = await Promise.allSettled(Array.from({ length: runs }, () => startPlan({ interval: k, plannedAt }, this.plannerStart)));
+    const coordinators = await Promise.allSettled(Array.from({ length: runs }, () => startPlan({ scheduledTime }, this.plannerStart)));
     // A crashed run's calls already in flight still land.
     await settle();
     let failed = 0;
     for (const outcome of coordinators) {
-      if (outcome.status === 'fulfilled') continue;
+      if (outcome.status === 'fulfilled') {
+        invariant(outcome.value.kind === 'planned', () => `tick ${i} was refused as stale: ${JSON.stringify(outcome.value)}`);
+        numbered.add(outcome.value.interval);
+        continue;
+      }
       if (!(outcome.reason instanceof InjectedCrash)) throw outcome.reason;
       this.tally.crashes += 1;
       failed += 1;
@@ -606,7 +704,7 @@ export class PipelineModel {
     for (const message of this.ports.queue.messages.slice(sentBefore)) {
       const { nodeId, target } = parseMicrobatch(message.body);
       const applied = appliedBefore.get(nodeId) ?? 0;
-      invariant(target > applied, () => `the planner of ${k} sent ${message.deduplicationId} to ${nodeId}, which had applied ${applied}`);
+      invariant(target > applied, () => `the planner of tick ${i} sent ${message.deduplicationId} to ${nodeId}, which had applied ${applied}`);
     }
     await this.checkNodes();
     return failed;
@@ -794,8 +892,9 @@ export class PipelineModel {
         invariant(item.seq >= seen, () => `${id} moved back from seq ${seen} to ${item.seq}`);
         this.lastSeenKeys.set(id, item.seq);
       }
-      // New work is planned only while less than maxInFlightIntervals shares are outstanding, and adds one share.
-      const share = sharePerInterval(node.rate, this.scenario.intervalSeconds);
+      // New work is planned only while less than maxInFlightIntervals shares are outstanding, and adds
+      // one share (after a change of t, the largest share the node has had: older plans may be of it).
+      const share = this.maxShares[this.nodeIds.indexOf(node.nodeId)] ?? sharePerInterval(node.rate, this.intervalSeconds);
       const { plannedSeq } = withPlanHistory(node, this.plans.get(node.nodeId));
       invariant(plannedSeq - node.appliedSeq < (maxInFlightIntervals + 1) * share, () => `${node.nodeId} has ${plannedSeq - node.appliedSeq} updates outstanding, share ${share}`);
     }
@@ -818,18 +917,18 @@ export class PipelineModel {
    * active node holds its head — convergedAt set then and never again, and never undone — and no
    * plan is judged early.
    */
-  private async check(interval: number): Promise<void> {
-    const now = intervalStart(interval, this.scenario.intervalSeconds);
+  private async check(now: Date): Promise<number> {
     const active = (await this.allNodes()).filter((node) => node.status === 'active');
-    await startCheck({ interval, now }, this.checkerStart);
+    const { interval } = await startCheck({ now }, this.checkerStart);
     // The tick's shards, in parallel; a crashed one is delivered again (the same interval's shard
     // tasks are duplicated with the planner's), until every shard has reported and one merged.
     let tasks: CheckTask[] = this.ports.checkTasks.take();
     const merged: NonNullable<Awaited<ReturnType<typeof checkShard>>['merged']>[] = [];
     for (let round = 1; tasks.length > 0; round += 1) {
       invariant(round < MAX_PLANNER_ROUNDS, () => `the checker shards of ${interval} kept failing`);
-      const index = interval - this.firstInterval;
-      const duplicate = index < this.faults.window ? this.faults.shardDuplicates.get(index) : undefined;
+      // The tick's index: the one just planned, or (the checker first) the one about to be.
+      const index = this.tickTimes.findIndex((time) => time.getTime() === now.getTime());
+      const duplicate = index >= 0 && index < this.faults.window ? this.faults.shardDuplicates.get(index) : undefined;
       const runs = await Promise.all(
         tasks.flatMap((task) => (duplicate === undefined ? [task] : [task, task])).map(async (task) => {
           try {
@@ -879,6 +978,7 @@ export class PipelineModel {
       this.convergedAt.set(record.interval, first);
       invariant(record.convergedAt === first, () => `interval ${record.interval} convergedAt ${record.convergedAt}, expected ${first}`);
     }
+    return interval;
   }
 }
 

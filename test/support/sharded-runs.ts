@@ -28,7 +28,7 @@ export interface PlanTickResult {
 }
 
 /** The coordinator, then every task it queued (and any left from before), shards one after another unless `concurrent`. */
-export async function planTick(input: { readonly interval: number; readonly plannedAt: Date }, deps: PlanTickDeps, options: { readonly concurrent?: boolean } = {}): Promise<PlanTickResult> {
+export async function planTick(input: { readonly scheduledTime: Date }, deps: PlanTickDeps, options: { readonly concurrent?: boolean } = {}): Promise<PlanTickResult> {
   const start = await startPlan(input, deps.start);
   const tasks = deps.tasks.take();
   const shards: PlanShardResult[] = [];
@@ -62,7 +62,7 @@ export interface CheckTickResult {
 }
 
 /** The coordinator, then every task it queued: the last shard merges the tick. */
-export async function checkTick(input: { readonly interval: number; readonly now: Date }, deps: CheckTickDeps): Promise<CheckTickResult> {
+export async function checkTick(input: { readonly now: Date }, deps: CheckTickDeps): Promise<CheckTickResult> {
   const start = await startCheck(input, deps.start);
   const shards: CheckShardResult[] = [];
   for (const task of deps.tasks.take()) shards.push(await checkShard(task, deps.shard));
@@ -97,7 +97,7 @@ export function tickDeps(ports: TickPorts, settings: TickSettings): { plan: Plan
   };
   return {
     plan: {
-      start: { stream: settings.stream, intervalSeconds: settings.intervalSeconds, retentionDays: 1, sharding, log: ports.log, nodes: ports.nodes, convergence: ports.convergence, tasks: ports.planTasks },
+      start: { stream: settings.stream, intervalSeconds: settings.intervalSeconds, retentionDays: 1, sharding, log: ports.log, nodes: ports.nodes, convergence: ports.convergence, clock: ports.clock, tasks: ports.planTasks },
       shard: { rules, retentionDays: 1, nodes: ports.nodes, ledger: ports.ledger, queue: ports.queue, convergence: ports.convergence },
       tasks: ports.planTasks,
     },
@@ -111,6 +111,7 @@ export function tickDeps(ports: TickPorts, settings: TickSettings): { plan: Plan
         nodes: ports.nodes,
         convergence: ports.convergence,
         checks: ports.checks,
+        clock: ports.clock,
         tasks: ports.checkTasks,
       },
       shard: { stream: settings.stream, intervalSeconds: settings.intervalSeconds, log: ports.log, nodes: ports.nodes, convergence: ports.convergence, checks: ports.checks },

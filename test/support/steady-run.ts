@@ -46,8 +46,8 @@ export async function runSteady(run: SteadyRun): Promise<{ lags: number[]; conve
     const now = intervalStart(k, run.intervalSeconds);
     const updates: NewUpdate[] = Array.from({ length: run.ingest(i) }, () => ({ key: `key-${(serial += 1) % 7}`, op: 'put' as const, value: serial }));
     if (updates.length > 0) await appendUpdates({ updates }, { stream: STREAM, log, now: () => now, sleep: async () => {}, random });
-    await checkTick({ interval: k, now }, deps.check);
-    await planTick({ interval: k, plannedAt: now }, deps.plan);
+    await checkTick({ now }, deps.check);
+    await planTick({ scheduledTime: now }, deps.plan);
     const fresh = queue.messages.slice(taken);
     taken += fresh.length;
     for (const [nth, message] of fresh.entries()) {
@@ -57,7 +57,7 @@ export async function runSteady(run: SteadyRun): Promise<{ lags: number[]; conve
     const head = (await log.readHead(STREAM)).head;
     lags.push(head - ((await nodes.get('n-1'))?.appliedSeq ?? 0));
     // The checker of the next tick judges interval i.
-    await checkTick({ interval: k + 1, now: intervalStart(k + 1, run.intervalSeconds) }, deps.check);
+    await checkTick({ now: intervalStart(k + 1, run.intervalSeconds) }, deps.check);
     converged.push((await convergence.recent(STREAM, k, 1))[0]?.converged);
   }
   return { lags, converged };

@@ -12,7 +12,7 @@ import { NO_PLAN_TOTALS, type ChainLink, type IntervalVerdict, type LogEntry } f
 import { chainEntries } from '#shared/usecases/append-updates.ts';
 import { checkShard, type CheckShardDeps, type TickVerdicts } from '#shared/usecases/check-shard.ts';
 import { startCheck } from '#shared/usecases/start-check.ts';
-import { InMemoryCheckStore, InMemoryConvergenceStore, InMemoryLog, InMemoryNodeRepository, InMemoryTaskQueue } from '#test/support/in-memory.ts';
+import { InMemoryCheckStore, InMemoryClockStore, InMemoryConvergenceStore, InMemoryLog, InMemoryNodeRepository, InMemoryTaskQueue } from '#test/support/in-memory.ts';
 import { checkTick } from '#test/support/sharded-runs.ts';
 import type { CheckTask } from '#shared/domain/shard-task.ts';
 
@@ -59,14 +59,14 @@ interface TickOutcome extends Partial<TickVerdicts> {
  * `shards` says otherwise; `extra` replaces shard deps (a stalling store, a listener).
  */
 async function checkConvergence(
-  input: { readonly interval: number; readonly now: Date },
+  input: { readonly now: Date },
   ports: TickPorts,
   extra: Partial<CheckShardDeps> & { readonly shards?: number } = {},
 ): Promise<TickOutcome> {
   const sharding = { nodesPerShard: 1_000, nodesPerSegment: 1_000, shards: extra.shards ?? 1 };
   const tasks = new InMemoryTaskQueue<CheckTask>();
   const result = await checkTick(input, {
-    start: { stream: STREAM, intervalSeconds: T, openIntervals: 5, sharding, log: ports.log, nodes: ports.nodes, convergence: ports.convergence, checks: ports.checks, tasks },
+    start: { stream: STREAM, intervalSeconds: T, openIntervals: 5, sharding, log: ports.log, nodes: ports.nodes, convergence: ports.convergence, checks: ports.checks, clock: new InMemoryClockStore(), tasks },
     shard: { stream: STREAM, intervalSeconds: T, reportTopN: 10, log: ports.log, nodes: ports.nodes, convergence: ports.convergence, checks: ports.checks, ...extra },
     tasks,
   });
@@ -149,7 +149,7 @@ describe('a checker tick (coordinator and shards)', () => {
       };
 
       // Act
-      const result = await checkConvergence({ interval: K, now: intervalStart(K, T) }, { log: countingLog, nodes: countingNodes, convergence, checks });
+      const result = await checkConvergence({ now: intervalStart(K, T) }, { log: countingLog, nodes: countingNodes, convergence, checks });
 
       // Assess
       expect(pagesAtEachRead).toEqual([1, 2, 3, 4]);
@@ -171,7 +171,7 @@ describe('a checker tick (coordinator and shards)', () => {
       };
 
       // Act
-      const result = await checkConvergence({ interval: K, now: intervalStart(K, T) }, { log: countingLog, nodes, convergence, checks });
+      const result = await checkConvergence({ now: intervalStart(K, T) }, { log: countingLog, nodes, convergence, checks });
 
       // Assess: the links 20…23 were read once between them; the verdict is the same as without the cache.
       expect(asked.flat().sort((a, b) => a - b)).toEqual([20, 21, 22, 23]);
@@ -188,7 +188,7 @@ describe('a checker tick (coordinator and shards)', () => {
       const reported: RejectedNode[] = [];
 
       // Act
-      const result = await checkConvergence({ interval: K, now: intervalStart(K, T) }, { log, nodes, convergence, checks }, { onRejected: (rejected) => reported.push(...rejected) });
+      const result = await checkConvergence({ now: intervalStart(K, T) }, { log, nodes, convergence, checks }, { onRejected: (rejected) => reported.push(...rejected) });
 
       // Assess
       expect(result.rejectedNodes).toBe(1);
@@ -207,7 +207,7 @@ describe('a checker tick (coordinator and shards)', () => {
       ports.nodes.putItem(nodeAt(ports.entries, 'n-1', 20));
       await planned(ports.convergence, K - 1, 30, ports.entries);
       const slow = stallingWrites(ports.convergence);
-      const stalled = checkConvergence({ interval: K, now: intervalStart(K, T) }, ports, { convergence: slow.store });
+      const stalled = checkConvergence({ now: intervalStart(K, T) }, ports, { convergence: slow.store });
       await slow.writing;
       await advance(ports.nodes, ports.entries, 'n-1', 20, movedTo);
       return {
@@ -224,7 +224,7 @@ describe('a checker tick (coordinator and shards)', () => {
       const { log, nodes, convergence, checks, finishStalled } = await stalledRunThenProgress(30);
 
       // Act: the run of tick K + 1 judges k converged and writes first; then the slow run writes.
-      const prompt = await checkConvergence({ interval: K + 1, now: intervalStart(K + 1, T) }, { log, nodes, convergence, checks });
+      const prompt = await checkConvergence({ now: intervalStart(K + 1, T) }, { log, nodes, convergence, checks });
       const late = await finishStalled();
 
       // Assess
@@ -240,7 +240,7 @@ describe('a checker tick (coordinator and shards)', () => {
       const { log, nodes, convergence, checks, finishStalled } = await stalledRunThenProgress(25);
 
       // Act: a duplicate delivery of tick K finds the tick's header and the shard's partial already stored.
-      const duplicate = await checkConvergence({ interval: K, now: intervalStart(K, T) }, { log, nodes, convergence, checks });
+      const duplicate = await checkConvergence({ now: intervalStart(K, T) }, { log, nodes, convergence, checks });
       const late = await finishStalled();
 
       // Assess: the tick's verdict is its one tally (the next tick judges afresh); the stalled write is superseded.
@@ -255,11 +255,11 @@ describe('a checker tick (coordinator and shards)', () => {
       const { log, nodes, convergence, checks, entries } = await world();
       nodes.putItem(nodeAt(entries, 'n-1', 20));
       await planned(convergence, K - 1, 30, entries);
-      await checkConvergence({ interval: K + 1, now: intervalStart(K + 1, T) }, { log, nodes, convergence, checks });
+      await checkConvergence({ now: intervalStart(K + 1, T) }, { log, nodes, convergence, checks });
       await advance(nodes, entries, 'n-1', 20, 25);
 
       // Act
-      const retry = await checkConvergence({ interval: K, now: intervalStart(K, T) }, { log, nodes, convergence, checks });
+      const retry = await checkConvergence({ now: intervalStart(K, T) }, { log, nodes, convergence, checks });
 
       // Assess: tick K's shard finds tick K + 1's header, so it judges nothing; K + 1's verdict stands.
       expect(retry.evaluated).toEqual([]);
@@ -278,9 +278,9 @@ describe('a checker tick (coordinator and shards)', () => {
       await planned(convergence, K - 1, 30, entries);
 
       // Act
-      const first = await checkConvergence({ interval: K, now: intervalStart(K, T) }, { log, nodes, convergence, checks });
+      const first = await checkConvergence({ now: intervalStart(K, T) }, { log, nodes, convergence, checks });
       await advance(nodes, entries, 'n-1', 20, 30);
-      const second = await checkConvergence({ interval: K + 1, now: intervalStart(K + 1, T) }, { log, nodes, convergence, checks });
+      const second = await checkConvergence({ now: intervalStart(K + 1, T) }, { log, nodes, convergence, checks });
 
       // Assess
       expect(first.expired).toEqual([K - 6]);
@@ -299,8 +299,8 @@ describe('a checker tick (coordinator and shards)', () => {
       for (let interval = K - 20; interval <= K - 1; interval += 1) await planned(convergence, interval, 10, entries);
 
       // Act
-      const first = await checkConvergence({ interval: K, now: intervalStart(K, T) }, { log, nodes, convergence, checks });
-      const next = await checkConvergence({ interval: K + 1, now: intervalStart(K + 1, T) }, { log, nodes, convergence, checks });
+      const first = await checkConvergence({ now: intervalStart(K, T) }, { log, nodes, convergence, checks });
+      const next = await checkConvergence({ now: intervalStart(K + 1, T) }, { log, nodes, convergence, checks });
 
       // Assess
       expect(first.expired).toEqual(Array.from({ length: 15 }, (_, i) => K - 20 + i));
@@ -315,10 +315,10 @@ describe('a checker tick (coordinator and shards)', () => {
       nodes.putItem(nodeAt(entries, 'n-1', 20));
       await planned(convergence, K - 7, 20, entries);
       await planned(convergence, K - 6, 30, entries);
-      await checkConvergence({ interval: K - 6, now: intervalStart(K - 6, T) }, { log, nodes, convergence, checks });
+      await checkConvergence({ now: intervalStart(K - 6, T) }, { log, nodes, convergence, checks });
 
       // Act
-      const result = await checkConvergence({ interval: K, now: intervalStart(K, T) }, { log, nodes, convergence, checks });
+      const result = await checkConvergence({ now: intervalStart(K, T) }, { log, nodes, convergence, checks });
 
       // Assess
       expect(result.expired).toEqual([K - 6]);
@@ -348,8 +348,8 @@ describe('a checker tick cut into shards', () => {
     const four = await fleet();
 
     // Act
-    const whole = await checkConvergence({ interval: K, now: intervalStart(K, T) }, one, { shards: 1 });
-    const cut = await checkConvergence({ interval: K, now: intervalStart(K, T) }, four, { shards: 4 });
+    const whole = await checkConvergence({ now: intervalStart(K, T) }, one, { shards: 1 });
+    const cut = await checkConvergence({ now: intervalStart(K, T) }, four, { shards: 4 });
 
     // Assess
     expect(cut.evaluated).toEqual(whole.evaluated);
@@ -365,14 +365,14 @@ describe('a checker tick cut into shards', () => {
     await convergence.reportPlanShard(STREAM, K - 1, 0, { totals: NO_PLAN_TOTALS });
 
     // Act: tick K waits; then shard 1's task arrives stale; tick K + 1 closes the interval.
-    const waiting = await checkConvergence({ interval: K, now: intervalStart(K, T) }, { log, nodes, convergence, checks });
+    const waiting = await checkConvergence({ now: intervalStart(K, T) }, { log, nodes, convergence, checks });
     const [before] = await convergence.recent(STREAM, K - 1, 1);
     await convergence.reportPlanShard(STREAM, K - 1, 1, { expired: true });
     const tasks = new InMemoryTaskQueue<CheckTask>();
     const closing = await checkTick(
-      { interval: K + 1, now: intervalStart(K + 1, T) },
+      { now: intervalStart(K + 1, T) },
       {
-        start: { stream: STREAM, intervalSeconds: T, openIntervals: 5, sharding: { nodesPerShard: 1_000, nodesPerSegment: 1_000, shards: 1 }, log, nodes, convergence, checks, tasks },
+        start: { stream: STREAM, intervalSeconds: T, openIntervals: 5, sharding: { nodesPerShard: 1_000, nodesPerSegment: 1_000, shards: 1 }, log, nodes, convergence, checks, clock: new InMemoryClockStore(), tasks },
         shard: { stream: STREAM, intervalSeconds: T, log, nodes, convergence, checks },
         tasks,
       },
@@ -395,17 +395,17 @@ describe('a checker tick cut into shards', () => {
     await planned(convergence, K - 1, 30, entries);
     const tasks = new InMemoryTaskQueue<CheckTask>();
     const sharding = { nodesPerShard: 1_000, nodesPerSegment: 1_000, shards: 1 };
-    const start = { stream: STREAM, intervalSeconds: T, openIntervals: 5, sharding, log, nodes, convergence, checks, tasks };
+    const start = { stream: STREAM, intervalSeconds: T, openIntervals: 5, sharding, log, nodes, convergence, checks, clock: new InMemoryClockStore(), tasks };
     const shard = { stream: STREAM, intervalSeconds: T, log, nodes, convergence, checks };
-    await startCheck({ interval: K, now: intervalStart(K, T) }, start);
+    await startCheck({ now: intervalStart(K, T) }, start);
     const [held] = tasks.take();
     if (held === undefined) throw new Error('tick K sent no task');
-    await startCheck({ interval: K + 1, now: intervalStart(K + 1, T) }, start);
+    await startCheck({ now: intervalStart(K + 1, T) }, start);
     tasks.take();
 
     // Act: the held task arrives; then tick K + 2 runs whole.
     const late = await checkShard(held, shard);
-    const later = await checkTick({ interval: K + 2, now: intervalStart(K + 2, T) }, { start, shard, tasks });
+    const later = await checkTick({ now: intervalStart(K + 2, T) }, { start, shard, tasks });
 
     // Assess: nothing was judged at K; K + 2 judges k afresh and names tick K as never merged.
     expect(late).toMatchObject({ expired: true, counted: true, activeNodes: 0 });
@@ -433,11 +433,11 @@ describe('a checker tick cut into shards', () => {
     });
     const tasks = new InMemoryTaskQueue<CheckTask>();
     const sharding = { nodesPerShard: 1_000, nodesPerSegment: 1_000, shards: 1 };
-    const start = { stream: STREAM, intervalSeconds: T, openIntervals: 5, sharding, log, nodes, convergence, checks, tasks };
+    const start = { stream: STREAM, intervalSeconds: T, openIntervals: 5, sharding, log, nodes, convergence, checks, clock: new InMemoryClockStore(), tasks };
     const shard = { stream: STREAM, intervalSeconds: T, log, nodes, convergence, checks };
 
     // Act
-    await expect(checkTick({ interval: K, now: intervalStart(K, T) }, { start, shard: { ...shard, checks: crashing }, tasks })).rejects.toThrow('died after its report');
+    await expect(checkTick({ now: intervalStart(K, T) }, { start, shard: { ...shard, checks: crashing }, tasks })).rejects.toThrow('died after its report');
     const [task] = (await checks.getCheckHeader(STREAM, K)) === undefined ? [] : tasks.tasks;
     if (task === undefined) throw new Error('the tick sent no task');
     const again = await checkShard(task, shard);

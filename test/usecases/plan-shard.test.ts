@@ -50,7 +50,7 @@ describe('the planner coordinator', () => {
     const { ports, deps } = await world(10, 100);
 
     // Act
-    const result = await startPlan({ interval: K, plannedAt: NOW }, deps.plan.start);
+    const result = await startPlan({ scheduledTime: NOW }, deps.plan.start);
 
     // Assess
     expect(result).toMatchObject({ interval: K, head: 100, headerWritten: true, shards: 4, segments: 8, fleetSize: 10 });
@@ -62,13 +62,13 @@ describe('the planner coordinator', () => {
   it('re-sends the same tasks, with the first run’s head and cut, when the tick is delivered again after more ingest', async () => {
     // Prepare
     const { ports, deps } = await world(10, 100);
-    await startPlan({ interval: K, plannedAt: NOW }, deps.plan.start);
+    await startPlan({ scheduledTime: NOW }, deps.plan.start);
     await appendUpdates({ updates: puts(50) }, { stream: STREAM, log: ports.log, now: () => NOW, sleep: async () => {}, random: Math.random });
     for (let index = 10; index < 40; index += 1) await registerNode({ nodeId: `n-${index}`, rate: 1 }, { nodes: ports.nodes });
     const first = ports.planTasks.take();
 
     // Act
-    const again = await startPlan({ interval: K, plannedAt: NOW }, deps.plan.start);
+    const again = await startPlan({ scheduledTime: NOW }, deps.plan.start);
 
     // Assess
     expect(again).toMatchObject({ headerWritten: false, head: 100, shards: 4, segments: 8 });
@@ -78,11 +78,11 @@ describe('the planner coordinator', () => {
   it('sizes the cut by the last interval’s scans when DynamoDB’s item count lags behind the fleet', async () => {
     // Prepare: a header whose shards scanned 40 items, while the table's count says 10.
     const { ports, deps } = await world(10, 10);
-    await startPlan({ interval: K - 1, plannedAt: intervalStart(K - 1, T) }, deps.plan.start);
+    await startPlan({ scheduledTime: intervalStart(K - 1, T) }, deps.plan.start);
     await ports.convergence.reportPlanShard(STREAM, K - 1, 0, { totals: { activeNodes: 40, nodesPlanned: 0, microbatches: 0, updatesPlanned: 0, resends: 0, observations: 0, rejectedNodes: 0, unsentNodes: 0, scannedItems: 40 } });
 
     // Act
-    const result = await startPlan({ interval: K, plannedAt: NOW }, deps.plan.start);
+    const result = await startPlan({ scheduledTime: NOW }, deps.plan.start);
 
     // Assess: 40 nodes, 3 a shard: 14 shards over 32 segments (2 a segment: 20 → 32); the old B was 8.
     expect(result).toMatchObject({ fleetSize: 40, shards: 14, segments: 32 });
@@ -96,7 +96,7 @@ describe('a planner shard', () => {
     const { ports, deps } = await world(10, 100);
 
     // Act
-    const result = await planTick({ interval: K, plannedAt: NOW }, deps.plan);
+    const result = await planTick({ scheduledTime: NOW }, deps.plan);
 
     // Assess: ten plans of 0 → 60, six tokens each; 8 records (one per segment); no claim.
     expect(result.totals).toMatchObject({ activeNodes: 10, nodesPlanned: 10, microbatches: 60, updatesPlanned: 600, scannedItems: 10 });
@@ -114,7 +114,7 @@ describe('a planner shard', () => {
     const counting = { send: (tokens: Parameters<typeof ports.queue.send>[0]) => (sizes.push(tokens.length), ports.queue.send(tokens)) };
 
     // Act
-    await planTick({ interval: K, plannedAt: NOW }, { ...deps.plan, shard: { ...deps.plan.shard, queue: counting, sendChunk: 10 } });
+    await planTick({ scheduledTime: NOW }, { ...deps.plan, shard: { ...deps.plan.shard, queue: counting, sendChunk: 10 } });
 
     // Assess
     expect(sizes).toEqual([10, 10, 10, 10, 2]);
@@ -124,7 +124,7 @@ describe('a planner shard', () => {
   it('sends nothing and reports nothing twice when its task is delivered again', async () => {
     // Prepare
     const { ports, deps } = await world(10, 100);
-    await startPlan({ interval: K, plannedAt: NOW }, deps.plan.start);
+    await startPlan({ scheduledTime: NOW }, deps.plan.start);
     const tasks = ports.planTasks.take();
     for (const task of tasks) await planShard(task, deps.plan.shard);
     const sent = ports.queue.messages.length;
@@ -144,7 +144,7 @@ describe('a planner shard', () => {
     const { ports, deps } = await world(3, 100, { sharding: { nodesPerShard: 100, nodesPerSegment: 100, shards: 1 } });
     const faults = new FaultPlan().crash('ledger.commit', 1, 'before');
     const crashing = { ...deps.plan.shard, ledger: faults.wrap('ledger', ports.ledger) };
-    await startPlan({ interval: K, plannedAt: NOW }, deps.plan.start);
+    await startPlan({ scheduledTime: NOW }, deps.plan.start);
     const [task] = ports.planTasks.take();
     if (task === undefined) throw new Error('no task');
 
@@ -162,12 +162,12 @@ describe('a planner shard', () => {
   it('gives up a task that arrives after the next tick, reporting the shard as expired', async () => {
     // Prepare
     const { ports, deps } = await world(3, 100, { sharding: { nodesPerShard: 100, nodesPerSegment: 100, shards: 1 } });
-    await startPlan({ interval: K, plannedAt: NOW }, deps.plan.start);
+    await startPlan({ scheduledTime: NOW }, deps.plan.start);
     const [task] = ports.planTasks.take();
     if (task === undefined) throw new Error('no task');
 
     // Act: the next tick has written its header before the task arrives.
-    await startPlan({ interval: K + 1, plannedAt: intervalStart(K + 1, T) }, deps.plan.start);
+    await startPlan({ scheduledTime: intervalStart(K + 1, T) }, deps.plan.start);
     const result = await planShard(task, deps.plan.shard);
 
     // Assess
@@ -182,9 +182,9 @@ describe('a planner shard', () => {
     ports.queue.refuseWhen((microbatch) => microbatch.nodeId === 'n-1');
 
     // Act
-    const first = await planTick({ interval: K, plannedAt: NOW }, deps.plan);
+    const first = await planTick({ scheduledTime: NOW }, deps.plan);
     ports.queue.refuseWhen(undefined);
-    await planTick({ interval: K + 1, plannedAt: intervalStart(K + 1, T) }, deps.plan);
+    await planTick({ scheduledTime: intervalStart(K + 1, T) }, deps.plan);
 
     // Assess: n-1 kept plannedSeq 0 at K, and was planned 0 → 60 at K + 1; the others went on to 120.
     expect(first.totals).toMatchObject({ unsentNodes: 1 });
@@ -195,14 +195,14 @@ describe('a planner shard', () => {
   it('carries a paused node’s plan forward untouched, and plans it from there once resumed', async () => {
     // Prepare
     const { ports, deps } = await world(2, 500, { sharding: { nodesPerShard: 100, nodesPerSegment: 100, shards: 1 } });
-    await planTick({ interval: K, plannedAt: NOW }, deps.plan);
+    await planTick({ scheduledTime: NOW }, deps.plan);
     await registerNode({ nodeId: 'n-1', rate: 1, status: 'paused' }, { nodes: ports.nodes });
 
     // Act
-    const paused = await planTick({ interval: K + 1, plannedAt: intervalStart(K + 1, T) }, deps.plan);
+    const paused = await planTick({ scheduledTime: intervalStart(K + 1, T) }, deps.plan);
 
     await registerNode({ nodeId: 'n-1', rate: 1, status: 'active' }, { nodes: ports.nodes });
-    await planTick({ interval: K + 2, plannedAt: intervalStart(K + 2, T) }, deps.plan);
+    await planTick({ scheduledTime: intervalStart(K + 2, T) }, deps.plan);
 
     // Assess: paused at K + 1, n-1 kept its 60; resumed, it went on from there to 120. n-0, with
     // nothing applied, stopped at the in-flight cap of two shares (120).
@@ -213,11 +213,11 @@ describe('a planner shard', () => {
   it('finds a node’s history in the old segments that cover its new one when B changes, so outstanding work is not planned twice', async () => {
     // Prepare: interval K planned under B = 1; nothing applied since (60 outstanding per node).
     const { ports, deps } = await world(6, 500, { sharding: { nodesPerShard: 100, nodesPerSegment: 100, shards: 1 } });
-    await planTick({ interval: K, plannedAt: NOW }, deps.plan);
+    await planTick({ scheduledTime: NOW }, deps.plan);
     const cutAnew = { ...deps.plan, start: { ...deps.plan.start, sharding: { nodesPerShard: 2, nodesPerSegment: 1, shards: 0 } } };
 
     // Act: interval K + 1 under B = 8, S = 3.
-    const next = await planTick({ interval: K + 1, plannedAt: intervalStart(K + 1, T) }, cutAnew);
+    const next = await planTick({ scheduledTime: intervalStart(K + 1, T) }, cutAnew);
 
     // Assess: each node continues from 60 to 120 (its second share), none starts again from 0.
     expect(next.start).toMatchObject({ shards: 3, segments: 8 });
@@ -234,8 +234,8 @@ describe('a planner shard', () => {
     const shard = { ...deps.plan.shard, ledger: small };
 
     // Act
-    const first = await planTick({ interval: K, plannedAt: NOW }, { ...deps.plan, shard });
-    await planTick({ interval: K + 1, plannedAt: intervalStart(K + 1, T) }, { ...deps.plan, shard });
+    const first = await planTick({ scheduledTime: NOW }, { ...deps.plan, shard });
+    await planTick({ scheduledTime: intervalStart(K + 1, T) }, { ...deps.plan, shard });
 
     // Assess: the spilled nodes were claimed at K, and at K + 1 every node went on to its second share.
     const spilled = first.shards[0]?.spilled ?? 0;
@@ -251,7 +251,7 @@ describe('a planner shard', () => {
   it('plans identical deduplication ids in two concurrent runs of one task, and one record wins', async () => {
     // Prepare
     const { ports, deps } = await world(4, 100, { sharding: { nodesPerShard: 100, nodesPerSegment: 100, shards: 1 } });
-    await startPlan({ interval: K, plannedAt: NOW }, deps.plan.start);
+    await startPlan({ scheduledTime: NOW }, deps.plan.start);
     const [task] = ports.planTasks.take();
     if (task === undefined) throw new Error('no task');
 

@@ -4,14 +4,17 @@
  * plan records — without writing a plan header, sending a token or recording a plan.
  */
 import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { DynamoClockStore } from '#shared/adapters/dynamodb/clock-store.ts';
+import { DynamoConvergenceStore } from '#shared/adapters/dynamodb/convergence-store.ts';
 import { DynamoLogStore } from '#shared/adapters/dynamodb/log-store.ts';
 import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.ts';
 import { loadSettings } from '#shared/config.ts';
 import type { SyncSettings } from '#shared/domain/config.ts';
-import { intervalIndex, intervalStart } from '#shared/domain/interval.ts';
+import { intervalStartTime } from '#shared/domain/interval-clock.ts';
 import type { RejectedNode } from '#shared/domain/node.ts';
 import { planNode, type PlanPurpose, type SkipReason } from '#shared/domain/plan.ts';
 import { withPlanHistory } from '#shared/domain/segment-plan.ts';
+import { readTickInterval } from '#shared/usecases/tick-interval.ts';
 import { UsageError } from '../../errors.ts';
 import type { Deployment } from '../deployment.ts';
 import { deploymentPlans } from '../plans.ts';
@@ -59,8 +62,12 @@ export async function deploymentSettings(deployment: Deployment, lambda?: Lambda
 }
 
 export async function dryRunPlan(deployment: Deployment, settings: Readonly<SyncSettings>, now: Date = new Date()): Promise<DryRun> {
-  const interval = intervalIndex(now, settings.intervalSeconds) + 1;
-  const scheduledTime = intervalStart(interval, settings.intervalSeconds).toISOString();
+  // The next tick, numbered by the stream's interval clock as the coordinators will number it.
+  const convergence = new DynamoConvergenceStore(deployment.clients.document, deployment.resources.convergenceTable);
+  const clock = new DynamoClockStore(deployment.clients.document, deployment.resources.convergenceTable);
+  const current = await readTickInterval(now, { stream: settings.stream, intervalSeconds: settings.intervalSeconds, clock, convergence });
+  const interval = current.interval + 1;
+  const scheduledTime = intervalStartTime(current.clock, interval).toISOString();
   const { head } = await new DynamoLogStore(deployment.clients.document, deployment.resources.logTable).readHead(settings.stream);
   const nodes = new DynamoNodeRepository(deployment.clients.document, deployment.resources.nodesTable);
   const plans = await deploymentPlans(deployment, interval - 1);

@@ -200,9 +200,13 @@ export class DynamoConvergenceStore implements ConvergenceStore {
     });
   }
 
-  async statuses(stream: string, upTo: number): Promise<{ closedThrough?: number; records: IntervalStatus[] }> {
+  async watermark(stream: string): Promise<number | undefined> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: watermarkKey(stream), ConsistentRead: true }));
-    const closedThrough = Item === undefined ? undefined : new ItemReader(this.tableName, Item).number('closedThrough');
+    return Item === undefined ? undefined : new ItemReader(this.tableName, Item).number('closedThrough');
+  }
+
+  async statuses(stream: string, upTo: number): Promise<{ closedThrough?: number; records: IntervalStatus[] }> {
+    const closedThrough = await this.watermark(stream);
     const names = Object.fromEntries(STATUS_ATTRIBUTES.map((name) => [`#${name}`, name]));
     const items = await queryAll(this.doc, {
       TableName: this.tableName,
