@@ -10,8 +10,8 @@ import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 import { ValidationError } from './errors.ts';
 import { IDENTIFIER_PATTERN, IDENTIFIER_RULE, MAX_IDEMPOTENCY_KEY_LENGTH, NODE_ID_PATTERN, NODE_ID_RULE } from './identifiers.ts';
-import { OP_NAMES, OPS, type Op } from './ops.ts';
-import type { JsonValue, Microbatch, NewUpdate } from './types.ts';
+import { OP_NAMES, OPS } from './ops.ts';
+import type { JsonValue, Microbatch, NewUpdate, Op } from './types.ts';
 
 z.config(en());
 
