@@ -227,6 +227,27 @@ describe('applier handler', () => {
     expect(cursorUpdates('n-2')).toHaveLength(1);
   });
 
+  it('fails a schema v1 body left by an earlier deploy, logging with its message id that v1 is retired, while another node goes on', async () => {
+    // Prepare
+    const lines = captureLogs();
+    const v1 = JSON.stringify({ v: 1, stream: STREAM, nodeId: 'n-1', interval: INTERVAL, from: 0, to: 3, index: 0, count: 1, plannedAt: '2026-11-27T10:18:00.000Z' });
+    serveNode({ nodeId: 'n-1' });
+    serveNode({ nodeId: 'n-2' });
+
+    // Act
+    const response = await apply(sqsEvent([sqsRecord({ messageId: 'm-v1', groupId: 'n-1', body: v1 }), record('m-good', 'n-2', 0, 5)]));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-v1' }] });
+    expect(replicaPuts('n-1')).toEqual([]);
+    expect(cursorUpdates('n-1')).toEqual([]);
+    expect(cursorUpdates('n-2')).toHaveLength(1);
+    expect(lines.find((line) => line.messageId === 'm-v1')).toMatchObject({
+      message: 'microbatch failed: it will be retried, then dead-lettered',
+      error: { name: 'ValidationError', message: expect.stringContaining('microbatch schema v1 was retired on 2026-12-04') as unknown },
+    });
+  });
+
   it('fails a record whose log chain breaks, writing nothing to the replica or the cursor, and counts it as an integrity failure', async () => {
     // Prepare: seq 3 holds another value than the one its chain was computed over.
     const { metrics } = await import('#shared/observability.ts');
@@ -290,17 +311,13 @@ describe('applier handler', () => {
   });
 
   it("fails a node's later records once its first one fails, while other nodes' records succeed", async () => {
-    // Prepare: n-1's first microbatch finds its log entries missing; n-1's second would go on from
-    // there. n-2's token is a v1 message left in the queue by the previous deploy: read as target = to.
+    // Prepare: n-1's first microbatch finds its log entries missing; n-1's second would go on from there.
     serveLog(LOG.slice(0, 3));
-    const v1 = JSON.stringify({ v: 1, stream: STREAM, nodeId: 'n-2', interval: INTERVAL, from: 0, to: 3, index: 0, count: 1, plannedAt: '2026-11-27T10:18:00.000Z' });
     serveNode({ nodeId: 'n-1' });
     serveNode({ nodeId: 'n-2', appliedSeq: 0 });
 
     // Act
-    const response = await apply(
-      sqsEvent([record('m-1', 'n-1', 0, 5), sqsRecord({ messageId: 'm-2', groupId: 'n-2', body: v1 }), record('m-3', 'n-1', 5, 10)]),
-    );
+    const response = await apply(sqsEvent([record('m-1', 'n-1', 0, 5), record('m-2', 'n-2', 0, 3), record('m-3', 'n-1', 5, 10)]));
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-1' }, { itemIdentifier: 'm-3' }] });
