@@ -28,6 +28,9 @@ function body(microbatch: Pick<Microbatch, 'nodeId' | 'from' | 'target'> & Omit<
   return serializeMicrobatch({ v: 2, stream: STREAM, interval: INTERVAL, index: 0, count: 1, plannedAt: '2026-11-27T10:18:00.000Z', ...microbatch } as Microbatch);
 }
 
+/** A token of schema v1 (`from`, `to`), retired: what an earlier deploy may have left in the queue. */
+const V1_BODY = JSON.stringify({ v: 1, stream: STREAM, nodeId: 'n-1', interval: INTERVAL, from: 0, to: 3, index: 0, count: 1, plannedAt: '2026-11-27T10:18:00.000Z' });
+
 /** A token for `nodeId` of a plan from `from` to `target`. */
 function record(messageId: string, nodeId: string, from: number, target: number): ReturnType<typeof sqsRecord> {
   return sqsRecord({ messageId, groupId: nodeId, body: body({ nodeId, from, target }) });
@@ -211,6 +214,7 @@ describe('applier handler', () => {
     ['a body of an unknown schema version', body({ nodeId: 'n-1', from: 0, target: 5, v: 3 })],
     ['a body whose target is below its from', body({ nodeId: 'n-1', from: 5, target: 4 })],
     ['a body whose node id SQS would refuse', body({ nodeId: 'n 1', from: 0, target: 5 })],
+    ['a body of the retired schema v1, left in the queue by an earlier deploy', V1_BODY],
   ])('fails only the record with %s while another node in the same batch goes on', async (_what, malformed) => {
     // Prepare
     serveNode({ nodeId: 'n-1' });
@@ -227,21 +231,15 @@ describe('applier handler', () => {
     expect(cursorUpdates('n-2')).toHaveLength(1);
   });
 
-  it('fails a schema v1 body left by an earlier deploy, logging with its message id that v1 is retired, while another node goes on', async () => {
-    // Prepare
+  it('logs with its message id why a schema v1 body failed: the schema is retired', async () => {
+    // Prepare: beside a good record, so that the batch is not a full failure.
     const lines = captureLogs();
-    const v1 = JSON.stringify({ v: 1, stream: STREAM, nodeId: 'n-1', interval: INTERVAL, from: 0, to: 3, index: 0, count: 1, plannedAt: '2026-11-27T10:18:00.000Z' });
-    serveNode({ nodeId: 'n-1' });
     serveNode({ nodeId: 'n-2' });
 
     // Act
-    const response = await apply(sqsEvent([sqsRecord({ messageId: 'm-v1', groupId: 'n-1', body: v1 }), record('m-good', 'n-2', 0, 5)]));
+    await apply(sqsEvent([sqsRecord({ messageId: 'm-v1', groupId: 'n-1', body: V1_BODY }), record('m-good', 'n-2', 0, 5)]));
 
     // Assess
-    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-v1' }] });
-    expect(replicaPuts('n-1')).toEqual([]);
-    expect(cursorUpdates('n-1')).toEqual([]);
-    expect(cursorUpdates('n-2')).toHaveLength(1);
     expect(lines.find((line) => line.messageId === 'm-v1')).toMatchObject({
       message: 'microbatch failed: it will be retried, then dead-lettered',
       error: { name: 'ValidationError', message: expect.stringContaining('microbatch schema v1 was retired on 2026-12-04') as unknown },
