@@ -72,8 +72,13 @@ export const METRIC = {
   UnmergedChecks: 'UnmergedChecks',
 
   // Ingest, per request.
-  /** Updates appended to the log. */
+  /** Updates this request appended to the log (a retry counts only what it appended). */
   UpdatesIngested: 'UpdatesIngested',
+  /**
+   * Updates of a request with an idempotency key whose chunks were already committed — by an
+   * earlier attempt, or by a duplicate that won the race — answered again and not appended.
+   */
+  UpdatesReplayed: 'UpdatesReplayed',
   /** Transactions that lost the head race or were throttled, and were retried. */
   AppendRetries: 'AppendRetries',
 } as const;

@@ -31,7 +31,8 @@ async function ingest(request: IngestRequest): Promise<AppendResult> {
   if (request.idempotencyKey !== undefined) logger.appendKeys({ idempotencyKey: request.idempotencyKey });
   const result = await appendUpdates(request, deps);
   addCounts({
-    [METRIC.UpdatesIngested]: result.updates,
+    [METRIC.UpdatesIngested]: result.appended,
+    [METRIC.UpdatesReplayed]: result.replayed,
     [METRIC.AppendRetries]: result.retries,
   });
   logger.info('appended updates', { ...result });

@@ -210,6 +210,7 @@ export class Monitoring extends Construct {
         left: [
           metric(METRIC.UpdatesApplied, 'Sum').with({ label: 'Applied' }),
           metric(METRIC.UpdatesIngested, 'Sum').with({ label: 'Ingested' }),
+          metric(METRIC.UpdatesReplayed, 'Sum').with({ label: 'Replayed (retries, not appended)' }),
           metric(METRIC.UpdatesPlanned, 'Sum').with({ label: 'Planned' }),
         ],
         width: 12,

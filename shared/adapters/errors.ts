@@ -26,3 +26,25 @@ export class MalformedItemError extends MicrobatchSyncError {
     super(`${tableName}: attribute ${attribute} ${message}`, options);
   }
 }
+
+/**
+ * An AWS call answered without what every real answer carries: no response at all, or a
+ * DescribeTable answer without its table. The service never does this; a mocked client that was
+ * not told how to answer the command does (aws-sdk-client-mock resolves it to undefined), and
+ * without this error the adapter fails on destructuring the answer, naming neither the call nor the table.
+ */
+export class MissingResponseError extends MicrobatchSyncError {
+  constructor(
+    readonly operation: string,
+    readonly resource: string,
+    readonly missing = 'response',
+  ) {
+    super(`${operation} on ${resource} returned no ${missing}${missing === 'response' ? ` (a mocked client that does not answer ${operation}?)` : ''}`);
+  }
+}
+
+/** The answer to `operation` on `resource`, or MissingResponseError when there is none. */
+export function answered<T>(response: T | undefined, operation: string, resource: string): T {
+  if (response === undefined) throw new MissingResponseError(operation, resource);
+  return response;
+}

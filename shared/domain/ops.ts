@@ -1,7 +1,9 @@
 /**
- * The ops an update can carry, declared once (STYLE, "One list for each thing"): the `Op` type, the
+ * What each op an update can carry means, declared once (STYLE, "One list for each thing"): the
  * ingest schema's enum and value rules (schemas.ts), the Log table's reader (log-store.ts) and the
- * replay that builds and checks every replica derive from {@link OPS}. A new op is one entry here.
+ * replay that builds and checks every replica derive from {@link OPS}. A new op is its name in the
+ * `Op` type (types.ts, which imports nothing, so that the vocabulary does not depend on this module)
+ * and its entry here: `OPS` must define exactly the names of `Op`, or the compiler refuses it.
  *
  * Every op must overwrite its key entirely: the item it leaves depends on the entry alone, never on
  * what the key held before. Two things rely on it, both of which keep only the last entry for a key:
@@ -13,7 +15,7 @@
  * Free of zod, like microbatch.ts: the planner and checker bundles reach this module through the
  * log store.
  */
-import type { LogEntry, ReplicaItem } from './types.ts';
+import type { LogEntry, Op, ReplicaItem } from './types.ts';
 
 /** What an op is: the shape of an update that carries it, and what it does to a replica. */
 interface OpDefinition {
@@ -37,9 +39,7 @@ export const OPS = {
     value: 'forbidden',
     item: (entry) => ({ key: entry.key, deleted: true, seq: entry.seq, updatedAt: entry.producedAt }),
   },
-} as const satisfies Record<string, OpDefinition>;
-
-export type Op = keyof typeof OPS;
+} as const satisfies Record<Op, OpDefinition>;
 
 /** The names of {@link OPS}, in declaration order. */
 export const OP_NAMES = Object.keys(OPS) as [Op, ...Op[]];

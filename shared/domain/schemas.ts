@@ -1,6 +1,6 @@
 /**
- * The rich inputs are validated here with zod/mini: the microbatch message (schema v2, and v1 while
- * old messages drain) on the applier's side, and ingest requests. zod/mini keeps those bundles small;
+ * The rich inputs are validated here with zod/mini: the microbatch message (schema v2; v1 is
+ * retired and refused) on the applier's side, and ingest requests. zod/mini keeps those bundles small;
  * its schemas are Standard Schemas, so the Powertools parser middleware takes them as they are. The
  * two scheduled-event shapes are checked by hand (scheduled-event.ts), so that the planner and the
  * checker bundle no schema library at all.
@@ -10,8 +10,8 @@ import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 import { ValidationError } from './errors.ts';
 import { IDENTIFIER_PATTERN, IDENTIFIER_RULE, MAX_IDEMPOTENCY_KEY_LENGTH, NODE_ID_PATTERN, NODE_ID_RULE } from './identifiers.ts';
-import { OP_NAMES, OPS, type Op } from './ops.ts';
-import type { JsonValue, Microbatch, NewUpdate } from './types.ts';
+import { OP_NAMES, OPS } from './ops.ts';
+import type { JsonValue, Microbatch, NewUpdate, Op } from './types.ts';
 
 z.config(en());
 
@@ -23,37 +23,37 @@ const nodeId = z.string().check(z.regex(NODE_ID_PATTERN, `must be ${NODE_ID_RULE
 const nonNegativeInt = z.int().check(z.nonnegative());
 const isoTime = z.iso.datetime({ offset: true });
 
-const tokenFields = {
-  stream: identifier,
-  nodeId,
-  interval: nonNegativeInt,
-  from: nonNegativeInt,
-  index: nonNegativeInt,
-  count: z.int().check(z.positive()),
-  plannedAt: isoTime,
-};
-const INDEX_BELOW_COUNT = { error: 'index must be less than count', path: ['index'] };
-
 /** Schema version 2 (DESIGN §3): every token of a plan carries the plan's target. */
 export const microbatchSchema = z
-  .object({ v: z.literal(2), ...tokenFields, target: z.int().check(z.positive()) })
+  .object({
+    v: z.literal(2),
+    stream: identifier,
+    nodeId,
+    interval: nonNegativeInt,
+    from: nonNegativeInt,
+    target: z.int().check(z.positive()),
+    index: nonNegativeInt,
+    count: z.int().check(z.positive()),
+    plannedAt: isoTime,
+  })
   .check(
     z.refine((m) => m.target >= m.from, { error: 'target must not be below from', path: ['target'] }),
-    z.refine((m) => m.index < m.count, INDEX_BELOW_COUNT),
+    z.refine((m) => m.index < m.count, { error: 'index must be less than count', path: ['index'] }),
   );
 
 /**
- * Schema version 1, the range `(from, to]`: messages still in the queue when v2 is deployed. Read as
- * a v2 token with `target = to` — the applier already started from its own cursor, so v1's `to` was
- * only ever a bound.
+ * Why a schema v1 body is refused. v1 carried the range `(from, to]` and was read as
+ * `target = to` while the queue drained after v2 arrived (2026-11-30). The microbatch queue keeps
+ * a message 4 days (`QUEUES.microbatch.retentionSeconds`, infra/definitions.ts), so the last v1
+ * body a planner sent is gone 4 days after the deploy that brought v2. A v1 body that is still
+ * there loses nothing by being refused: the record fails like any invalid one, is dead-lettered
+ * after maxReceiveCount receives, and the planner plans the node from its own cursor — the next
+ * plan's tokens cover outstanding work, and once the cursor has stood still for
+ * staleAfterIntervals the outstanding tokens are re-sent.
  */
-export const microbatchV1Schema = z
-  .object({ v: z.literal(1), ...tokenFields, to: nonNegativeInt })
-  .check(
-    z.refine((m) => m.to > m.from, { error: 'to must be greater than from', path: ['to'] }),
-    z.refine((m) => m.index < m.count, INDEX_BELOW_COUNT),
-  );
-
+export const MICROBATCH_V1_RETIRED =
+  'v: microbatch schema v1 was retired on 2026-12-04 (microbatch-sync 0.1.0): this token is refused and is dead-lettered after maxReceiveCount receives; ' +
+  "nothing is lost, the planner re-sends the node's outstanding work as v2 once its cursor has stood still for staleAfterIntervals";
 
 /**
  * Why `value` is not plain JSON data, or undefined when it is. Hand-written rather than a zod union
@@ -157,7 +157,7 @@ export function parseOrThrow<T>(schema: z.ZodMiniType<T>, input: unknown, what: 
   throw new ValidationError(`invalid ${what}`, result.error.issues.map(describeIssue));
 }
 
-/** Parses an SQS body into a (v2) microbatch, or throws a ValidationError (bad JSON, unknown version, bad field). */
+/** Parses an SQS body into a (v2) microbatch, or throws a ValidationError (bad JSON, a retired or unknown version, bad field). */
 export function parseMicrobatch(body: string): Microbatch {
   let json: unknown;
   try {
@@ -165,10 +165,7 @@ export function parseMicrobatch(body: string): Microbatch {
   } catch (error) {
     throw new ValidationError('invalid microbatch', [`body is not JSON: ${(error as Error).message}`]);
   }
-  if (typeof json === 'object' && json !== null && 'v' in json && json.v === 1) {
-    const { to, ...rest } = parseOrThrow(microbatchV1Schema, json, 'microbatch');
-    return { ...rest, v: 2, target: to };
-  }
+  if (typeof json === 'object' && json !== null && 'v' in json && json.v === 1) throw new ValidationError('invalid microbatch', [MICROBATCH_V1_RETIRED]);
   return parseOrThrow(microbatchSchema, json, 'microbatch');
 }
 

@@ -1,13 +1,15 @@
 /**
  * The vocabulary of Microbatch Sync (DESIGN §2). Every other module speaks in these types.
  */
-import type { Op } from './ops.ts';
 
 /** Any JSON value an update may carry. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
-/** What an update does to its key: declared, with its meaning, in ops.ts. */
-export type { Op };
+/**
+ * What an update does to its key. Named here, so that this vocabulary depends on no other module;
+ * what each op means is declared in ops.ts (`OPS`), which the compiler holds to exactly these names.
+ */
+export type Op = 'put' | 'delete';
 
 /** What a producer sends: the log assigns `seq`, `chain` and `producedAt`. */
 export interface NewUpdate {

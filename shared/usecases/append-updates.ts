@@ -7,7 +7,8 @@
  * With an idempotency key, every chunk's transaction also writes the chunk's marker, so that a
  * retry — after a crash anywhere, a timeout, or alongside a duplicate still running — reads what
  * committed (one Query), skips it, resumes after it, and returns the same result: no update of the
- * request is appended twice.
+ * request is appended twice. The result says how many updates this call appended and how many it
+ * replayed, so that a retry is not counted as new ingest.
  */
 import { nextChain } from '#shared/domain/chain.ts';
 import { DEFAULT_SETTINGS } from '#shared/domain/config.ts';
@@ -32,7 +33,15 @@ export interface AppendUpdatesDeps {
 }
 
 export interface AppendResult {
+  /** The request's updates: those this call appended plus those it replayed. */
   readonly updates: number;
+  /** Updates this call appended to the log. */
+  readonly appended: number;
+  /**
+   * Updates of chunks this call found already committed (by their markers), appended by an earlier
+   * attempt or by a duplicate of the request that won the race: answered again, not appended.
+   */
+  readonly replayed: number;
   /**
    * The seqs each transaction took, in request order. One range unless the request spanned several
    * transactions and another producer appended in between.
@@ -79,6 +88,7 @@ export async function appendUpdates(request: unknown, deps: AppendUpdatesDeps): 
       : liveMarkers(await deps.log.readMarkers(deps.stream, idempotencyKey), { idempotencyKey, fingerprint, chunks }, deps.now());
 
   let committed = await readCommitted();
+  let appended = 0;
   for (const [index, { start, end }] of chunks.entries()) {
     if (committed.has(index)) continue;
     for (let attempt = 1; ; attempt += 1) {
@@ -95,6 +105,7 @@ export async function appendUpdates(request: unknown, deps: AppendUpdatesDeps): 
       try {
         await deps.log.append(deps.stream, head, entries, now.toISOString(), marker);
         committed.set(index, marker ?? chunk);
+        appended += entries.length;
         break;
       } catch (error) {
         if (error instanceof ChunkCommittedError) {
@@ -114,11 +125,14 @@ export async function appendUpdates(request: unknown, deps: AppendUpdatesDeps): 
       }
     }
   }
-  return resultOf(updates.length, chunks.length, committed);
+  return resultOf(updates.length, appended, chunks.length, committed);
 }
 
-/** The request's result from its committed chunks: the same for every attempt that completes it. */
-function resultOf(updates: number, chunks: number, committed: ReadonlyMap<number, CommittedChunk>): AppendResult {
+/**
+ * The request's result from its committed chunks: the same for every attempt that completes it,
+ * but for how much of it this attempt appended.
+ */
+function resultOf(updates: number, appended: number, chunks: number, committed: ReadonlyMap<number, CommittedChunk>): AppendResult {
   const records = Array.from({ length: chunks }, (_, index) => {
     const record = committed.get(index);
     if (record === undefined) throw new Error(`chunk ${index} of ${chunks} has no record of its commit`);
@@ -126,6 +140,8 @@ function resultOf(updates: number, chunks: number, committed: ReadonlyMap<number
   });
   return {
     updates,
+    appended,
+    replayed: updates - appended,
     seqRanges: records.map(({ firstSeq, lastSeq }) => ({ firstSeq, lastSeq })),
     head: records.at(-1)?.lastSeq ?? 0,
     transactions: records.length,

@@ -4,7 +4,7 @@ import { DeleteCommand, DynamoDBDocumentClient, GetCommand, ScanCommand, UpdateC
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.ts';
-import { MalformedItemError } from '#shared/adapters/errors.ts';
+import { MalformedItemError, MissingResponseError } from '#shared/adapters/errors.ts';
 import { GENESIS_CHAIN } from '#shared/domain/chain.ts';
 import { listActive, type NodePage } from '#shared/domain/ports.ts';
 import type { NodeState } from '#shared/domain/types.ts';
@@ -99,6 +99,19 @@ describe('DynamoNodeRepository', () => {
         expect(pages.map((input) => input.ExclusiveStartKey)).toEqual([undefined, { nodeId: `n-${segment}-a` }]);
       }
       expect(nodes.map((n) => n.nodeId).sort()).toEqual(['n-0-a', 'n-0-b', 'n-1-a', 'n-1-b', 'n-2-a', 'n-2-b', 'n-3-a', 'n-3-b']);
+    });
+
+    it('fails naming DescribeTable and the table, not on destructuring, when the client answers only ScanCommand', async () => {
+      // Prepare: a test that forgets that the fleet size comes first; the mock answers DescribeTable with undefined.
+      ddbMock.on(ScanCommand).resolves({ Items: [node('n-1')] });
+
+      // Act
+      const scan = pagesOf(repository.scanActive());
+
+      // Assess
+      await expect(scan).rejects.toThrow(MissingResponseError);
+      await expect(scan).rejects.toThrow('DescribeTable on Nodes returned no response (a mocked client that does not answer DescribeTable?)');
+      expect(ddbMock).not.toHaveReceivedCommand(ScanCommand);
     });
 
     it('chooses one segment per 5,000 items of the table, at most 16, and reads the count once per 10 minutes', async () => {
@@ -253,7 +266,7 @@ describe('DynamoNodeRepository', () => {
       await expect(repository.fleetSize()).resolves.toBe(0);
     });
 
-    it('fails naming DescribeTable when the answer has no table description', async () => {
+    it('fails naming DescribeTable and the table when the answer has no table description', async () => {
       // Prepare
       ddbMock.on(DescribeTableCommand).resolves({});
 
@@ -261,8 +274,8 @@ describe('DynamoNodeRepository', () => {
       const error: unknown = await repository.fleetSize().catch((caught: unknown) => caught);
 
       // Assess
-      expect(error).toBeInstanceOf(MalformedItemError);
-      expect(error).toMatchObject({ tableName: TABLE, attribute: 'Table', message: 'Nodes: attribute Table DescribeTable returned no table description' });
+      expect(error).toBeInstanceOf(MissingResponseError);
+      expect(error).toMatchObject({ operation: 'DescribeTable', resource: TABLE, message: 'DescribeTable on Nodes returned no Table' });
     });
 
     it('lets DescribeTable’s errors propagate, and caches nothing from a failed read', async () => {
@@ -318,6 +331,11 @@ describe('DynamoNodeRepository', () => {
 
       // Act & Assess
       await expect(repository.get('n-9')).resolves.toBeUndefined();
+    });
+
+    it('fails naming GetItem and the table, not taking the node for unknown, when the client does not answer', async () => {
+      // Act & Assess: no GetCommand behaviour, so the mock answers undefined.
+      await expect(repository.get('n-1')).rejects.toThrow('GetItem on Nodes returned no response (a mocked client that does not answer GetItem?)');
     });
 
     it('rejects a node whose status is neither active nor paused, naming the attribute and the node', async () => {

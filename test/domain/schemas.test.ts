@@ -5,6 +5,7 @@ import { deduplicationId, serializeMicrobatch } from '#shared/domain/microbatch.
 import {
   MAX_KEY_BYTES,
   MAX_UPDATES_PER_REQUEST,
+  MICROBATCH_V1_RETIRED,
   newUpdateSchema,
   parseIngestRequest,
   parseMicrobatch,
@@ -82,10 +83,22 @@ describe('parseMicrobatch', () => {
     expect(error.message).toMatch(/^invalid microbatch: body is not JSON/);
   });
 
-  it('reads a v1 message still in the queue after a deploy as a token with target = to', () => {
+  it('refuses a v1 message, saying that schema v1 is retired and that the token is dead-lettered and its work re-sent', () => {
     const v1 = { v: 1, stream: 'main', nodeId: 'n-17', interval: 29_447_718, from: 1200, to: 1300, index: 0, count: 3, plannedAt: '2026-11-27T10:18:00Z' };
 
-    expect(parseMicrobatch(JSON.stringify(v1))).toEqual({ ...MICROBATCH, target: 1300 });
+    const error = validationErrorOf(() => parseMicrobatch(JSON.stringify(v1)));
+
+    expect(error.issues).toEqual([MICROBATCH_V1_RETIRED]);
+    expect(error.message).toBe(
+      'invalid microbatch: v: microbatch schema v1 was retired on 2026-12-04 (microbatch-sync 0.1.0): this token is refused and is dead-lettered after maxReceiveCount receives; ' +
+        "nothing is lost, the planner re-sends the node's outstanding work as v2 once its cursor has stood still for staleAfterIntervals",
+    );
+  });
+
+  it('refuses a v1 message whatever else it holds: even a well-formed v2 token marked v1', () => {
+    const error = validationErrorOf(() => parseMicrobatch(JSON.stringify({ ...MICROBATCH, v: 1 })));
+
+    expect(error.issues).toEqual([MICROBATCH_V1_RETIRED]);
   });
 
   it('accepts the node ids SQS accepts as message group ids, such as tenant:42', () => {
@@ -97,7 +110,6 @@ describe('parseMicrobatch', () => {
     ['an unknown schema version', { ...MICROBATCH, v: 3 }, 'v'],
     ['a target below from', { ...MICROBATCH, target: MICROBATCH.from - 1 }, 'target'],
     ['a target of 0', { ...MICROBATCH, from: 0, target: 0 }, 'target'],
-    ['a v1 to equal to from', { ...MICROBATCH, v: 1, target: undefined, to: MICROBATCH.from }, 'to'],
     ['index equal to count', { ...MICROBATCH, index: 3 }, 'index'],
     ['a missing nodeId', { ...MICROBATCH, nodeId: undefined }, 'nodeId'],
     ['a nodeId with spaces (SQS refuses it as a group id)', { ...MICROBATCH, nodeId: 'node 17' }, 'nodeId'],

@@ -28,6 +28,9 @@ function body(microbatch: Pick<Microbatch, 'nodeId' | 'from' | 'target'> & Omit<
   return serializeMicrobatch({ v: 2, stream: STREAM, interval: INTERVAL, index: 0, count: 1, plannedAt: '2026-11-27T10:18:00.000Z', ...microbatch } as Microbatch);
 }
 
+/** A token of schema v1 (`from`, `to`), retired: what an earlier deploy may have left in the queue. */
+const V1_BODY = JSON.stringify({ v: 1, stream: STREAM, nodeId: 'n-1', interval: INTERVAL, from: 0, to: 3, index: 0, count: 1, plannedAt: '2026-11-27T10:18:00.000Z' });
+
 /** A token for `nodeId` of a plan from `from` to `target`. */
 function record(messageId: string, nodeId: string, from: number, target: number): ReturnType<typeof sqsRecord> {
   return sqsRecord({ messageId, groupId: nodeId, body: body({ nodeId, from, target }) });
@@ -211,6 +214,7 @@ describe('applier handler', () => {
     ['a body of an unknown schema version', body({ nodeId: 'n-1', from: 0, target: 5, v: 3 })],
     ['a body whose target is below its from', body({ nodeId: 'n-1', from: 5, target: 4 })],
     ['a body whose node id SQS would refuse', body({ nodeId: 'n 1', from: 0, target: 5 })],
+    ['a body of the retired schema v1, left in the queue by an earlier deploy', V1_BODY],
   ])('fails only the record with %s while another node in the same batch goes on', async (_what, malformed) => {
     // Prepare
     serveNode({ nodeId: 'n-1' });
@@ -225,6 +229,21 @@ describe('applier handler', () => {
     expect(cursorUpdates('n-1')).toEqual([]);
     expect(replicaPuts('n-2')).toHaveLength(5);
     expect(cursorUpdates('n-2')).toHaveLength(1);
+  });
+
+  it('logs with its message id why a schema v1 body failed: the schema is retired', async () => {
+    // Prepare: beside a good record, so that the batch is not a full failure.
+    const lines = captureLogs();
+    serveNode({ nodeId: 'n-2' });
+
+    // Act
+    await apply(sqsEvent([sqsRecord({ messageId: 'm-v1', groupId: 'n-1', body: V1_BODY }), record('m-good', 'n-2', 0, 5)]));
+
+    // Assess
+    expect(lines.find((line) => line.messageId === 'm-v1')).toMatchObject({
+      message: 'microbatch failed: it will be retried, then dead-lettered',
+      error: { name: 'ValidationError', message: expect.stringContaining('microbatch schema v1 was retired on 2026-12-04') as unknown },
+    });
   });
 
   it('fails a record whose log chain breaks, writing nothing to the replica or the cursor, and counts it as an integrity failure', async () => {
@@ -290,17 +309,13 @@ describe('applier handler', () => {
   });
 
   it("fails a node's later records once its first one fails, while other nodes' records succeed", async () => {
-    // Prepare: n-1's first microbatch finds its log entries missing; n-1's second would go on from
-    // there. n-2's token is a v1 message left in the queue by the previous deploy: read as target = to.
+    // Prepare: n-1's first microbatch finds its log entries missing; n-1's second would go on from there.
     serveLog(LOG.slice(0, 3));
-    const v1 = JSON.stringify({ v: 1, stream: STREAM, nodeId: 'n-2', interval: INTERVAL, from: 0, to: 3, index: 0, count: 1, plannedAt: '2026-11-27T10:18:00.000Z' });
     serveNode({ nodeId: 'n-1' });
     serveNode({ nodeId: 'n-2', appliedSeq: 0 });
 
     // Act
-    const response = await apply(
-      sqsEvent([record('m-1', 'n-1', 0, 5), sqsRecord({ messageId: 'm-2', groupId: 'n-2', body: v1 }), record('m-3', 'n-1', 5, 10)]),
-    );
+    const response = await apply(sqsEvent([record('m-1', 'n-1', 0, 5), record('m-2', 'n-2', 0, 3), record('m-3', 'n-1', 5, 10)]));
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-1' }, { itemIdentifier: 'm-3' }] });

@@ -2,10 +2,11 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GENESIS_CHAIN, nextChain } from '#shared/domain/chain.ts';
 import { IdempotencyConflictError, ValidationError } from '#shared/domain/errors.ts';
 import type { IngestRequest } from '#shared/domain/schemas.ts';
+import { METRIC } from '#shared/metrics.ts';
 import type { NewUpdate } from '#shared/domain/types.ts';
 import type { AppendResult } from '#shared/usecases/append-updates.ts';
 import { dynamoItemBytes, FakeIngestTables, MAX_ACTIONS, MAX_TRANSACTION_BYTES } from '#test/support/fake-ingest-tables.ts';
@@ -106,7 +107,7 @@ describe('ingest handler', () => {
     for (const item of transaction?.TransactItems?.slice(1) ?? []) {
       expect(item.Put).toMatchObject({ TableName: TABLES.log, ConditionExpression: 'attribute_not_exists(#seq)' });
     }
-    expect(result).toEqual({ updates: 3, seqRanges: [{ firstSeq: 42, lastSeq: 44 }], head: 44, transactions: 1, retries: 0 });
+    expect(result).toEqual({ updates: 3, appended: 3, replayed: 0, seqRanges: [{ firstSeq: 42, lastSeq: 44 }], head: 44, transactions: 1, retries: 0 });
   });
 
   it.each([
@@ -147,7 +148,7 @@ describe('ingest handler', () => {
     const [, retry] = transactions();
     expect(retry?.TransactItems?.[0]?.Update?.ExpressionAttributeValues).toMatchObject({ ':expected': 45, ':head': 48 });
     expectChained(putItems(retry), 45, theirs.at(-1)?.chain ?? '', UPDATES);
-    expect(result).toEqual({ updates: 3, seqRanges: [{ firstSeq: 46, lastSeq: 48 }], head: 48, transactions: 1, retries: 1 });
+    expect(result).toEqual({ updates: 3, appended: 3, replayed: 0, seqRanges: [{ firstSeq: 46, lastSeq: 48 }], head: 48, transactions: 1, retries: 1 });
   });
 
   it('splits 150 updates into two transactions of 99 and 51 whose chain runs on unbroken', async () => {
@@ -171,7 +172,7 @@ describe('ingest handler', () => {
     const middle = expectChained(putItems(first), 0, GENESIS_CHAIN, updates.slice(0, 99));
     const last = expectChained(putItems(second), 99, middle, updates.slice(99));
     expect(tables.head).toEqual({ head: 150, headChain: last });
-    expect(result).toEqual({ updates: 150, seqRanges: [{ firstSeq: 1, lastSeq: 99 }, { firstSeq: 100, lastSeq: 150 }], head: 150, transactions: 2, retries: 0 });
+    expect(result).toEqual({ updates: 150, appended: 150, replayed: 0, seqRanges: [{ firstSeq: 1, lastSeq: 99 }, { firstSeq: 100, lastSeq: 150 }], head: 150, transactions: 2, retries: 0 });
   });
 
   it('splits 13 updates of 340 KiB into transactions DynamoDB accepts, each under 4 MiB', async () => {
@@ -250,7 +251,7 @@ describe('ingest handler', () => {
       expect(Number(markers[0]?.expiresAt) - before).toBeGreaterThanOrEqual(24 * 3600);
       expect(Number(markers[0]?.expiresAt) - before).toBeLessThanOrEqual(24 * 3600 + 5);
       expect(markers[1]?.expiresAt).toBe(markers[0]?.expiresAt);
-      expect(result).toEqual({ updates: 150, seqRanges: [{ firstSeq: 42, lastSeq: 139 }, { firstSeq: 140, lastSeq: 191 }], head: 191, transactions: 2, retries: 0 });
+      expect(result).toEqual({ updates: 150, appended: 150, replayed: 0, seqRanges: [{ firstSeq: 42, lastSeq: 139 }, { firstSeq: 140, lastSeq: 191 }], head: 191, transactions: 2, retries: 0 });
     });
 
     it('resumes a retry after a partial failure: appends only the chunks that did not commit, each update once', async () => {
@@ -271,6 +272,8 @@ describe('ingest handler', () => {
       expect(tables.markersOf(REQUEST_ID).map((marker) => marker.chunk)).toEqual([0, 1, 2]);
       expect(result).toEqual({
         updates: 250,
+        appended: 152,
+        replayed: 98,
         seqRanges: [
           { firstSeq: 42, lastSeq: 139 },
           { firstSeq: 140, lastSeq: 237 },
@@ -282,7 +285,7 @@ describe('ingest handler', () => {
       });
     });
 
-    it('returns the same result for a request whose chunks are all committed, without appending or reading the head', async () => {
+    it('returns the same seqs for a request whose chunks are all committed, counted as replayed, without appending or reading the head', async () => {
       // Prepare
       const first = await ingest({ updates: puts(150), idempotencyKey: KEY });
       doc.resetHistory();
@@ -291,11 +294,45 @@ describe('ingest handler', () => {
       const again = await ingest({ updates: puts(150), idempotencyKey: KEY });
 
       // Assess
-      expect(again).toEqual(first);
+      expect(again).toEqual({ ...first, appended: 0, replayed: 150 });
       expect(doc).toHaveReceivedCommandTimes(QueryCommand, 1);
       expect(doc).toHaveReceivedCommandTimes(GetCommand, 0);
       expect(doc).toHaveReceivedCommandTimes(TransactWriteCommand, 0);
       expect(tables.log()).toHaveLength(150);
+    });
+
+    it('emits a first call’s updates as UpdatesIngested, none as UpdatesReplayed', async () => {
+      // Prepare
+      const { metrics } = await import('#shared/observability.ts');
+      const emitted = vi.spyOn(metrics, 'addMetric');
+
+      // Act
+      await ingest({ updates: puts(150), idempotencyKey: KEY });
+
+      // Assess
+      expect(emitted).toHaveBeenCalledWith(METRIC.UpdatesIngested, 'Count', 150);
+      expect(emitted).toHaveBeenCalledWith(METRIC.UpdatesReplayed, 'Count', 0);
+      emitted.mockRestore();
+    });
+
+    it('emits as UpdatesIngested only what each call appended, and as UpdatesReplayed what it found committed', async () => {
+      // Prepare: the first attempt commits its first chunk of 98, then its second transaction fails.
+      const { metrics } = await import('#shared/observability.ts');
+      const emitted = vi.spyOn(metrics, 'addMetric');
+      const updates = puts(250);
+      failTransaction(2);
+      await expect(ingest({ updates, idempotencyKey: KEY })).rejects.toThrow('sufficient capacity');
+      doc.on(TransactWriteCommand).callsFake((input: TransactWriteCommandInput) => tables.transact(input));
+
+      // Act: the retry resumes, then a repeat of the same request finds everything committed.
+      await ingest({ updates, idempotencyKey: KEY });
+      await ingest({ updates, idempotencyKey: KEY });
+
+      // Assess: one value per call that completed, in call order.
+      const counted = (name: string): unknown[] => emitted.mock.calls.filter(([metric]) => metric === name).map(([, , value]) => value);
+      expect(counted(METRIC.UpdatesIngested)).toEqual([152, 0]);
+      expect(counted(METRIC.UpdatesReplayed)).toEqual([98, 250]);
+      emitted.mockRestore();
     });
 
     it('rejects the same key with other updates with IdempotencyConflictError, appending nothing', async () => {
@@ -313,14 +350,16 @@ describe('ingest handler', () => {
       expect(tables.log()).toHaveLength(3);
     });
 
-    it('lets two deliveries of one request run at once: each chunk commits once, and both return the same result', async () => {
+    it('lets two deliveries of one request run at once: each chunk commits once, both return the same seqs, and each update is appended by one of them', async () => {
       // Act
       const [one, other] = await Promise.all([ingest({ updates: puts(250), idempotencyKey: KEY }), ingest({ updates: puts(250), idempotencyKey: KEY })]);
 
       // Assess: the loser of each chunk's race found the winner's marker and moved on.
       expect(tables.committed).toHaveLength(3);
       expect(tables.log().map((item) => item.key)).toEqual(puts(250).map((update) => update.key));
-      expect(other).toEqual(one);
+      expect({ ...other, appended: 0, replayed: 0 }).toEqual({ ...one, appended: 0, replayed: 0 });
+      expect(one.appended + other.appended).toBe(250);
+      expect([one.appended + one.replayed, other.appended + other.replayed]).toEqual([250, 250]);
       expect(doc.commandCalls(QueryCommand).length).toBeGreaterThan(2);
     });
   });

@@ -167,13 +167,21 @@ describe('the ingest model', () => {
         await expect(conflicting).rejects.toThrow(IdempotencyConflictError);
 
         // Each request's updates sit, in its order, in the seqs its result names, and every answer
-        // to it — the first, its duplicate's, the late retry's — is the same.
+        // to it — the first, its duplicate's, the late retry's — is the same but for what that call
+        // appended itself: no update is counted as appended by two calls, and the late retry
+        // replays them all.
         const seqsTaken = new Set<number>();
+        const seqsOf = (result: AppendResult): AppendResult => ({ ...result, appended: 0, replayed: 0 });
         for (const [index, updates] of requests.entries()) {
-          const results = [...completed.filter((copy) => copy.index === index).map((copy) => copy.result), late[index]];
+          const lateResult = late[index];
+          if (lateResult === undefined) throw new Error(`request ${index} has no late result`);
+          const results = [...completed.filter((copy) => copy.index === index).map((copy) => copy.result), lateResult];
           const [first] = results;
           if (first === undefined) throw new Error(`request ${index} has no result`);
-          for (const result of results) expect(result).toEqual(first);
+          for (const result of results) expect(seqsOf(result)).toEqual(seqsOf(first));
+          for (const result of results) expect(result.appended + result.replayed).toBe(updates.length);
+          expect(results.reduce((sum, result) => sum + result.appended, 0)).toBeLessThanOrEqual(updates.length);
+          expect(lateResult).toMatchObject({ appended: 0, replayed: updates.length });
           const seqs = first.seqRanges.flatMap(({ firstSeq, lastSeq }) => Array.from({ length: lastSeq - firstSeq + 1 }, (_, offset) => firstSeq + offset));
           expect(seqs.map((seq) => asUpdate(entries[seq - 1] as NewUpdate))).toEqual(JSON.parse(JSON.stringify(updates)) as JsonValue);
           for (const seq of seqs) {

@@ -13,7 +13,7 @@ import type { DynamoDBDocumentClient, UpdateCommandInput } from '@aws-sdk/lib-dy
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { TallyState } from '#shared/domain/convergence.ts';
 import type { CheckHeader, CheckOutcome, CheckProgress, CheckStore } from '#shared/domain/ports.ts';
-import { MalformedItemError } from '../errors.ts';
+import { answered, MalformedItemError } from '../errors.ts';
 import { ItemReader, isConditionFailed, queryAll, type StoredItem } from './items.ts';
 
 const headerKey = (stream: string, interval: number): { stream: string; interval: number } => ({ stream: `${stream}#check`, interval });
@@ -58,22 +58,26 @@ export class DynamoCheckStore implements CheckStore {
   }
 
   async getCheckHeader(stream: string, interval: number): Promise<{ header: CheckHeader; progress: CheckProgress } | undefined> {
-    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: headerKey(stream, interval), ConsistentRead: true }));
+    const { Item } = answered(await this.doc.send(new GetCommand({ TableName: this.tableName, Key: headerKey(stream, interval), ConsistentRead: true })), 'GetItem', this.tableName);
     return Item === undefined ? undefined : this.read(stream, Item);
   }
 
   async latestTick(stream: string): Promise<number | undefined> {
-    const { Items } = await this.doc.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: '#stream = :stream',
-        ProjectionExpression: '#interval',
-        ExpressionAttributeNames: { '#stream': 'stream', '#interval': 'interval' },
-        ExpressionAttributeValues: { ':stream': headerKey(stream, 0).stream },
-        ScanIndexForward: false,
-        Limit: 1,
-        ConsistentRead: true,
-      }),
+    const { Items } = answered(
+      await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#stream = :stream',
+          ProjectionExpression: '#interval',
+          ExpressionAttributeNames: { '#stream': 'stream', '#interval': 'interval' },
+          ExpressionAttributeValues: { ':stream': headerKey(stream, 0).stream },
+          ScanIndexForward: false,
+          Limit: 1,
+          ConsistentRead: true,
+        }),
+      ),
+      'Query',
+      this.tableName,
     );
     const stored = Items?.[0];
     return stored === undefined ? undefined : new ItemReader(this.tableName, stored).number('interval');
@@ -97,17 +101,21 @@ export class DynamoCheckStore implements CheckStore {
 
   async reportCheckShard(stream: string, interval: number, shard: number, expired: boolean): Promise<{ counted: boolean; progress: CheckProgress }> {
     try {
-      const { Attributes } = await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: headerKey(stream, interval),
-          UpdateExpression: expired ? 'ADD #expiredShards :shardSet' : 'ADD #reportedShards :shardSet',
-          ConditionExpression:
-            'attribute_exists(#interval) AND (attribute_not_exists(#reportedShards) OR NOT contains(#reportedShards, :shard)) AND (attribute_not_exists(#expiredShards) OR NOT contains(#expiredShards, :shard))',
-          ExpressionAttributeNames: { '#interval': 'interval', '#reportedShards': 'reportedShards', '#expiredShards': 'expiredShards' },
-          ExpressionAttributeValues: { ':shard': shard, ':shardSet': new Set([shard]) },
-          ReturnValues: 'ALL_NEW',
-        }),
+      const { Attributes } = answered(
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: headerKey(stream, interval),
+            UpdateExpression: expired ? 'ADD #expiredShards :shardSet' : 'ADD #reportedShards :shardSet',
+            ConditionExpression:
+              'attribute_exists(#interval) AND (attribute_not_exists(#reportedShards) OR NOT contains(#reportedShards, :shard)) AND (attribute_not_exists(#expiredShards) OR NOT contains(#expiredShards, :shard))',
+            ExpressionAttributeNames: { '#interval': 'interval', '#reportedShards': 'reportedShards', '#expiredShards': 'expiredShards' },
+            ExpressionAttributeValues: { ':shard': shard, ':shardSet': new Set([shard]) },
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+        'UpdateItem',
+        this.tableName,
       );
       if (Attributes === undefined) throw new MalformedItemError(this.tableName, 'interval', `${interval}: the check header returned no attributes`);
       return { counted: true, progress: this.read(stream, Attributes).progress };

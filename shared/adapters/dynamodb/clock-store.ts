@@ -8,7 +8,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { ClockEpoch, IntervalClock } from '#shared/domain/interval-clock.ts';
 import type { IntervalClockStore, StoredClock } from '#shared/domain/ports.ts';
-import { MalformedItemError } from '../errors.ts';
+import { answered, MalformedItemError } from '../errors.ts';
 import { ItemReader, isConditionFailed } from './items.ts';
 
 const clockKey = (stream: string): { stream: string; interval: number } => ({ stream: `${stream}#clock`, interval: 0 });
@@ -21,7 +21,7 @@ export class DynamoClockStore implements IntervalClockStore {
   ) {}
 
   async readClock(stream: string): Promise<StoredClock | undefined> {
-    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: clockKey(stream), ConsistentRead: true }));
+    const { Item } = answered(await this.doc.send(new GetCommand({ TableName: this.tableName, Key: clockKey(stream), ConsistentRead: true })), 'GetItem', this.tableName);
     if (Item === undefined) return undefined;
     const item = new ItemReader(this.tableName, Item);
     const epochs = item.list(

@@ -6,7 +6,7 @@ import type { DynamoDBDocumentClient, UpdateCommandInput } from '@aws-sdk/lib-dy
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ConvergenceStore } from '#shared/domain/ports.ts';
 import { EXPIRY_REASONS, NO_PLAN_TOTALS, type ConvergenceRecord, type ExpiryReason, type IntervalStatus, type IntervalVerdict, type Judgement, type LaggingNode, type PlanHeader, type PlanTotals, type UnderProvisionedNode } from '#shared/domain/types.ts';
-import { MalformedItemError } from '../errors.ts';
+import { answered, MalformedItemError } from '../errors.ts';
 import type { StoredItem } from './items.ts';
 import { ItemReader, isConditionFailed, queryAll, withoutUndefined } from './items.ts';
 
@@ -89,8 +89,12 @@ export class DynamoConvergenceStore implements ConvergenceStore {
       if (!isConditionFailed(error)) throw error;
     }
     // An earlier run of this interval wrote it: plan against that head.
-    const { Item } = await this.doc.send(
-      new GetCommand({ TableName: this.tableName, Key: { stream: header.stream, interval: header.interval }, ConsistentRead: true }),
+    const { Item } = answered(
+      await this.doc.send(
+        new GetCommand({ TableName: this.tableName, Key: { stream: header.stream, interval: header.interval }, ConsistentRead: true }),
+      ),
+      'GetItem',
+      this.tableName,
     );
     if (Item === undefined) throw new MalformedItemError(this.tableName, 'interval', `${header.interval}: the plan header exists but cannot be read back`);
     return { written: false, header: toPlanHeader(new ItemReader(this.tableName, Item)) };
@@ -98,17 +102,21 @@ export class DynamoConvergenceStore implements ConvergenceStore {
 
   async latestPlanHeader(stream: string, before: number): Promise<(PlanHeader & Partial<PlanTotals>) | undefined> {
     const names = Object.fromEntries([...HEADER_ATTRIBUTES, ...Object.values(TOTAL_ATTRIBUTES)].map((name) => [`#${name}`, name]));
-    const { Items } = await this.doc.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: '#stream = :stream AND #interval < :before',
-        ProjectionExpression: Object.keys(names).join(', '),
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: { ':stream': stream, ':before': before },
-        ScanIndexForward: false,
-        Limit: 1,
-        ConsistentRead: true,
-      }),
+    const { Items } = answered(
+      await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#stream = :stream AND #interval < :before',
+          ProjectionExpression: Object.keys(names).join(', '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ':stream': stream, ':before': before },
+          ScanIndexForward: false,
+          Limit: 1,
+          ConsistentRead: true,
+        }),
+      ),
+      'Query',
+      this.tableName,
     );
     const stored = Items?.[0];
     if (stored === undefined) return undefined;
@@ -145,17 +153,21 @@ export class DynamoConvergenceStore implements ConvergenceStore {
     let startKey: Record<string, unknown> | undefined;
     // Limit caps the items read per page; a page can also end at 1 MB, so page until enough.
     while (records.length < limit) {
-      const page = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: '#stream = :stream AND #interval <= :upTo',
-          ExpressionAttributeNames: { '#stream': 'stream', '#interval': 'interval' },
-          ExpressionAttributeValues: { ':stream': stream, ':upTo': upTo },
-          ScanIndexForward: false,
-          Limit: limit - records.length,
-          ConsistentRead: true,
-          ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
-        }),
+      const page = answered(
+        await this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: '#stream = :stream AND #interval <= :upTo',
+            ExpressionAttributeNames: { '#stream': 'stream', '#interval': 'interval' },
+            ExpressionAttributeValues: { ':stream': stream, ':upTo': upTo },
+            ScanIndexForward: false,
+            Limit: limit - records.length,
+            ConsistentRead: true,
+            ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
+          }),
+        ),
+        'Query',
+        this.tableName,
       );
       records.push(...(page.Items ?? []).map((item) => this.toRecord(item)));
       startKey = page.LastEvaluatedKey;
@@ -201,7 +213,7 @@ export class DynamoConvergenceStore implements ConvergenceStore {
   }
 
   async watermark(stream: string): Promise<number | undefined> {
-    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: watermarkKey(stream), ConsistentRead: true }));
+    const { Item } = answered(await this.doc.send(new GetCommand({ TableName: this.tableName, Key: watermarkKey(stream), ConsistentRead: true })), 'GetItem', this.tableName);
     return Item === undefined ? undefined : new ItemReader(this.tableName, Item).number('closedThrough');
   }
 

@@ -7,7 +7,7 @@ import type { DynamoDBDocumentClient, QueryCommandInput, ScanCommandInput } from
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { JsonValue } from '#shared/domain/types.ts';
-import { MalformedItemError } from '../errors.ts';
+import { answered, MalformedItemError } from '../errors.ts';
 
 /** An item as the document client returns it. */
 export type StoredItem = Readonly<Record<string, unknown>>;
@@ -159,7 +159,7 @@ export async function queryAll(doc: DynamoDBDocumentClient, input: QueryCommandI
   const items: StoredItem[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
-    const page = await doc.send(new QueryCommand(startKey === undefined ? input : { ...input, ExclusiveStartKey: startKey }));
+    const page = answered(await doc.send(new QueryCommand(startKey === undefined ? input : { ...input, ExclusiveStartKey: startKey })), 'Query', String(input.TableName));
     items.push(...(page.Items ?? []));
     startKey = page.LastEvaluatedKey;
   } while (startKey !== undefined);
@@ -173,7 +173,7 @@ export async function queryAll(doc: DynamoDBDocumentClient, input: QueryCommandI
 export async function* queryPages(doc: DynamoDBDocumentClient, input: QueryCommandInput): AsyncGenerator<StoredItem[], void, undefined> {
   let startKey: Record<string, unknown> | undefined;
   do {
-    const page = await doc.send(new QueryCommand(startKey === undefined ? input : { ...input, ExclusiveStartKey: startKey }));
+    const page = answered(await doc.send(new QueryCommand(startKey === undefined ? input : { ...input, ExclusiveStartKey: startKey })), 'Query', String(input.TableName));
     yield page.Items ?? [];
     startKey = page.LastEvaluatedKey;
   } while (startKey !== undefined);
@@ -192,7 +192,7 @@ export interface ScanPage {
 export async function* scanPages(doc: DynamoDBDocumentClient, input: ScanCommandInput): AsyncGenerator<ScanPage, void, undefined> {
   let startKey: Record<string, unknown> | undefined;
   do {
-    const page = await doc.send(new ScanCommand(startKey === undefined ? input : { ...input, ExclusiveStartKey: startKey }));
+    const page = answered(await doc.send(new ScanCommand(startKey === undefined ? input : { ...input, ExclusiveStartKey: startKey })), 'Scan', String(input.TableName));
     const items = page.Items ?? [];
     yield { items, scanned: page.ScannedCount ?? items.length };
     startKey = page.LastEvaluatedKey;

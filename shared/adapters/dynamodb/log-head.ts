@@ -7,6 +7,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { GENESIS_CHAIN } from '#shared/domain/chain.ts';
 import type { LogReader } from '#shared/domain/ports.ts';
 import type { LogHead } from '#shared/domain/types.ts';
+import { answered } from '../errors.ts';
 import { ItemReader } from './items.ts';
 
 /** The sequence number of the head item; entries start at 1. */
@@ -21,7 +22,7 @@ export class DynamoLogHead implements Pick<LogReader, 'readHead'> {
 
   /** The head, consistently read; an empty stream's head is 0 on the genesis chain. */
   async readHead(stream: string): Promise<LogHead> {
-    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { stream, seq: HEAD_SEQ }, ConsistentRead: true }));
+    const { Item } = answered(await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { stream, seq: HEAD_SEQ }, ConsistentRead: true })), 'GetItem', this.tableName);
     if (Item === undefined) return { head: 0, headChain: GENESIS_CHAIN };
     const item = new ItemReader(this.tableName, Item);
     const updatedAt = item.optionalString('updatedAt');

@@ -17,7 +17,7 @@ import type { ChainLink, LogEntry, LogHead } from '#shared/domain/types.ts';
 import type { Sleep } from '../backoff.ts';
 import { fullJitterDelay, realSleep } from '../backoff.ts';
 import { chunk, requirePositiveInteger } from '../batching.ts';
-import { UnprocessedKeysError } from '../errors.ts';
+import { answered, UnprocessedKeysError } from '../errors.ts';
 import type { StoredItem } from './items.ts';
 import { ItemReader, queryAll } from './items.ts';
 import { DynamoLogHead, HEAD_SEQ } from './log-head.ts';
@@ -206,8 +206,12 @@ export class DynamoLogStore implements LogReader, LogWriter, IngestRequestReader
     let pending = keys;
     let stalled = 0;
     for (;;) {
-      const response = await this.doc.send(
-        new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: [...pending], ConsistentRead: true, ...CHAIN_PROJECTION } } }),
+      const response = answered(
+        await this.doc.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: [...pending], ConsistentRead: true, ...CHAIN_PROJECTION } } }),
+        ),
+        'BatchGetItem',
+        this.tableName,
       );
       items.push(...(response.Responses?.[this.tableName] ?? []));
       const unprocessed = response.UnprocessedKeys?.[this.tableName]?.Keys ?? [];

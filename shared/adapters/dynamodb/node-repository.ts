@@ -8,7 +8,7 @@ import { readNodeItem, type RejectedNode } from '#shared/domain/node.ts';
 import type { NodePage, NodeRegistration, NodeRepository } from '#shared/domain/ports.ts';
 import type { AppliedCursor, NodeState, NodeStatus, PlanClaim } from '#shared/domain/types.ts';
 import { requirePositiveInteger } from '../batching.ts';
-import { MalformedItemError } from '../errors.ts';
+import { answered, MalformedItemError } from '../errors.ts';
 import { mergeAsync } from '../merge.ts';
 import type { ScanPage } from './items.ts';
 import { isConditionFailed, scanPages } from './items.ts';
@@ -81,7 +81,7 @@ export class DynamoNodeRepository implements NodeRepository {
   }
 
   async get(nodeId: string): Promise<NodeState | undefined> {
-    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { nodeId }, ConsistentRead: true }));
+    const { Item } = answered(await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { nodeId }, ConsistentRead: true })), 'GetItem', this.tableName);
     if (Item === undefined) return undefined;
     const read = readNodeItem(Item);
     if ('rejected' in read) throw new MalformedItemError(this.tableName, read.rejected.attribute, `${read.rejected.problem} in the item of node ${nodeId}`);

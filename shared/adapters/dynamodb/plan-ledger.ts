@@ -12,7 +12,7 @@ import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { PlanLedger } from '#shared/domain/ports.ts';
 import { decodeEntries, encodeEntries, type PlanEntry, type SegmentPlan } from '#shared/domain/segment-plan.ts';
 import { NO_PLAN_TOTALS, type PlanTotals } from '#shared/domain/types.ts';
-import { MalformedItemError } from '../errors.ts';
+import { answered, MalformedItemError } from '../errors.ts';
 import { ItemReader, isConditionFailed } from './items.ts';
 
 /**
@@ -37,16 +37,20 @@ export class DynamoPlanLedger implements PlanLedger {
   ) {}
 
   async latest(stream: string, segments: number, segment: number, upTo: number): Promise<SegmentPlan | undefined> {
-    const { Items } = await this.doc.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: '#segment = :segment AND #interval <= :upTo',
-        ExpressionAttributeNames: { '#segment': 'segment', '#interval': 'interval' },
-        ExpressionAttributeValues: { ':segment': segmentKey(stream, segments, segment), ':upTo': upTo },
-        ScanIndexForward: false,
-        Limit: 1,
-        ConsistentRead: true,
-      }),
+    const { Items } = answered(
+      await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#segment = :segment AND #interval <= :upTo',
+          ExpressionAttributeNames: { '#segment': 'segment', '#interval': 'interval' },
+          ExpressionAttributeValues: { ':segment': segmentKey(stream, segments, segment), ':upTo': upTo },
+          ScanIndexForward: false,
+          Limit: 1,
+          ConsistentRead: true,
+        }),
+      ),
+      'Query',
+      this.tableName,
     );
     const stored = Items?.[0];
     if (stored === undefined) return undefined;

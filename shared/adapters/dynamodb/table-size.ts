@@ -5,7 +5,7 @@
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { NodeRepository } from '#shared/domain/ports.ts';
-import { MalformedItemError } from '../errors.ts';
+import { answered, MissingResponseError } from '../errors.ts';
 
 export interface DynamoTableSizeOptions {
   /** How long a table's item count is trusted before it is read again (default 10 minutes; DynamoDB refreshes it about every six hours). */
@@ -31,8 +31,8 @@ export class DynamoTableSize implements Pick<NodeRepository, 'fleetSize'> {
   /** The table's item count (refreshed by DynamoDB about every six hours; cached for `itemCountTtlMs`). */
   async fleetSize(): Promise<number> {
     if (this.itemCount === undefined || this.now() - this.itemCount.readAt > this.itemCountTtlMs) {
-      const { Table } = await this.doc.send(new DescribeTableCommand({ TableName: this.tableName }));
-      if (Table === undefined) throw new MalformedItemError(this.tableName, 'Table', 'DescribeTable returned no table description');
+      const { Table } = answered(await this.doc.send(new DescribeTableCommand({ TableName: this.tableName })), 'DescribeTable', this.tableName);
+      if (Table === undefined) throw new MissingResponseError('DescribeTable', this.tableName, 'Table');
       this.itemCount = { value: Table.ItemCount ?? 0, readAt: this.now() };
     }
     return this.itemCount.value;

@@ -10,6 +10,7 @@ import pLimit from 'p-limit';
 import type { Sleep } from '../backoff.ts';
 import { fullJitterDelay, realSleep } from '../backoff.ts';
 import { chunk, requirePositiveInteger } from '../batching.ts';
+import { answered } from '../errors.ts';
 
 /** SendMessageBatch takes at most 10 entries. */
 const ENTRIES_PER_CALL = 10;
@@ -91,8 +92,12 @@ export class SqsBatchSender<T> {
   /** One SendMessageBatch call; a call that throws fails every entry it carried. */
   private async attempt(messages: readonly Message<T>[]): Promise<{ message: Message<T>; refusal: RefusedItem<T> }[]> {
     try {
-      const response = await this.sqs.send(
-        new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: messages.map(({ entry }, index) => ({ Id: String(index), ...entry })) }),
+      const response = answered(
+        await this.sqs.send(
+          new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: messages.map(({ entry }, index) => ({ Id: String(index), ...entry })) }),
+        ),
+        'SendMessageBatch',
+        this.queueUrl,
       );
       return (response.Failed ?? []).flatMap((entry) => {
         const message = messages[Number(entry.Id)];
