@@ -59,7 +59,7 @@ export default tseslint.config(
     rules: { 'no-console': 'error' },
   },
   {
-    files: ['eslint.config.js', 'local/microbatch/bin.js'],
+    files: ['eslint.config.js', 'cli/bin.js'],
     extends: [tseslint.configs.disableTypeChecked],
   },
 );
