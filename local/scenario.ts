@@ -6,9 +6,9 @@
 import { DEFAULT_SETTINGS } from '#shared/domain/config.ts';
 import { MAX_UPDATES_PER_REQUEST } from '#shared/domain/schemas.ts';
 import type { NewUpdate } from '#shared/domain/types.ts';
+import { CONVERGENCE_SLACK_INTERVALS, theoreticalMinInterval } from './bounds.ts';
 import type { FaultSettings } from './faults.ts';
 import { below, streamOf, type Random } from './random.ts';
-import { CONVERGENCE_SLACK_INTERVALS, theoreticalMinInterval } from './summary.ts';
 
 /** `--scenario`: the default run, or the original write-up's example. */
 export const SCENARIOS = ['default', 'seed'] as const;

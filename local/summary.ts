@@ -1,11 +1,12 @@
 /**
  * What a local run reports: the shape of `out/summary.json`, of `--json` output, and the input of
- * the HTML report; the bounds a run is judged by (theoretical minimum, recovery bound); and
- * `summarize`, which turns what a run recorded into that shape. Pure types and pure arithmetic,
- * shared by the runtime, the report and the tests.
+ * the HTML report; when a run's faults stop and its fleet's recovery bound (each node's bound is
+ * `bounds.ts` arithmetic); and `summarize`, which turns what a run recorded into that shape. Pure
+ * types and pure arithmetic, shared by the runtime, the report and the tests.
  */
-import { DEFAULT_SETTINGS, validateRate, type SyncSettings } from '#shared/domain/config.ts';
+import { DEFAULT_SETTINGS, type SyncSettings } from '#shared/domain/config.ts';
 import { microbatchCount, sharePerInterval } from '#shared/domain/formula.ts';
+import { CONVERGENCE_SLACK_INTERVALS, nodeRecoveryBound, theoreticalMinInterval } from './bounds.ts';
 import { formatFaults, perFaultKind, type FaultKind } from './faults.ts';
 import type { Scenario, ScenarioOptions } from './scenario.ts';
 
@@ -134,27 +135,6 @@ export function totalFaults(samples: readonly Pick<IntervalSample, 'faults'>[]):
   return perFaultKind(({ kind }) => samples.reduce((sum, sample) => sum + sample.faults[kind], 0));
 }
 
-/**
- * The earliest 1-based interval by which a node of `rate` could hold `heads.at(-1)`, taking at most
- * ceil(r·t) per interval, where `heads[j]` is the head after interval j+1's ingest (planning sees it).
- */
-export function theoreticalMinInterval(heads: readonly number[], rate: number, intervalSeconds: number): number {
-  if (heads.length === 0) return 0;
-  // A rate must be positive (validateRate): a node of rate 0 could never converge.
-  const share = sharePerInterval(validateRate(rate), intervalSeconds);
-  const finalHead = heads.at(-1) ?? 0;
-  let applied = 0;
-  for (const [index, head] of heads.entries()) {
-    applied = Math.min(head, applied + share);
-    if (applied >= finalHead) return index + 1;
-  }
-  // Ingest stopped at the last head: keep applying a share per interval.
-  return heads.length + Math.ceil((finalHead - applied) / share);
-}
-
-/** Intervals beyond the theoretical minimum before a run that has not converged counts as failed. */
-export const CONVERGENCE_SLACK_INTERVALS = 2;
-
 /** What the applier did with the microbatches it was given, per node and per interval. */
 export interface Tally {
   microbatchesApplied: number;
@@ -168,17 +148,6 @@ export interface Tally {
 export function faultsStopAt(options: Pick<ScenarioOptions, 'faults' | 'faultsUntil'>): number | null {
   if (Object.values(options.faults).every((p) => p === 0)) return 1;
   return options.faultsUntil === undefined ? null : options.faultsUntil + 1;
-}
-
-/**
- * A node's recovery bound under ingest that never stops (DESIGN §5 step 3): from interval
- * F + staleAfterIntervals + ceil(deficit / (share − ingest)) + 1 on it is consistent at every
- * interval, F being the first interval after the faults. Infinite when its share does not exceed
- * the ingest: it cannot keep up.
- */
-export function nodeRecoveryBound(faultsStop: number, deficit: number, share: number, ingestPerInterval: number): number {
-  if (share <= ingestPerInterval) return Number.POSITIVE_INFINITY;
-  return faultsStop + DEFAULT_SETTINGS.staleAfterIntervals + Math.ceil(deficit / (share - ingestPerInterval)) + 1;
 }
 
 /** The largest node bound; null when faults never stop (or the deficits are not measured yet). */

@@ -99,6 +99,12 @@ describe.each(FUNCTION_NAMES)('the %s bundle', (name) => {
     expect(handlers).toEqual([handlerPath(name)]);
   });
 
+  it('holds only functions/, shared/ and packages: nothing of the command line, the local runtime, the stack, the tests or the benchmarks', () => {
+    const ours = bundledSources(name).filter((path) => !path.startsWith('node_modules/'));
+    expect(ours.length).toBeGreaterThan(0);
+    expect(ours.filter((path) => !/^(functions|shared)\//.test(path))).toEqual([]);
+  });
+
   it('bundles the AWS SDK and needs no require at run time', () => {
     const code = bundle(name);
     expect(code).not.toMatch(/from\s*["']@aws-sdk\//);

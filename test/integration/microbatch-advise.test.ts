@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.ts';
 import { validateSettings } from '#shared/domain/config.ts';
 import { registerNode } from '#shared/usecases/register-node.ts';
-import { localState, writeLocalState } from '#local/microbatch/deployment.ts';
+import { localState, writeLocalState } from '#cli/deployment.ts';
 import { microbatch } from '#test/support/microbatch-cli.ts';
 import { createResources } from '#local/resources.ts';
 import { emulatorClients, type EmulatorClients } from './support.ts';

@@ -5,8 +5,8 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeadLetter } from '#local/microbatch/dead-letters.ts';
-import { queueDepth } from '#local/microbatch/dead-letters.ts';
+import type { DeadLetter } from '#cli/dead-letters.ts';
+import { queueDepth } from '#cli/dead-letters.ts';
 import { localDeploymentFixture, type LocalDeploymentFixture } from './microbatch-local.ts';
 import { microbatch } from '#test/support/microbatch-cli.ts';
 import { emulatorClients } from './support.ts';

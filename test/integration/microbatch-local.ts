@@ -13,7 +13,7 @@ import { DynamoReplicaStore } from '#shared/adapters/dynamodb/replica-store.ts';
 import { validateSettings, type SyncSettings } from '#shared/domain/config.ts';
 import { listActive } from '#shared/domain/ports.ts';
 import { functionEnvironment, LambdaHost } from '#local/lambda-host.ts';
-import { localState, writeLocalState } from '#local/microbatch/deployment.ts';
+import { localState, writeLocalState } from '#cli/deployment.ts';
 import { createResources, type LocalResources } from '#local/resources.ts';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { LOCAL_REGION } from '#local/emulators.ts';

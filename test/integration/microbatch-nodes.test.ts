@@ -3,7 +3,7 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoLogStore } from '#shared/adapters/dynamodb/log-store.ts';
 import { appendUpdates } from '#shared/usecases/append-updates.ts';
-import type { NodeListing } from '#local/microbatch/nodes/node-admin.ts';
+import type { NodeListing } from '#cli/nodes/node-admin.ts';
 import { emulatorClients, type EmulatorClients } from './support.ts';
 import { localFixture, microbatch, type LocalFixture } from './microbatch-ops-support.ts';
 

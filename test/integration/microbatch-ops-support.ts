@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateSettings, type SyncSettings } from '#shared/domain/config.ts';
-import { localState, writeLocalState } from '#local/microbatch/deployment.ts';
+import { localState, writeLocalState } from '#cli/deployment.ts';
 import { createResources, type LocalResources } from '#local/resources.ts';
 import type { EmulatorClients } from './support.ts';
 

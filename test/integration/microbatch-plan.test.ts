@@ -3,8 +3,8 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoLogStore } from '#shared/adapters/dynamodb/log-store.ts';
 import { appendUpdates } from '#shared/usecases/append-updates.ts';
-import type { DryRun } from '#local/microbatch/plan/dry-run.ts';
-import type { StatusReport } from '#local/microbatch/status/read-status.ts';
+import type { DryRun } from '#cli/plan/dry-run.ts';
+import type { StatusReport } from '#cli/status/read-status.ts';
 import { emulatorClients, type EmulatorClients } from './support.ts';
 import { localFixture, microbatch, type LocalFixture } from './microbatch-ops-support.ts';
 

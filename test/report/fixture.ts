@@ -4,9 +4,10 @@
  * theoretical bound agree with each other the way a real run's do.
  */
 import { microbatchCount, sharePerInterval } from '#shared/domain/formula.ts';
+import { theoreticalMinInterval } from '#local/bounds.ts';
 import { perFaultKind, type FaultKind } from '#local/faults.ts';
 import type { FaultCounts, IntervalSample, NodeSummary, RunSummary } from '#local/summary.ts';
-import { ingestContinues, noFaults, theoreticalMinInterval, totalFaults } from '#local/summary.ts';
+import { ingestContinues, noFaults, totalFaults } from '#local/summary.ts';
 import { seededRandom } from '#local/random.ts';
 
 export interface SyntheticRun {

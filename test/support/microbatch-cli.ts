@@ -4,7 +4,7 @@
  * its own, so it is reset after each call.
  */
 import { vi } from 'vitest';
-import { main } from '#local/microbatch/main.ts';
+import { main } from '#cli/main.ts';
 
 export interface CliOutcome {
   readonly code: number;

@@ -1,0 +1,89 @@
+/** `microbatch up`: the whole system locally, in real time, until Ctrl-C. */
+import { InvalidArgumentError, type Command } from 'commander';
+import { LOCAL_NODES_PER_SHARD } from '#local/scenario.ts';
+import { DEFAULT_LOCAL_STATE_FILE } from '../deployment.ts';
+import type { CommandContext, RegisterCommand } from '../program.ts';
+import { startUp, UP_DEFAULTS, upSettings, type UpIntervalStatus } from '../up/start-up.ts';
+
+function wholeNumber(text: string): number {
+  const value = text.trim() === '' ? Number.NaN : Number(text);
+  if (!Number.isInteger(value)) throw new InvalidArgumentError('must be a whole number');
+  return value;
+}
+
+/** One status line per tick. */
+export function statusLine(status: UpIntervalStatus): string {
+  const latest = status.latest === undefined ? 'not judged yet' : `interval ${status.latest.interval} ${status.latest.converged ? 'converged' : 'not converged'}`;
+  return (
+    `${status.scheduledTime}  interval ${status.interval}  head ${status.head}  consistent ${status.consistentNodes}/${status.activeNodes}  ` +
+    `max lag ${status.maxLagUpdates}  microbatches applied ${status.microbatchesApplied} (planned ${status.microbatchesPlanned}, shards ${status.shardsReported}/${status.shards})  ${latest}`
+  );
+}
+
+/** The first SIGINT or SIGTERM from now on (the default of exiting at once no longer applies); `dispose` stops listening. */
+function firstSignal(): { readonly received: Promise<NodeJS.Signals>; dispose(): void } {
+  let on: (signal: NodeJS.Signals) => void = () => undefined;
+  const dispose = (): void => {
+    process.off('SIGINT', on);
+    process.off('SIGTERM', on);
+  };
+  const received = new Promise<NodeJS.Signals>((resolve) => {
+    on = (signal) => {
+      dispose();
+      resolve(signal);
+    };
+  });
+  process.on('SIGINT', on);
+  process.on('SIGTERM', on);
+  return { received, dispose };
+}
+
+export const registerUp: RegisterCommand = (program: Command, context: CommandContext) => {
+  program
+    .command('up')
+    .description('run the whole system locally in real time (DynamoDB Local + the SQS emulator, the real handlers) until Ctrl-C; other commands reach it with --local')
+    .option('--interval <seconds>', `t: seconds between planner and checker ticks (default ${UP_DEFAULTS.intervalSeconds})`, wholeNumber)
+    .option('--batch-size <b>', `b: updates per microbatch (default ${UP_DEFAULTS.batchSize})`, wholeNumber)
+    .option('--nodes-per-shard <n>', `nodes one planner or checker shard takes (default ${LOCAL_NODES_PER_SHARD})`, wholeNumber)
+    .option('--shards <n>', 'a fixed number of planner and checker shards per interval (default: from --nodes-per-shard)', wholeNumber)
+    .addHelpText('after', `\nWrites the endpoints and resource names to the --local file (default ${DEFAULT_LOCAL_STATE_FILE}) and removes it on exit. Needs Java 17+ (exit 3 without it).`)
+    .action(async (options: { interval?: number; batchSize?: number; nodesPerShard?: number; shards?: number }) => {
+      const output = context.output();
+      const local = context.globals().local;
+      const stateFile = typeof local === 'string' ? local : DEFAULT_LOCAL_STATE_FILE;
+      const cut = { nodesPerShard: options.nodesPerShard, shards: options.shards };
+      upSettings({ intervalSeconds: options.interval, batchSize: options.batchSize, ...cut });
+      output.note('starting DynamoDB Local and the SQS emulator …');
+      // Listening from the start: a Ctrl-C while the emulators start still stops them cleanly.
+      const signal = firstSignal();
+      const run = await startUp({
+        ...(options.interval === undefined ? {} : { intervalSeconds: options.interval }),
+        ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+        ...(options.nodesPerShard === undefined ? {} : { nodesPerShard: options.nodesPerShard }),
+        ...(options.shards === undefined ? {} : { shards: options.shards }),
+        stateFile,
+        onInterval: (status) => {
+          process.stdout.write(output.json ? `${JSON.stringify(status)}\n` : `${statusLine(status)}\n`);
+        },
+        onError: (error) => {
+          output.note(`warning: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`, true);
+        },
+      }).catch((error: unknown) => {
+        signal.dispose();
+        throw error;
+      });
+      const { settings, endpoints, resources } = run.state;
+      output.note(
+        [
+          `up: t = ${settings.intervalSeconds} s, b = ${settings.batchSize}, stream ${settings.stream}, ${settings.shards > 0 ? `${settings.shards} shards` : `a shard per ${settings.nodesPerShard} nodes`}`,
+          `  DynamoDB ${endpoints.dynamodb}, SQS ${endpoints.sqs}; Nodes table ${resources.nodesTable}`,
+          `  state file ${run.stateFile}: in another terminal, \`npx microbatch --local nodes add n-1 --rate 5\`, \`npx microbatch --local status\``,
+          '  Ctrl-C stops it',
+        ].join('\n'),
+      );
+      const received = await signal.received;
+      output.note(`${received}: stopping (finishing the invocations in flight) …`);
+      await run.stop();
+      output.note(`stopped: emulators down, ${run.stateFile} removed`);
+    });
+};

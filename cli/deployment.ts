@@ -1,0 +1,225 @@
+/**
+ * Which Microbatch Sync the command line talks to: a deployed stack, found from its CloudFormation
+ * outputs (`--stack NAME`, the standard AWS credential chain and region), or a local one started by
+ * `microbatch up` (`--local`, through the state file `up` writes; `--state-file FILE` names
+ * another). Every command gets one {@link Deployment} and reaches tables, queues and functions only
+ * through it.
+ */
+import { CloudFormationClient, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { createDocumentClient } from '#shared/clients.ts';
+import type { SyncSettings } from '#shared/domain/config.ts';
+import type { FunctionName } from '#infra/definitions.ts';
+import { localDynamoClient, localSqsClient } from '#local/emulators.ts';
+import type { LocalResources } from '#local/resources.ts';
+import { UsageError } from '#local/errors.ts';
+
+/** Where `microbatch up` writes what `--local` reads. */
+export const DEFAULT_LOCAL_STATE_FILE = 'out/microbatch-local.json';
+
+/** The names of a deployment's resources: the stack's outputs, or the local run's. */
+export interface DeploymentResources {
+  readonly logTable: string;
+  readonly nodesTable: string;
+  readonly replicaTable: string;
+  readonly convergenceTable: string;
+  readonly ingestRequestsTable: string;
+  readonly plansTable: string;
+  readonly queueUrl: string;
+  readonly deadLetterQueueUrl: string;
+  readonly planTaskQueueUrl: string;
+  readonly checkTaskQueueUrl: string;
+  readonly failedTicksQueueUrl?: string;
+  /** Physical function names; a local deployment runs its handlers in process instead. */
+  readonly functions?: Readonly<Record<FunctionName, string>>;
+  readonly alarmTopicArn?: string;
+}
+
+/** What `microbatch up` writes and `--local` reads: endpoints, names and settings of a local run. */
+export interface LocalState {
+  readonly version: 1;
+  readonly pid: number;
+  readonly startedAt: string;
+  readonly endpoints: { readonly dynamodb: string; readonly sqs: string };
+  readonly resources: DeploymentResources;
+  readonly settings: Readonly<SyncSettings>;
+}
+
+export interface DeploymentClients {
+  readonly dynamodb: DynamoDBClient;
+  readonly document: DynamoDBDocumentClient;
+  readonly sqs: SQSClient;
+}
+
+export type DeploymentSource =
+  | { readonly kind: 'stack'; readonly stackName: string; readonly region: string | undefined }
+  | { readonly kind: 'local'; readonly file: string; readonly state: LocalState };
+
+export interface Deployment {
+  readonly source: DeploymentSource;
+  /** The log stream the functions serve (`stream` setting). */
+  readonly stream: string;
+  readonly resources: DeploymentResources;
+  readonly clients: DeploymentClients;
+  /**
+   * Invokes a function and returns its result: Lambda `Invoke` (RequestResponse) for a stack; for a
+   * local deployment the caller runs the handler in process (see `commands/`), so this throws.
+   */
+  invoke(name: FunctionName, payload: unknown): Promise<unknown>;
+}
+
+/** The stack outputs the command line needs, by output key. */
+const OUTPUTS = {
+  logTable: 'LogTableName',
+  nodesTable: 'NodesTableName',
+  replicaTable: 'ReplicaTableName',
+  convergenceTable: 'ConvergenceTableName',
+  ingestRequestsTable: 'IngestRequestsTableName',
+  plansTable: 'PlansTableName',
+  queueUrl: 'QueueUrl',
+  deadLetterQueueUrl: 'DeadLetterQueueUrl',
+  planTaskQueueUrl: 'PlanTaskQueueUrl',
+  checkTaskQueueUrl: 'CheckTaskQueueUrl',
+} as const satisfies Partial<Record<keyof DeploymentResources, string>>;
+const FUNCTION_OUTPUTS: Readonly<Record<FunctionName, string>> = {
+  planner: 'PlannerFunctionName',
+  plannerShard: 'PlannerShardFunctionName',
+  applier: 'ApplierFunctionName',
+  checker: 'CheckerFunctionName',
+  checkerShard: 'CheckerShardFunctionName',
+  ingest: 'IngestFunctionName',
+};
+
+/** Reads a stack's outputs into resource names; a missing output is named. */
+export function resourcesFromOutputs(stackName: string, outputs: Readonly<Record<string, string>>): DeploymentResources {
+  const required = (key: string): string => {
+    const value = outputs[key];
+    if (value === undefined || value === '') throw new UsageError(`stack ${stackName} has no output ${key}: is it a Microbatch Sync stack?`);
+    return value;
+  };
+  const names = Object.fromEntries(Object.entries(OUTPUTS).map(([field, key]) => [field, required(key)])) as Record<keyof typeof OUTPUTS, string>;
+  const functions = Object.fromEntries(Object.entries(FUNCTION_OUTPUTS).map(([name, key]) => [name, required(key)])) as Record<FunctionName, string>;
+  const failedTicksQueueUrl = outputs.FailedTicksQueueUrl;
+  const alarmTopicArn = outputs.AlarmTopicArn;
+  return {
+    ...names,
+    functions,
+    ...(failedTicksQueueUrl === undefined ? {} : { failedTicksQueueUrl }),
+    ...(alarmTopicArn === undefined ? {} : { alarmTopicArn }),
+  };
+}
+
+/** A deployed stack: its outputs through DescribeStacks. */
+export async function stackDeployment(
+  stackName: string,
+  options: { readonly region?: string; readonly cloudFormation?: CloudFormationClient; readonly lambda?: LambdaClient; readonly stream?: string } = {},
+): Promise<Deployment> {
+  const region = options.region;
+  const cloudFormation = options.cloudFormation ?? new CloudFormationClient(region === undefined ? {} : { region });
+  let stack: Stack | undefined;
+  try {
+    stack = (await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0];
+  } catch (error) {
+    if (error instanceof Error && error.name === 'ValidationError') throw new UsageError(`no stack named ${stackName}${region === undefined ? '' : ` in ${region}`}: ${error.message}`);
+    throw error;
+  }
+  if (stack === undefined) throw new UsageError(`no stack named ${stackName}`);
+  const outputs = Object.fromEntries((stack.Outputs ?? []).flatMap(({ OutputKey, OutputValue }) => (OutputKey && OutputValue ? [[OutputKey, OutputValue]] : [])));
+  const resources = resourcesFromOutputs(stackName, outputs);
+  // The standard credential chain and region (AWS_REGION, the profile), unless --region says otherwise.
+  const clientOptions = region === undefined ? {} : { region };
+  const dynamodb = new DynamoDBClient(clientOptions);
+  const lambda = options.lambda ?? new LambdaClient(clientOptions);
+  return {
+    source: { kind: 'stack', stackName, region },
+    stream: options.stream ?? 'main',
+    resources,
+    clients: { dynamodb, document: createDocumentClient({ client: dynamodb }), sqs: new SQSClient(clientOptions) },
+    async invoke(name, payload) {
+      const functionName = resources.functions?.[name];
+      if (functionName === undefined) throw new UsageError(`stack ${stackName} names no ${name} function`);
+      const answer = await lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: new TextEncoder().encode(JSON.stringify(payload)) }));
+      const text = answer.Payload === undefined ? 'null' : new TextDecoder().decode(answer.Payload);
+      if (answer.FunctionError !== undefined) throw new Error(`${name} failed (${answer.FunctionError}): ${text}`);
+      return JSON.parse(text) as unknown;
+    },
+  };
+}
+
+/** Reads the state file `microbatch up` wrote; says how to start one when there is none. */
+export function readLocalState(file: string = DEFAULT_LOCAL_STATE_FILE): LocalState {
+  const path = resolve(file);
+  if (!existsSync(path)) throw new UsageError(`no local Microbatch Sync at ${file}: start one with \`npx microbatch up\` (it writes ${DEFAULT_LOCAL_STATE_FILE})`);
+  const state = JSON.parse(readFileSync(path, 'utf8')) as Partial<LocalState> | null;
+  if (state?.version !== 1 || state.endpoints === undefined || state.resources === undefined || state.settings === undefined) {
+    throw new UsageError(`${file} is not a state file of this version of microbatch up`);
+  }
+  return state as LocalState;
+}
+
+/** A local deployment: the emulators and names `microbatch up` wrote down. */
+export function localDeployment(file: string = DEFAULT_LOCAL_STATE_FILE): Deployment {
+  const state = readLocalState(file);
+  const dynamodb = localDynamoClient(state.endpoints.dynamodb);
+  return {
+    source: { kind: 'local', file, state },
+    stream: state.settings.stream,
+    resources: state.resources,
+    clients: { dynamodb, document: createDocumentClient({ client: dynamodb }), sqs: localSqsClient(state.endpoints.sqs) },
+    invoke(name) {
+      return Promise.reject(new UsageError(`a local deployment runs the ${name} handler in process: use the command's local path`));
+    },
+  };
+}
+
+/** The deployment the global options name: exactly one of `--stack` and `--local`. */
+export async function resolveDeployment(options: { readonly stack?: string; readonly local?: string | boolean; readonly region?: string }): Promise<Deployment> {
+  if (options.stack !== undefined && options.local !== undefined) throw new UsageError('give --stack NAME or --local, not both');
+  if (options.stack !== undefined) return stackDeployment(options.stack, options.region === undefined ? {} : { region: options.region });
+  if (options.local !== undefined) return localDeployment(typeof options.local === 'string' ? options.local : DEFAULT_LOCAL_STATE_FILE);
+  throw new UsageError('say which deployment: --stack NAME (a deployed stack) or --local (one started by `microbatch up`)');
+}
+
+/**
+ * The state of a local deployment made of `resources` on the emulators at `endpoints` — what
+ * `microbatch up` writes, and what tests write to point `--local` at tables they created.
+ */
+export function localState(input: {
+  readonly endpoints: { readonly dynamodb: string; readonly sqs: string };
+  readonly resources: LocalResources;
+  readonly settings: Readonly<SyncSettings>;
+  readonly now?: Date;
+}): LocalState {
+  const { tables, queues } = input.resources;
+  return {
+    version: 1,
+    pid: process.pid,
+    startedAt: (input.now ?? new Date()).toISOString(),
+    endpoints: { dynamodb: input.endpoints.dynamodb, sqs: input.endpoints.sqs },
+    resources: {
+      logTable: tables.log,
+      nodesTable: tables.nodes,
+      replicaTable: tables.replica,
+      convergenceTable: tables.convergence,
+      ingestRequestsTable: tables.ingestRequests,
+      plansTable: tables.plans,
+      queueUrl: queues.microbatch.url,
+      deadLetterQueueUrl: queues.microbatchDeadLetter.url,
+      planTaskQueueUrl: queues.planTasks.url,
+      checkTaskQueueUrl: queues.checkTasks.url,
+      failedTicksQueueUrl: queues.failedTicks.url,
+    },
+    settings: input.settings,
+  };
+}
+
+/** Writes a local state file (its folder too) for `--local` to find. */
+export function writeLocalState(state: LocalState, file: string = DEFAULT_LOCAL_STATE_FILE): void {
+  mkdirSync(dirname(resolve(file)), { recursive: true });
+  writeFileSync(resolve(file), `${JSON.stringify(state, null, 2)}\n`);
+}

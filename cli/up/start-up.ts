@@ -1,0 +1,224 @@
+/**
+ * `microbatch up`: the whole system locally in real time. The emulators (started, or reused), one
+ * set of tables and queues, the state file `--local` reads; then every t seconds, on the interval
+ * boundary as EventBridge Scheduler fires `rate(t)`, the checker and the planner handlers on a
+ * Scheduler-shaped event, while the applier drains the FIFO queue continuously as Lambda's event
+ * source does. Nothing is simulated but the cloud around the handlers.
+ */
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.ts';
+import { DEFAULT_SETTINGS, validateSettings, type SyncSettings } from '#shared/domain/config.ts';
+import { ConfigError } from '#shared/domain/errors.ts';
+import { parseMicrobatch } from '#shared/domain/schemas.ts';
+import type { CheckOutcome } from '#shared/domain/ports.ts';
+import { CursorObserver } from '#local/cursor-observer.ts';
+import { LOCAL_REGION, localDocumentClient, localDynamoClient, localSqsClient, startEmulators, type EmulatorEndpoints } from '#local/emulators.ts';
+import { UsageError } from '#local/errors.ts';
+import { FifoEventSource } from '#local/event-source.ts';
+import { functionEnvironment, LambdaHost, type LogLevel } from '#local/lambda-host.ts';
+import { streamOf } from '#local/random.ts';
+import { createResources } from '#local/resources.ts';
+import { LOCAL_NODES_PER_SHARD } from '#local/scenario.ts';
+import { ShardedTicks } from '#local/sharded-ticks.ts';
+import type { Tally } from '#local/summary.ts';
+import { DEFAULT_LOCAL_STATE_FILE, localState, writeLocalState, type LocalState } from '../deployment.ts';
+
+/** `up`'s defaults: a 10-second interval to watch, microbatches of 100 (the local runtime's). */
+export const UP_DEFAULTS = { intervalSeconds: 10, batchSize: 100 } as const;
+
+export interface UpOptions extends UpSettingOptions {
+  /** Where to write the state file; default out/microbatch-local.json. */
+  readonly stateFile?: string;
+  /** Emulators already running (tests); else `up` starts its own and stops them on `stop()`. */
+  readonly endpoints?: EmulatorEndpoints;
+  /** Handler log level (Powertools); default SILENT. */
+  readonly logLevel?: LogLevel;
+  /** Told after each tick. */
+  readonly onInterval?: (status: UpIntervalStatus) => void;
+  /** Told about a tick or an applier invocation that failed; the schedule goes on, as in the cloud. */
+  readonly onError?: (error: unknown) => void;
+}
+
+/** What a status line says about one tick. */
+export interface UpIntervalStatus {
+  /** k = floor(scheduledTime / t). */
+  readonly interval: number;
+  readonly scheduledTime: string;
+  /** H_k, the head the planner planned against. */
+  readonly head: number;
+  readonly consistentNodes: number;
+  readonly activeNodes: number;
+  readonly maxLagUpdates: number;
+  /** Microbatches the applier applied since the previous tick. */
+  readonly microbatchesApplied: number;
+  readonly microbatchesPlanned: number;
+  /** Planner shards that planned their segments, of the shards the interval was cut into. */
+  readonly shardsReported: number;
+  readonly shards: number;
+  /** The checker's newest judged interval before k, if any. */
+  readonly latest?: CheckOutcome['latest'];
+}
+
+export interface UpRun {
+  readonly state: LocalState;
+  readonly stateFile: string;
+  /** Stops the timer, waits for the tick and the applier invocations in flight, stops the emulators it started, removes the state file. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** The settings `up` takes from its options. */
+export interface UpSettingOptions {
+  readonly intervalSeconds?: number | undefined;
+  readonly batchSize?: number | undefined;
+  /** Nodes per planner or checker shard (default: the local runtime's, LOCAL_NODES_PER_SHARD). */
+  readonly nodesPerShard?: number | undefined;
+  /** A fixed shard count (default: derived from the fleet). */
+  readonly shards?: number | undefined;
+}
+
+/** The option each setting comes from, for an error that names it. */
+const UP_OPTIONS: Readonly<Record<string, string>> = { intervalSeconds: '--interval', batchSize: '--batch-size', nodesPerShard: '--nodes-per-shard', shards: '--shards' };
+
+/** t, b and the cut as `up` takes them, checked by the settings' one validation; a bad value is a UsageError naming the option. */
+export function upSettings(options: UpSettingOptions): Readonly<SyncSettings> {
+  try {
+    return validateSettings(
+      {
+        stream: DEFAULT_SETTINGS.stream,
+        intervalSeconds: options.intervalSeconds ?? UP_DEFAULTS.intervalSeconds,
+        batchSize: options.batchSize ?? UP_DEFAULTS.batchSize,
+        nodesPerShard: options.nodesPerShard ?? LOCAL_NODES_PER_SHARD,
+        shards: options.shards ?? 0,
+      },
+      'local',
+    );
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const option = UP_OPTIONS[error.field] ?? error.field;
+    throw new UsageError(`${option}: ${error.reason}`, { cause: error });
+  }
+}
+
+/** The next tick strictly after `nowMs`: Scheduler's `rate(t)` fires on multiples of t. */
+export function nextTick(nowMs: number, intervalSeconds: number): Date {
+  const periodMs = intervalSeconds * 1000;
+  return new Date((Math.floor(nowMs / periodMs) + 1) * periodMs);
+}
+
+export async function startUp(options: UpOptions = {}): Promise<UpRun> {
+  const settings = upSettings(options);
+  const stateFile = options.stateFile ?? DEFAULT_LOCAL_STATE_FILE;
+  const emulators = options.endpoints === undefined ? await startEmulators() : undefined;
+  const endpoints = options.endpoints ?? emulators?.endpoints;
+  if (endpoints === undefined) throw new Error('no emulator endpoints');
+  const clients = { dynamodb: localDynamoClient(endpoints.dynamodb), doc: localDocumentClient(endpoints.dynamodb), sqs: localSqsClient(endpoints.sqs) };
+  const runId = randomBytes(3).toString('hex');
+  let resources;
+  try {
+    resources = await createResources(clients, { prefix: `msync-up-${runId}` });
+  } catch (error) {
+    await emulators?.stop();
+    throw error;
+  }
+  const state = localState({ endpoints, resources, settings });
+  writeLocalState(state, stateFile);
+
+  const report = options.onError ?? (() => undefined);
+  const host = new LambdaHost(functionEnvironment({ settings, resources: resources.functionResources, endpoints, logLevel: options.logLevel ?? 'SILENT' }), runId);
+  // The applied count, told from each node's cursor around each applier invocation.
+  const perNode = new Map<string, Tally>();
+  let sinceTick: Tally = { microbatchesApplied: 0, duplicatesSkipped: 0 };
+  const observer = new CursorObserver(new DynamoNodeRepository(clients.doc, resources.tables.nodes), perNode, () => sinceTick);
+  const eventSource = new FifoEventSource({
+    sqs: clients.sqs,
+    queue: resources.queues.microbatch,
+    region: LOCAL_REGION,
+    faults: () => ({ duplicate: 0, crash: 0, reorder: 0, lose: 0 }),
+    random: streamOf(0, 'up'),
+    invoke: (event) => {
+      watchNodes(event, perNode);
+      return observer.around(event, () => host.invoke<SQSBatchResponse>('applier', event));
+    },
+    onInvocationError: report,
+  });
+
+  const control = { stopping: false };
+  const draining = (async () => {
+    while (!control.stopping) {
+      try {
+        await eventSource.drain();
+      } catch (error) {
+        report(error);
+      }
+      await sleep(200);
+    }
+  })();
+
+  const ticks = new ShardedTicks({ invoke: (name, event) => host.invoke(name, event), sqs: clients.sqs, doc: clients.doc, resources, stream: settings.stream, onInvocationError: report });
+  let ticking: Promise<void> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  const tick = async (scheduledTime: Date): Promise<void> => {
+    const event = { scheduledTime: scheduledTime.toISOString(), executionId: randomUUID() };
+    // The checker first: it judges the intervals before this one, so it never judges a plan whose tokens were just sent.
+    const check = await ticks.check(event);
+    const plan = await ticks.plan(event);
+    const applied = sinceTick.microbatchesApplied;
+    sinceTick = { microbatchesApplied: 0, duplicatesSkipped: 0 };
+    const { outcome } = check.progress;
+    options.onInterval?.({
+      interval: plan.start.interval,
+      scheduledTime: event.scheduledTime,
+      head: plan.start.head,
+      consistentNodes: outcome?.current.consistentNodes ?? 0,
+      activeNodes: outcome?.current.activeNodes ?? 0,
+      maxLagUpdates: outcome?.current.maxLagUpdates ?? 0,
+      microbatchesApplied: applied,
+      microbatchesPlanned: plan.record.microbatches ?? 0,
+      shardsReported: plan.record.shardsReported,
+      shards: plan.record.shards,
+      ...(outcome?.latest === undefined ? {} : { latest: outcome.latest }),
+    });
+  };
+  const schedule = (): void => {
+    const at = nextTick(Date.now(), settings.intervalSeconds);
+    timer = setTimeout(() => {
+      if (control.stopping) return;
+      ticking = ticking.then(() => tick(at)).catch(report);
+      schedule();
+    }, at.getTime() - Date.now());
+  };
+  schedule();
+
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopped ??= (async () => {
+      control.stopping = true;
+      clearTimeout(timer);
+      await ticking;
+      await draining;
+      clients.dynamodb.destroy();
+      clients.doc.destroy();
+      clients.sqs.destroy();
+      await emulators?.stop();
+      rmSync(resolve(stateFile), { force: true });
+    })();
+    return stopped;
+  };
+  return { state, stateFile, stop };
+}
+
+/** Nodes the applier is about to see, so the cursor observer counts their microbatches. */
+function watchNodes(event: SQSEvent, perNode: Map<string, Tally>): void {
+  for (const record of event.Records) {
+    try {
+      const { nodeId } = parseMicrobatch(record.body);
+      if (!perNode.has(nodeId)) perNode.set(nodeId, { microbatchesApplied: 0, duplicatesSkipped: 0 });
+    } catch {
+      // A malformed message: the applier fails it, and the queue dead-letters it.
+    }
+  }
+}

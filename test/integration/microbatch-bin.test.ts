@@ -1,0 +1,130 @@
+/**
+ * The `microbatch` bin as `npx microbatch` starts it: `cli/bin.js` (package.json `bin`) in a process
+ * of its own, on the Node that runs the tests — the project's Node 24, the `node` dev dependency npm
+ * puts first on the PATH — loading the TypeScript through tsx. The other command line tests call
+ * `main` in process; this one checks what only a real process shows: the exit code, what reaches
+ * stdout and stderr, and `up` stopping cleanly on Ctrl-C.
+ */
+import { execFile, spawn, type ChildProcessByStdio } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const BIN = join(ROOT, 'cli', 'bin.js');
+
+interface Outcome {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** The environment of a person's shell: none of the endpoints a test may have set for the handlers. */
+function shellEnvironment(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.AWS_ENDPOINT_URL_DYNAMODB;
+  delete env.AWS_ENDPOINT_URL_SQS;
+  return env;
+}
+
+/** `microbatch …args` to its end. */
+function microbatchBin(args: readonly string[]): Promise<Outcome> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env: shellEnvironment() }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout, stderr });
+    });
+  });
+}
+
+/** A long-running `microbatch …args` (as `up`), its output kept as it arrives. */
+class RunningBin {
+  readonly child: ChildProcessByStdio<null, Readable, Readable>;
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>;
+
+  constructor(args: readonly string[]) {
+    this.child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: shellEnvironment(), stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout.on('data', (chunk: Buffer) => {
+      this.stdout += chunk.toString('utf8');
+    });
+    this.child.stderr.on('data', (chunk: Buffer) => {
+      this.stderr += chunk.toString('utf8');
+    });
+    this.exited = new Promise((resolve) => {
+      this.child.once('exit', (code, signal) => {
+        resolve({ code, signal });
+      });
+    });
+  }
+
+  /** Resolves once `done` holds of the output so far; rejects if the process exits first or the time is up. */
+  async until(done: () => boolean, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!done()) {
+      if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`exited early (${this.child.exitCode ?? this.child.signalCode})\n${this.stderr}`);
+      if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms; stdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+describe('the microbatch bin', () => {
+  it('prints its usage on stdout and exits 0 with --help', async () => {
+    // Act
+    const { code, stdout, stderr } = await microbatchBin(['--help']);
+
+    // Assess
+    expect(code, stderr).toBe(0);
+    expect(stdout).toMatch(/^Usage: microbatch \[options\] \[command\]/);
+    expect(stdout).toContain('--state-file <file>');
+    expect(stderr).toBe('');
+  });
+
+  it.each([
+    [['--stak', 'Prod', 'status'], "unknown option '--stak'"],
+    [['--local', 'status', '--limit', 'none'], "option '--limit <n>' argument 'none' is invalid. must be a whole number ≥ 1"],
+  ])('exits 2 for %j, naming the bad option on stderr and printing nothing on stdout', async (args, message) => {
+    // Act
+    const { code, stdout, stderr } = await microbatchBin(args);
+
+    // Assess
+    expect(code).toBe(2);
+    expect(stderr).toContain(`error: ${message}`);
+    expect(stdout).toBe('');
+  });
+
+  it('shows the convergence table of a running `up` through its --state-file, and `up` exits 0 on Ctrl-C, removing the file', async () => {
+    // Prepare: `up` on its own emulators, ticking every second.
+    const folder = await mkdtemp(join(tmpdir(), 'microbatch-bin-'));
+    const stateFile = join(folder, 'state.json');
+    const up = new RunningBin(['--state-file', stateFile, 'up', '--interval', '1']);
+    try {
+      // Its first status line: an interval has been planned, so there is a convergence record to show.
+      await up.until(() => / interval \d+ {2}head \d+ /.test(up.stdout), 90_000);
+      expect(existsSync(stateFile)).toBe(true);
+
+      // Act
+      const status = await microbatchBin(['--state-file', stateFile, 'status']);
+      up.child.kill('SIGINT');
+      const exit = await up.exited;
+
+      // Assess
+      expect(status.code, status.stderr).toBe(0);
+      expect(status.stdout).toMatch(/│ interval\s+│ head\s+│ shards planned\s+│ consistent\/active\s+│ max lag\s+│ max staleness\s+│ laggards\s+│ converged at\s+│/);
+      expect(status.stdout).toContain('alarms: none locally');
+      expect(exit, up.stderr).toEqual({ code: 0, signal: null });
+      expect(up.stderr).toContain('SIGINT: stopping');
+      expect(up.stderr).toContain(`stopped: emulators down, ${stateFile} removed`);
+      expect(existsSync(stateFile)).toBe(false);
+    } finally {
+      // A failed assertion must not leave `up` (and its Java) running: SIGTERM stops it as Ctrl-C does.
+      if (up.child.exitCode === null && up.child.signalCode === null) up.child.kill('SIGTERM');
+      await up.exited;
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+});
