@@ -8,10 +8,10 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildApp } from 'fauxqs';
 import { EnvironmentError } from './errors.ts';
@@ -38,6 +38,11 @@ export interface StartOptions {
    * which handles its own signals, does not. Exit of the process always kills DynamoDB Local.
    */
   readonly handleSignals?: boolean;
+  /**
+   * Keep DynamoDB Local's tables in this directory (`-dbPath`) instead of in memory, so that a later
+   * start on the same directory finds them. The SQS emulator keeps nothing: queues are recreated empty.
+   */
+  readonly dataDir?: string;
 }
 
 /** Any region and any credentials: the emulators accept them all; the SDK needs some. */
@@ -130,8 +135,10 @@ interface DynamoDbLocal {
  * Spawns the bundled jar ourselves rather than through the package's `spawn()`, which cannot pass
  * JVM flags and leaves DynamoDB Local's telemetry on (no network: `-disableTelemetry`).
  */
-async function startDynamoDbLocal(timeoutMs: number): Promise<DynamoDbLocal> {
+async function startDynamoDbLocal(timeoutMs: number, dataDir: string | undefined): Promise<DynamoDbLocal> {
   const home = dynamoDbLocalHome();
+  const storage = dataDir === undefined ? ['-inMemory'] : ['-dbPath', resolve(dataDir)];
+  if (dataDir !== undefined) mkdirSync(dataDir, { recursive: true });
   for (let attempt = 1; ; attempt += 1) {
     const port = await freePort();
     const child = spawn(
@@ -141,7 +148,7 @@ async function startDynamoDbLocal(timeoutMs: number): Promise<DynamoDbLocal> {
         `-Djava.library.path=${join(home, 'DynamoDBLocal_lib')}`,
         '-jar',
         join(home, 'DynamoDBLocal.jar'),
-        '-inMemory',
+        ...storage,
         '-sharedDb',
         '-disableTelemetry',
         '-port',
@@ -241,7 +248,7 @@ export async function startEmulators(options: StartOptions = {}): Promise<Emulat
     return [value, performance.now() - started];
   };
   const [dynamo, sqs] = await Promise.allSettled([
-    timed(() => startDynamoDbLocal(options.timeoutMs ?? 60_000)),
+    timed(() => startDynamoDbLocal(options.timeoutMs ?? 60_000, options.dataDir)),
     timed(startSqsEmulator),
   ]);
   if (dynamo.status === 'rejected' || sqs.status === 'rejected') {

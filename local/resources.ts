@@ -3,7 +3,7 @@
  * definitions the CDK stack builds from: keys, TTL attributes and queue attributes have one source.
  * Names are unique per run, so runs (and test files) can share one pair of emulators.
  */
-import { CreateTableCommand, UpdateTimeToLiveCommand, waitUntilTableExists, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, ResourceInUseException, UpdateTimeToLiveCommand, waitUntilTableExists, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { randomBytes } from 'node:crypto';
 import type { Resource } from '#shared/config.ts';
@@ -40,6 +40,11 @@ export interface LocalResources {
 export interface ResourceOptions {
   /** Prefix of every name; a random suffix keeps runs apart. */
   readonly prefix?: string;
+  /**
+   * The exact start of every name instead (no random suffix), and tables that already exist under it
+   * are kept as they are: a run that resumes an earlier one's tables (`microbatch up --data-dir`).
+   */
+  readonly base?: string;
   readonly maxReceiveCount?: number;
   /** The applier's timeout (default: its definition's); the microbatch queue's visibility timeout is six times it, as in the stack. */
   readonly applierTimeoutSeconds?: number;
@@ -49,7 +54,7 @@ export async function createResources(
   clients: { readonly dynamodb: DynamoDBClient; readonly sqs: SQSClient },
   options: ResourceOptions = {},
 ): Promise<LocalResources> {
-  const base = `${options.prefix ?? 'msync'}-${randomBytes(4).toString('hex')}`;
+  const base = options.base ?? `${options.prefix ?? 'msync'}-${randomBytes(4).toString('hex')}`;
   const maxReceiveCount = options.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT;
   const visibilityTimeoutSeconds = visibilityTimeoutFor(options.applierTimeoutSeconds ?? FUNCTIONS.applier.timeoutSeconds);
 
@@ -61,7 +66,13 @@ export async function createResources(
     (Object.keys(TABLES) as TableName[]).map(async (name) => {
       const definition = TABLES[name];
       const tableName = tableNames[name];
-      await clients.dynamodb.send(new CreateTableCommand(createTableInput(definition, tableName)));
+      try {
+        await clients.dynamodb.send(new CreateTableCommand(createTableInput(definition, tableName)));
+      } catch (error) {
+        // Resuming: the table is there, with its items.
+        if (!(options.base !== undefined && error instanceof ResourceInUseException)) throw error;
+        return;
+      }
       await waitUntilTableExists({ client: clients.dynamodb, maxWaitTime: 30, minDelay: 1 }, { TableName: tableName });
       if ('timeToLiveAttribute' in definition) {
         await clients.dynamodb.send(

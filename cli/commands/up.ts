@@ -11,6 +11,15 @@ function wholeNumber(text: string): number {
   return value;
 }
 
+/** What resuming a data directory under new settings means, in a line. */
+export function resumedNote(before: { readonly intervalSeconds: number; readonly batchSize: number }, now: { readonly intervalSeconds: number; readonly batchSize: number }): string {
+  const changes = [
+    ...(before.intervalSeconds === now.intervalSeconds ? [] : [`t ${before.intervalSeconds} → ${now.intervalSeconds} s (the interval clock starts a new epoch at the next tick)`]),
+    ...(before.batchSize === now.batchSize ? [] : [`b ${before.batchSize} → ${now.batchSize}`]),
+  ];
+  return `  resumed the tables of the last run (queues start empty: what was queued is re-sent)${changes.length === 0 ? '' : `; ${changes.join(', ')}`}`;
+}
+
 /** One status line per tick. */
 export function statusLine(status: UpIntervalStatus): string {
   const latest = status.latest === undefined ? 'not judged yet' : `interval ${status.latest.interval} ${status.latest.converged ? 'converged' : 'not converged'}`;
@@ -46,8 +55,9 @@ export const registerUp: RegisterCommand = (program: Command, context: CommandCo
     .option('--batch-size <b>', `b: updates per microbatch (default ${UP_DEFAULTS.batchSize})`, wholeNumber)
     .option('--nodes-per-shard <n>', `nodes one planner or checker shard takes (default ${LOCAL_NODES_PER_SHARD})`, wholeNumber)
     .option('--shards <n>', 'a fixed number of planner and checker shards per interval (default: from --nodes-per-shard)', wholeNumber)
+    .option('--data-dir <dir>', 'keep the tables in this directory, and resume those an earlier up left there (change --interval or --batch-size between runs as a redeployment would)')
     .addHelpText('after', `\nWrites the endpoints and resource names to the --local file (default ${DEFAULT_LOCAL_STATE_FILE}) and removes it on exit. Needs Java 17+ (exit 3 without it).`)
-    .action(async (options: { interval?: number; batchSize?: number; nodesPerShard?: number; shards?: number }) => {
+    .action(async (options: { interval?: number; batchSize?: number; nodesPerShard?: number; shards?: number; dataDir?: string }) => {
       const output = context.output();
       const local = context.globals().local;
       const stateFile = typeof local === 'string' ? local : DEFAULT_LOCAL_STATE_FILE;
@@ -61,6 +71,7 @@ export const registerUp: RegisterCommand = (program: Command, context: CommandCo
         ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
         ...(options.nodesPerShard === undefined ? {} : { nodesPerShard: options.nodesPerShard }),
         ...(options.shards === undefined ? {} : { shards: options.shards }),
+        ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
         stateFile,
         onInterval: (status) => {
           process.stdout.write(output.json ? `${JSON.stringify(status)}\n` : `${statusLine(status)}\n`);
@@ -77,6 +88,7 @@ export const registerUp: RegisterCommand = (program: Command, context: CommandCo
         [
           `up: t = ${settings.intervalSeconds} s, b = ${settings.batchSize}, stream ${settings.stream}, ${settings.shards > 0 ? `${settings.shards} shards` : `a shard per ${settings.nodesPerShard} nodes`}`,
           `  DynamoDB ${endpoints.dynamodb}, SQS ${endpoints.sqs}; Nodes table ${resources.nodesTable}`,
+          ...(run.resumed === undefined ? [] : [resumedNote(run.resumed, settings)]),
           `  state file ${run.stateFile}: in another terminal, \`npx microbatch --local nodes add n-1 --rate 5\`, \`npx microbatch --local status\``,
           '  Ctrl-C stops it',
         ].join('\n'),

@@ -7,8 +7,8 @@
  */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.ts';
 import { DEFAULT_SETTINGS, validateSettings, type SyncSettings } from '#shared/domain/config.ts';
@@ -33,6 +33,13 @@ export const UP_DEFAULTS = { intervalSeconds: 10, batchSize: 100 } as const;
 export interface UpOptions extends UpSettingOptions {
   /** Where to write the state file; default out/microbatch-local.json. */
   readonly stateFile?: string;
+  /**
+   * Keep the system's tables in this directory, and resume the ones an earlier `up` left there: the
+   * same nodes, log, replicas, plans and verdicts, under the settings of this run (a redeployment
+   * with a new t or b). Queues start empty: tokens queued when the last run stopped are lost, and
+   * the planner re-sends them once a node's cursor has stood still for staleAfterIntervals.
+   */
+  readonly dataDir?: string;
   /** Emulators already running (tests); else `up` starts its own and stops them on `stop()`. */
   readonly endpoints?: EmulatorEndpoints;
   /** Handler log level (Powertools); default SILENT. */
@@ -45,7 +52,7 @@ export interface UpOptions extends UpSettingOptions {
 
 /** What a status line says about one tick. */
 export interface UpIntervalStatus {
-  /** k = floor(scheduledTime / t). */
+  /** k, as the interval clock numbers the tick (floor(scheduledTime / t) until t changes). */
   readonly interval: number;
   readonly scheduledTime: string;
   /** H_k, the head the planner planned against. */
@@ -66,6 +73,8 @@ export interface UpIntervalStatus {
 export interface UpRun {
   readonly state: LocalState;
   readonly stateFile: string;
+  /** With `dataDir`: the settings of the run whose tables this one resumed (absent: a fresh start). */
+  readonly resumed?: UpData['settings'];
   /** Stops the timer, waits for the tick and the applier invocations in flight, stops the emulators it started, removes the state file. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -109,17 +118,51 @@ export function nextTick(nowMs: number, intervalSeconds: number): Date {
   return new Date((Math.floor(nowMs / periodMs) + 1) * periodMs);
 }
 
+/** What `up --data-dir` keeps beside the tables, for the next `up` on the same directory. */
+export interface UpData {
+  readonly version: 1;
+  /** The start of every table and queue name. */
+  readonly base: string;
+  /** t and b of the run that wrote it. */
+  readonly settings: { readonly intervalSeconds: number; readonly batchSize: number };
+}
+
+const UP_DATA_FILE = 'up.json';
+
+/** The data directory's record of an earlier run; undefined for a new directory. @throws UsageError for a file that is not one. */
+export function readUpData(dataDir: string): UpData | undefined {
+  const file = join(dataDir, UP_DATA_FILE);
+  if (!existsSync(file)) return undefined;
+  try {
+    const data = JSON.parse(readFileSync(file, 'utf8')) as Partial<UpData>;
+    if (data.version !== 1 || typeof data.base !== 'string' || typeof data.settings?.intervalSeconds !== 'number' || typeof data.settings.batchSize !== 'number') {
+      throw new Error('not a record of microbatch up');
+    }
+    return data as UpData;
+  } catch (error) {
+    throw new UsageError(`--data-dir ${dataDir}: ${file} is unreadable (${error instanceof Error ? error.message : String(error)}); remove the directory to start afresh`, { cause: error });
+  }
+}
+
 export async function startUp(options: UpOptions = {}): Promise<UpRun> {
   const settings = upSettings(options);
   const stateFile = options.stateFile ?? DEFAULT_LOCAL_STATE_FILE;
-  const emulators = options.endpoints === undefined ? await startEmulators() : undefined;
+  const earlier = options.dataDir === undefined ? undefined : readUpData(options.dataDir);
+  const emulators = options.endpoints === undefined ? await startEmulators(options.dataDir === undefined ? {} : { dataDir: join(options.dataDir, 'dynamodb') }) : undefined;
   const endpoints = options.endpoints ?? emulators?.endpoints;
   if (endpoints === undefined) throw new Error('no emulator endpoints');
   const clients = { dynamodb: localDynamoClient(endpoints.dynamodb), doc: localDocumentClient(endpoints.dynamodb), sqs: localSqsClient(endpoints.sqs) };
   const runId = randomBytes(3).toString('hex');
+  // With a data directory the names stay those of its first run: its tables are kept, its queues made again.
+  const base = earlier?.base ?? (options.dataDir === undefined ? undefined : `msync-up-${runId}`);
   let resources;
   try {
-    resources = await createResources(clients, { prefix: `msync-up-${runId}` });
+    resources = await createResources(clients, base === undefined ? { prefix: `msync-up-${runId}` } : { base });
+    if (options.dataDir !== undefined && base !== undefined) {
+      const data: UpData = { version: 1, base, settings: { intervalSeconds: settings.intervalSeconds, batchSize: settings.batchSize } };
+      mkdirSync(options.dataDir, { recursive: true });
+      writeFileSync(join(options.dataDir, UP_DATA_FILE), `${JSON.stringify(data, null, 2)}\n`);
+    }
   } catch (error) {
     await emulators?.stop();
     throw error;
@@ -183,15 +226,17 @@ export async function startUp(options: UpOptions = {}): Promise<UpRun> {
       ...(outcome?.latest === undefined ? {} : { latest: outcome.latest }),
     });
   };
-  const schedule = (): void => {
-    const at = nextTick(Date.now(), settings.intervalSeconds);
+  // Each tick strictly after the last one: a timer may fire a millisecond before its time, when
+  // "the next boundary after now" would be the boundary just fired again.
+  const schedule = (after: number): void => {
+    const at = nextTick(Math.max(Date.now(), after), settings.intervalSeconds);
     timer = setTimeout(() => {
       if (control.stopping) return;
       ticking = ticking.then(() => tick(at)).catch(report);
-      schedule();
+      schedule(at.getTime());
     }, at.getTime() - Date.now());
   };
-  schedule();
+  schedule(Date.now());
 
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -208,7 +253,7 @@ export async function startUp(options: UpOptions = {}): Promise<UpRun> {
     })();
     return stopped;
   };
-  return { state, stateFile, stop };
+  return { state, stateFile, stop, ...(earlier === undefined ? {} : { resumed: earlier.settings }) };
 }
 
 /** Nodes the applier is about to see, so the cursor observer counts their microbatches. */

@@ -1,6 +1,10 @@
-/** `microbatch up`'s pure parts: its settings and its clock. */
+/** `microbatch up`'s pure parts: its settings, its clock and what its data directory remembers. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { nextTick, upSettings } from '#cli/up/start-up.ts';
+import { resumedNote } from '#cli/commands/up.ts';
+import { nextTick, readUpData, upSettings } from '#cli/up/start-up.ts';
 import { UsageError } from '#local/errors.ts';
 
 describe('upSettings', () => {
@@ -25,5 +29,30 @@ describe('nextTick', () => {
     expect(nextTick(Date.parse('2026-11-30T07:00:03.250Z'), 5).toISOString()).toBe('2026-11-30T07:00:05.000Z');
     expect(nextTick(Date.parse('2026-11-30T07:00:05.000Z'), 5).toISOString()).toBe('2026-11-30T07:00:10.000Z');
     expect(nextTick(Date.parse('2026-11-30T07:00:59.999Z'), 60).toISOString()).toBe('2026-11-30T07:01:00.000Z');
+  });
+});
+
+describe('readUpData and the resumed note', () => {
+  it('reads nothing from a new data directory, the record an earlier run wrote, and refuses a file that is not one', () => {
+    // Prepare
+    const dir = mkdtempSync(join(tmpdir(), 'up-data-'));
+    const fresh = readUpData(dir);
+    writeFileSync(join(dir, 'up.json'), JSON.stringify({ version: 1, base: 'msync-up-abc', settings: { intervalSeconds: 2, batchSize: 5 } }));
+    const written = readUpData(dir);
+    writeFileSync(join(dir, 'up.json'), '{"version": 7}');
+
+    // Act + Assess
+    expect(fresh).toBeUndefined();
+    expect(written).toEqual({ version: 1, base: 'msync-up-abc', settings: { intervalSeconds: 2, batchSize: 5 } });
+    expect(() => readUpData(dir)).toThrow(UsageError);
+    expect(() => readUpData(dir)).toThrow(/--data-dir .*up\.json is unreadable \(not a record of microbatch up\); remove the directory to start afresh/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('says what a restart under new settings changes', () => {
+    expect(resumedNote({ intervalSeconds: 2, batchSize: 5 }, { intervalSeconds: 8, batchSize: 10 })).toBe(
+      '  resumed the tables of the last run (queues start empty: what was queued is re-sent); t 2 → 8 s (the interval clock starts a new epoch at the next tick), b 5 → 10',
+    );
+    expect(resumedNote({ intervalSeconds: 2, batchSize: 5 }, { intervalSeconds: 2, batchSize: 5 })).toBe('  resumed the tables of the last run (queues start empty: what was queued is re-sent)');
   });
 });
