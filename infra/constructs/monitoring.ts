@@ -235,6 +235,7 @@ export class Monitoring extends Construct {
           metric(METRIC.ShardTasksExpired, 'Sum').with({ label: 'Shard tasks expired' }),
           metric(METRIC.IncompletePlans, 'Sum').with({ label: 'Incomplete plans' }),
           metric(METRIC.UnmergedChecks, 'Sum').with({ label: 'Unmerged checks' }),
+          metric(METRIC.StaleTicks, 'Sum').with({ label: 'Stale ticks (not planned)' }),
         ],
         width: 12,
       }),

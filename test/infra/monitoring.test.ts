@@ -267,10 +267,10 @@ describe('monitoring', () => {
     expect(depthAlarms).toHaveLength(labels.length);
   });
 
-  it("graphs the shards per interval and the planner shards' plan records", () => {
+  it("graphs the shards per interval (and the ticks too late to plan) and the planner shards' plan records", () => {
     const widgets = Object.fromEntries(dashboardBody().widgets.map((widget) => [widget.properties.title, widget.properties.metrics ?? []]));
     const named = (title: string): unknown[] => (widgets[title] ?? []).map((metric) => metric[1]);
-    expect(named('Shards per interval')).toEqual([METRIC.PlanShards, METRIC.ShardTasksExpired, METRIC.IncompletePlans, METRIC.UnmergedChecks]);
+    expect(named('Shards per interval')).toEqual([METRIC.PlanShards, METRIC.ShardTasksExpired, METRIC.IncompletePlans, METRIC.UnmergedChecks, METRIC.StaleTicks]);
     expect(named('Plan records')).toEqual([METRIC.NodesWithoutPlanHistory, METRIC.SpilledNodes, 'ApproximateAgeOfOldestMessage', 'ApproximateAgeOfOldestMessage']);
   });
 
