@@ -61,7 +61,8 @@ export class MicrobatchSyncStack extends Stack {
       .useTable('plansTable', plans, ['Query', 'PutItem']) // latest, commit
       .useTable('convergenceTable', convergence, ['Query', 'UpdateItem']) // latestPlanHeader (is the task superseded?), reportPlanShard
       .useQueue('queueUrl', this.queues.queue, ['SendMessage'])
-      .consume(this.taskQueues.plan.queue, shardConsumer);
+      // Its own task queue's URL: a failed task's visibility is shortened so it is retried within the interval.
+      .consume(this.taskQueues.plan.queue, { ...shardConsumer, urlAs: 'planTaskQueueUrl' });
 
     const applier = service('applier', { timeout: applierTimeout })
       .useTable('logTable', log, ['Query']) // readRange

@@ -6,16 +6,17 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { DynamoConvergenceStore } from '#shared/adapters/dynamodb/convergence-store.ts';
 import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.ts';
 import { DynamoPlanLedger } from '#shared/adapters/dynamodb/plan-ledger.ts';
 import { SqsMicrobatchQueue } from '#shared/adapters/sqs/microbatch-queue.ts';
+import { SqsTaskQueue } from '#shared/adapters/sqs/task-queue.ts';
 import { createDocumentClient, createSqsClient } from '#shared/clients.ts';
 import { loadEndpoints, loadResources, loadSettings } from '#shared/config.ts';
 import type { RejectedNode } from '#shared/domain/node.ts';
 import type { UnsentMicrobatch } from '#shared/domain/ports.ts';
-import type { PlanTask } from '#shared/domain/shard-task.ts';
+import { retryDelaySeconds, type PlanTask } from '#shared/domain/shard-task.ts';
 import { NO_PLAN_TOTALS } from '#shared/domain/types.ts';
 import { METRIC } from '#shared/metrics.ts';
 import { addCounts, logger, metrics } from '#shared/observability.ts';
@@ -23,15 +24,17 @@ import { runTasks } from '#shared/task-records.ts';
 import { planShard, type PlanShardDeps } from '#shared/usecases/plan-shard.ts';
 
 const settings = loadSettings();
-const resources = loadResources(['nodesTable', 'plansTable', 'convergenceTable', 'queueUrl']);
+const resources = loadResources(['nodesTable', 'plansTable', 'convergenceTable', 'queueUrl', 'planTaskQueueUrl']);
 const endpoints = loadEndpoints();
 const doc = createDocumentClient({ endpoint: endpoints.dynamodb });
+const sqs = createSqsClient({ endpoint: endpoints.sqs });
+const tasks = new SqsTaskQueue<PlanTask>(sqs, resources.planTaskQueueUrl);
 const deps: PlanShardDeps = {
   rules: settings,
   retentionDays: settings.retentionDays,
   nodes: new DynamoNodeRepository(doc, resources.nodesTable),
   ledger: new DynamoPlanLedger(doc, resources.plansTable),
-  queue: new SqsMicrobatchQueue(createSqsClient({ endpoint: endpoints.sqs }), resources.queueUrl),
+  queue: new SqsMicrobatchQueue(sqs, resources.queueUrl),
   convergence: new DynamoConvergenceStore(doc, resources.convergenceTable),
   onRejected: (rejected: readonly RejectedNode[]): void => {
     logger.error('Nodes items that are not valid nodes: skipped, every other node is planned', { rejected });
@@ -64,7 +67,14 @@ async function plan(task: PlanTask): Promise<void> {
   else logger.info('shard planned', { ...result });
 }
 
+/** A failed task comes back within the interval (5 s, then 10 s), not after the queue's visibility timeout, when it would be stale. */
+async function retrySoon(record: SQSRecord): Promise<void> {
+  const seconds = retryDelaySeconds(Number(record.attributes.ApproximateReceiveCount), settings.intervalSeconds);
+  await tasks.retryIn(record.receiptHandle, seconds);
+  logger.info('failed plan task retried within the interval', { messageId: record.messageId, inSeconds: seconds });
+}
+
 export const handler = middy<SQSEvent, SQSBatchResponse>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
-  .handler((event: SQSEvent) => runTasks(event, 'plan', plan));
+  .handler((event: SQSEvent) => runTasks(event, 'plan', plan, { onFailure: retrySoon }));

@@ -135,12 +135,14 @@ export class ServiceFunction extends Construct {
 
   /**
    * Consumes `queue` through an SQS event source with partial batch responses; the event source
-   * grants the receive/delete/visibility actions it needs.
+   * grants the receive/delete/visibility actions it needs. With `urlAs`, the function is also told
+   * the queue's URL (to change a failed record's visibility itself, which that grant allows).
    */
-  consume(queue: IQueue, options: { readonly batchSize: number; readonly maxConcurrency: number }): this {
+  consume(queue: IQueue, options: { readonly batchSize: number; readonly maxConcurrency: number; readonly urlAs?: QueueResource }): this {
     this.function.addEventSource(
       new SqsEventSource(queue, { batchSize: options.batchSize, maxConcurrency: options.maxConcurrency, reportBatchItemFailures: true }),
     );
+    if (options.urlAs !== undefined) this.function.addEnvironment(RESOURCE_ENV[options.urlAs], queue.queueUrl);
     return this;
   }
 }

@@ -84,3 +84,18 @@ export function parseTask(body: string): ShardTask {
   if (problems.length > 0) throw new ValidationError('invalid shard task', problems);
   return task as unknown as ShardTask;
 }
+
+/** The first retry of a failed shard task waits this long; each later one twice as long. */
+const FIRST_RETRY_SECONDS = 5;
+
+/**
+ * How long a shard task that failed (and was reported failed) stays invisible before SQS delivers it
+ * again: 5 s, then 10 s, …, at most a quarter of t, so that the retries land well inside the
+ * interval — the queue's own visibility timeout (six times the shard's timeout) would bring it
+ * back after the next tick, stale.
+ */
+export function retryDelaySeconds(receiveCount: number, intervalSeconds: number): number {
+  // A receive count SQS did not send reads as the first.
+  const attempt = Number.isFinite(receiveCount) ? Math.max(1, Math.floor(receiveCount)) : 1;
+  return Math.max(1, Math.min(Math.floor(intervalSeconds / 4), FIRST_RETRY_SECONDS * 2 ** (attempt - 1)));
+}

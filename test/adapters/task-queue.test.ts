@@ -1,5 +1,5 @@
 import type { SendMessageBatchCommandInput, SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { SqsTaskQueue } from '#shared/adapters/sqs/task-queue.ts';
@@ -96,6 +96,17 @@ describe('SqsTaskQueue', () => {
     expect(sqsMock).toHaveReceivedCommandTimes(SendMessageBatchCommand, 3);
     expect([0, 1, 2].map((call) => entriesOfCall(call).length)).toEqual([10, 10, 5]);
     expect(allEntries().map((entry) => (JSON.parse(entry.MessageBody ?? '') as PlanTask).shard).sort((a, b) => a - b)).toEqual(Array.from({ length: 25 }, (_, shard) => shard));
+  });
+
+  it('makes a received task visible again in the seconds asked, on its own queue', async () => {
+    // Prepare
+    sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
+
+    // Act
+    await queue.retryIn('AQEBreceipt', 10);
+
+    // Assess
+    expect(sqsMock).toHaveReceivedCommandWith(ChangeMessageVisibilityCommand, { QueueUrl: QUEUE_URL, ReceiptHandle: 'AQEBreceipt', VisibilityTimeout: 10 });
   });
 
   it('makes no call for no tasks', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '#shared/domain/errors.ts';
-import { parseTask, serializeTask, type CheckTask, type PlanTask } from '#shared/domain/shard-task.ts';
+import { parseTask, retryDelaySeconds, serializeTask, type CheckTask, type PlanTask } from '#shared/domain/shard-task.ts';
 
 const PLAN: PlanTask = {
   v: 1,
@@ -44,3 +44,13 @@ describe('shard tasks', () => {
   });
 
 });
+
+describe('retryDelaySeconds', () => {
+  it('waits 5 s, then twice as long at each receive, at most a quarter of t and at least a second', () => {
+    expect([1, 2, 3, 4].map((receive) => retryDelaySeconds(receive, 60))).toEqual([5, 10, 15, 15]);
+    expect([1, 2, 3, 4, 5, 6, 7].map((receive) => retryDelaySeconds(receive, 3_600))).toEqual([5, 10, 20, 40, 80, 160, 320]);
+    expect(retryDelaySeconds(1, 2)).toBe(1);
+    expect(retryDelaySeconds(Number.NaN, 60)).toBe(5);
+  });
+});
+

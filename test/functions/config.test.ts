@@ -156,7 +156,7 @@ describe('handler configuration at cold start', () => {
 
   it.each([
     ['planner', ['REPLICA_TABLE_NAME', 'INGEST_REQUESTS_TABLE_NAME', 'PLANS_TABLE_NAME', 'QUEUE_URL', 'CHECK_TASK_QUEUE_URL']],
-    ['planner shard', ['REPLICA_TABLE_NAME', 'LOG_TABLE_NAME', 'PLAN_TASK_QUEUE_URL', 'CHECK_TASK_QUEUE_URL']],
+    ['planner shard', ['REPLICA_TABLE_NAME', 'LOG_TABLE_NAME', 'CHECK_TASK_QUEUE_URL']],
     ['checker', ['REPLICA_TABLE_NAME', 'PLANS_TABLE_NAME', 'QUEUE_URL', 'PLAN_TASK_QUEUE_URL']],
     ['checker shard', ['REPLICA_TABLE_NAME', 'PLANS_TABLE_NAME', 'QUEUE_URL', 'PLAN_TASK_QUEUE_URL', 'CHECK_TASK_QUEUE_URL']],
   ] as const)('asks a function only for the resources it uses: the %s starts without %j', async (name, unused) => {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { SendMessageBatchCommandInput, SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { PutCommandInput, QueryCommandInput, ScanCommandInput, UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -13,7 +13,7 @@ import { serializeTask, type CheckTask, type PlanTask } from '#shared/domain/sha
 import { NO_PLAN_TOTALS, type Microbatch, type PlanTotals } from '#shared/domain/types.ts';
 import { METRIC } from '#shared/metrics.ts';
 import { conditionFailed, throttled } from '#test/adapters/support.ts';
-import { functionEnv, lambdaContext, QUEUE_URL, sqsEvent, stubEnv, TABLES, taskRecord } from '#test/support/lambda.ts';
+import { functionEnv, lambdaContext, PLAN_TASK_QUEUE_URL, QUEUE_URL, sqsEvent, stubEnv, TABLES, taskRecord } from '#test/support/lambda.ts';
 import { INTERVAL, nodeItem, SCHEDULED_AT, STREAM } from './support.ts';
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -521,6 +521,38 @@ describe('planner shard handler', () => {
     expect(ids(secondRun)).toEqual(ids(firstRun));
     // Only the run that recorded its plan reported to the header.
     expect(headerReports()).toHaveLength(1);
+  });
+
+  it.each([
+    [1, 5],
+    [2, 10],
+    // At most a quarter of t = 60 s: the retries land well inside the interval.
+    [3, 15],
+  ])('brings a task that failed on its receive %i back within the interval: visible again in %i s, not after the queue’s visibility timeout', async (receiveCount, seconds) => {
+    // Prepare: the segment's record cannot be written.
+    ddb.on(PutCommand, { TableName: TABLES.plans }).rejects(throttled());
+    sqs.on(ChangeMessageVisibilityCommand).resolves({});
+
+    // Act
+    const response = await run(sqsEvent([taskRecord({ messageId: 'task-0', body: serializeTask(planTask()), receiveCount })]));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'task-0' }] });
+    expect(sqs).toHaveReceivedCommandWith(ChangeMessageVisibilityCommand, { QueueUrl: PLAN_TASK_QUEUE_URL, ReceiptHandle: 'AQEBtask-0receipt', VisibilityTimeout: seconds });
+  });
+
+  it('still reports the failed task when its visibility cannot be changed, and says it comes back after the timeout', async () => {
+    // Prepare
+    ddb.on(PutCommand, { TableName: TABLES.plans }).rejects(throttled());
+    sqs.on(ChangeMessageVisibilityCommand).rejects(new Error('ReceiptHandleIsInvalid'));
+    const warned = vi.spyOn(observability.logger, 'warn');
+
+    // Act
+    const response = await run(taskEvent(planTask()));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'task-0' }] });
+    expect(warned).toHaveBeenCalledWith(expect.stringMatching(/after the visibility timeout/), expect.objectContaining({ messageId: 'task-0' }));
   });
 
   it('acknowledges a stale task without work, reports the shard as expired and emits ShardTasksExpired', async () => {

@@ -191,7 +191,7 @@ describe('functions', () => {
 
   it.each<[FunctionName, Partial<Record<Resource, string>>]>([
     ['planner', { logTable: 'LogTable', nodesTable: 'NodesTable', convergenceTable: 'ConvergenceTable', planTaskQueueUrl: 'PlanTaskQueue' }],
-    ['plannerShard', { nodesTable: 'NodesTable', plansTable: 'PlansTable', convergenceTable: 'ConvergenceTable', queueUrl: 'MicrobatchQueue' }],
+    ['plannerShard', { nodesTable: 'NodesTable', plansTable: 'PlansTable', convergenceTable: 'ConvergenceTable', queueUrl: 'MicrobatchQueue', planTaskQueueUrl: 'PlanTaskQueue' }],
     ['applier', { logTable: 'LogTable', nodesTable: 'NodesTable', replicaTable: 'ReplicaTable' }],
     ['checker', { logTable: 'LogTable', nodesTable: 'NodesTable', convergenceTable: 'ConvergenceTable', checkTaskQueueUrl: 'CheckTaskQueue' }],
     ['checkerShard', { logTable: 'LogTable', nodesTable: 'NodesTable', convergenceTable: 'ConvergenceTable' }],

@@ -3,7 +3,7 @@
  * shard function consumes. Order does not matter and a duplicate is harmless (the shards' records
  * make every task idempotent), so nothing needs FIFO's cost or limits.
  */
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { ShardTaskQueue } from '#shared/domain/ports.ts';
 import { serializeTask, type ShardTask } from '#shared/domain/shard-task.ts';
 import { SqsBatchSender, type SqsBatchSenderOptions } from './batch-sender.ts';
@@ -12,8 +12,17 @@ import { SqsBatchSender, type SqsBatchSenderOptions } from './batch-sender.ts';
 export class SqsTaskQueue<T extends ShardTask> implements ShardTaskQueue<T> {
   private readonly sender: SqsBatchSender<T>;
 
-  constructor(sqs: SQSClient, queueUrl: string, options: SqsBatchSenderOptions = {}) {
+  constructor(
+    private readonly sqs: SQSClient,
+    private readonly queueUrl: string,
+    options: SqsBatchSenderOptions = {},
+  ) {
     this.sender = new SqsBatchSender<T>(sqs, queueUrl, (task) => ({ MessageBody: serializeTask(task) }), options);
+  }
+
+  /** Makes a received task visible again in `seconds` (its consumer failed it and wants it back soon). */
+  async retryIn(receiptHandle: string, seconds: number): Promise<void> {
+    await this.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: this.queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: seconds }));
   }
 
   async send(tasks: readonly T[]): Promise<readonly T[]> {
