@@ -54,7 +54,7 @@ function nodeTable(point: PointAnalysis): string {
     node.nodeId,
     NUMBER.format(node.rate),
     node.share,
-    node.canConverge ? 'yes' : 'NEVER',
+    node.canConverge ? 'yes' : node.share === point.ingestPerInterval ? 'NEVER (= ingest)' : 'NEVER',
     node.updatesPerInterval,
     node.tokensPerInterval,
     num(node.lagSeconds),
@@ -127,7 +127,7 @@ export function adviceText(input: AdviseInput, advice: Advice, evaluated: PointA
   if (evaluated !== null) {
     sections.push(
       '',
-      `${asked ? 'As asked' : 'At the recommendation'}: t = ${evaluated.intervalSeconds} s, b = ${evaluated.batchSize}, ingest ${NUMBER.format(input.ingestRate)}/s = ${NUMBER.format(input.ingestRate * evaluated.intervalSeconds)} per interval; catch-up from a backlog of ${NUMBER.format(input.backlogUpdates)} updates`,
+      `${asked ? 'As asked' : 'At the recommendation'}: t = ${evaluated.intervalSeconds} s, b = ${evaluated.batchSize}, ingest ${NUMBER.format(input.ingestRate)}/s = ${NUMBER.format(evaluated.ingestPerInterval)} per interval; catch-up from a backlog of ${NUMBER.format(input.backlogUpdates)} updates`,
       nodeTable(evaluated),
       requestTable(evaluated),
       costTable(evaluated),

@@ -34,6 +34,17 @@ describe('microbatch advise', () => {
     expect(stdout).toContain('Feasible region');
   });
 
+  it('shows a node whose share only equals the ingest per interval as never converging, as its catch-up says', async () => {
+    // Act: the command line; at t = 60 node-2 takes ceil(1 · 60) = 60, the 60 ingested.
+    const { code, stdout } = await microbatch('advise', '--rates', '0.5,1,50', '--ingest-rate', '1', '--target-lag', '60');
+
+    // Assess
+    expect(code).toBe(0);
+    expect(stdout).toContain('At the recommendation: t = 60 s, b = 5, ingest 1/s = 60 per interval');
+    expect(stdout).toMatch(/│ node-2 +│ 1 +│ 60 +│ NEVER \(= ingest\) +│ 60 +│ 12 +│ never +│ never +│/);
+    expect(stdout).toMatch(/2 node\(s\) never converge at t = 60 s .*node-2 \(share 60 = the ingest\)/);
+  });
+
   it('evaluates the t and b asked for', async () => {
     const { code, stdout } = await microbatch(...BASE, '--interval', '60', '--batch-size', '100');
     expect(code).toBe(0);
