@@ -129,7 +129,7 @@ describe('microbatch advise', () => {
   });
 
   it.each([
-    [['advise', '--rates', '2,-5', '--ingest-rate', '4', '--target-lag', '180'], /--rates, rate 2: a rate must be a positive number of updates per second \(got "-5"\)/],
+    [['advise', '--rates', '2,-5', '--ingest-rate', '4', '--target-lag', '180'], /--rates, the 2nd value: a rate must be a positive number of updates per second \(got "-5"\)/],
     [['advise', '--ingest-rate', '4', '--target-lag', '180'], /no node rates: give --rates r1,r2,…, --rates-file FILE, or a deployment/],
     [['--stack', 'Prod', ...BASE, '--interval', '30'], /--interval 30: a deployed stack needs whole minutes, at least 60 s/],
     [[...BASE, '--interval', '30'], /--interval 30: a deployed stack needs whole minutes/],
