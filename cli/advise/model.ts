@@ -87,10 +87,12 @@ export interface AdviseInput {
   readonly nodes: readonly NodeRate[];
   /** Average updates per second appended to the log. */
   readonly ingestRate: number;
-  /** The staleness every converging node must stay within. */
-  readonly targetLagSeconds: number;
+  /** The staleness every converging node must stay within; null: no target, any staleness will do. */
+  readonly targetLagSeconds: number | null;
   /** The backlog whose catch-up time is reported (updates). */
   readonly backlogUpdates: number;
+  /** Set when the backlog is the default, this many seconds of ingest (`--backlog` absent). */
+  readonly backlogSeconds?: number;
   readonly target: AdviseTarget;
   readonly workload: Workload;
   readonly applier: ApplierSettings;
@@ -329,7 +331,7 @@ export function analyzePoint(input: AdviseInput, intervalSeconds: number, batchS
     nodes,
     neverConverging: nodes.filter((node) => !node.canConverge).map((node) => node.nodeId),
     maxLagSeconds,
-    meetsTargetLag: maxLagSeconds !== null && maxLagSeconds <= input.targetLagSeconds,
+    meetsTargetLag: maxLagSeconds !== null && (input.targetLagSeconds === null || maxLagSeconds <= input.targetLagSeconds),
     requests,
     monthly: monthlyCost(requests, input.prices, t),
     limits,

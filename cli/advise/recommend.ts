@@ -105,7 +105,7 @@ function convergenceNote(input: AdviseInput, point: PointAnalysis): string {
     ' A node converges only when its share ceil(r·t) exceeds the ingest per interval',
     never.some((node) => node.share === ingest) ? '; one whose share equals it keeps pace but never works off a backlog.' : '.',
     ' Raise their rate.',
-    never.length < point.nodes.length ? ' The lag target is judged on the other nodes.' : '',
+    never.length === point.nodes.length ? '' : input.targetLagSeconds === null ? ' Staleness is judged on the other nodes.' : ' The lag target is judged on the other nodes.',
   ].join('');
 }
 
@@ -147,11 +147,11 @@ export function recommend(input: AdviseInput, points: readonly PointAnalysis[]):
   const why =
     meeting.length > 0
       ? [
-          `t = ${chosen.intervalSeconds} s, b = ${chosen.batchSize}: the cheapest (to within ${Math.round(COST_TIE * 100)} %) of the ${meeting.length} points that meet every limit and the ${NUMBER.format(input.targetLagSeconds)} s lag target (worst staleness ${lag}, ${MONEY.format(chosen.monthly.totalUsd)}/month).`,
+          `t = ${chosen.intervalSeconds} s, b = ${chosen.batchSize}: the cheapest (to within ${Math.round(COST_TIE * 100)} %) of the ${meeting.length} points that meet every limit${input.targetLagSeconds === null ? '' : ` and the ${NUMBER.format(input.targetLagSeconds)} s lag target`} (worst staleness ${lag}, ${MONEY.format(chosen.monthly.totalUsd)}/month)${input.targetLagSeconds === null ? '; no lag target was given (--target-lag S sets one)' : ''}.`,
           ...tradeOffs(chosen, points),
         ]
       : [
-          `No feasible point meets the ${NUMBER.format(input.targetLagSeconds)} s lag target: t = ${chosen.intervalSeconds} s, b = ${chosen.batchSize} has the least worst-case staleness (${lag}, ${MONEY.format(chosen.monthly.totalUsd)}/month). Staleness is at least t plus the apply time, and t is at least ${Math.min(...points.map((point) => point.intervalSeconds))} s here.`,
+          `No feasible point meets the ${NUMBER.format(input.targetLagSeconds ?? 0)} s lag target: t = ${chosen.intervalSeconds} s, b = ${chosen.batchSize} has the least worst-case staleness (${lag}, ${MONEY.format(chosen.monthly.totalUsd)}/month). Staleness is at least t plus the apply time, and t is at least ${Math.min(...points.map((point) => point.intervalSeconds))} s here.`,
         ];
   return { point: chosen, meetsTargetLag: meeting.length > 0, reasons: [...why, convergenceNote(input, chosen)] };
 }

@@ -65,6 +65,18 @@ describe('advise', () => {
     expect(reasons[0]).toMatch(/^No feasible point meets the 30 s lag target: t = 60 s/);
   });
 
+  it('takes the cheapest point within 1 %, the least stale among them, when there is no lag target', () => {
+    // Act
+    const advice = advise(threeNodes({ targetLagSeconds: null }));
+
+    // Assess
+    const { point, meetsTargetLag } = advice.recommendation;
+    expect(advice.points.every((candidate) => candidate.meetsTargetLag === (candidate.maxLagSeconds !== null))).toBe(true);
+    expect(meetsTargetLag).toBe(true);
+    const floor = Math.min(...advice.points.filter((candidate) => candidate.feasible).map((candidate) => candidate.monthly.totalUsd));
+    expect(point?.monthly.totalUsd).toBeLessThanOrEqual(floor * 1.01 + 1e-9);
+  });
+
   it('reaches a 30 s target locally, where t may be shorter', () => {
     const { point, meetsTargetLag } = advise(threeNodes({ targetLagSeconds: 30, target: 'local' })).recommendation;
     expect(meetsTargetLag).toBe(true);
