@@ -85,9 +85,9 @@ function tradeOffs(chosen: PointAnalysis, points: readonly PointAnalysis[]): rea
   return sentences;
 }
 
-/** The ids of up to five nodes, then "…". */
-function someOf(ids: readonly string[]): string {
-  return `${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''}`;
+/** The first five of a list of nodes, then "…". */
+function someOf(nodes: readonly string[]): string {
+  return `${nodes.slice(0, 5).join(', ')}${nodes.length > 5 ? ', …' : ''}`;
 }
 
 /**
@@ -99,9 +99,9 @@ function convergenceNote(input: AdviseInput, point: PointAnalysis): string {
   const ingest = point.ingestPerInterval;
   const never = point.nodes.filter((node) => !node.canConverge);
   if (never.length === 0) return `Every node converges at t = ${t} s: each share ceil(r·t) exceeds the ${NUMBER.format(ingest)} ingested per interval.`;
-  const named = never.slice(0, 5).map((node) => `${node.nodeId} (share ${NUMBER.format(node.share)}${node.share === ingest ? ' = the ingest' : ''})`);
+  const named = never.map((node) => `${node.nodeId} (share ${NUMBER.format(node.share)}${node.share === ingest ? ' = the ingest' : ''})`);
   return [
-    `${never.length} node(s) never converge at t = ${t} s under the ingest of ${NUMBER.format(input.ingestRate)}/s (${NUMBER.format(ingest)} per interval): ${named.join(', ')}${never.length > 5 ? ', …' : ''}.`,
+    `${never.length} node(s) never converge at t = ${t} s under the ingest of ${NUMBER.format(input.ingestRate)}/s (${NUMBER.format(ingest)} per interval): ${someOf(named)}.`,
     ' A node converges only when its share ceil(r·t) exceeds the ingest per interval',
     never.some((node) => node.share === ingest) ? '; one whose share equals it keeps pace but never works off a backlog.' : '.',
     ' Raise their rate.',

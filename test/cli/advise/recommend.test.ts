@@ -91,6 +91,19 @@ describe('advise', () => {
     expect(reasons[1]).toMatch(/^For replicaPartitionWrites: no t or b helps: lower that node’s rate below 1,000 updates\/s/);
   });
 
+  it('names the nodes that converge at no t of the grid when no point meets every limit', () => {
+    // Prepare: the 2,000/s node breaks the replica partition limit everywhere; 0.5/s under 1/s takes
+    // half the ingest at any t.
+    const input = threeNodes({ nodes: [{ nodeId: 'hot', rate: 2_000 }, { nodeId: 'slow', rate: 0.5 }], ingestRate: 1 });
+
+    // Act
+    const { point, reasons } = advise(input).recommendation;
+
+    // Assess
+    expect(point).toBeNull();
+    expect(reasons.at(-1)).toBe('1 node(s) never converge at any t of the grid under the ingest of 1/s — slow: their share ceil(r·t) never exceeds the ingest per interval; raise their rate.');
+  });
+
   it('marks every point as missing the target when no node can converge', () => {
     const advice = advise(threeNodes({ nodes: [{ nodeId: 'slow', rate: 1 }] }));
     expect(advice.points.every((point) => point.maxLagSeconds === null && !point.meetsTargetLag)).toBe(true);
