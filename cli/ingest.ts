@@ -108,6 +108,36 @@ export function planRequests(updates: readonly NewUpdate[], stem: string): Inges
   return requests;
 }
 
+/** What `ingest --dry-run` reports: the file checked and cut, nothing sent. */
+export interface IngestDryRun {
+  readonly file: string;
+  readonly dryRun: true;
+  readonly updates: number;
+  /** The file's size. */
+  readonly fileBytes: number;
+  /** The requests a real run sends, in order: each one's key, updates and JSON payload size. */
+  readonly requests: readonly { readonly idempotencyKey: string; readonly updates: number; readonly payloadBytes: number }[];
+  /** All the requests' payloads together. */
+  readonly payloadBytes: number;
+}
+
+/** The report of a dry run over `requests` (as {@link planRequests} cut them). */
+export function dryRunIngest(file: string, fileBytes: number, requests: readonly IngestRequest[]): IngestDryRun {
+  const described = requests.map((request) => ({
+    idempotencyKey: request.idempotencyKey ?? '',
+    updates: request.updates.length,
+    payloadBytes: Buffer.byteLength(JSON.stringify(request), 'utf8'),
+  }));
+  return {
+    file,
+    dryRun: true,
+    updates: described.reduce((sum, request) => sum + request.updates, 0),
+    fileBytes,
+    requests: described,
+    payloadBytes: described.reduce((sum, request) => sum + request.payloadBytes, 0),
+  };
+}
+
 export interface IngestDeps {
   /** Sends one request to the ingest function and returns its result. */
   readonly invoke: (request: IngestRequest) => Promise<AppendResult>;

@@ -3,8 +3,10 @@
  * interval, the requests each service sees; per month, what they cost. Pure: no I/O, no clock.
  *
  * What "lag" means here (steady state, ingest at its average rate):
- * - a node whose share `ceil(r·t)` covers the ingest per interval `ingest·t` can converge; one whose
- *   share is smaller falls further behind every interval, for ever (the checker names it);
+ * - a node converges only when its share `ceil(r·t)` exceeds the ingest per interval `ingest·t`
+ *   (the planner's recovery bound, DESIGN §5); one whose share is smaller falls further behind
+ *   every interval, for ever (the checker names it), and one whose share only equals it keeps pace
+ *   while nothing puts it behind but never works off a backlog (an outage, a burst): neither converges;
  * - **staleness** of a converging node: an update written just after a plan waits a whole interval
  *   for the next plan, then for its node's tokens to be applied one after another. So at worst
  *   `t + apply_i` seconds (on average `t/2 + apply_i`), where apply_i is the node's work per interval;
@@ -43,6 +45,37 @@ export interface Workload {
 
 export const DEFAULT_WORKLOAD: Workload = { updateBytes: 256, nodeItemBytes: 400, applyMsPerUpdate: 0.5, applyMsPerMicrobatch: 30 };
 
+/**
+ * Products such as 0.07 · 100 land a hair off the whole number they stand for (7.000000000000001);
+ * a share compared with one must not win or lose by that hair. The slack is formula.ts's.
+ */
+const ROUNDING_SLACK = 1e-12;
+
+/** ingest·t: the updates appended per interval on average, a whole number when it is one. */
+export function ingestPerInterval(ingestRate: number, intervalSeconds: number): number {
+  const exact = ingestRate * intervalSeconds;
+  const nearest = Math.round(exact);
+  return Math.abs(exact - nearest) <= ROUNDING_SLACK * Math.max(1, Math.abs(exact)) ? nearest : exact;
+}
+
+/**
+ * Whether a node converges while ingest continues: its share must exceed the ingest per interval,
+ * as the planner's recovery bound has it. At equality it keeps pace but never gains on a backlog.
+ */
+export function convergesUnderIngest(share: number, ingestPerInterval: number): boolean {
+  return share > ingestPerInterval;
+}
+
+/**
+ * Intervals to work off `backlog` updates when the node gains `share − ingest` a interval
+ * (DESIGN §5's recovery bound, without the stall detection that only lost tokens need); 0 without
+ * a backlog, null when it never does (the share does not exceed the ingest).
+ */
+export function catchUpIntervals(backlog: number, share: number, ingestPerInterval: number): number | null {
+  if (backlog <= 0) return 0;
+  return convergesUnderIngest(share, ingestPerInterval) ? Math.ceil(backlog / (share - ingestPerInterval)) : null;
+}
+
 /** The applier's deployment settings the limits depend on. */
 export interface ApplierSettings {
   readonly timeoutSeconds: number;
@@ -54,10 +87,12 @@ export interface AdviseInput {
   readonly nodes: readonly NodeRate[];
   /** Average updates per second appended to the log. */
   readonly ingestRate: number;
-  /** The staleness every converging node must stay within. */
-  readonly targetLagSeconds: number;
+  /** The staleness every converging node must stay within; null: no target, any staleness will do. */
+  readonly targetLagSeconds: number | null;
   /** The backlog whose catch-up time is reported (updates). */
   readonly backlogUpdates: number;
+  /** Set when the backlog is the default, this many seconds of ingest (`--backlog` absent). */
+  readonly backlogSeconds?: number;
   readonly target: AdviseTarget;
   readonly workload: Workload;
   readonly applier: ApplierSettings;
@@ -80,7 +115,7 @@ export interface NodeAnalysis {
   readonly rate: number;
   /** ceil(r·t): the most the node takes in one interval. */
   readonly share: number;
-  /** share ≥ ingest·t: it keeps up (and, when greater, works a backlog off). */
+  /** share > ingest·t: it works a backlog off while ingest continues (see {@link convergesUnderIngest}). */
   readonly canConverge: boolean;
   /** Updates it applies per interval in steady state: ingest·t, or its whole share when it cannot keep up. */
   readonly updatesPerInterval: number;
@@ -138,8 +173,10 @@ export interface MonthlyCost {
 export interface PointAnalysis {
   readonly intervalSeconds: number;
   readonly batchSize: number;
+  /** ingest·t, the share each node must exceed (see {@link ingestPerInterval}). */
+  readonly ingestPerInterval: number;
   readonly nodes: readonly NodeAnalysis[];
-  /** Nodes that can never converge at this t (their rate is below the ingest rate). */
+  /** Nodes that never converge at this t: their share does not exceed the ingest per interval. */
   readonly neverConverging: readonly string[];
   /** Worst staleness over the converging nodes (null when none converge). */
   readonly maxLagSeconds: number | null;
@@ -152,14 +189,14 @@ export interface PointAnalysis {
 
 function nodeAnalysis(node: NodeRate, input: AdviseInput, t: number, b: number): NodeAnalysis {
   const share = sharePerInterval(node.rate, t);
-  const ingestPerInterval = input.ingestRate * t;
-  const canConverge = share >= ingestPerInterval;
-  const updatesPerInterval = canConverge ? Math.ceil(ingestPerInterval) : share;
+  const ingest = ingestPerInterval(input.ingestRate, t);
+  const canConverge = convergesUnderIngest(share, ingest);
+  // A node that does not converge applies its whole share: all of it is backlog (or, at equality, new).
+  const updatesPerInterval = canConverge ? Math.ceil(ingest) : share;
   const tokensPerInterval = microbatchCount(updatesPerInterval, b);
   const { applyMsPerMicrobatch, applyMsPerUpdate } = input.workload;
   const applySeconds = (tokensPerInterval * applyMsPerMicrobatch + updatesPerInterval * applyMsPerUpdate) / 1000;
-  const gain = share - ingestPerInterval;
-  const catchUpIntervals = input.backlogUpdates <= 0 ? 0 : gain > 0 ? Math.ceil(input.backlogUpdates / gain) : null;
+  const catchUp = catchUpIntervals(input.backlogUpdates, share, ingest);
   const fullShareSeconds = (microbatchCount(share, b) * applyMsPerMicrobatch + share * applyMsPerUpdate) / 1000;
   return {
     nodeId: node.nodeId,
@@ -171,8 +208,8 @@ function nodeAnalysis(node: NodeRate, input: AdviseInput, t: number, b: number):
     applySeconds,
     lagSeconds: canConverge ? t + applySeconds : null,
     meanLagSeconds: canConverge ? t / 2 + applySeconds : null,
-    catchUpIntervals,
-    catchUpSeconds: catchUpIntervals === null ? null : catchUpIntervals === 0 ? 0 : catchUpIntervals * t + fullShareSeconds,
+    catchUpIntervals: catchUp,
+    catchUpSeconds: catchUp === null ? null : catchUp === 0 ? 0 : catchUp * t + fullShareSeconds,
   };
 }
 
@@ -290,10 +327,11 @@ export function analyzePoint(input: AdviseInput, intervalSeconds: number, batchS
   return {
     intervalSeconds: t,
     batchSize: b,
+    ingestPerInterval: ingestPerInterval(input.ingestRate, t),
     nodes,
     neverConverging: nodes.filter((node) => !node.canConverge).map((node) => node.nodeId),
     maxLagSeconds,
-    meetsTargetLag: maxLagSeconds !== null && maxLagSeconds <= input.targetLagSeconds,
+    meetsTargetLag: maxLagSeconds !== null && (input.targetLagSeconds === null || maxLagSeconds <= input.targetLagSeconds),
     requests,
     monthly: monthlyCost(requests, input.prices, t),
     limits,

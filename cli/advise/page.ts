@@ -90,19 +90,19 @@ export function renderAdvicePage(input: AdviseInput, advice: Advice): string {
   const tAxis = ordinal(advice.grid.intervals);
   const bAxis = ordinal(advice.grid.batchSizes);
   const mark = (point: PointAnalysis): { readonly feasible: boolean; readonly chosen: boolean } => ({ feasible: point.feasible, chosen: point === chosen });
-  const target = { y: input.targetLagSeconds, label: `target ${compact(input.targetLagSeconds)} s` };
+  const target = input.targetLagSeconds === null ? {} : { reference: { y: input.targetLagSeconds, label: `target ${compact(input.targetLagSeconds)} s` } };
   const tLabel = `t, interval (s), at b = ${fixedB}`;
   const bLabel = `b, updates per microbatch, at t = ${fixedT} s`;
   const lagAt = (p: PointAnalysis) => p.maxLagSeconds;
   const costAt = (p: PointAnalysis) => p.monthly.totalUsd;
   const charts = [
-    chart({ id: 'lag-by-interval', title: 'Worst staleness against t', xLabel: tLabel, yLabel: 'staleness (s)', points: byT.map((p) => ({ x: tAxis.at(p.intervalSeconds), y: lagAt(p), ...mark(p) })), xTickLabel: tAxis.label, reference: target }),
+    chart({ id: 'lag-by-interval', title: 'Worst staleness against t', xLabel: tLabel, yLabel: 'staleness (s)', points: byT.map((p) => ({ x: tAxis.at(p.intervalSeconds), y: lagAt(p), ...mark(p) })), xTickLabel: tAxis.label, ...target }),
     chart({ id: 'cost-by-interval', title: 'Monthly cost against t', xLabel: tLabel, yLabel: 'USD per month', points: byT.map((p) => ({ x: tAxis.at(p.intervalSeconds), y: costAt(p), ...mark(p) })), xTickLabel: tAxis.label }),
-    chart({ id: 'lag-by-batch', title: 'Worst staleness against b', xLabel: bLabel, yLabel: 'staleness (s)', points: byB.map((p) => ({ x: bAxis.at(p.batchSize), y: lagAt(p), ...mark(p) })), xTickLabel: bAxis.label, reference: target }),
+    chart({ id: 'lag-by-batch', title: 'Worst staleness against b', xLabel: bLabel, yLabel: 'staleness (s)', points: byB.map((p) => ({ x: bAxis.at(p.batchSize), y: lagAt(p), ...mark(p) })), xTickLabel: bAxis.label, ...target }),
     chart({ id: 'cost-by-batch', title: 'Monthly cost against b', xLabel: bLabel, yLabel: 'USD per month', points: byB.map((p) => ({ x: bAxis.at(p.batchSize), y: costAt(p), ...mark(p) })), xTickLabel: bAxis.label }),
   ];
   const heading = chosen === null ? 'No (t, b) meets every limit' : `Recommended: t = ${chosen.intervalSeconds} s, b = ${chosen.batchSize}`;
-  const page = htmlPage(html`microbatch advise — ${heading}`, STYLESHEET, html`<p class="eyebrow">microbatch advise · ${input.nodes.length} nodes · ingest ${compact(input.ingestRate)}/s · target ${compact(input.targetLagSeconds)} s</p>
+  const page = htmlPage(html`microbatch advise — ${heading}`, STYLESHEET, html`<p class="eyebrow">microbatch advise · ${input.nodes.length} nodes · ingest ${compact(input.ingestRate)}/s · ${input.targetLagSeconds === null ? 'no lag target' : `target ${compact(input.targetLagSeconds)} s`}</p>
 <h1>${heading}</h1>
 <div class="card">${advice.recommendation.reasons.map((reason) => html`<p>${reason}</p>`)}</div>
 <div class="row"><div class="card">${charts[0]}</div><div class="card">${charts[1]}</div></div>

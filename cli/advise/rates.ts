@@ -22,11 +22,18 @@ function unnamed(rates: readonly unknown[], where: (index: number) => string): N
   return rates.map((raw, index) => ({ nodeId: `node-${index + 1}`, rate: rateOf(raw, where(index)) }));
 }
 
-/** `--rates 2,5,10`. */
+/** 1st, 2nd, 3rd, 4th, … 11th, 12th, 13th, … 21st: a place in a list as a person says it. */
+function ordinal(place: number): string {
+  const tens = place % 100;
+  const suffix = tens >= 11 && tens <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][place % 10] ?? 'th');
+  return `${place}${suffix}`;
+}
+
+/** `--rates 2,5,10`; a bad value is named by its place ("the 2nd value"), not as a rate of that number. */
 export function parseRatesList(text: string): NodeRate[] {
   const parts = text.split(',').map((part) => part.trim());
   if (parts.length === 0 || parts.every((part) => part === '')) throw new UsageError('--rates: give at least one rate, e.g. --rates 2,5,10');
-  return unnamed(parts, (index) => `--rates, rate ${index + 1}`);
+  return unnamed(parts, (index) => `--rates, the ${ordinal(index + 1)} value`);
 }
 
 function fromJson(value: unknown, file: string): NodeRate[] {
@@ -66,18 +73,19 @@ function fromLines(text: string, file: string): NodeRate[] {
 
 /** A rates file's contents, by its shape: JSON when it starts with `[` or `{`, else CSV or one rate a line. */
 export function parseRatesFile(text: string, file: string): NodeRate[] {
+  // The text as it is, not trimmed: an error's line number is the one an editor shows.
   const trimmed = text.trim();
   let nodes: NodeRate[];
   if (trimmed.startsWith('[') || trimmed.startsWith('{')) {
     let value: unknown;
     try {
-      value = JSON.parse(trimmed);
+      value = JSON.parse(text);
     } catch (error) {
       throw new UsageError(`${file}: not valid JSON (${error instanceof Error ? error.message : String(error)})`);
     }
     nodes = fromJson(value, file);
   } else {
-    nodes = fromLines(trimmed, file);
+    nodes = fromLines(text, file);
   }
   if (nodes.length === 0) throw new UsageError(`${file}: holds no rates`);
   return nodes;

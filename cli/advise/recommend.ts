@@ -85,42 +85,75 @@ function tradeOffs(chosen: PointAnalysis, points: readonly PointAnalysis[]): rea
   return sentences;
 }
 
+/** The first five of a list of nodes, then "…". */
+function someOf(nodes: readonly string[]): string {
+  return `${nodes.slice(0, 5).join(', ')}${nodes.length > 5 ? ', …' : ''}`;
+}
+
+/**
+ * Which nodes converge at the chosen point, in one sentence: each that does not, with its share (and
+ * whether it only equals the ingest), or that every node does. The lag target ignores the others.
+ */
+function convergenceNote(input: AdviseInput, point: PointAnalysis): string {
+  const t = point.intervalSeconds;
+  const ingest = point.ingestPerInterval;
+  const never = point.nodes.filter((node) => !node.canConverge);
+  if (never.length === 0) return `Every node converges at t = ${t} s: each share ceil(r·t) exceeds the ${NUMBER.format(ingest)} ingested per interval.`;
+  const named = never.map((node) => `${node.nodeId} (share ${NUMBER.format(node.share)}${node.share === ingest ? ' = the ingest' : ''})`);
+  return [
+    `${never.length} node(s) never converge at t = ${t} s under the ingest of ${NUMBER.format(input.ingestRate)}/s (${NUMBER.format(ingest)} per interval): ${someOf(named)}.`,
+    ' A node converges only when its share ceil(r·t) exceeds the ingest per interval',
+    never.some((node) => node.share === ingest) ? '; one whose share equals it keeps pace but never works off a backlog.' : '.',
+    ' Raise their rate.',
+    never.length === point.nodes.length ? '' : input.targetLagSeconds === null ? ' Staleness is judged on the other nodes.' : ' The lag target is judged on the other nodes.',
+  ].join('');
+}
+
 /** Picks the cheapest feasible point that meets the target lag; says why, and what is wrong when none does. */
 export function recommend(input: AdviseInput, points: readonly PointAnalysis[]): Recommendation {
   const feasible = points.filter((point) => point.feasible);
-  const never = points[0]?.neverConverging ?? [];
-  const neverNote =
-    never.length === 0
-      ? []
-      : [
-          `${never.length} node(s) can never converge at the ingest of ${NUMBER.format(input.ingestRate)}/s — ${never.slice(0, 5).join(', ')}${never.length > 5 ? ', …' : ''}: their rate is below the ingest rate, and no t or b changes that: raise their rate. The lag target is judged on the other nodes.`,
-        ];
   if (feasible.length === 0) {
     const blocking = blockingLimits(points).slice(0, 3);
+    const neverAnywhere = input.nodes.map((node) => node.nodeId).filter((nodeId) => points.every((point) => point.neverConverging.includes(nodeId)));
     return {
       point: null,
       meetsTargetLag: false,
       reasons: [
         `No (t, b) of the grid meets every limit. The limits that rule out most points: ${blocking.map((limit) => `${limit.key} (${limit.points} of ${points.length})`).join(', ')}.`,
         ...blocking.slice(0, 1).map((limit) => `For ${limit.key}: ${LIMIT_REMEDIES[limit.key]}.`),
-        ...neverNote,
+        ...(neverAnywhere.length === 0
+          ? []
+          : [`${neverAnywhere.length} node(s) never converge at any t of the grid under the ingest of ${NUMBER.format(input.ingestRate)}/s — ${someOf(neverAnywhere)}: their share ceil(r·t) never exceeds the ingest per interval; raise their rate.`]),
+      ],
+    };
+  }
+  if (feasible.every((point) => point.maxLagSeconds === null)) {
+    // Staleness means nothing here: the cheapest point, and the rates to raise.
+    const chosen = cheapest(feasible, false);
+    if (chosen === undefined) return { point: null, meetsTargetLag: false, reasons: [] };
+    return {
+      point: chosen,
+      meetsTargetLag: false,
+      reasons: [
+        `No node converges at any (t, b) of the grid: t = ${chosen.intervalSeconds} s, b = ${chosen.batchSize} is the cheapest point that meets every limit (${MONEY.format(chosen.monthly.totalUsd)}/month), but no lag target holds until a node's share exceeds the ingest.`,
+        convergenceNote(input, chosen),
       ],
     };
   }
   const meeting = feasible.filter((point) => point.meetsTargetLag);
   const chosen = meeting.length > 0 ? cheapest(meeting, false) : cheapest(feasible, true);
-  if (chosen === undefined) return { point: null, meetsTargetLag: false, reasons: neverNote };
+  if (chosen === undefined) return { point: null, meetsTargetLag: false, reasons: [] };
   const lag = chosen.maxLagSeconds === null ? 'no node converges' : `${NUMBER.format(chosen.maxLagSeconds)} s`;
   const why =
     meeting.length > 0
       ? [
-          `t = ${chosen.intervalSeconds} s, b = ${chosen.batchSize}: the cheapest (to within ${Math.round(COST_TIE * 100)} %) of the ${meeting.length} points that meet every limit and the ${NUMBER.format(input.targetLagSeconds)} s lag target (worst staleness ${lag}, ${MONEY.format(chosen.monthly.totalUsd)}/month).`,
+          `t = ${chosen.intervalSeconds} s, b = ${chosen.batchSize}: the cheapest (to within ${Math.round(COST_TIE * 100)} %) of the ${meeting.length} points that meet every limit${input.targetLagSeconds === null ? '' : ` and the ${NUMBER.format(input.targetLagSeconds)} s lag target`} (worst staleness ${lag}, ${MONEY.format(chosen.monthly.totalUsd)}/month)${input.targetLagSeconds === null ? '; no lag target was given (--target-lag S sets one)' : ''}.`,
           ...tradeOffs(chosen, points),
         ]
       : [
-          `No feasible point meets the ${NUMBER.format(input.targetLagSeconds)} s lag target: t = ${chosen.intervalSeconds} s, b = ${chosen.batchSize} has the least worst-case staleness (${lag}, ${MONEY.format(chosen.monthly.totalUsd)}/month). Staleness is at least t plus the apply time, and t is at least ${Math.min(...points.map((point) => point.intervalSeconds))} s here.`,
+          `No feasible point meets the ${NUMBER.format(input.targetLagSeconds ?? 0)} s lag target: t = ${chosen.intervalSeconds} s, b = ${chosen.batchSize} has the least worst-case staleness (${lag}, ${MONEY.format(chosen.monthly.totalUsd)}/month). Staleness is at least t plus the apply time, and t is at least ${Math.min(...points.map((point) => point.intervalSeconds))} s here.`,
         ];
-  return { point: chosen, meetsTargetLag: meeting.length > 0, reasons: [...why, ...neverNote] };
+  return { point: chosen, meetsTargetLag: meeting.length > 0, reasons: [...why, convergenceNote(input, chosen)] };
 }
 
 /** Analyses the grid (and any extra t or b the user asked about) and recommends a point. */

@@ -22,6 +22,7 @@ export function adviceJson(input: AdviseInput, advice: Advice, evaluated: PointA
       ingestRate: input.ingestRate,
       targetLagSeconds: input.targetLagSeconds,
       backlogUpdates: input.backlogUpdates,
+      backlogSeconds: input.backlogSeconds ?? null,
       target: input.target,
       workload: input.workload,
       applier: input.applier,
@@ -54,7 +55,7 @@ function nodeTable(point: PointAnalysis): string {
     node.nodeId,
     NUMBER.format(node.rate),
     node.share,
-    node.canConverge ? 'yes' : 'NEVER',
+    node.canConverge ? 'yes' : node.share === point.ingestPerInterval ? 'NEVER (= ingest)' : 'NEVER',
     node.updatesPerInterval,
     node.tokensPerInterval,
     num(node.lagSeconds),
@@ -112,6 +113,12 @@ function regionTable(advice: Advice): string {
   );
 }
 
+/** Where a default backlog comes from, for the line that names it. */
+function backlogOrigin(input: AdviseInput): string {
+  if (input.backlogSeconds === undefined) return '';
+  return ` (by default ${NUMBER.format(input.backlogSeconds / 60)} minutes of ingest at ${NUMBER.format(input.ingestRate)}/s; --backlog N for another)`;
+}
+
 /** Everything a person reads: prices, the recommendation, the point in detail, the feasible region. */
 export function adviceText(input: AdviseInput, advice: Advice, evaluated: PointAnalysis | null, asked: boolean): string {
   const prices = describePrices(input.prices);
@@ -127,7 +134,7 @@ export function adviceText(input: AdviseInput, advice: Advice, evaluated: PointA
   if (evaluated !== null) {
     sections.push(
       '',
-      `${asked ? 'As asked' : 'At the recommendation'}: t = ${evaluated.intervalSeconds} s, b = ${evaluated.batchSize}, ingest ${NUMBER.format(input.ingestRate)}/s = ${NUMBER.format(input.ingestRate * evaluated.intervalSeconds)} per interval; catch-up from a backlog of ${NUMBER.format(input.backlogUpdates)} updates`,
+      `${asked ? 'As asked' : 'At the recommendation'}: t = ${evaluated.intervalSeconds} s, b = ${evaluated.batchSize}, ingest ${NUMBER.format(input.ingestRate)}/s = ${NUMBER.format(evaluated.ingestPerInterval)} per interval; catch-up from a backlog of ${NUMBER.format(input.backlogUpdates)} updates${backlogOrigin(input)}`,
       nodeTable(evaluated),
       requestTable(evaluated),
       costTable(evaluated),
@@ -136,7 +143,9 @@ export function adviceText(input: AdviseInput, advice: Advice, evaluated: PointA
   }
   sections.push(
     '',
-    `Feasible region: monthly cost where every limit and the ${NUMBER.format(input.targetLagSeconds)} s target are met; lag: misses the target; ×: breaks a limit (--json: every point)`,
+    input.targetLagSeconds === null
+      ? 'Feasible region: monthly cost where every limit is met; ×: breaks a limit (--json: every point)'
+      : `Feasible region: monthly cost where every limit and the ${NUMBER.format(input.targetLagSeconds)} s target are met; lag: misses the target; ×: breaks a limit (--json: every point)`,
     regionTable(advice),
   );
   return sections.join('\n');

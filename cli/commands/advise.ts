@@ -101,7 +101,7 @@ function shardingFrom(options: AdviseOptions, defaults: ShardingRules): Sharding
 /** Everything the model needs, validated before any deployment is contacted. */
 function inputFrom(options: AdviseOptions, target: AdviseTarget): Omit<AdviseInput, 'nodes'> & { readonly interval?: number; readonly batchSize?: number } {
   const ingestRate = required('--ingest-rate', number('--ingest-rate', options.ingestRate, { min: 0 }), '4 (updates per second)');
-  const targetLagSeconds = required('--target-lag', number('--target-lag', options.targetLag, { min: 0, above: true }), '180 (seconds)');
+  const targetLagSeconds = number('--target-lag', options.targetLag, { min: 0, above: true }) ?? null;
   const intervalRaw = number('--interval', options.interval, { min: 1, integer: true });
   const batchRaw = number('--batch-size', options.batchSize, { min: 1, integer: true });
   const defaults = stackDefaults();
@@ -111,10 +111,11 @@ function inputFrom(options: AdviseOptions, target: AdviseTarget): Omit<AdviseInp
     applyMsPerUpdate: number('--apply-ms-per-update', options.applyMsPerUpdate, { min: 0 }) ?? DEFAULT_WORKLOAD.applyMsPerUpdate,
     applyMsPerMicrobatch: number('--apply-ms-per-microbatch', options.applyMsPerMicrobatch, { min: 0 }) ?? DEFAULT_WORKLOAD.applyMsPerMicrobatch,
   };
+  const backlog = number('--backlog', options.backlog, { min: 0 });
   return {
     ingestRate,
     targetLagSeconds,
-    backlogUpdates: number('--backlog', options.backlog, { min: 0 }) ?? Math.ceil(ingestRate * DEFAULT_BACKLOG_SECONDS),
+    ...(backlog === undefined ? { backlogUpdates: Math.ceil(ingestRate * DEFAULT_BACKLOG_SECONDS), backlogSeconds: DEFAULT_BACKLOG_SECONDS } : { backlogUpdates: backlog }),
     target,
     workload,
     applier: {
@@ -176,7 +177,7 @@ export const registerAdvise: RegisterCommand = (program: Command, context) => {
     .addOption(new Option('--rates <list>', 'node rates in updates/s, comma-separated (e.g. 2,5,10)'))
     .addOption(new Option('--rates-file <file>', 'node rates: JSON ([2,5] or [{"nodeId","rate"}] or {"n-1":2}), CSV (nodeId,rate) or one rate per line; - for stdin'))
     .addOption(new Option('--ingest-rate <n>', 'average updates per second appended to the log (required)'))
-    .addOption(new Option('--target-lag <seconds>', 'the staleness every converging node must stay within (required)'))
+    .addOption(new Option('--target-lag <seconds>', 'the staleness every converging node must stay within (default: none, the cheapest point, the least stale within 1 %)'))
     .addOption(new Option('--interval <seconds>', 'evaluate this t (whole minutes ≥ 60 for a stack)'))
     .addOption(new Option('--batch-size <n>', 'evaluate this b (1–10,000)'))
     .addOption(new Option('--backlog <updates>', `backlog whose catch-up time is reported (default: ${DEFAULT_BACKLOG_SECONDS / 60} minutes of ingest)`))

@@ -1,18 +1,27 @@
-/** `microbatch nodes add|list|pause|resume|set-rate|remove`: the Nodes table, validated. */
+/** `microbatch nodes add|list|get|pause|resume|set-rate|remove`: the Nodes table, validated. */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DynamoLogStore } from '#shared/adapters/dynamodb/log-store.ts';
 import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.ts';
 import type { NodeStatus } from '#shared/domain/types.ts';
 import type { Deployment } from '../deployment.ts';
-import { addNode, changeNode, listNodes, removeNode, type NodeListing } from '../nodes/node-admin.ts';
+import { addNode, changeNode, checkNodeId, listNodes, removeNode, type NodeListing } from '../nodes/node-admin.ts';
+import { getNode, type NodeDetail } from '../nodes/node-detail.ts';
 import { table } from '../output.ts';
 import type { CommandContext, RegisterCommand } from '../program.ts';
+import { deploymentSettings } from '../plan/dry-run.ts';
 import { deploymentPlans } from '../plans.ts';
 
 /** r_i from the command line: a positive number of updates per second. */
 export function parseRate(text: string): number {
   const rate = text.trim() === '' ? Number.NaN : Number(text);
   if (!Number.isFinite(rate) || rate <= 0) throw new InvalidArgumentError('must be a positive number of updates per second');
+  return rate;
+}
+
+/** An ingest rate assumed to go on: a number of updates per second, 0 or more. */
+function parseIngestRate(text: string): number {
+  const rate = text.trim() === '' ? Number.NaN : Number(text);
+  if (!Number.isFinite(rate) || rate < 0) throw new InvalidArgumentError('must be a number ≥ 0 of updates per second');
   return rate;
 }
 
@@ -29,8 +38,39 @@ function describeListing(listing: NodeListing): string {
   return lines.join('\n');
 }
 
+const NUMBER = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
+
+/** "1 interval", "5 intervals". */
+const intervals = (count: number): string => `${NUMBER.format(count)} interval${count === 1 ? '' : 's'}`;
+
+function catchUpLine(detail: NodeDetail): string {
+  const { catchUp, sharePerInterval: share } = detail;
+  if (detail.lag === 0) return 'catch-up: none needed: it holds the head';
+  const paused = detail.status === 'paused' ? `; paused: nothing is planned for it until \`nodes resume ${detail.nodeId}\`` : '';
+  if (catchUp.intervals === null || catchUp.seconds === null) {
+    const ingest = NUMBER.format(catchUp.ingestPerInterval ?? 0);
+    return `catch-up: never while ingest continues: its share of ${share} does not exceed the ${ingest} ingested per interval (${NUMBER.format(catchUp.ingestRate ?? 0)}/s); raise its rate (nodes set-rate ${detail.nodeId} R)${paused}`;
+  }
+  const estimate = `≈ ${intervals(catchUp.intervals)} (${NUMBER.format(catchUp.seconds)} s)`;
+  if (catchUp.ingestRate === null || catchUp.ingestPerInterval === null) {
+    return `catch-up: ${estimate} at ${share} a interval, if nothing more is ingested (--ingest-rate R: as if ingest goes on at R/s)${paused}`;
+  }
+  const gain = NUMBER.format(share - catchUp.ingestPerInterval);
+  return `catch-up: ${estimate}: it gains ${share} − ${NUMBER.format(catchUp.ingestPerInterval)} = ${gain} a interval under ${NUMBER.format(catchUp.ingestRate)}/s of ingest${paused}`;
+}
+
+/** `nodes get` for a person: the node, its cursor against the head, the catch-up estimate. */
+export function describeNode(detail: NodeDetail): string {
+  return [
+    `node ${detail.nodeId} (stream ${detail.stream}): ${detail.status}, rate ${detail.rate}/s: share ceil(r·t) = ${detail.sharePerInterval} updates per interval at t = ${detail.intervalSeconds} s`,
+    `cursor (appliedSeq) ${detail.appliedSeq}, planned (plannedSeq) ${detail.plannedSeq}, head ${detail.head}: lag ${detail.lag} updates`,
+    `last applied ${detail.appliedAt ?? 'never'}`,
+    catchUpLine(detail),
+  ].join('\n');
+}
+
 export const registerNodes: RegisterCommand = (program: Command, context: CommandContext) => {
-  const nodes = program.command('nodes').description('register, list, pause, resume, re-rate or remove the nodes');
+  const nodes = program.command('nodes').description('register, list, show one, pause, resume, re-rate or remove the nodes');
   const done = (value: Record<string, unknown>, line: string): void => {
     context.output().result(value, () => line);
   };
@@ -54,6 +94,25 @@ export const registerNodes: RegisterCommand = (program: Command, context: Comman
       const deployment = await context.deployment();
       const listing = await listNodes(repository(deployment), new DynamoLogStore(deployment.clients.document, deployment.resources.logTable), deployment.stream, await deploymentPlans(deployment));
       context.output().result(listing, describeListing);
+    });
+
+  nodes
+    .command('get')
+    .description('one node: rate, status, cursor, plan, lag behind the head, and how long it needs to catch up at the deployment\'s t')
+    .argument('<nodeId>')
+    .addOption(new Option('--ingest-rate <updatesPerSecond>', 'estimate the catch-up as if updates keep arriving at this rate (default: none arrive)').argParser(parseIngestRate))
+    .action(async (nodeId: string, options: { ingestRate?: number }) => {
+      checkNodeId(nodeId);
+      const deployment = await context.deployment();
+      const detail = await getNode(nodeId, {
+        nodes: repository(deployment),
+        log: new DynamoLogStore(deployment.clients.document, deployment.resources.logTable),
+        stream: deployment.stream,
+        plans: () => deploymentPlans(deployment),
+        intervalSeconds: (await deploymentSettings(deployment)).intervalSeconds,
+        ...(options.ingestRate === undefined ? {} : { ingestRate: options.ingestRate }),
+      });
+      context.output().result(detail, describeNode);
     });
 
   for (const [name, status, what] of [

@@ -9,7 +9,7 @@ import { NODE_ID_PATTERN, NODE_ID_RULE } from '#shared/domain/identifiers.ts';
 import type { RejectedNode } from '#shared/domain/node.ts';
 import type { LogReader } from '#shared/domain/ports.ts';
 import { withPlanHistory, type PlanHistory } from '#shared/domain/segment-plan.ts';
-import type { NodeStatus } from '#shared/domain/types.ts';
+import type { NodeState, NodeStatus } from '#shared/domain/types.ts';
 import { registerNode } from '#shared/usecases/register-node.ts';
 import { UsageError } from '#local/errors.ts';
 
@@ -46,7 +46,8 @@ async function asUsage<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-function checkNodeId(nodeId: string): void {
+/** The one node-id rule, checked before any table is read: a UsageError naming the rule. */
+export function checkNodeId(nodeId: string): void {
   if (!NODE_ID_PATTERN.test(nodeId)) throw new UsageError(`node id ${JSON.stringify(nodeId)}: must be ${NODE_ID_RULE}`);
 }
 
@@ -84,23 +85,26 @@ export async function removeNode(nodes: NodeAdminRepository, nodeId: string): Pr
   if (!(await nodes.remove(nodeId))) throw new UsageError(`no node ${nodeId}`);
 }
 
+/** A node's line: its cursor, its lag behind `head`, and its plan (its segment's record, else its item). */
+export function nodeRow(node: NodeState, head: number, plan: PlanHistory | undefined): NodeRow {
+  return {
+    nodeId: node.nodeId,
+    status: node.status,
+    rate: node.rate,
+    appliedSeq: node.appliedSeq,
+    lag: Math.max(0, head - node.appliedSeq),
+    plannedSeq: withPlanHistory(node, plan).plannedSeq,
+    ...(node.appliedAt === undefined ? {} : { appliedAt: node.appliedAt }),
+  };
+}
+
 /** Every node (paused ones too) with its cursor, lag behind the log's head and plan (its segment's record, else its item), by id. */
 export async function listNodes(nodes: NodeAdminRepository, log: LogReader, stream: string, plans: ReadonlyMap<string, PlanHistory> = new Map()): Promise<NodeListing> {
   const { head } = await log.readHead(stream);
   const rows: NodeRow[] = [];
   const rejected: RejectedNode[] = [];
   for await (const page of nodes.scanAll()) {
-    for (const node of page.nodes) {
-      rows.push({
-        nodeId: node.nodeId,
-        status: node.status,
-        rate: node.rate,
-        appliedSeq: node.appliedSeq,
-        lag: Math.max(0, head - node.appliedSeq),
-        plannedSeq: withPlanHistory(node, plans.get(node.nodeId)).plannedSeq,
-        ...(node.appliedAt === undefined ? {} : { appliedAt: node.appliedAt }),
-      });
-    }
+    for (const node of page.nodes) rows.push(nodeRow(node, head, plans.get(node.nodeId)));
     rejected.push(...page.rejected);
   }
   rows.sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));

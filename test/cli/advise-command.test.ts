@@ -34,6 +34,58 @@ describe('microbatch advise', () => {
     expect(stdout).toContain('Feasible region');
   });
 
+  it('shows a node whose share only equals the ingest per interval as never converging, as its catch-up says', async () => {
+    // Act: the issue's command line; at t = 60 node-2 takes ceil(1 · 60) = 60, the 60 ingested.
+    const { code, stdout } = await microbatch('advise', '--rates', '0.5,1,50', '--ingest-rate', '1', '--target-lag', '60');
+
+    // Assess
+    expect(code).toBe(0);
+    expect(stdout).toContain('At the recommendation: t = 60 s, b = 5, ingest 1/s = 60 per interval');
+    expect(stdout).toMatch(/│ node-2 +│ 1 +│ 60 +│ NEVER \(= ingest\) +│ 60 +│ 12 +│ never +│ never +│/);
+    expect(stdout).toMatch(/2 node\(s\) never converge at t = 60 s .*node-2 \(share 60 = the ingest\)/);
+  });
+
+  it('says where the backlog of the catch-up column comes from: ten minutes of ingest unless --backlog gives one', async () => {
+    // Act
+    const defaulted = await microbatch(...BASE);
+    const given = await microbatch(...BASE, '--backlog', '100');
+
+    // Assess: 4/s for 600 s is 2,400 updates.
+    expect(defaulted.stdout).toContain('catch-up from a backlog of 2,400 updates (by default 10 minutes of ingest at 4/s; --backlog N for another)\n');
+    expect(given.stdout).toContain('catch-up from a backlog of 100 updates\n');
+  });
+
+  it('prints what the README shows for its example, line for line up to the "…"', async () => {
+    // Prepare: the README's advise example, its command line and the lines shown.
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const block = /```\n\$ npx microbatch (advise [^\n]*)\n([\s\S]*?)\n…\n```/.exec(readme);
+    expect(block, 'the README has an advise example ending in "…"').not.toBeNull();
+    const [, commandLine = '', shown = ''] = block ?? [];
+
+    // Act
+    const { code, stdout } = await microbatch(...commandLine.split(' '));
+
+    // Assess
+    expect(code).toBe(0);
+    expect(stdout.split('\n').slice(0, shown.split('\n').length).join('\n')).toBe(shown);
+  });
+
+  it('recommends on cost alone, the least stale within 1 %, without --target-lag', async () => {
+    // Act
+    const { code, stdout, stderr } = await microbatch('advise', '--rates', '2,5,10', '--ingest-rate', '4');
+    const json = await microbatch('--json', 'advise', '--rates', '2,5,10', '--ingest-rate', '4');
+
+    // Assess: every point with a converging node "meets" no target, so the cheapest within 1 % wins.
+    expect(code, stderr).toBe(0);
+    expect(stdout).toMatch(/^Recommended: t = \d+ s, b = \d+$/m);
+    expect(stdout).toMatch(/^ {2}t = \d+ s, b = \d+: the cheapest \(to within 1 %\) of the \d+ points that meet every limit \(worst staleness [\d.]+ s, \$[\d.]+\/month\); no lag target was given \(--target-lag S sets one\)\.$/m);
+    expect(stdout).toContain('Staleness is judged on the other nodes.');
+    expect(stdout).toContain('Feasible region: monthly cost where every limit is met; ×: breaks a limit (--json: every point)');
+    const analysis = JSON.parse(json.stdout) as { input: { targetLagSeconds: number | null }; recommendation: { meetsTargetLag: boolean } };
+    expect(analysis.input.targetLagSeconds).toBeNull();
+    expect(analysis.recommendation.meetsTargetLag).toBe(true);
+  });
+
   it('evaluates the t and b asked for', async () => {
     const { code, stdout } = await microbatch(...BASE, '--interval', '60', '--batch-size', '100');
     expect(code).toBe(0);
@@ -113,19 +165,22 @@ describe('microbatch advise', () => {
     expect(ticks('#cost-by-interval')).toEqual(['60', '120', '180', '300', '600', '900', '1.2K', '1.8K', '3.6K']);
     expect(ticks('#cost-by-batch')).toEqual(['1', '5', '20', '100', '500', '2K', '10K']);
     expect(page.querySelector('#lag-by-interval .marker text')?.text).toBe('target 180 s');
+    // Without a target there is no line to draw.
+    const untargeted = join(folder, 'untargeted.html');
+    expect((await microbatch('advise', '--rates', '2,5,10', '--ingest-rate', '4', '--html', untargeted)).code).toBe(0);
+    expect(parse(readFileSync(untargeted, 'utf8')).querySelectorAll('.marker')).toHaveLength(0);
     // One row per price.
     expect(page.querySelectorAll('table tbody tr')).toHaveLength(7);
   });
 
   it.each([
-    [['advise', '--rates', '2,-5', '--ingest-rate', '4', '--target-lag', '180'], /--rates, rate 2: a rate must be a positive number of updates per second \(got "-5"\)/],
+    [['advise', '--rates', '2,-5', '--ingest-rate', '4', '--target-lag', '180'], /--rates, the 2nd value: a rate must be a positive number of updates per second \(got "-5"\)/],
     [['advise', '--ingest-rate', '4', '--target-lag', '180'], /no node rates: give --rates r1,r2,…, --rates-file FILE, or a deployment/],
     [['--stack', 'Prod', ...BASE, '--interval', '30'], /--interval 30: a deployed stack needs whole minutes, at least 60 s/],
     [[...BASE, '--interval', '30'], /--interval 30: a deployed stack needs whole minutes/],
     [[...BASE, '--price', 'lambdaRequest=free'], /--price lambdaRequest: must be a number of US dollars ≥ 0/],
     [[...BASE, '--price', 'egress=0.09'], /--price egress: not a price the advisor uses/],
     [['advise', '--rates', '2', '--target-lag', '180'], /--ingest-rate is required/],
-    [['advise', '--rates', '2', '--ingest-rate', '4'], /--target-lag is required/],
     [['advise', '--rates', '2', '--ingest-rate', '-1', '--target-lag', '180'], /--ingest-rate must be a number ≥ 0 \(got "-1"\)/],
     [[...BASE, '--batch-size', '20000'], /--batch-size must be a whole number 1–10000/],
     [[...BASE, '--nodes-per-shard', '0'], /--nodes-per-shard: must be between 1 and 10000000 \(got 0\)/],

@@ -1,9 +1,13 @@
-/** The pure parts of `microbatch ingest`: reading the lines, keying and cutting the requests. */
+/** The pure parts of `microbatch ingest`: reading the lines, keying and cutting the requests, and `--dry-run`, which stops there. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MAX_UPDATES_PER_REQUEST } from '#shared/domain/schemas.ts';
 import type { NewUpdate } from '#shared/domain/types.ts';
 import { UsageError } from '#local/errors.ts';
-import { contentKey, MAX_REQUEST_PAYLOAD_BYTES, parseUpdateLines, planRequests } from '#cli/ingest.ts';
+import { contentKey, dryRunIngest, MAX_REQUEST_PAYLOAD_BYTES, parseUpdateLines, planRequests, type IngestDryRun } from '#cli/ingest.ts';
+import { microbatch } from '#test/support/microbatch-cli.ts';
 
 describe('parseUpdateLines', () => {
   it('reads one update per line and skips blank lines', () => {
@@ -68,5 +72,66 @@ describe('planRequests', () => {
     expect(contentKey('a\n')).toBe(contentKey(Buffer.from('a\n')));
     expect(contentKey('a\n')).toMatch(/^[0-9a-f]{16}$/);
     expect(contentKey('b\n')).not.toBe(contentKey('a\n'));
+  });
+});
+
+describe('dryRunIngest', () => {
+  it('counts the updates, the requests with their keys and payload bytes, and the file\'s bytes', () => {
+    // Prepare: 2,001 small updates: two requests of 1,000 and one of 1.
+    const text = `${Array.from({ length: 2 * MAX_UPDATES_PER_REQUEST + 1 }, (_, index) => JSON.stringify({ key: `k${index}`, op: 'put', value: index })).join('\n')}\n`;
+    const requests = planRequests(parseUpdateLines(text, 'f'), contentKey(text));
+
+    // Act
+    const run = dryRunIngest('f.jsonl', Buffer.byteLength(text), requests);
+
+    // Assess
+    const stem = contentKey(text);
+    expect(run).toMatchObject({ file: 'f.jsonl', dryRun: true, updates: 2001, fileBytes: Buffer.byteLength(text) });
+    expect(run.requests.map((request) => [request.idempotencyKey, request.updates])).toEqual([
+      [`${stem}-c0`, 1000],
+      [`${stem}-c1`, 1000],
+      [`${stem}-c2`, 1],
+    ]);
+    expect(run.requests.map((request) => request.payloadBytes)).toEqual(requests.map((request) => Buffer.byteLength(JSON.stringify(request))));
+    expect(run.payloadBytes).toBe(run.requests.reduce((sum, request) => sum + request.payloadBytes, 0));
+  });
+});
+
+describe('microbatch ingest --dry-run, without a deployment', () => {
+  const folder = mkdtempSync(join(tmpdir(), 'ingest-dry-run-'));
+  const file = (name: string, lines: readonly string[]): string => {
+    const path = join(folder, name);
+    writeFileSync(path, `${lines.join('\n')}\n`);
+    return path;
+  };
+
+  it('checks the file and says what it would send, reading no state file and invoking nothing', async () => {
+    // Prepare
+    const path = file('good.jsonl', ['{"key":"a","op":"put","value":1}', '', '{"key":"a","op":"delete"}']);
+
+    // Act
+    const human = await microbatch('--state-file', '/nonexistent/state.json', 'ingest', '--dry-run', path);
+    const json = await microbatch('--json', 'ingest', '--dry-run', path);
+
+    // Assess
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout.startsWith(`${path}: 2 updates in 60 bytes, every line valid\n`)).toBe(true);
+    expect(human.stdout).toMatch(/│ 1 +│ [0-9a-f]{16}-c0 +│ 2 +│ \d+ +│/);
+    expect(human.stdout).toContain('would send 1 request of 2 updates to the ingest function: dry run, nothing sent, nothing appended');
+    const run = JSON.parse(json.stdout) as IngestDryRun;
+    expect(run).toMatchObject({ dryRun: true, updates: 2, requests: [{ updates: 2 }] });
+  });
+
+  it('exits 2 for a bad line, naming its number and reason, as ingest does', async () => {
+    // Prepare
+    const path = file('bad.jsonl', ['{"key":"a","op":"put","value":1}', '{"key":"b","op":"increment","value":1}']);
+
+    // Act
+    const { code, stdout, stderr } = await microbatch('ingest', '--dry-run', path);
+
+    // Assess
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/bad\.jsonl: 1 bad line, nothing was appended:\n {2}line 2: op: /);
   });
 });

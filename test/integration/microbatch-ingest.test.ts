@@ -9,7 +9,7 @@ import type { NewUpdate } from '#shared/domain/types.ts';
 import { appendUpdates, type AppendResult } from '#shared/usecases/append-updates.ts';
 import { localDeployment } from '#cli/deployment.ts';
 import { functionInvoker } from '#cli/functions.ts';
-import { contentKey, ingestRequests, parseUpdateLines, planRequests, type IngestSummary } from '#cli/ingest.ts';
+import { contentKey, ingestRequests, parseUpdateLines, planRequests, type IngestDryRun, type IngestSummary } from '#cli/ingest.ts';
 import { FaultPlan, InjectedCrash } from '#test/support/in-memory.ts';
 import { localDeploymentFixture, type LocalDeploymentFixture } from './microbatch-local.ts';
 import { microbatch } from '#test/support/microbatch-cli.ts';
@@ -128,6 +128,42 @@ describe('microbatch ingest on a local deployment', () => {
     expect(stdout).toBe('');
     expect(stderr).toMatch(/nothing was appended/);
     expect(stderr).toMatch(reason);
+    expect((await local.log.readHead('main')).head).toBe(0);
+  });
+
+  it('with --dry-run checks the file, reports its requests and their keys, and appends nothing', async () => {
+    // Prepare: 2,500 lines, as a real run cuts them into three requests.
+    const updates = updatesOf(2500, 'dry');
+    const file = await jsonLinesFile('dry.jsonl', updates.map((update) => JSON.stringify(update)));
+
+    // Act
+    const { code, stdout, stderr } = await microbatch(...['--state-file', local.stateFile, '--json', 'ingest', '--dry-run', file]);
+    const headAfterDryRun = (await local.log.readHead('main')).head;
+    const real = await microbatch(...['--state-file', local.stateFile, '--json', 'ingest', file]);
+
+    // Assess: the dry run's keys are the ones the real run then sends.
+    expect(code, stderr).toBe(0);
+    const run = JSON.parse(stdout) as IngestDryRun;
+    expect(run).toMatchObject({ dryRun: true, updates: 2500 });
+    expect(run.requests.map((request) => request.updates)).toEqual([1000, 1000, 500]);
+    expect(headAfterDryRun).toBe(0);
+    expect(JSON.parse(real.stdout)).toMatchObject({ appended: 2500, idempotencyKeys: run.requests.map((request) => request.idempotencyKey) });
+  });
+
+  it('with --dry-run moves no head, and exits 2 naming a bad line', async () => {
+    // Prepare
+    const good = await jsonLinesFile('good.jsonl', updatesOf(30, 'good').map((update) => JSON.stringify(update)));
+    const bad = await jsonLinesFile('bad.jsonl', ['{"key":"a","op":"put","value":1}', '{"key":"a","op":"put","value":1}', '{"key":"","op":"put","value":1}']);
+
+    // Act
+    const dry = await microbatch(...['--state-file', local.stateFile, 'ingest', '--dry-run', good]);
+    const refused = await microbatch(...['--state-file', local.stateFile, 'ingest', '--dry-run', bad]);
+
+    // Assess
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain('would send 1 request of 30 updates to the ingest function: dry run, nothing sent, nothing appended');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/line 3: key: must not be empty/);
     expect((await local.log.readHead('main')).head).toBe(0);
   });
 

@@ -122,13 +122,60 @@ describe('analyzePoint at t = 60 s, b = 100 (the hand-computed case)', () => {
 });
 
 describe('analyzePoint, edge cases', () => {
-  it('keeps a node whose share exactly equals the ingest per interval: it keeps up but never works off a backlog', () => {
-    // r = 4 = ingest: share 240 = 240 per interval.
+  it('does not call a node converging when its share only equals the ingest per interval: it never works off a backlog', () => {
+    // Prepare: r = 4 = ingest, so share ceil(4 · 60) = 240 = the 240 ingested per interval. The
+    // planner's recovery bound needs share > ingest·t; at equality the node keeps pace only while
+    // nothing puts it behind, and the backlog of 2,400 never shrinks.
+
+    // Act
     const point = analyzePoint(threeNodes({ nodes: [{ nodeId: 'even', rate: 4 }] }), 60, 100);
-    expect(point.nodes[0]?.canConverge).toBe(true);
-    expect(point.nodes[0]?.catchUpIntervals).toBeNull();
-    // Alone, it also waits out its invocation's own 5 ms: 60 + 0.21 + 0.005.
-    expect(point.nodes[0]?.lagSeconds).toBeCloseTo(60.215, 10);
+
+    // Assess
+    expect(point.ingestPerInterval).toBe(240);
+    expect(point.nodes[0]).toMatchObject({ share: 240, canConverge: false, updatesPerInterval: 240, lagSeconds: null, catchUpIntervals: null });
+    expect(point.neverConverging).toEqual(['even']);
+    expect(point.maxLagSeconds).toBeNull();
+    expect(point.meetsTargetLag).toBe(false);
+  });
+
+  it('calls a node converging one update above the ingest per interval', () => {
+    // Prepare: the issue's fleet at t = 60: shares 30, 60 and 3,000 against 60 ingested per interval;
+    // a fourth node of 61/60 /s takes ceil(61) = 61, one more than the ingest.
+
+    // Act
+    const point = analyzePoint(
+      threeNodes({ nodes: [0.5, 1, 50, 61 / 60].map((rate, index) => ({ nodeId: `node-${index + 1}`, rate })), ingestRate: 1, backlogUpdates: 600 }),
+      60,
+      5,
+    );
+
+    // Assess
+    expect(point.nodes.map((node) => [node.share, node.canConverge])).toEqual([
+      [30, false],
+      [60, false],
+      [3000, true],
+      [61, true],
+    ]);
+    expect(point.neverConverging).toEqual(['node-1', 'node-2']);
+    // node-4 gains 61 − 60 = 1 a interval: 600 intervals for the 600-update backlog.
+    expect(point.nodes[3]?.catchUpIntervals).toBe(600);
+  });
+
+  it.each([
+    // 0.29 · 100 = 28.999999999999996 in doubles: a share of 29 must not beat it by that hair.
+    [0.29, 100, 29, false, 29],
+    [0.29, 100, 30, true, 29],
+    // 0.07 · 100 = 7.000000000000001: a node of share 10 applies the 7 ingested a interval, not 8.
+    [0.07, 100, 10, true, 7],
+  ])('compares the share with ingest %d/s · %d s as the whole number it stands for (share %d: converges %s, applies %d)', (ingestRate, t, share, converges, updates) => {
+    // Prepare: a node whose rate gives exactly that share.
+    const input = threeNodes({ nodes: [{ nodeId: 'n', rate: share / t }], ingestRate });
+
+    // Act
+    const point = analyzePoint(input, t, 1);
+
+    // Assess
+    expect(point.nodes[0]).toMatchObject({ share, canConverge: converges, updatesPerInterval: updates });
   });
 
   it('needs no catch-up without a backlog, and sends nothing without ingest', () => {

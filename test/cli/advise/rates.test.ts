@@ -12,12 +12,14 @@ describe('parseRatesList', () => {
   });
 
   it.each([
-    ['2,-5', /--rates, rate 2: a rate must be a positive number of updates per second \(got "-5"\)/],
-    ['2,0', /rate 2/],
-    ['2,,3', /rate 2/],
-    ['fast', /rate 1/],
+    ['2,-5', /^--rates, the 2nd value: a rate must be a positive number of updates per second \(got "-5"\)$/],
+    ['2,0', /^--rates, the 2nd value: .*\(got "0"\)$/],
+    ['2,,3', /^--rates, the 2nd value: .*\(got ""\)$/],
+    ['abc', /^--rates, the 1st value: .*\(got "abc"\)$/],
+    ['1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,x', /^--rates, the 21st value: .*\(got "x"\)$/],
+    ['1,2,3,4,5,6,7,8,9,10,11,x', /^--rates, the 12th value: /],
     ['', /give at least one rate/],
-  ])('refuses %j', (text, message) => {
+  ])('refuses %j, naming the value by its place in the list', (text, message) => {
     expect(() => parseRatesList(text)).toThrow(UsageError);
     expect(() => parseRatesList(text)).toThrow(message);
   });
@@ -52,6 +54,10 @@ describe('parseRatesFile', () => {
 
   it.each([
     ['n-1,2\nn-2,-1\n', /r\.csv, line 2: a rate must be a positive number/],
+    // Blank and comment lines before the rates still count: the line is the one an editor shows.
+    ['\n\n# rates\nn-1,2\n  \nn-2,-1\n', /r\.csv, line 6: a rate must be a positive number/],
+    ['\n\n2\nfast\n', /r\.csv, line 4: a rate must be a positive number/],
+    ['\nnodeId,rate\nn-1,x\n', /r\.csv, line 3: a rate must be a positive number/],
     ['a,b,c\n', /r\.csv, line 1: expected "rate" or "nodeId,rate"/],
     ['[2, "x"]', /r\.csv, entry 2/],
     ['[true]', /entry 1: expected a rate or/],

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { threeNodes } from './fixture.ts';
 import { advise, BATCH_SIZES, CLOUD_INTERVALS, LOCAL_INTERVALS } from '#cli/advise/recommend.ts';
 
+const NUMBER = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 });
+
 
 describe('advise', () => {
   it('analyses the whole grid: whole minutes for a stack, seconds too locally', () => {
@@ -50,7 +52,9 @@ describe('advise', () => {
     expect(reasons[0]).toMatch(/^t = 120 s, b = 100: the cheapest \(to within 1 %\)/);
     expect(reasons.some((reason) => /t = 180 s would cost .* over the target/.test(reason))).toBe(true);
     // n-1 (2/s under 4/s) never converges at any t: named, and left out of the lag target.
-    expect(reasons.at(-1)).toMatch(/1 node\(s\) can never converge .* n-1/);
+    expect(reasons.at(-1)).toBe(
+      '1 node(s) never converge at t = 120 s under the ingest of 4/s (480 per interval): n-1 (share 240). A node converges only when its share ceil(r·t) exceeds the ingest per interval. Raise their rate. The lag target is judged on the other nodes.',
+    );
   });
 
   it('picks the least staleness when no feasible point meets the target, and says so', () => {
@@ -59,6 +63,18 @@ describe('advise', () => {
     expect(meetsTargetLag).toBe(false);
     expect(point?.intervalSeconds).toBe(60);
     expect(reasons[0]).toMatch(/^No feasible point meets the 30 s lag target: t = 60 s/);
+  });
+
+  it('takes the cheapest point within 1 %, the least stale among them, when there is no lag target', () => {
+    // Act
+    const advice = advise(threeNodes({ targetLagSeconds: null }));
+
+    // Assess
+    const { point, meetsTargetLag } = advice.recommendation;
+    expect(advice.points.every((candidate) => candidate.meetsTargetLag === (candidate.maxLagSeconds !== null))).toBe(true);
+    expect(meetsTargetLag).toBe(true);
+    const floor = Math.min(...advice.points.filter((candidate) => candidate.feasible).map((candidate) => candidate.monthly.totalUsd));
+    expect(point?.monthly.totalUsd).toBeLessThanOrEqual(floor * 1.01 + 1e-9);
   });
 
   it('reaches a 30 s target locally, where t may be shorter', () => {
@@ -75,10 +91,75 @@ describe('advise', () => {
     expect(reasons[1]).toMatch(/^For replicaPartitionWrites: no t or b helps: lower that node’s rate below 1,000 updates\/s/);
   });
 
+  it('names the nodes that converge at no t of the grid when no point meets every limit', () => {
+    // Prepare: the 2,000/s node breaks the replica partition limit everywhere; 0.5/s under 1/s takes
+    // half the ingest at any t.
+    const input = threeNodes({ nodes: [{ nodeId: 'hot', rate: 2_000 }, { nodeId: 'slow', rate: 0.5 }], ingestRate: 1 });
+
+    // Act
+    const { point, reasons } = advise(input).recommendation;
+
+    // Assess
+    expect(point).toBeNull();
+    expect(reasons.at(-1)).toBe('1 node(s) never converge at any t of the grid under the ingest of 1/s — slow: their share ceil(r·t) never exceeds the ingest per interval; raise their rate.');
+  });
+
   it('marks every point as missing the target when no node can converge', () => {
     const advice = advise(threeNodes({ nodes: [{ nodeId: 'slow', rate: 1 }] }));
     expect(advice.points.every((point) => point.maxLagSeconds === null && !point.meetsTargetLag)).toBe(true);
     expect(advice.recommendation.meetsTargetLag).toBe(false);
     expect(advice.recommendation.reasons.at(-1)).toMatch(/slow/);
+  });
+});
+
+describe('advise, nodes at the edge of convergence', () => {
+  const fleet = (...rates: number[]) => rates.map((rate, index) => ({ nodeId: `node-${index + 1}`, rate }));
+
+  it('does not recommend a point as meeting the target when every node only keeps pace with the ingest', () => {
+    // Prepare: three nodes of 1/s under 1/s of ingest: at every t of the grid each share ceil(1·t)
+    // equals the t ingested per interval, so none ever works off a backlog.
+    const input = threeNodes({ nodes: fleet(1, 1, 1), ingestRate: 1, targetLagSeconds: 300 });
+
+    // Act
+    const advice = advise(input);
+
+    // Assess
+    expect(advice.points.every((point) => point.neverConverging.length === 3 && !point.meetsTargetLag)).toBe(true);
+    const { point, meetsTargetLag, reasons } = advice.recommendation;
+    expect(meetsTargetLag).toBe(false);
+    expect(reasons[0]).toMatch(/^No node converges at any \(t, b\) of the grid: t = \d+ s, b = \d+ is the cheapest point that meets every limit/);
+    expect(reasons.join('\n')).not.toMatch(/Every node converges|meet every limit and the 300 s lag target/);
+    const t = NUMBER.format(point?.intervalSeconds ?? 0);
+    expect(reasons.at(-1)).toBe(
+      `3 node(s) never converge at t = ${point?.intervalSeconds} s under the ingest of 1/s (${t} per interval): node-1 (share ${t} = the ingest), node-2 (share ${t} = the ingest), node-3 (share ${t} = the ingest). ` +
+        'A node converges only when its share ceil(r·t) exceeds the ingest per interval; one whose share equals it keeps pace but never works off a backlog. Raise their rate.',
+    );
+  });
+
+  it('names a node whose share equals the ingest per interval beside one whose share is below it', () => {
+    // Prepare: the issue's fleet, 0.5, 1 and 50/s under 1/s: at any t of a stack node-1 takes t/2,
+    // node-2 exactly the t ingested, node-3 50·t.
+    const input = threeNodes({ nodes: fleet(0.5, 1, 50), ingestRate: 1, targetLagSeconds: 60 });
+
+    // Act
+    const { point, reasons } = advise(input).recommendation;
+
+    // Assess
+    const t = point?.intervalSeconds ?? 0;
+    expect(reasons.at(-1)).toBe(
+      `2 node(s) never converge at t = ${t} s under the ingest of 1/s (${t} per interval): node-1 (share ${t / 2}), node-2 (share ${t} = the ingest). ` +
+        'A node converges only when its share ceil(r·t) exceeds the ingest per interval; one whose share equals it keeps pace but never works off a backlog. Raise their rate. The lag target is judged on the other nodes.',
+    );
+  });
+
+  it('says every node converges when every share exceeds the ingest per interval', () => {
+    // Prepare: 5 and 10/s under 4/s.
+    const input = threeNodes({ nodes: fleet(5, 10) });
+
+    // Act
+    const { point, reasons } = advise(input).recommendation;
+
+    // Assess
+    expect(reasons.at(-1)).toBe(`Every node converges at t = ${point?.intervalSeconds} s: each share ceil(r·t) exceeds the ${4 * (point?.intervalSeconds ?? 0)} ingested per interval.`);
   });
 });
