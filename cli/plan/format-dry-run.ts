@@ -26,7 +26,7 @@ export function formatDryRun(run: DryRun): string {
   return [
     `interval ${run.interval} (tick at ${run.scheduledTime}), stream ${run.stream}, head ${run.head}; t = ${settings.intervalSeconds} s, b = ${settings.batchSize}`,
     run.nodes.length === 0 ? 'no nodes' : table(['node', 'rate /s', 'cursor', 'planned', 'decision', 'q_i', 'b_i tokens', 'target', 'resend'], rows),
-    `would send ${totals.microbatches} microbatches to ${totals.nodesPlanned} nodes (${totals.updatesPlanned} new updates, ${totals.resends} resends)${skippedClause(totals)}; nothing was sent or claimed`,
+    `would send ${plural(totals.microbatches, 'microbatch', 'microbatches')} to ${plural(totals.nodesPlanned, 'node')} (${plural(totals.updatesPlanned, 'new update')}, ${plural(totals.resends, 'resend')})${skippedClause(totals)}; nothing was sent or claimed`,
     ...run.rejected.map((item) => `${item.nodeId}: NOT A VALID NODE (skipped): ${item.attribute} ${item.problem}`),
   ].join('\n');
 }

@@ -1,4 +1,5 @@
 /** `microbatch status` for a person: the convergence table, the queue depths and the alarms. */
+import { plural } from '#local/counts.ts';
 import { table } from '../output.ts';
 import type { ConvergenceRow, QueueDepth, StatusReport } from './read-status.ts';
 
@@ -40,7 +41,7 @@ export function formatStatus(report: StatusReport): string {
     outcome(row),
   ]);
   const lines = [
-    `stream ${report.stream}: the newest ${report.convergence.length} intervals`,
+    `stream ${report.stream}: the newest ${plural(report.convergence.length, 'interval')}`,
     report.convergence.length === 0
       ? 'no convergence records yet: the planner writes one per interval'
       : table(['interval', 'head', 'shards planned', 'consistent/active', 'max lag', 'max staleness', 'laggards', 'converged at'], rows),

@@ -81,6 +81,16 @@ describe('formatStatus', () => {
     expect(text).toContain('alarms in ALARM:\n  Sync-NotConverged-AB12 since 2026-11-30T07:00:00.000Z: Threshold Crossed');
   });
 
+  it('counts the intervals shown, in the singular for one', () => {
+    // Act
+    const one = formatStatus({ ...report, convergence: report.convergence.slice(0, 1) });
+    const three = formatStatus(report);
+
+    // Assess
+    expect(one).toContain('stream main: the newest 1 interval\n');
+    expect(three).toContain('stream main: the newest 3 intervals\n');
+  });
+
   it('says a local deployment has no alarms', () => {
     // Act / Assess
     expect(formatStatus({ ...report, convergence: [], alarmsInAlarm: null })).toContain('no convergence records yet');
