@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { drawnNodes, renderReport } from '#local/report/index.ts';
+import { INTERVAL_ROWS_DRAWN } from '#local/report/sections/intervals.ts';
 import type { NodeSummary, RunSummary } from '#local/summary.ts';
 import { syntheticSummary } from './fixture.ts';
 
@@ -19,6 +20,13 @@ function nodeLines(page: string): Map<string, string> {
     lines.set(unescape(match[1] ?? ''), match[2] ?? '');
   }
   return lines;
+}
+
+/** The interval section, from its opening tag to its closing one. */
+function intervalTable(page: string): string {
+  const start = page.indexOf('<section class="card" id="intervals">');
+  expect(start, 'the page has a section#intervals').toBeGreaterThanOrEqual(0);
+  return page.slice(start, page.indexOf('</section>', start));
 }
 
 function unescape(text: string): string {
@@ -118,6 +126,35 @@ describe('renderReport', () => {
   it('writes a row per interval with its checker verdict', () => {
     expect(page.match(/<tr( class="at-head")?>\s*<th scope="row" class="num">/g)).toHaveLength(summary.intervals.length);
     expect(page).toContain('title="no plan to judge yet">–<');
+  });
+
+  it('shows every row of the interval table in the page, in no scroll box', () => {
+    // Prepare: 300 intervals, more than the old 560-pixel box showed.
+    const long = renderReport(syntheticSummary({ intervals: 300, quietAfter: 250 }));
+
+    // Act
+    const section = intervalTable(long);
+
+    // Assess
+    expect(section.match(/<tr( class="at-head")?>\s*<th scope="row" class="num">/g)).toHaveLength(300);
+    expect(section).not.toContain('scroll');
+    expect(section).not.toContain('left out');
+    expect(long).not.toMatch(/max-height/);
+  });
+
+  it('draws the first and last intervals of a very long run, and says how many it leaves out and where', () => {
+    // Prepare
+    const long = renderReport(syntheticSummary({ intervals: 2500, quietAfter: 2000 }));
+
+    // Act
+    const section = intervalTable(long);
+    const drawn = [...section.matchAll(/<th scope="row" class="num">([\d,]+)<\/th>/g)].map((match) => match[1]);
+
+    // Assess
+    expect(drawn).toHaveLength(INTERVAL_ROWS_DRAWN);
+    expect(drawn.slice(INTERVAL_ROWS_DRAWN / 2 - 1, INTERVAL_ROWS_DRAWN / 2 + 1)).toEqual(['250', '2,251']);
+    expect(section).toContain('2,000 intervals left out here (251–2,250): <code>summary.json</code> holds every one');
+    expect(section).toContain('The table shows the first and last 250 of 2,500 intervals');
   });
 
   it('escapes a hostile node id, setting and audit example as text', () => {
