@@ -95,7 +95,7 @@ export function finalReport(summary: RunSummary, files: { readonly html: string;
     '',
     table.toString(),
     ...(shown.length < summary.perNode.length ? [`(the ${plural(shown.length, 'node')} that converged last, of ${count(summary.perNode.length)}: summary.json holds every node)`] : []),
-    ...(summary.perNode.some((node) => node.underProvisioned) ? ['* share per interval below the ingest per interval: falls behind while ingest runs'] : []),
+    ...(summary.perNode.some((node) => node.underProvisioned) ? ['* share per interval ceil(r·t) below the updates an interval ingested: falls behind while ingest runs'] : []),
     ...(summary.recoveryBoundInterval === null ? [] : ["Ingest never stopped: 'converged at' is the interval from which the node held every interval's head; 'minimum' is its recovery bound."]),
     '',
     `${verdict}: ${plural(summary.updatesIngested, 'update')}, ${plural(summary.microbatchesPlanned, 'microbatch', 'microbatches')} planned, ${count(summary.microbatchesApplied)} applied, ` +

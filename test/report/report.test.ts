@@ -1,3 +1,4 @@
+import { parse } from 'node-html-parser';
 import { describe, expect, it } from 'vitest';
 import { drawnNodes, renderReport } from '#local/report/index.ts';
 import { INTERVAL_ROWS_DRAWN } from '#local/report/sections/intervals.ts';
@@ -20,6 +21,21 @@ function nodeLines(page: string): Map<string, string> {
     lines.set(unescape(match[1] ?? ''), match[2] ?? '');
   }
   return lines;
+}
+
+/** The lag chart's legend, one text per node. */
+function lagLegend(page: string): string[] {
+  return parse(page)
+    .querySelectorAll('.legend li')
+    .map((item) => item.querySelectorAll('span, em').map((part) => part.text).join(' '));
+}
+
+/** The node table's node and capacity columns, row by row. */
+function capacityColumn(page: string): [string, string][] {
+  const table = parse(page)
+    .querySelectorAll('section')
+    .find((section) => section.querySelector('h2')?.text === 'Nodes');
+  return (table?.querySelectorAll('tbody tr') ?? []).map((row) => [row.querySelector('th')?.text ?? '', row.querySelectorAll('td').at(-1)?.text ?? '']);
 }
 
 /** The interval section, from its opening tag to its closing one. */
@@ -105,9 +121,36 @@ describe('renderReport', () => {
     expect(lagChart(report)).not.toContain('converged at');
   });
 
-  it('flags under-provisioned nodes and the node that converged late', () => {
-    expect(page.match(/class="pill warn"[^>]*>under-provisioned</g)).toHaveLength(summary.perNode.filter((node) => node.underProvisioned).length);
+  it('flags the node that converged late', () => {
     expect(page).toContain('<span class="warn-text">10</span><span class="muted"> / 9</span>');
+  });
+
+  it("marks 'share < ingest' exactly the nodes whose share ceil(r·t) was below what an interval ingested while ingest ran", () => {
+    // Prepare: the run ingested at most 771 updates in an interval (interval 6), 720 on average: node-d's
+    // share of 750 is above the configured 720 but below that interval's ingest.
+    const peak = Math.max(...summary.intervals.map((sample) => sample.ingested));
+
+    // Act
+    const marked = capacityColumn(page)
+      .filter(([, capacity]) => capacity === 'share < ingest')
+      .map(([nodeId]) => nodeId);
+
+    // Assess
+    expect(peak).toBe(771);
+    expect(marked).toEqual(['node-b', 'node-d', 'node-f']);
+    expect(summary.perNode.filter((node) => node.underProvisioned).map((node) => node.nodeId)).toEqual(['node-b', 'node-d', 'node-f']);
+    expect(page).toContain(
+      'title="its share ⌈r·t⌉ = 750 is below the ingest per interval while ingest ran (771 updates in interval 6): it falls behind while ingest runs">share &lt; ingest</span>',
+    );
+    expect(lagLegend(page)).toEqual(['node-a', 'node-b share < ingest', 'node-c', 'node-d share < ingest', 'node-e', 'node-f share < ingest']);
+  });
+
+  it('marks no node of a run whose every interval ingested no more than each share, whatever the configured rate', () => {
+    // Act: ingest stops before the first interval.
+    const report = renderReport(syntheticSummary({ quietAfter: 0 }));
+
+    // Assess
+    expect(report).not.toContain('share &lt; ingest');
   });
 
   it('shows the formula numbers per node: share, busy b_i and first-interval b_i', () => {
