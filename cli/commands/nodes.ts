@@ -5,6 +5,7 @@ import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.
 import type { NodeStatus } from '#shared/domain/types.ts';
 import type { Deployment } from '../deployment.ts';
 import { addNode, changeNode, listNodes, removeNode, type NodeListing } from '../nodes/node-admin.ts';
+import { registerNodesReset } from '../nodes/reset-command.ts';
 import { table } from '../output.ts';
 import type { CommandContext, RegisterCommand } from '../program.ts';
 import { deploymentPlans } from '../plans.ts';
@@ -88,4 +89,6 @@ export const registerNodes: RegisterCommand = (program: Command, context: Comman
       await removeNode(repository(await context.deployment()), nodeId);
       done({ nodeId, removed: true, replicaItemsKept: true }, `removed ${nodeId} (its Replica items stay in the Replica table)`);
     });
+
+  registerNodesReset(nodes, context);
 };
