@@ -3,20 +3,10 @@ import { GetQueueAttributesCommand, PurgeQueueCommand, SQSClient } from '@aws-sd
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { microbatch } from '#test/support/microbatch-cli.ts';
+import { terminal } from '#test/support/terminal.ts';
 import { LOCAL_RESOURCES, mockedLocalStateFile } from '#test/support/mocked-deployment.ts';
 
-/** What the terminal was asked, and the answer it gives. */
-const terminal = vi.hoisted(() => ({ questions: [] as string[], answer: 'n' }));
-
-vi.mock('node:readline/promises', () => ({
-  createInterface: () => ({
-    question: (text: string) => {
-      terminal.questions.push(text);
-      return Promise.resolve(terminal.answer);
-    },
-    close: () => undefined,
-  }),
-}));
+vi.mock('node:readline/promises', () => import('#test/support/terminal.ts'));
 
 describe('microbatch dlq purge', () => {
   const sqs = mockClient(SQSClient);

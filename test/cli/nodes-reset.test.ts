@@ -15,20 +15,10 @@ import type { NodeState } from '#shared/domain/types.ts';
 import { localDeployment } from '#cli/deployment.ts';
 import { ReplicaDeleteError, resetNode, resetPlanInterval, type NodeReset } from '#cli/nodes/reset.ts';
 import { microbatch } from '#test/support/microbatch-cli.ts';
+import { terminal } from '#test/support/terminal.ts';
 import { LOCAL_RESOURCES, mockedLocalStateFile, STACK_OUTPUTS, stackWith } from '#test/support/mocked-deployment.ts';
 
-/** What the terminal was asked, and the answer it gives. */
-const terminal = vi.hoisted(() => ({ questions: [] as string[], answer: 'n' }));
-
-vi.mock('node:readline/promises', () => ({
-  createInterface: () => ({
-    question: (text: string) => {
-      terminal.questions.push(text);
-      return Promise.resolve(terminal.answer);
-    },
-    close: () => undefined,
-  }),
-}));
+vi.mock('node:readline/promises', () => import('#test/support/terminal.ts'));
 
 const RULES = { ...DEFAULT_SETTINGS, stream: 'main', intervalSeconds: 60, batchSize: 10 };
 const N = 29_447_716;
