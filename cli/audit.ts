@@ -9,6 +9,7 @@ import { scanPages } from '#shared/adapters/dynamodb/items.ts';
 import { NODE_ID_PATTERN, NODE_ID_RULE } from '#shared/domain/identifiers.ts';
 import { readNodeItem } from '#shared/domain/node.ts';
 import { auditTargets, type AuditProgress, type AuditTarget, type ReplicaAudit } from '#local/audit.ts';
+import { plural } from '#local/counts.ts';
 import { UsageError } from '#local/errors.ts';
 import type { Deployment } from './deployment.ts';
 import { table } from './output.ts';
@@ -58,6 +59,6 @@ export function formatAudit(audit: ReplicaAudit): string {
   const verdict = auditFailed(audit)
     ? `DIFFERENT: ${audit.mismatched} mismatched, ${audit.missing} missing, ${audit.extra} extra`
     : `clean: every replica is the replay of the log up to its cursor (${audit.logEntriesRead} log entries read)`;
-  const examples = audit.examples.length === 0 ? [] : ['', `first ${audit.examples.length} difference${audit.examples.length === 1 ? '' : 's'}:`, ...audit.examples.map((text) => `  ${text}`)];
+  const examples = audit.examples.length === 0 ? [] : ['', `first ${plural(audit.examples.length, 'difference')}:`, ...audit.examples.map((text) => `  ${text}`)];
   return [table(['node', 'cursor', 'items', 'mismatched', 'missing', 'extra'], rows), verdict, ...examples].join('\n');
 }

@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { ValidationError } from '#shared/domain/errors.ts';
 import { parseMicrobatch } from '#shared/domain/schemas.ts';
+import { plural } from '#local/counts.ts';
 
 /**
  * How long listed messages stay hidden while the listing pages through the queue. A FIFO queue
@@ -118,7 +119,7 @@ async function release(sqs: SQSClient, queueUrl: string, messages: readonly Mess
     const entries = messages.slice(start, start + SQS_BATCH).map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle ?? '', VisibilityTimeout: 0 }));
     const { Failed = [] } = await sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
     if (Failed.length > 0) {
-      throw new Error(`ChangeMessageVisibilityBatch failed for ${Failed.length} messages (they reappear after ${HOLD_SECONDS} s): ${Failed[0]?.Message ?? Failed[0]?.Code ?? ''}`);
+      throw new Error(`ChangeMessageVisibilityBatch failed for ${plural(Failed.length, 'message')} (they reappear after ${HOLD_SECONDS} s): ${Failed[0]?.Message ?? Failed[0]?.Code ?? ''}`);
     }
   }
 }

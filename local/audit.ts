@@ -140,10 +140,10 @@ async function compareReplica(target: AuditTarget, expected: Replica, deps: Audi
       const want = expected.get(have.key);
       if (want === undefined) {
         counts.extra += 1;
-        note({ nodeId, key: have.key, kind: 'extra', replica: have, text: `${nodeId} ${have.key}: extra ${describe(have)}; the log up to seq ${appliedSeq} never wrote it` });
+        note({ nodeId, key: have.key, kind: 'extra', replica: have, text: difference(target, have.key, have, undefined) });
       } else if (!same(want, have)) {
         counts.mismatched += 1;
-        note({ nodeId, key: have.key, kind: 'mismatched', replica: have, log: want, text: `${nodeId} ${have.key}: replica has ${describe(have)}, the log at seq ${appliedSeq} has ${describe(want)}` });
+        note({ nodeId, key: have.key, kind: 'mismatched', replica: have, log: want, text: difference(target, have.key, have, want) });
       }
     }
     deps.onProgress?.({ kind: 'replica', nodeId, items: page.length });
@@ -151,7 +151,7 @@ async function compareReplica(target: AuditTarget, expected: Replica, deps: Audi
   for (const [key, want] of expected) {
     if (seen.has(key)) continue;
     counts.missing += 1;
-    note({ nodeId, key, kind: 'missing', log: want, text: `${nodeId} ${key}: missing; the log at seq ${appliedSeq} has ${describe(want)}` });
+    note({ nodeId, key, kind: 'missing', log: want, text: difference(target, key, undefined, want) });
   }
   return { nodeId, appliedSeq, ...counts };
 }
@@ -185,7 +185,19 @@ function same(want: ReplicaItem, have: ReplicaItem): boolean {
   return want.value !== undefined && have.value !== undefined && canonicalJson(want.value) === canonicalJson(have.value);
 }
 
+/**
+ * A difference in words, the same for every kind: what the replica holds and what the replay of
+ * the log up to the node's cursor holds, each item with the seq that wrote it — "n-b key-4: replica
+ * has value 999 (written at seq 1507, …); the log replayed to seq 2300 has value 4 (written at seq 1507, …)".
+ */
+function difference(target: AuditTarget, key: string, replica: ReplicaItem | undefined, log: ReplicaItem | undefined): string {
+  const held = replica === undefined ? 'replica has no item' : `replica has ${describe(replica)}`;
+  const replayed = log === undefined ? 'never wrote the key' : `has ${describe(log)}`;
+  return `${target.nodeId} ${key}: ${held}; the log replayed to seq ${target.appliedSeq} ${replayed}`;
+}
+
+/** An item with the seq (and time) of the entry that wrote it: `value 8 (written at seq 9, …)`, `a tombstone (deleted at seq 7, …)`. */
 function describe(item: ReplicaItem): string {
-  const what = item.deleted ? 'a tombstone' : `value ${item.value === undefined ? '(none)' : canonicalJson(item.value).slice(0, 60)}`;
-  return `${what} at seq ${item.seq} (${item.updatedAt})`;
+  if (item.deleted) return `a tombstone (deleted at seq ${item.seq}, ${item.updatedAt})`;
+  return `value ${item.value === undefined ? '(none)' : canonicalJson(item.value).slice(0, 60)} (written at seq ${item.seq}, ${item.updatedAt})`;
 }

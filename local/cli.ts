@@ -9,6 +9,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { resolve } from 'node:path';
 import { finalReport, header, progressHeader, progressLine } from './console-tables.ts';
+import { plural } from './counts.ts';
 import { startEmulators } from './emulators.ts';
 import { EXIT, failureOutcome, isEntryPoint, runProcess } from './entry-point.ts';
 import { UsageError } from './errors.ts';
@@ -145,7 +146,7 @@ export function parseArguments(argv: readonly string[]): CliOptions {
   const json = raw.json === true;
   const verbose = raw.verbose === true;
   if (raw.rates !== undefined && raw.nodes !== undefined && raw.nodes !== raw.rates.length) {
-    throw new UsageError(`--nodes ${raw.nodes} disagrees with the ${raw.rates.length} rates of --rates: give one or the other`);
+    throw new UsageError(`--nodes ${raw.nodes} disagrees with the ${plural(raw.rates.length, 'rate')} of --rates: give one or the other`);
   }
   const width = String(raw.rates?.length ?? 0).length;
   const rates = raw.rates === undefined ? undefined : Object.fromEntries(raw.rates.map((rate, index) => [`node-${String(index + 1).padStart(width, '0')}`, rate]));

@@ -4,6 +4,7 @@
  * faults injected and the audit. `--json` prints none of it.
  */
 import Table from 'cli-table3';
+import { count, plural } from './counts.ts';
 import type { Emulators } from './emulators.ts';
 import { FAULTS, formatFaults } from './faults.ts';
 import { drawnNodes } from './report/index.ts';
@@ -14,13 +15,13 @@ import { shouldHaveConverged, type IntervalSample, type RunSummary } from './sum
 export function header(options: SimulationOptions, intervals: number, emulators: Emulators): string {
   const faults = formatFaults(options.faults);
   const { quietAfter, faultsUntil } = options;
-  const ingest = quietAfter === null ? 'that never stops' : `for ${quietAfter} interval${quietAfter === 1 ? '' : 's'}`;
+  const ingest = quietAfter === null ? 'that never stops' : `for ${plural(quietAfter, 'interval')}`;
   const window = faults === '' ? 'none' : `${faults}${faultsUntil === undefined ? '' : ` in intervals ≤ ${faultsUntil}`}`;
   return [
     `Microbatch Sync, locally: DynamoDB Local at ${emulators.endpoints.dynamodb}, fauxqs at ${emulators.endpoints.sqs} (up in ${seconds(emulators.startupMs.total)})`,
-    `${options.scenario === 'seed' ? "The write-up's example: " : ''}${options.nodes} nodes, t = ${options.intervalSeconds} s, b = ${options.batchSize}, ` +
-      `ingest ${options.ingestRate}/s ${ingest}, ${options.keys} keys, seed ${options.seed}, ` +
-      `${quietAfter === null && options.intervals === undefined ? 'until the recovery bound is watched' : `at most ${intervals} intervals`}; faults: ${window}`,
+    `${options.scenario === 'seed' ? "The write-up's example: " : ''}${plural(options.nodes, 'node')}, t = ${options.intervalSeconds} s, b = ${options.batchSize}, ` +
+      `ingest ${options.ingestRate}/s ${ingest}, ${plural(options.keys, 'key')}, seed ${options.seed}, ` +
+      `${quietAfter === null && options.intervals === undefined ? 'until the recovery bound is watched' : `at most ${plural(intervals, 'interval')}`}; faults: ${window}`,
     '',
   ].join('\n');
 }
@@ -93,18 +94,18 @@ export function finalReport(summary: RunSummary, files: { readonly html: string;
   const lines = [
     '',
     table.toString(),
-    ...(shown.length < summary.perNode.length ? [`(the ${shown.length} nodes that converged last, of ${summary.perNode.length}: summary.json holds every node)`] : []),
-    ...(summary.perNode.some((node) => node.underProvisioned) ? ['* share per interval below the ingest per interval: falls behind while ingest runs'] : []),
+    ...(shown.length < summary.perNode.length ? [`(the ${plural(shown.length, 'node')} that converged last, of ${count(summary.perNode.length)}: summary.json holds every node)`] : []),
+    ...(summary.perNode.some((node) => node.underProvisioned) ? ['* share per interval ceil(r·t) below the updates an interval ingested: falls behind while ingest runs'] : []),
     ...(summary.recoveryBoundInterval === null ? [] : ["Ingest never stopped: 'converged at' is the interval from which the node held every interval's head; 'minimum' is its recovery bound."]),
     '',
-    `${verdict}: ${summary.updatesIngested} updates, ${summary.microbatchesPlanned} microbatches planned, ${summary.microbatchesApplied} applied, ` +
-      `${summary.duplicatesSkipped} duplicates skipped, ${summary.deadLettered} dead-lettered.`,
+    `${verdict}: ${plural(summary.updatesIngested, 'update')}, ${plural(summary.microbatchesPlanned, 'microbatch', 'microbatches')} planned, ${count(summary.microbatchesApplied)} applied, ` +
+      `${plural(summary.duplicatesSkipped, 'duplicate')} skipped, ${count(summary.deadLettered)} dead-lettered.`,
   ];
   if (summary.settings.scenario === 'seed') {
     const busy = summary.perNode.filter((node) => node.firstIntervalMicrobatches === node.microbatchesPerBusyInterval).length;
     const all = busy === summary.perNode.length;
     lines.push(
-      `The write-up's formula at work: ${all ? 'every node' : `${busy} of ${summary.perNode.length} nodes`} got b_i = ceil(r_i·t/b) microbatches in interval 1` +
+      `The write-up's formula at work: ${all ? 'every node' : `${count(busy)} of ${plural(summary.perNode.length, 'node')}`} got b_i = ceil(r_i·t/b) microbatches in interval 1` +
         `${all ? '' : ' (the others had less backlog than their share)'}.`,
     );
   }
@@ -116,8 +117,8 @@ export function finalReport(summary: RunSummary, files: { readonly html: string;
   }
   lines.push(
     differences === 0
-      ? `Audit: ${audit.nodesChecked} nodes, 0 mismatched, 0 missing, 0 extra: every replica equals the log replayed to its cursor.`
-      : `Audit: ${audit.nodesChecked} nodes, ${audit.mismatched} mismatched, ${audit.missing} missing, ${audit.extra} extra:\n${audit.examples.map((example) => `  ${example}`).join('\n')}`,
+      ? `Audit: ${plural(audit.nodesChecked, 'node')}, 0 mismatched, 0 missing, 0 extra: every replica equals the log replayed to its cursor.`
+      : `Audit: ${plural(audit.nodesChecked, 'node')}, ${audit.mismatched} mismatched, ${audit.missing} missing, ${audit.extra} extra:\n${audit.examples.map((example) => `  ${example}`).join('\n')}`,
     `Report:  ${files.html}`,
     `Summary: ${files.summary}`,
     `Wall time ${seconds(timing.wallMs)} (emulators ${seconds(timing.startupMs)}, run ${seconds(summary.durationMs)}).`,
@@ -129,13 +130,13 @@ export function finalReport(summary: RunSummary, files: { readonly html: string;
 function drainVerdict(summary: RunSummary): string {
   return summary.converged
     ? `Converged after interval ${summary.convergedAtInterval ?? '?'} (theoretical minimum ${summary.theoreticalMinIntervals})`
-    : `Not converged after ${summary.intervalsRun} intervals (theoretical minimum ${summary.theoreticalMinIntervals})${shouldHaveConverged(summary) ? ': it should have' : ': give it more --intervals'}`;
+    : `Not converged after ${plural(summary.intervalsRun, 'interval')} (theoretical minimum ${summary.theoreticalMinIntervals})${shouldHaveConverged(summary) ? ': it should have' : ': give it more --intervals'}`;
 }
 
 /** Node ids for a sentence: all of a few, the first ten and a count of many. */
 function namedFew(ids: readonly string[]): string {
   const shown = 10;
-  return ids.length <= shown ? ids.join(', ') : `${ids.slice(0, shown).join(', ')} and ${ids.length - shown} more nodes`;
+  return ids.length <= shown ? ids.join(', ') : `${ids.slice(0, shown).join(', ')} and ${plural(ids.length - shown, 'more node')}`;
 }
 
 /** Ingest that ran to the end: whether every interval from the recovery bound on was judged converged. */

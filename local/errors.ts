@@ -3,6 +3,7 @@
  * a bad argument is the user's to fix (exit 2), a missing tool is the machine's (exit 3).
  */
 import { MicrobatchSyncError } from '#shared/domain/errors.ts';
+import { plural } from './counts.ts';
 
 /** An option or argument is invalid; the message names it. */
 export class UsageError extends MicrobatchSyncError {}
@@ -33,7 +34,7 @@ export class HandlerFailedError extends MicrobatchSyncError {
     readonly attempts: number,
     cause: unknown,
   ) {
-    super(`the ${handler} failed ${attempts} times: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}`, { cause });
+    super(`the ${handler} failed ${plural(attempts, 'time')}: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}`, { cause });
   }
 }
 

@@ -23,6 +23,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { plural } from './counts.ts';
 import { EmulatorResponseError } from './errors.ts';
 import type { FaultSettings } from './faults.ts';
 import { chance, shuffled, type Random } from './random.ts';
@@ -189,7 +190,7 @@ export class FifoEventSource {
         Entries: records.map((record, index) => ({ Id: String(index), ReceiptHandle: record.receiptHandle })),
       }),
     );
-    if (Failed.length > 0) throw new EmulatorResponseError('DeleteMessageBatch', `failed for ${Failed.length} records: ${Failed[0]?.Message ?? Failed[0]?.Code ?? ''}`);
+    if (Failed.length > 0) throw new EmulatorResponseError('DeleteMessageBatch', `failed for ${plural(Failed.length, 'record')}: ${Failed[0]?.Message ?? Failed[0]?.Code ?? ''}`);
   }
 
   /** Visible again at once: the local clock does not wait out the visibility timeout. */
@@ -201,7 +202,7 @@ export class FifoEventSource {
         Entries: records.map((record, index) => ({ Id: String(index), ReceiptHandle: record.receiptHandle, VisibilityTimeout: 0 })),
       }),
     );
-    if (Failed.length > 0) throw new EmulatorResponseError('ChangeMessageVisibilityBatch', `failed for ${Failed.length} records: ${Failed[0]?.Message ?? Failed[0]?.Code ?? ''}`);
+    if (Failed.length > 0) throw new EmulatorResponseError('ChangeMessageVisibilityBatch', `failed for ${plural(Failed.length, 'record')}: ${Failed[0]?.Message ?? Failed[0]?.Code ?? ''}`);
   }
 
   /** An SQS message as Lambda's event source puts it in an SQSEvent. */

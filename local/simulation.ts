@@ -25,6 +25,7 @@ import { DynamoPlanLedger } from '#shared/adapters/dynamodb/plan-ledger.ts';
 import { readPlans } from '#shared/usecases/read-plans.ts';
 import { registerNode } from '#shared/usecases/register-node.ts';
 import { auditReplicas } from './audit.ts';
+import { plural } from './counts.ts';
 import { CursorObserver } from './cursor-observer.ts';
 import { LOCAL_REGION, localDocumentClient, localDynamoClient, localSqsClient, type EmulatorEndpoints } from './emulators.ts';
 import { HandlerFailedError } from './errors.ts';
@@ -291,7 +292,7 @@ class LocalRun {
     const check = await this.ticks.check({ scheduledTime: nextTick.toISOString(), executionId: randomUUID() });
     faults.throttle += this.proxy.throttled() - throttledBefore;
     timer.lap('check');
-    this.log(`interval ${j}: ${timer.describe()}; ${drained.batches} batches, ${drained.invocations} applier invocations, ${drained.returned} records returned to the queue`);
+    this.log(`interval ${j}: ${timer.describe()}; ${plural(drained.batches, 'batch', 'batches')}, ${plural(drained.invocations, 'applier invocation')}, ${plural(drained.returned, 'record')} returned to the queue`);
 
     return {
       index: j,

@@ -42,7 +42,11 @@ export interface NodeSummary {
   readonly theoreticalMinInterval: number;
   readonly microbatchesApplied: number;
   readonly duplicatesSkipped: number;
-  /** ceil(r_i · t) below the average ingest per interval: cannot keep up while ingest continues. */
+  /**
+   * Its share ceil(r_i · t) was below the updates the run ingested in some interval (see
+   * {@link peakIngest}): the node fell behind while ingest ran. What the run did, not the configured
+   * rate: a run whose intervals never ingested more than the share does not flag the node.
+   */
   readonly underProvisioned: boolean;
 }
 
@@ -126,6 +130,13 @@ export interface RunSummary {
   readonly durationMs: number;
 }
 
+/** The interval that ingested the most updates, or undefined when no interval ingested any. */
+export function peakIngest(samples: readonly Pick<IntervalSample, 'index' | 'ingested'>[]): { readonly index: number; readonly ingested: number } | undefined {
+  let peak: { index: number; ingested: number } | undefined;
+  for (const { index, ingested } of samples) if (ingested > 0 && ingested > (peak?.ingested ?? 0)) peak = { index, ingested };
+  return peak;
+}
+
 export function noFaults(): FaultCounts {
   return perFaultKind(() => 0);
 }
@@ -182,6 +193,7 @@ export function summarize(input: {
   const ingestPerInterval = options.ingestRate * t;
   const continuous = ingestContinues(options, samples);
   const stop = faultsStopAt(options);
+  const peak = peakIngest(samples)?.ingested ?? 0;
   const perNode: NodeSummary[] = Object.entries(input.rates).map(([nodeId, rate]) => {
     const share = sharePerInterval(rate, t);
     const cursor = input.finalCursors.get(nodeId) ?? 0;
@@ -211,7 +223,7 @@ export function summarize(input: {
       theoreticalMinInterval: theoretical,
       microbatchesApplied: tally?.microbatchesApplied ?? 0,
       duplicatesSkipped: tally?.duplicatesSkipped ?? 0,
-      underProvisioned: options.quietAfter !== 0 && share < ingestPerInterval,
+      underProvisioned: share < peak,
     };
   });
   const bound = continuous && stop !== null ? Math.max(...perNode.map((node) => node.theoreticalMinInterval)) : null;

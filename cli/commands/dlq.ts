@@ -2,9 +2,9 @@
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { InvalidArgumentError, type Command } from 'commander';
-import { createInterface } from 'node:readline/promises';
-import { UsageError } from '#local/errors.ts';
+import { plural } from '#local/counts.ts';
 import { applierLogGroup, failureReasons } from '../applier-logs.ts';
+import { confirmed } from '../confirm.ts';
 import { listDeadLetters, NO_REDRIVE, purgeDeadLetters, queueDepth, type DeadLetter } from '../dead-letters.ts';
 import type { Deployment } from '../deployment.ts';
 import { table } from '../output.ts';
@@ -53,15 +53,6 @@ function formatList(result: { readonly depth: number; readonly letters: readonly
   ].join('\n');
 }
 
-async function confirm(question: string): Promise<boolean> {
-  const prompt = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await prompt.question(question)).trim());
-  } finally {
-    prompt.close();
-  }
-}
-
 export function registerDlq(program: Command, context: CommandContext): void {
   const dlq = program.command('dlq').description('the microbatch dead-letter queue: list what is there and why, or purge it (there is nothing to redrive)');
   dlq
@@ -84,14 +75,18 @@ export function registerDlq(program: Command, context: CommandContext): void {
       const { sqs } = deployment.clients;
       const url = deployment.resources.deadLetterQueueUrl;
       const depth = await queueDepth(sqs, url);
-      if (depth > 0 && !options.yes) {
-        if (!process.stdin.isTTY || output.json) throw new UsageError(`the dead-letter queue holds ${depth} message${depth === 1 ? '' : 's'}: add --yes to purge them without a question; nothing was purged`);
-        if (!(await confirm(`purge ${depth} dead-lettered microbatches? ${NO_REDRIVE}\n[y/N] `))) {
-          output.result({ purged: 0, depth }, () => 'nothing purged');
-          return;
-        }
+      const go =
+        depth === 0 ||
+        (await confirmed(
+          { yes: options.yes, json: output.json },
+          `purge ${plural(depth, 'dead-lettered microbatch', 'dead-lettered microbatches')}? ${NO_REDRIVE}`,
+          `the dead-letter queue holds ${plural(depth, 'message')}: add --yes to purge them without a question; nothing was purged`,
+        ));
+      if (!go) {
+        output.result({ purged: 0, depth }, () => 'nothing purged');
+        return;
       }
       const purged = depth === 0 ? 0 : await purgeDeadLetters(sqs, url);
-      output.result({ purged, redrive: NO_REDRIVE }, () => `purged ${purged} dead-lettered microbatch${purged === 1 ? '' : 'es'}\n${NO_REDRIVE}`);
+      output.result({ purged, redrive: NO_REDRIVE }, () => `purged ${plural(purged, 'dead-lettered microbatch', 'dead-lettered microbatches')}\n${NO_REDRIVE}`);
     });
 }

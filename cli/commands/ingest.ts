@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { DynamoLogStore } from '#shared/adapters/dynamodb/log-store.ts';
 import type { AppendResult } from '#shared/usecases/append-updates.ts';
+import { plural } from '#local/counts.ts';
 import { UsageError } from '#local/errors.ts';
 import { functionInvoker } from '../functions.ts';
 import { contentKey, dryRunIngest, ingestRequests, parseUpdateLines, planRequests, type IngestDryRun, type IngestSummary } from '../ingest.ts';
@@ -31,7 +32,7 @@ function describe(file: string, summary: IngestSummary): string {
   const ranges = summary.seqRanges.map(({ firstSeq, lastSeq }) => (firstSeq === lastSeq ? `${firstSeq}` : `${firstSeq}–${lastSeq}`)).join(', ');
   const earlier = summary.updates - summary.appended;
   return [
-    `${file}: ${summary.updates} updates in ${summary.chunks} chunk${summary.chunks === 1 ? '' : 's'}`,
+    `${file}: ${plural(summary.updates, 'update')} in ${plural(summary.chunks, 'chunk')}`,
     `appended ${summary.appended}${earlier > 0 ? ` (an earlier run had appended the other ${earlier})` : ''}; seqs ${ranges}; head ${summary.head}`,
     `replayed chunks ${summary.replayedChunks}, resumed chunks ${summary.resumedChunks}`,
   ].join('\n');

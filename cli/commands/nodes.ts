@@ -6,6 +6,7 @@ import type { NodeStatus } from '#shared/domain/types.ts';
 import type { Deployment } from '../deployment.ts';
 import { addNode, changeNode, checkNodeId, listNodes, removeNode, type NodeListing } from '../nodes/node-admin.ts';
 import { getNode, type NodeDetail } from '../nodes/node-detail.ts';
+import { registerNodesReset } from '../nodes/reset-command.ts';
 import { table } from '../output.ts';
 import type { CommandContext, RegisterCommand } from '../program.ts';
 import { deploymentSettings } from '../plan/dry-run.ts';
@@ -147,4 +148,6 @@ export const registerNodes: RegisterCommand = (program: Command, context: Comman
       await removeNode(repository(await context.deployment()), nodeId);
       done({ nodeId, removed: true, replicaItemsKept: true }, `removed ${nodeId} (its Replica items stay in the Replica table)`);
     });
+
+  registerNodesReset(nodes, context);
 };

@@ -1,25 +1,14 @@
 /** `microbatch plan --dry-run`: what the planner would send at the next tick, per node. */
 import type { Command } from 'commander';
 import { UsageError } from '#local/errors.ts';
-import { deploymentSettings, dryRunPlan, type DryRun } from '../plan/dry-run.ts';
-import { table } from '../output.ts';
+import { deploymentSettings, dryRunPlan } from '../plan/dry-run.ts';
+import { formatDryRun } from '../plan/format-dry-run.ts';
 import type { CommandContext, RegisterCommand } from '../program.ts';
-
-function describeDryRun(run: DryRun): string {
-  const { settings, totals } = run;
-  const rows = run.nodes.map((node) => [node.nodeId, node.rate, node.appliedSeq, node.plannedSeq, node.decision, node.updates, node.microbatches, node.target ?? '', node.resend ? 'yes' : 'no']);
-  return [
-    `interval ${run.interval} (tick at ${run.scheduledTime}), stream ${run.stream}, head ${run.head}; t = ${settings.intervalSeconds} s, b = ${settings.batchSize}`,
-    run.nodes.length === 0 ? 'no active nodes' : table(['node', 'rate /s', 'cursor', 'planned', 'decision', 'q_i', 'b_i tokens', 'target', 'resend'], rows),
-    `would send ${totals.microbatches} microbatches to ${totals.nodesPlanned} nodes (${totals.updatesPlanned} new updates, ${totals.resends} resends); nothing was sent or claimed`,
-    ...run.rejected.map((item) => `${item.nodeId}: NOT A VALID NODE (skipped): ${item.attribute} ${item.problem}`),
-  ].join('\n');
-}
 
 export const registerPlan: RegisterCommand = (program: Command, context: CommandContext) => {
   program
     .command('plan')
-    .description('with --dry-run: what the planner would send at the next tick, per node (q_i, b_i tokens, target, resend), without sending or claiming')
+    .description('with --dry-run: what the planner would send at the next tick, per node (q_i, b_i tokens, target, resend; paused and idle nodes as skipped, with why), without sending or claiming')
     .option('--dry-run', 'show the plan; send and claim nothing')
     .action(async (options: { dryRun?: boolean }) => {
       if (options.dryRun !== true) {
@@ -27,6 +16,6 @@ export const registerPlan: RegisterCommand = (program: Command, context: Command
       }
       const deployment = await context.deployment();
       const run = await dryRunPlan(deployment, await deploymentSettings(deployment));
-      context.output().result(run, describeDryRun);
+      context.output().result(run, formatDryRun);
     });
 };

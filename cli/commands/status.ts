@@ -14,7 +14,7 @@ function positiveWholeNumber(text: string): number {
 export const registerStatus: RegisterCommand = (program: Command, context: CommandContext) => {
   program
     .command('status')
-    .description('the newest convergence records, the queue and dead-letter queue depths, and the alarms in ALARM')
+    .description('the newest convergence records (each interval with its start, UTC), the queue and dead-letter queue depths, and the alarms in ALARM')
     .option('--limit <n>', 'convergence records to show (default 10)', positiveWholeNumber, 10)
     .option('--watch [seconds]', 'refresh every N seconds (default 5) until Ctrl-C', positiveWholeNumber)
     .action(async (options: { limit: number; watch?: number | true }) => {

@@ -19,6 +19,12 @@ import { UsageError } from '#local/errors.ts';
 import type { Deployment } from '../deployment.ts';
 import { deploymentPlans } from '../plans.ts';
 
+/**
+ * Why a node gets nothing at the next tick: the planner's reasons, and `paused` — a paused node is
+ * not planned at all (its shard carries its plan forward unchanged).
+ */
+export type DryRunSkip = SkipReason | 'paused';
+
 /** One node's part of the next interval. */
 export interface NodePlanRow {
   readonly nodeId: string;
@@ -26,7 +32,9 @@ export interface NodePlanRow {
   readonly appliedSeq: number;
   readonly plannedSeq: number;
   /** What the planner would do: send tokens for a purpose, or skip for a reason. */
-  readonly decision: PlanPurpose | SkipReason;
+  readonly decision: PlanPurpose | DryRunSkip;
+  /** The node gets nothing this tick: `decision` says why. */
+  readonly skipped: boolean;
   /** q_i: new updates planned. */
   readonly updates: number;
   /** b_i: tokens sent (new work plus any outstanding work they carry). */
@@ -46,7 +54,15 @@ export interface DryRun {
   readonly head: number;
   readonly settings: Pick<SyncSettings, 'intervalSeconds' | 'batchSize' | 'maxInFlightIntervals' | 'staleAfterIntervals'>;
   readonly nodes: readonly NodePlanRow[];
-  readonly totals: { readonly nodesPlanned: number; readonly microbatches: number; readonly updatesPlanned: number; readonly resends: number };
+  readonly totals: {
+    readonly nodesPlanned: number;
+    readonly nodesSkipped: number;
+    /** The skipped nodes by reason; only the reasons that occur. */
+    readonly skipped: Readonly<Partial<Record<DryRunSkip, number>>>;
+    readonly microbatches: number;
+    readonly updatesPlanned: number;
+    readonly resends: number;
+  };
   readonly rejected: readonly RejectedNode[];
 }
 
@@ -73,17 +89,35 @@ export async function dryRunPlan(deployment: Deployment, settings: Readonly<Sync
   const plans = await deploymentPlans(deployment, interval - 1);
   const rows: NodePlanRow[] = [];
   const rejected: RejectedNode[] = [];
-  for await (const page of nodes.scanActive()) {
+  const skipped: Partial<Record<DryRunSkip, number>> = {};
+  // Every node, paused ones too: an operator who paused a node should see it left out, and why.
+  for await (const page of nodes.scanAll()) {
     rejected.push(...page.rejected);
     for (const item of page.nodes) {
       // The node as its shard will see it: its item with its segment's newest plan record.
       const node = withPlanHistory(item, plans.get(item.nodeId));
-      const decision = planNode(node, head, interval, scheduledTime, settings);
       const base = { nodeId: node.nodeId, rate: node.rate, appliedSeq: node.appliedSeq, plannedSeq: node.plannedSeq };
+      const skip = (reason: DryRunSkip): NodePlanRow => {
+        skipped[reason] = (skipped[reason] ?? 0) + 1;
+        return { ...base, decision: reason, skipped: true, updates: 0, microbatches: 0, resend: false };
+      };
+      if (node.status === 'paused') {
+        rows.push(skip('paused'));
+        continue;
+      }
+      const decision = planNode(node, head, interval, scheduledTime, settings);
       rows.push(
         decision.kind === 'skip'
-          ? { ...base, decision: decision.reason, updates: 0, microbatches: 0, resend: false }
-          : { ...base, decision: decision.purpose, updates: decision.updates, microbatches: decision.microbatches.length, target: decision.target, resend: decision.purpose === 'resend' },
+          ? skip(decision.reason)
+          : {
+              ...base,
+              decision: decision.purpose,
+              skipped: false,
+              updates: decision.updates,
+              microbatches: decision.microbatches.length,
+              target: decision.target,
+              resend: decision.purpose === 'resend',
+            },
       );
     }
   }
@@ -103,6 +137,8 @@ export async function dryRunPlan(deployment: Deployment, settings: Readonly<Sync
     nodes: rows,
     totals: {
       nodesPlanned: sending.length,
+      nodesSkipped: rows.filter((row) => row.skipped).length,
+      skipped,
       microbatches: rows.reduce((sum, row) => sum + row.microbatches, 0),
       updatesPlanned: rows.reduce((sum, row) => sum + row.updates, 0),
       resends: rows.filter((row) => row.resend).length,

@@ -1,4 +1,5 @@
 /** `microbatch status` for a person: the convergence table, the queue depths and the alarms. */
+import { plural } from '#local/counts.ts';
 import { table } from '../output.ts';
 import type { ConvergenceRow, QueueDepth, StatusReport } from './read-status.ts';
 
@@ -24,13 +25,38 @@ function shards(row: ConvergenceRow): string {
   return `${row.shardsReported}/${row.shards}${row.shardsExpired > 0 ? ` (${row.shardsExpired} late)` : ''}`;
 }
 
+/**
+ * Each interval's start — its plan header's `plannedAt`, the tick's scheduled time — in UTC: the
+ * time of day when every row starts on the same date (the date goes in the heading), else date and
+ * time. A value that is not a time is shown as stored.
+ */
+function starts(rows: readonly ConvergenceRow[]): { readonly day?: string; readonly start: (row: ConvergenceRow) => string } {
+  const iso = (row: ConvergenceRow): string | undefined => {
+    const time = Date.parse(row.plannedAt);
+    return Number.isNaN(time) ? undefined : new Date(time).toISOString();
+  };
+  const days = new Set(rows.map((row) => iso(row)?.slice(0, 10) ?? row.plannedAt));
+  const [day] = days;
+  const oneDay = days.size === 1 && day !== undefined && rows.every((row) => iso(row) !== undefined);
+  return {
+    ...(oneDay ? { day } : {}),
+    start: (row) => {
+      const time = iso(row);
+      if (time === undefined) return row.plannedAt;
+      return oneDay ? time.slice(11, 19) : `${time.slice(0, 10)} ${time.slice(11, 19)}`;
+    },
+  };
+}
+
 function depth(name: string, queue: QueueDepth): string {
   return `${name}: ${queue.visible} waiting, ${queue.inFlight} in flight${queue.delayed > 0 ? `, ${queue.delayed} delayed` : ''}`;
 }
 
 export function formatStatus(report: StatusReport): string {
+  const { day, start } = starts(report.convergence);
   const rows = report.convergence.map((row) => [
     row.interval,
+    start(row),
     row.head,
     shards(row),
     row.activeNodes === undefined ? '' : `${row.consistentNodes ?? 0}/${row.activeNodes}`,
@@ -40,10 +66,10 @@ export function formatStatus(report: StatusReport): string {
     outcome(row),
   ]);
   const lines = [
-    `stream ${report.stream}: the newest ${report.convergence.length} intervals`,
+    `stream ${report.stream}: the newest ${plural(report.convergence.length, 'interval')}${report.convergence.length === 0 ? '' : day === undefined ? ' (UTC)' : `, on ${day} (UTC)`}`,
     report.convergence.length === 0
       ? 'no convergence records yet: the planner writes one per interval'
-      : table(['interval', 'head', 'shards planned', 'consistent/active', 'max lag', 'max staleness', 'laggards', 'converged at'], rows),
+      : table(['interval', 'starts', 'head', 'shards planned', 'consistent/active', 'max lag', 'max staleness', 'laggards', 'converged at'], rows),
     depth('microbatch queue', report.queue),
     depth('dead-letter queue', report.deadLetterQueue) + (report.deadLetterQueue.visible > 0 ? '  ← see `npx microbatch dlq list`' : ''),
   ];

@@ -1,12 +1,8 @@
 /** How the report writes numbers: counts, rates, durations, plurals. */
 
-const COUNT = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
-const COMPACT = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 });
+export { count, plural } from '../counts.ts';
 
-/** 12,345 — or a dash for a value that is not a finite number. */
-export function count(value: number): string {
-  return Number.isFinite(value) ? COUNT.format(value) : '—';
-}
+const COMPACT = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 });
 
 /** Rates keep three significant digits: 0.372, 8.5, 12.5, 150. */
 export function rate(value: number): string {
@@ -26,11 +22,6 @@ export function duration(milliseconds: number): string {
   if (milliseconds < 60_000) return `${(milliseconds / 1000).toFixed(1)} s`;
   const seconds = Math.round(milliseconds / 1000);
   return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
-}
-
-/** "1 node", "6 nodes". */
-export function plural(value: number, one: string, many = `${one}s`): string {
-  return `${count(value)} ${value === 1 ? one : many}`;
 }
 
 /**

@@ -11,6 +11,7 @@
  * kinds shown, their names and order, come from the run's catalogue (`FAULTS`, `../faults.ts`).
  */
 import type { RunSummary } from '../summary.ts';
+import { count, plural } from './format.ts';
 import { html, htmlPage } from './markup.ts';
 import { auditSection } from './sections/audit.ts';
 import { faultSection } from './sections/faults.ts';
@@ -42,7 +43,7 @@ export function renderReport(summary: RunSummary): string {
   const omitted = summary.perNode.length - drawn.perNode.length;
   const page = htmlPage(pageTitle(summary), STYLESHEET, html`${header(summary)}
 ${keyNumbers(summary)}
-${omitted > 0 && html`<p class="muted">The chart and the node table show the ${drawn.perNode.length} nodes that converged last, of ${summary.perNode.length}; <code>summary.json</code> holds every node.</p>`}
+${omitted > 0 && html`<p class="muted">The chart and the node table show the ${plural(drawn.perNode.length, 'node')} that converged last, of ${count(summary.perNode.length)}; <code>summary.json</code> holds every node.</p>`}
 ${lagSection(drawn, styles)}
 <div class="row">
 ${headSection(summary)}

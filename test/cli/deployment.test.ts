@@ -5,33 +5,9 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { stackDeployment } from '#cli/deployment.ts';
 import { UsageError } from '#local/errors.ts';
 import { EXIT, failureOutcome } from '#local/entry-point.ts';
+import { STACK_OUTPUTS, stackWith } from '#test/support/mocked-deployment.ts';
 
-const OUTPUTS: Record<string, string> = {
-  LogTableName: 'Stack-Log-1',
-  NodesTableName: 'Stack-Nodes-1',
-  ReplicaTableName: 'Stack-Replica-1',
-  ConvergenceTableName: 'Stack-Convergence-1',
-  IngestRequestsTableName: 'Stack-IngestRequests-1',
-  PlansTableName: 'Stack-Plans-1',
-  QueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/stack-queue.fifo',
-  DeadLetterQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/stack-dlq.fifo',
-  PlanTaskQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/stack-plan-tasks',
-  CheckTaskQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/stack-check-tasks',
-  FailedTicksQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/stack-failed-ticks',
-  PlannerFunctionName: 'Stack-Planner-1',
-  PlannerShardFunctionName: 'Stack-PlannerShard-1',
-  ApplierFunctionName: 'Stack-Applier-1',
-  CheckerFunctionName: 'Stack-Checker-1',
-  CheckerShardFunctionName: 'Stack-CheckerShard-1',
-  IngestFunctionName: 'Stack-Ingest-1',
-  AlarmTopicArn: 'arn:aws:sns:eu-west-1:1:alarms',
-};
-
-function stackWith(outputs: Record<string, string>): { Stacks: { StackName: string; StackStatus: 'CREATE_COMPLETE'; CreationTime: Date; Outputs: { OutputKey: string; OutputValue: string }[] }[] } {
-  return {
-    Stacks: [{ StackName: 'Sync', StackStatus: 'CREATE_COMPLETE', CreationTime: new Date(0), Outputs: Object.entries(outputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })) }],
-  };
-}
+const OUTPUTS = STACK_OUTPUTS;
 
 describe('stackDeployment', () => {
   const cloudFormation = mockClient(CloudFormationClient);

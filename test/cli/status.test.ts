@@ -73,12 +73,47 @@ describe('formatStatus', () => {
     const text = formatStatus(report);
 
     // Assess
-    expect(text).toMatch(/│ 13\s+│ 950\s+│ 1\/2\s+│\s+│\s+│\s+│\s+│ planning\s+│/);
-    expect(text).toMatch(/│ 12\s+│ 900\s+│ 2\/2\s+│\s+│\s+│\s+│\s+│ not judged yet\s+│/);
-    expect(text).toMatch(/│ 11\s+│ 800\s+│ 2\/2\s+│ 4\/9\s+│ 120\s+│ 61 s\s+│ a, b, c \+2\s+│ not yet\s+│/);
+    expect(text).toMatch(/│ 13\s+│ 07:03:00\s+│ 950\s+│ 1\/2\s+│\s+│\s+│\s+│\s+│ planning\s+│/);
+    expect(text).toMatch(/│ 12\s+│ 07:02:00\s+│ 900\s+│ 2\/2\s+│\s+│\s+│\s+│\s+│ not judged yet\s+│/);
+    expect(text).toMatch(/│ 11\s+│ 07:01:00\s+│ 800\s+│ 2\/2\s+│ 4\/9\s+│ 120\s+│ 61 s\s+│ a, b, c \+2\s+│ not yet\s+│/);
     expect(text).toContain('microbatch queue: 3 waiting, 1 in flight');
     expect(text).toContain('dead-letter queue: 2 waiting, 0 in flight  ← see `npx microbatch dlq list`');
     expect(text).toContain('alarms in ALARM:\n  Sync-NotConverged-AB12 since 2026-11-30T07:00:00.000Z: Threshold Crossed');
+  });
+
+  it("shows each interval's start (its tick's scheduled time) as UTC time of day, the day once in the heading", () => {
+    // Act
+    const text = formatStatus(report);
+
+    // Assess
+    expect(text).toContain('stream main: the newest 3 intervals, on 2026-11-30 (UTC)\n');
+    expect(text).toMatch(/│ interval\s+│ starts\s+│ head\s+│/);
+  });
+
+  it('shows the date with each start when the intervals span days', () => {
+    // Prepare: one-hour intervals across midnight.
+    const spanning = [
+      convergenceRow({ ...CUT, stream: 'main', interval: 490_632, head: 950, headChain: 'c', plannedAt: '2026-12-01T00:00:00Z', converged: false }),
+      convergenceRow({ ...CUT, stream: 'main', interval: 490_631, head: 900, headChain: 'c', plannedAt: '2026-11-30T23:00:00Z', converged: false }),
+    ];
+
+    // Act
+    const text = formatStatus({ ...report, convergence: spanning });
+
+    // Assess
+    expect(text).toContain('stream main: the newest 2 intervals (UTC)\n');
+    expect(text).toMatch(/│ 490632\s+│ 2026-12-01 00:00:00\s+│/);
+    expect(text).toMatch(/│ 490631\s+│ 2026-11-30 23:00:00\s+│/);
+  });
+
+  it('counts the intervals shown, in the singular for one', () => {
+    // Act
+    const one = formatStatus({ ...report, convergence: report.convergence.slice(0, 1) });
+    const three = formatStatus(report);
+
+    // Assess
+    expect(one).toContain('stream main: the newest 1 interval, on 2026-11-30 (UTC)\n');
+    expect(three).toContain('stream main: the newest 3 intervals, on 2026-11-30 (UTC)\n');
   });
 
   it('says a local deployment has no alarms', () => {

@@ -114,7 +114,7 @@ describe('the microbatch bin', () => {
 
       // Assess
       expect(status.code, status.stderr).toBe(0);
-      expect(status.stdout).toMatch(/│ interval\s+│ head\s+│ shards planned\s+│ consistent\/active\s+│ max lag\s+│ max staleness\s+│ laggards\s+│ converged at\s+│/);
+      expect(status.stdout).toMatch(/│ interval\s+│ starts\s+│ head\s+│ shards planned\s+│ consistent\/active\s+│ max lag\s+│ max staleness\s+│ laggards\s+│ converged at\s+│/);
       expect(status.stdout).toContain('alarms: none locally');
       expect(exit, up.stderr).toEqual({ code: 0, signal: null });
       expect(up.stderr).toContain('SIGINT: stopping');

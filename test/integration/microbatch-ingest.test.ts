@@ -60,6 +60,18 @@ describe('microbatch ingest on a local deployment', () => {
     expect(await logged()).toEqual(updates);
   });
 
+  it('says one update in one chunk in the singular', async () => {
+    // Prepare
+    const file = await jsonLinesFile('one.jsonl', ['{"key":"a","op":"put","value":1}']);
+
+    // Act
+    const { code, stdout, stderr } = await microbatch(...['--state-file', local.stateFile, 'ingest', file]);
+
+    // Assess
+    expect(code, stderr).toBe(0);
+    expect(stdout).toContain(`${file}: 1 update in 1 chunk\n`);
+  });
+
   it('cuts 2,500 lines into three requests, and a second run of the same file appends nothing', async () => {
     // Prepare
     const updates = updatesOf(2500, 'large');

@@ -34,6 +34,8 @@ export interface LocalDeploymentFixture {
   readonly replica: DynamoReplicaStore;
   /** Runs planner ticks and drains the queue through the applier until every active node holds the head. */
   converge(): Promise<void>;
+  /** One planner tick, at the interval after the previous tick's, and the queue drained through the applier. */
+  tick(): Promise<void>;
   /** Delivers what the queue holds to the applier until it is empty (failures go back, then to the dead-letter queue). */
   drain(): Promise<void>;
   remove(): Promise<void>;
@@ -59,16 +61,19 @@ export async function localDeploymentFixture(clients: EmulatorClients, prefix: s
   });
   // The planner's tick as the cloud runs it: the coordinator, then its shard tasks.
   const planner = new ShardedTicks({ invoke: (name, event) => host.invoke(name, event), sqs: clients.sqs, doc: clients.doc, resources, stream: settings.stream });
-  let ticks = 0;
+  let last: number | undefined;
+  const tick = async (): Promise<void> => {
+    const k = (last ?? Math.floor(Date.now() / 1000 / settings.intervalSeconds)) + 1;
+    last = k;
+    await planner.plan({ scheduledTime: new Date(k * settings.intervalSeconds * 1000).toISOString(), executionId: randomUUID() });
+    await source.drain();
+  };
   const converge = async (): Promise<void> => {
     for (let round = 0; round < 20; round += 1) {
       const { head } = await log.readHead(settings.stream);
       const { nodes: active } = await listActive(nodes);
       if (active.every((node) => node.appliedSeq === head)) return;
-      ticks += 1;
-      const k = Math.floor(Date.now() / 1000 / settings.intervalSeconds) + ticks;
-      await planner.plan({ scheduledTime: new Date(k * settings.intervalSeconds * 1000).toISOString(), executionId: randomUUID() });
-      await source.drain();
+      await tick();
     }
     throw new Error('the nodes did not reach the head in 20 intervals');
   };
@@ -82,6 +87,7 @@ export async function localDeploymentFixture(clients: EmulatorClients, prefix: s
     nodes,
     replica: new DynamoReplicaStore(clients.doc, resources.tables.replica),
     converge,
+    tick,
     drain: async () => {
       await source.drain();
     },

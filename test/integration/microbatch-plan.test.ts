@@ -23,7 +23,7 @@ describe('microbatch plan --dry-run', () => {
     clients.destroy();
   });
 
-  it("shows each active node's q_i, b_i tokens and target at the next tick, and sends and claims nothing", async () => {
+  it("shows each active node's q_i, b_i tokens and target at the next tick, each paused node as skipped, and sends and claims nothing", async () => {
     // Prepare: 100 updates; n-fast takes ceil(1 · 60) = 60 of them, n-slow ceil(0.25 · 60) = 15.
     const cli = (...args: string[]): ReturnType<typeof microbatch> => microbatch('--state-file', fixture.stateFile, ...args);
     await cli('nodes', 'add', 'n-fast', '--rate', '1');
@@ -43,14 +43,17 @@ describe('microbatch plan --dry-run', () => {
     // Assess
     expect(code, stderr).toBe(0);
     const run = JSON.parse(stdout) as DryRun;
-    expect(run).toMatchObject({ stream: 'main', head: 100, settings: { intervalSeconds: 60, batchSize: 10 }, totals: { nodesPlanned: 2, microbatches: 8, updatesPlanned: 75, resends: 0 } });
+    expect(run).toMatchObject({ stream: 'main', head: 100, settings: { intervalSeconds: 60, batchSize: 10 }, totals: { nodesPlanned: 2, nodesSkipped: 1, microbatches: 8, updatesPlanned: 75, resends: 0 } });
+    expect(run.totals.skipped).toEqual({ paused: 1 });
     expect(run.interval * 60 * 1000).toBe(Date.parse(run.scheduledTime));
     expect(run.nodes).toEqual([
-      { nodeId: 'n-fast', rate: 1, appliedSeq: 0, plannedSeq: 0, decision: 'new-work', updates: 60, microbatches: 6, target: 60, resend: false },
-      { nodeId: 'n-slow', rate: 0.25, appliedSeq: 0, plannedSeq: 0, decision: 'new-work', updates: 15, microbatches: 2, target: 15, resend: false },
+      { nodeId: 'n-fast', rate: 1, appliedSeq: 0, plannedSeq: 0, decision: 'new-work', skipped: false, updates: 60, microbatches: 6, target: 60, resend: false },
+      { nodeId: 'n-off', rate: 1, appliedSeq: 0, plannedSeq: 0, decision: 'paused', skipped: true, updates: 0, microbatches: 0, resend: false },
+      { nodeId: 'n-slow', rate: 0.25, appliedSeq: 0, plannedSeq: 0, decision: 'new-work', skipped: false, updates: 15, microbatches: 2, target: 15, resend: false },
     ]);
     expect(human.stdout).toMatch(/│ n-fast\s+│ 1\s+│ 0\s+│ 0\s+│ new-work\s+│ 60\s+│ 6\s+│ 60\s+│ no\s+│/);
-    expect(human.stdout).toContain('nothing was sent or claimed');
+    expect(human.stdout).toMatch(/│ n-off\s+│ 1\s+│ 0\s+│ 0\s+│ skipped: paused\s+│ 0\s+│ 0\s+│\s+│ no\s+│/);
+    expect(human.stdout).toContain('would send 8 microbatches to 2 nodes (75 new updates, 0 resends); skipped 1 node (1 paused); nothing was sent or claimed');
     const nodesAfter = await clients.doc.send(new ScanCommand({ TableName: fixture.resources.tables.nodes, ConsistentRead: true }));
     expect(nodesAfter.Items).toEqual(nodesBefore.Items);
     const status = JSON.parse((await cli('--json', 'status')).stdout) as StatusReport;

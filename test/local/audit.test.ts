@@ -68,7 +68,35 @@ describe('auditTargets', () => {
       ['zz', 'extra'],
       [rest[0]?.key, 'missing'],
     ]);
-    expect(result.examples[0]).toMatch(/^n k0: replica has value "edited" at seq 9/);
+    expect(result.examples[0]).toMatch(/^n k0: replica has value "edited"/);
+  });
+
+  it('words each kind of difference as the replay up to the cursor against the seq that wrote the item', async () => {
+    // Prepare: by seq 10, k0 was last written at seq 9 (value 8) and k1 at seq 10 (value 9); by
+    // seq 9, k1 was deleted at seq 7. zz was never written.
+    const byKey = (items: ReplicaItem[]): ReplicaItem[] => items.sort((a, b) => a.key.localeCompare(b.key));
+    const [first, , ...others] = byKey(replicaAt(10));
+    const changed = { ...first, value: 'edited' } as ReplicaItem;
+    const extra: ReplicaItem = { key: 'zz', value: 1, seq: 1, updatedAt: '2025-01-01T00:00:00.000Z' };
+    const behind = byKey(replicaAt(9)).filter((item) => item.key !== 'k1');
+    const at = '2025-01-01T00:00:00.000Z';
+
+    // Act
+    const result = await auditTargets(
+      [
+        { nodeId: 'n', appliedSeq: 10 },
+        { nodeId: 'm', appliedSeq: 9 },
+      ],
+      deps({ n: [changed, ...others, extra], m: behind }),
+    );
+
+    // Assess
+    expect(result.examples).toEqual([
+      `n k0: replica has value "edited" (written at seq 9, ${at}); the log replayed to seq 10 has value 8 (written at seq 9, ${at})`,
+      `n zz: replica has value 1 (written at seq 1, ${at}); the log replayed to seq 10 never wrote the key`,
+      `n k1: replica has no item; the log replayed to seq 10 has value 9 (written at seq 10, ${at})`,
+      `m k1: replica has no item; the log replayed to seq 9 has a tombstone (deleted at seq 7, ${at})`,
+    ]);
   });
 
   it('reports a log whose hash chain does not verify, at the first bad seq', async () => {

@@ -38,6 +38,11 @@ function sample(index: number, head: number, lag: number, checkerConverged: bool
   };
 }
 
+/** {@link sample}, with `ingested` updates ingested in the interval. */
+function ingesting(index: number, ingested: number): IntervalSample {
+  return { ...sample(index, ingested * index, 0, null), ingested };
+}
+
 function summaryOf(options: ScenarioOptions, samples: readonly IntervalSample[]) {
   const head = samples.at(-1)?.head ?? 0;
   return summarize({
@@ -97,5 +102,24 @@ describe('the run summary', () => {
     expect(endsConverged({ quietAfter: 3 }, sample(2, 12, 0, true))).toBe(false);
     expect(endsConverged(OPTIONS, sample(1, 6, 0, null))).toBe(false);
     expect(endsConverged(OPTIONS, sample(1, 6, 1, true))).toBe(false);
+  });
+
+  it("flags a node as under-provisioned when an interval's ingest exceeded its share, though the configured rate is below it", () => {
+    // Act: 0.1/s configured (6 an interval), 15 ingested in interval 2; shares ceil(0.3·60) = 18 and ceil(0.2·60) = 12.
+    const summary = summaryOf({ ...OPTIONS, quietAfter: 3 }, [ingesting(1, 6), ingesting(2, 15), ingesting(3, 6)]);
+
+    // Assess
+    expect(summary.perNode.map((node) => [node.nodeId, node.underProvisioned])).toEqual([
+      ['node-1', false],
+      ['node-2', true],
+    ]);
+  });
+
+  it('does not flag a node whose share took all that each interval ingested, though the configured rate is a fraction above it', () => {
+    // Act: 0.201/s configured is 12.06 an interval, but each interval ingested round(12.06) = 12: the share of node-2.
+    const summary = summaryOf({ ...OPTIONS, ingestRate: 0.201, quietAfter: 2 }, [ingesting(1, 12), ingesting(2, 12)]);
+
+    // Assess
+    expect(summary.perNode.map((node) => node.underProvisioned)).toEqual([false, false]);
   });
 });

@@ -90,6 +90,27 @@ describe('the report in headless Chromium', () => {
     for (const node of summary.perNode) expect(legend.join(' ')).toContain(node.nodeId);
   });
 
+  it('shows every interval of a long run in the page, none hidden in a scroll box', async () => {
+    // Prepare: 300 intervals, far more than a screen.
+    if (browser === undefined || workDir === undefined) throw new Error('no Chromium was launched');
+    const files = await writeReport(join(workDir, 'long'), syntheticSummary({ intervals: 300, quietAfter: 250 }));
+    // Left open: the bundled Chromium runs in one process, where closing a context can end the browser (afterAll closes it).
+    const long = await browser.newPage({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
+
+    // Act
+    await long.goto(pathToFileURL(files.html).href, { waitUntil: 'load' });
+    const table = await long.locator('#intervals .table-wrap').evaluate((element) => {
+      // The test's tsconfig has no DOM lib; this is the slice of HTMLElement used here.
+      const box = element as unknown as { scrollHeight: number; clientHeight: number; querySelectorAll(selector: string): { length: number } };
+      return { scrollHeight: box.scrollHeight, clientHeight: box.clientHeight, rows: box.querySelectorAll('tbody tr').length };
+    });
+
+    // Assess
+    expect(table.rows).toBe(300);
+    expect(table.scrollHeight).toBeLessThanOrEqual(table.clientHeight + 1);
+    expect(table.clientHeight).toBeGreaterThan(300 * 20);
+  });
+
   it('loads with no console error, no page error and no request but the file itself', () => {
     expect(consoleErrors).toEqual([]);
     expect(pageErrors).toEqual([]);

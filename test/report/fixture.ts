@@ -7,7 +7,7 @@ import { microbatchCount, sharePerInterval } from '#shared/domain/formula.ts';
 import { theoreticalMinInterval } from '#local/bounds.ts';
 import { perFaultKind, type FaultKind } from '#local/faults.ts';
 import type { FaultCounts, IntervalSample, NodeSummary, RunSummary } from '#local/summary.ts';
-import { ingestContinues, noFaults, totalFaults } from '#local/summary.ts';
+import { ingestContinues, noFaults, peakIngest, totalFaults } from '#local/summary.ts';
 import { seededRandom } from '#local/random.ts';
 
 export interface SyntheticRun {
@@ -183,6 +183,6 @@ function nodeSummary(node: NodeState, intervals: readonly IntervalSample[], head
     theoreticalMinInterval: theoreticalMinInterval(heads, node.rate, run.intervalSeconds),
     microbatchesApplied: node.microbatchesApplied,
     duplicatesSkipped: node.duplicatesSkipped,
-    underProvisioned: node.share < run.ingestRate * run.intervalSeconds,
+    underProvisioned: node.share < (peakIngest(intervals)?.ingested ?? 0),
   };
 }

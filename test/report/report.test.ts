@@ -1,5 +1,7 @@
+import { parse } from 'node-html-parser';
 import { describe, expect, it } from 'vitest';
 import { drawnNodes, renderReport } from '#local/report/index.ts';
+import { INTERVAL_ROWS_DRAWN } from '#local/report/sections/intervals.ts';
 import type { NodeSummary, RunSummary } from '#local/summary.ts';
 import { syntheticSummary } from './fixture.ts';
 
@@ -19,6 +21,28 @@ function nodeLines(page: string): Map<string, string> {
     lines.set(unescape(match[1] ?? ''), match[2] ?? '');
   }
   return lines;
+}
+
+/** The lag chart's legend, one text per node. */
+function lagLegend(page: string): string[] {
+  return parse(page)
+    .querySelectorAll('.legend li')
+    .map((item) => item.querySelectorAll('span, em').map((part) => part.text).join(' '));
+}
+
+/** The node table's node and capacity columns, row by row. */
+function capacityColumn(page: string): [string, string][] {
+  const table = parse(page)
+    .querySelectorAll('section')
+    .find((section) => section.querySelector('h2')?.text === 'Nodes');
+  return (table?.querySelectorAll('tbody tr') ?? []).map((row) => [row.querySelector('th')?.text ?? '', row.querySelectorAll('td').at(-1)?.text ?? '']);
+}
+
+/** The interval section, from its opening tag to its closing one. */
+function intervalTable(page: string): string {
+  const start = page.indexOf('<section class="card" id="intervals">');
+  expect(start, 'the page has a section#intervals').toBeGreaterThanOrEqual(0);
+  return page.slice(start, page.indexOf('</section>', start));
 }
 
 function unescape(text: string): string {
@@ -97,9 +121,36 @@ describe('renderReport', () => {
     expect(lagChart(report)).not.toContain('converged at');
   });
 
-  it('flags under-provisioned nodes and the node that converged late', () => {
-    expect(page.match(/class="pill warn"[^>]*>under-provisioned</g)).toHaveLength(summary.perNode.filter((node) => node.underProvisioned).length);
+  it('flags the node that converged late', () => {
     expect(page).toContain('<span class="warn-text">10</span><span class="muted"> / 9</span>');
+  });
+
+  it("marks 'share < ingest' exactly the nodes whose share ceil(r·t) was below what an interval ingested while ingest ran", () => {
+    // Prepare: the run ingested at most 771 updates in an interval (interval 6), 720 on average: node-d's
+    // share of 750 is above the configured 720 but below that interval's ingest.
+    const peak = Math.max(...summary.intervals.map((sample) => sample.ingested));
+
+    // Act
+    const marked = capacityColumn(page)
+      .filter(([, capacity]) => capacity === 'share < ingest')
+      .map(([nodeId]) => nodeId);
+
+    // Assess
+    expect(peak).toBe(771);
+    expect(marked).toEqual(['node-b', 'node-d', 'node-f']);
+    expect(summary.perNode.filter((node) => node.underProvisioned).map((node) => node.nodeId)).toEqual(['node-b', 'node-d', 'node-f']);
+    expect(page).toContain(
+      'title="its share ⌈r·t⌉ = 750 is below the ingest per interval while ingest ran (771 updates in interval 6): it falls behind while ingest runs">share &lt; ingest</span>',
+    );
+    expect(lagLegend(page)).toEqual(['node-a', 'node-b share < ingest', 'node-c', 'node-d share < ingest', 'node-e', 'node-f share < ingest']);
+  });
+
+  it('marks no node of a run whose every interval ingested no more than each share, whatever the configured rate', () => {
+    // Act: ingest stops before the first interval.
+    const report = renderReport(syntheticSummary({ quietAfter: 0 }));
+
+    // Assess
+    expect(report).not.toContain('share &lt; ingest');
   });
 
   it('shows the formula numbers per node: share, busy b_i and first-interval b_i', () => {
@@ -118,6 +169,35 @@ describe('renderReport', () => {
   it('writes a row per interval with its checker verdict', () => {
     expect(page.match(/<tr( class="at-head")?>\s*<th scope="row" class="num">/g)).toHaveLength(summary.intervals.length);
     expect(page).toContain('title="no plan to judge yet">–<');
+  });
+
+  it('shows every row of the interval table in the page, in no scroll box', () => {
+    // Prepare: 300 intervals, more than the old 560-pixel box showed.
+    const long = renderReport(syntheticSummary({ intervals: 300, quietAfter: 250 }));
+
+    // Act
+    const section = intervalTable(long);
+
+    // Assess
+    expect(section.match(/<tr( class="at-head")?>\s*<th scope="row" class="num">/g)).toHaveLength(300);
+    expect(section).not.toContain('scroll');
+    expect(section).not.toContain('left out');
+    expect(long).not.toMatch(/max-height/);
+  });
+
+  it('draws the first and last intervals of a very long run, and says how many it leaves out and where', () => {
+    // Prepare
+    const long = renderReport(syntheticSummary({ intervals: 2500, quietAfter: 2000 }));
+
+    // Act
+    const section = intervalTable(long);
+    const drawn = [...section.matchAll(/<th scope="row" class="num">([\d,]+)<\/th>/g)].map((match) => match[1]);
+
+    // Assess
+    expect(drawn).toHaveLength(INTERVAL_ROWS_DRAWN);
+    expect(drawn.slice(INTERVAL_ROWS_DRAWN / 2 - 1, INTERVAL_ROWS_DRAWN / 2 + 1)).toEqual(['250', '2,251']);
+    expect(section).toContain('2,000 intervals left out here (251–2,250): <code>summary.json</code> holds every one');
+    expect(section).toContain('The table shows the first and last 250 of 2,500 intervals');
   });
 
   it('escapes a hostile node id, setting and audit example as text', () => {

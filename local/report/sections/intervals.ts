@@ -1,7 +1,7 @@
 /** The interval table: one row per interval of the simulated clock. */
-import type { FaultCounts, RunSummary } from '../../summary.ts';
+import type { FaultCounts, IntervalSample, RunSummary } from '../../summary.ts';
 import { FAULTS } from '../../faults.ts';
-import { count } from '../format.ts';
+import { count, plural } from '../format.ts';
 import { html, type Markup } from '../markup.ts';
 
 function checkerMark(verdict: boolean | null): Markup {
@@ -16,10 +16,18 @@ function faultSummary(faults: FaultCounts): string {
   return parts.length === 0 ? '' : parts.join(' · ');
 }
 
-/** The interval table, with the checker's verdict and the faults injected per interval. */
-export function intervalSection(summary: RunSummary): Markup {
-  const rows = summary.intervals.map(
-    (sample) => html`<tr${sample.allAtHead ? html` class="at-head"` : ''}>
+/**
+ * The most interval rows the table draws, every one in the page (no scroll box hides any): a run
+ * longer than this shows its first and last halves — how it started, how it ended — and a row that
+ * says how many are left out between them; summary.json keeps every interval.
+ */
+export const INTERVAL_ROWS_DRAWN = 500;
+
+/** The columns of the table, for the row that spans them. */
+const COLUMNS = 11;
+
+function intervalRow(sample: IntervalSample): Markup {
+  return html`<tr${sample.allAtHead ? html` class="at-head"` : ''}>
 <th scope="row" class="num">${count(sample.index)}</th>
 <td class="num muted">${sample.k}</td>
 <td class="num">${count(sample.head)}</td>
@@ -31,12 +39,31 @@ export function intervalSection(summary: RunSummary): Markup {
 <td class="center">${sample.allAtHead ? html`<span class="ok-text" title="every node held the head">●</span>` : html`<span class="muted" title="some node was behind">○</span>`}</td>
 <td class="center">${checkerMark(sample.checkerConverged)}</td>
 <td class="faults">${faultSummary(sample.faults)}</td>
-</tr>`,
-  );
-  return html`<section class="card">
+</tr>`;
+}
+
+/** Every interval's row, or the first and last {@link INTERVAL_ROWS_DRAWN} / 2 around a row that counts the others. */
+function intervalRows(intervals: readonly IntervalSample[]): { readonly rows: Markup; readonly omitted: number } {
+  if (intervals.length <= INTERVAL_ROWS_DRAWN) return { rows: html`${intervals.map(intervalRow)}`, omitted: 0 };
+  const half = INTERVAL_ROWS_DRAWN / 2;
+  const head = intervals.slice(0, half);
+  const tail = intervals.slice(-half);
+  const omitted = intervals.length - INTERVAL_ROWS_DRAWN;
+  const first = intervals[half]?.index ?? 0;
+  const last = intervals[intervals.length - half - 1]?.index ?? 0;
+  const gap = html`<tr class="omitted"><td colspan="${COLUMNS}">${plural(omitted, 'interval')} left out here (${count(first)}–${count(last)}): <code>summary.json</code> holds every one.</td></tr>`;
+  return { rows: html`${head.map(intervalRow)}${gap}${tail.map(intervalRow)}`, omitted };
+}
+
+/** The interval table, with the checker's verdict and the faults injected per interval. */
+export function intervalSection(summary: RunSummary): Markup {
+  const { rows, omitted } = intervalRows(summary.intervals);
+  const cap =
+    omitted === 0 ? '' : html` The table shows the first and last ${count(INTERVAL_ROWS_DRAWN / 2)} of ${plural(summary.intervals.length, 'interval')}.`;
+  return html`<section class="card" id="intervals">
 <h2>Intervals</h2>
-<p class="hint">One row per interval of the simulated clock. ● every node held the head after the interval's deliveries; the checker column is its verdict on the previous interval's plan.</p>
-<div class="table-wrap scroll"><table>
+<p class="hint">One row per interval of the simulated clock. ● every node held the head after the interval's deliveries; the checker column is its verdict on the previous interval's plan.${cap}</p>
+<div class="table-wrap"><table>
 <thead><tr>
 <th scope="col" class="num">#</th>
 <th scope="col" class="num">k</th>

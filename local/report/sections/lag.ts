@@ -4,6 +4,7 @@ import { axes, coordinate, emptyChartNote, finitePoints, intervalPlot, linePath,
 import { count, largest, plural } from '../format.ts';
 import { html, type Markup } from '../markup.ts';
 import { seriesStyle, strokeAttributes, swatch, type SeriesStyle } from '../series.ts';
+import { SHARE_BELOW_INGEST } from './nodes.ts';
 
 interface Marker {
   readonly at: number;
@@ -90,7 +91,7 @@ export function lagSection(summary: RunSummary, styles: readonly SeriesStyle[]):
   return html`<section class="card">
 <h2>Lag per node</h2>
 <p class="hint">Updates each node still lacked after every interval (head − cursor). A node has converged when its line reaches 0 and stays there.</p>
-<ul class="legend">${summary.perNode.map((node, position) => html`<li>${swatch(styles[position] ?? seriesStyle(position))}<span>${node.nodeId}</span>${node.underProvisioned && html`<em>under-provisioned</em>`}</li>`)}</ul>
+<ul class="legend">${summary.perNode.map((node, position) => html`<li>${swatch(styles[position] ?? seriesStyle(position))}<span>${node.nodeId}</span>${node.underProvisioned && html`<em title="its share ⌈r·t⌉ was below the ingest per interval while ingest ran">${SHARE_BELOW_INGEST}</em>`}</li>`)}</ul>
 ${lagChart(summary, styles)}
 </section>`;
 }

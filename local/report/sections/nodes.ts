@@ -1,10 +1,13 @@
 /** The node table: each node's formula numbers, its lag over time and when it converged. */
 import { scaleLinear } from 'd3-scale';
-import type { IntervalSample, NodeSummary, RunSummary } from '../../summary.ts';
+import { peakIngest, type IntervalSample, type NodeSummary, type RunSummary } from '../../summary.ts';
 import { finitePoints, intervalDomain, linePath } from '../chart-kit.ts';
 import { count, largest, rate } from '../format.ts';
 import { html, type Markup } from '../markup.ts';
 import { seriesStyle, strokeAttributes, swatch, type SeriesStyle } from '../series.ts';
+
+/** The mark of a node whose share was below an interval's ingest, in the node table and the lag legend. */
+export const SHARE_BELOW_INGEST = 'share < ingest';
 
 /** A small lag line for one node on its own scale, so a node with little lag still shows its shape. */
 function sparkline(samples: readonly IntervalSample[], nodeId: string, style: SeriesStyle): Markup {
@@ -25,6 +28,17 @@ function convergedCell(node: NodeSummary): Markup {
   return html`<td class="num"><span class="${late ? 'warn-text' : ''}">${count(node.convergedAtInterval)}</span>${bound}</td>`;
 }
 
+/**
+ * Whether the node could take what the run ingested: "share < ingest" when its share was below the
+ * updates of some interval while ingest ran (it fell behind then, whether or not it caught up after).
+ */
+function capacityCell(node: NodeSummary, samples: readonly IntervalSample[]): Markup {
+  const peak = peakIngest(samples);
+  if (!node.underProvisioned || peak === undefined) return html`<span class="muted">ok</span>`;
+  const why = `its share ⌈r·t⌉ = ${count(node.sharePerInterval)} is below the ingest per interval while ingest ran (${count(peak.ingested)} updates in interval ${count(peak.index)}): it falls behind while ingest runs`;
+  return html`<span class="pill warn" title="${why}">${SHARE_BELOW_INGEST}</span>`;
+}
+
 /** The node table, one row per node in registration order. */
 export function nodeSection(summary: RunSummary, styles: readonly SeriesStyle[]): Markup {
   const { batchSize } = summary.settings;
@@ -42,7 +56,7 @@ export function nodeSection(summary: RunSummary, styles: readonly SeriesStyle[])
 ${convergedCell(node)}
 <td class="num">${count(node.microbatchesApplied)}</td>
 <td class="num">${count(node.duplicatesSkipped)}</td>
-<td>${node.underProvisioned ? html`<span class="pill warn" title="ceil(r·t) is below the average ingest per interval: the node falls behind while ingest continues">under-provisioned</span>` : html`<span class="muted">ok</span>`}</td>
+<td>${capacityCell(node, summary.intervals)}</td>
 </tr>`;
   });
   return html`<section class="card">
