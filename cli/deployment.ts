@@ -218,8 +218,13 @@ export function localState(input: {
   };
 }
 
+/** A local state file's text. */
+export function localStateText(state: LocalState): string {
+  return `${JSON.stringify(state, null, 2)}\n`;
+}
+
 /** Writes a local state file (its folder too) for `--local` to find. */
 export function writeLocalState(state: LocalState, file: string = DEFAULT_LOCAL_STATE_FILE): void {
   mkdirSync(dirname(resolve(file)), { recursive: true });
-  writeFileSync(resolve(file), `${JSON.stringify(state, null, 2)}\n`);
+  writeFileSync(resolve(file), localStateText(state));
 }

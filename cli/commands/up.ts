@@ -56,7 +56,11 @@ export const registerUp: RegisterCommand = (program: Command, context: CommandCo
     .option('--nodes-per-shard <n>', `nodes one planner or checker shard takes (default ${LOCAL_NODES_PER_SHARD})`, wholeNumber)
     .option('--shards <n>', 'a fixed number of planner and checker shards per interval (default: from --nodes-per-shard)', wholeNumber)
     .option('--data-dir <dir>', 'keep the tables in this directory, and resume those an earlier up left there (change --interval or --batch-size between runs as a redeployment would)')
-    .addHelpText('after', `\nWrites the endpoints and resource names to the --local file (default ${DEFAULT_LOCAL_STATE_FILE}) and removes it on exit. Needs Java 17+ (exit 3 without it).`)
+    .addHelpText(
+      'after',
+      `\nWrites the endpoints and resource names to the --local file (default ${DEFAULT_LOCAL_STATE_FILE}) and removes it on exit. ` +
+        'Refused (exit 2) while another up runs with the same state file or --data-dir; one left by an up that is gone is taken over. Needs Java 17+ (exit 3 without it).',
+    )
     .action(async (options: { interval?: number; batchSize?: number; nodesPerShard?: number; shards?: number; dataDir?: string }) => {
       const output = context.output();
       const local = context.globals().local;
@@ -78,6 +82,9 @@ export const registerUp: RegisterCommand = (program: Command, context: CommandCo
         },
         onError: (error) => {
           output.note(`warning: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`, true);
+        },
+        onNote: (note) => {
+          output.note(note);
         },
       }).catch((error: unknown) => {
         signal.dispose();

@@ -5,10 +5,13 @@
  * Scheduler-shaped event, while the applier drains the FIFO queue continuously as Lambda's event
  * source does. Nothing is simulated but the cloud around the handlers.
  */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.ts';
 import { DEFAULT_SETTINGS, validateSettings, type SyncSettings } from '#shared/domain/config.ts';
@@ -16,16 +19,17 @@ import { ConfigError } from '#shared/domain/errors.ts';
 import { parseMicrobatch } from '#shared/domain/schemas.ts';
 import type { CheckOutcome } from '#shared/domain/ports.ts';
 import { CursorObserver } from '#local/cursor-observer.ts';
-import { LOCAL_REGION, localDocumentClient, localDynamoClient, localSqsClient, startEmulators, type EmulatorEndpoints } from '#local/emulators.ts';
+import { LOCAL_REGION, localDocumentClient, localDynamoClient, localSqsClient, startEmulators, type EmulatorEndpoints, type Emulators } from '#local/emulators.ts';
 import { UsageError } from '#local/errors.ts';
 import { FifoEventSource } from '#local/event-source.ts';
 import { functionEnvironment, LambdaHost, type LogLevel } from '#local/lambda-host.ts';
 import { streamOf } from '#local/random.ts';
-import { createResources } from '#local/resources.ts';
+import { createResources, type LocalResources } from '#local/resources.ts';
 import { LOCAL_NODES_PER_SHARD } from '#local/scenario.ts';
 import { ShardedTicks } from '#local/sharded-ticks.ts';
 import type { Tally } from '#local/summary.ts';
-import { DEFAULT_LOCAL_STATE_FILE, localState, writeLocalState, type LocalState } from '../deployment.ts';
+import { DEFAULT_LOCAL_STATE_FILE, localState, type LocalState } from '../deployment.ts';
+import { holdUpFiles } from './claims.ts';
 
 /** `up`'s defaults: a 10-second interval to watch, microbatches of 100 (the local runtime's). */
 export const UP_DEFAULTS = { intervalSeconds: 10, batchSize: 100 } as const;
@@ -48,6 +52,8 @@ export interface UpOptions extends UpSettingOptions {
   readonly onInterval?: (status: UpIntervalStatus) => void;
   /** Told about a tick or an applier invocation that failed; the schedule goes on, as in the cloud. */
   readonly onError?: (error: unknown) => void;
+  /** Told what a person should know as the run starts: a stale state file or data directory taken over. */
+  readonly onNote?: (note: string) => void;
 }
 
 /** What a status line says about one tick. */
@@ -75,7 +81,11 @@ export interface UpRun {
   readonly stateFile: string;
   /** With `dataDir`: the settings of the run whose tables this one resumed (absent: a fresh start). */
   readonly resumed?: UpData['settings'];
-  /** Stops the timer, waits for the tick and the applier invocations in flight, stops the emulators it started, removes the state file. Safe to call twice. */
+  /**
+   * Stops the timer, waits for the tick and the applier invocations in flight, stops the emulators it
+   * started, removes the state file (unless another `up` has written it since) and gives the data
+   * directory back. Safe to call twice.
+   */
   stop(): Promise<void>;
 }
 
@@ -144,31 +154,59 @@ export function readUpData(dataDir: string): UpData | undefined {
   }
 }
 
-export async function startUp(options: UpOptions = {}): Promise<UpRun> {
-  const settings = upSettings(options);
-  const stateFile = options.stateFile ?? DEFAULT_LOCAL_STATE_FILE;
+/** What a run is made of before its first tick. */
+interface Provisioned {
+  readonly state: LocalState;
+  readonly resources: LocalResources;
+  readonly clients: { readonly dynamodb: DynamoDBClient; readonly doc: DynamoDBDocumentClient; readonly sqs: SQSClient };
+  readonly emulators: Emulators | undefined;
+  readonly earlier: UpData | undefined;
+}
+
+/** The emulators (started, or given), the tables and queues, the state file written; what was made is undone if a step fails. */
+async function provision(options: UpOptions, settings: Readonly<SyncSettings>, runId: string, writeState: (state: LocalState) => void): Promise<Provisioned> {
   const earlier = options.dataDir === undefined ? undefined : readUpData(options.dataDir);
   const emulators = options.endpoints === undefined ? await startEmulators(options.dataDir === undefined ? {} : { dataDir: join(options.dataDir, 'dynamodb') }) : undefined;
   const endpoints = options.endpoints ?? emulators?.endpoints;
   if (endpoints === undefined) throw new Error('no emulator endpoints');
   const clients = { dynamodb: localDynamoClient(endpoints.dynamodb), doc: localDocumentClient(endpoints.dynamodb), sqs: localSqsClient(endpoints.sqs) };
-  const runId = randomBytes(3).toString('hex');
   // With a data directory the names stay those of its first run: its tables are kept, its queues made again.
   const base = earlier?.base ?? (options.dataDir === undefined ? undefined : `msync-up-${runId}`);
-  let resources;
   try {
-    resources = await createResources(clients, base === undefined ? { prefix: `msync-up-${runId}` } : { base });
+    const resources = await createResources(clients, base === undefined ? { prefix: `msync-up-${runId}` } : { base });
     if (options.dataDir !== undefined && base !== undefined) {
       const data: UpData = { version: 1, base, settings: { intervalSeconds: settings.intervalSeconds, batchSize: settings.batchSize } };
       mkdirSync(options.dataDir, { recursive: true });
       writeFileSync(join(options.dataDir, UP_DATA_FILE), `${JSON.stringify(data, null, 2)}\n`);
     }
+    const state = localState({ endpoints, resources, settings });
+    writeState(state);
+    return { state, resources, clients, emulators, earlier };
   } catch (error) {
+    clients.dynamodb.destroy();
+    clients.doc.destroy();
+    clients.sqs.destroy();
     await emulators?.stop();
     throw error;
   }
-  const state = localState({ endpoints, resources, settings });
-  writeLocalState(state, stateFile);
+}
+
+export async function startUp(options: UpOptions = {}): Promise<UpRun> {
+  const settings = upSettings(options);
+  const stateFile = options.stateFile ?? DEFAULT_LOCAL_STATE_FILE;
+  const files = holdUpFiles(stateFile, options.dataDir, options.onNote ?? (() => undefined));
+  const runId = randomBytes(3).toString('hex');
+  let provisioned: Provisioned;
+  try {
+    provisioned = await provision(options, settings, runId, (state) => {
+      files.writeState(state);
+    });
+  } catch (error) {
+    files.release();
+    throw error;
+  }
+  const { state, resources, clients, emulators, earlier } = provisioned;
+  const { endpoints } = state;
 
   const report = options.onError ?? (() => undefined);
   const host = new LambdaHost(functionEnvironment({ settings, resources: resources.functionResources, endpoints, logLevel: options.logLevel ?? 'SILENT' }), runId);
@@ -249,7 +287,7 @@ export async function startUp(options: UpOptions = {}): Promise<UpRun> {
       clients.doc.destroy();
       clients.sqs.destroy();
       await emulators?.stop();
-      rmSync(resolve(stateFile), { force: true });
+      files.release();
     })();
     return stopped;
   };

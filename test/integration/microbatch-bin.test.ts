@@ -30,10 +30,10 @@ function shellEnvironment(): NodeJS.ProcessEnv {
   return env;
 }
 
-/** `microbatch …args` to its end. */
-function microbatchBin(args: readonly string[]): Promise<Outcome> {
+/** `microbatch …args` to its end (SIGTERM after `timeoutMs`: a command that should have been refused stops). */
+function microbatchBin(args: readonly string[], timeoutMs = 60_000): Promise<Outcome> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env: shellEnvironment() }, (error, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env: shellEnvironment(), timeout: timeoutMs }, (error, stdout, stderr) => {
       resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout, stderr });
     });
   });
@@ -123,6 +123,30 @@ describe('the microbatch bin', () => {
     } finally {
       // A failed assertion must not leave `up` (and its Java) running: SIGTERM stops it as Ctrl-C does.
       if (up.child.exitCode === null && up.child.signalCode === null) up.child.kill('SIGTERM');
+      await up.exited;
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a second `up` on the state file of a running one with exit 2, naming the first one\'s pid, and leaves it running', async () => {
+    // Prepare
+    const folder = await mkdtemp(join(tmpdir(), 'microbatch-bin-'));
+    const stateFile = join(folder, 'state.json');
+    const up = new RunningBin(['--state-file', stateFile, 'up', '--interval', '1']);
+    try {
+      await up.until(() => up.stderr.includes('Ctrl-C stops it'), 90_000);
+
+      // Act
+      const second = await microbatchBin(['--state-file', stateFile, 'up'], 20_000);
+
+      // Assess
+      expect(second.code, second.stderr).toBe(2);
+      expect(second.stderr).toContain(`error: another microbatch up (pid ${up.child.pid}) is running with the state file ${stateFile}: reach it with \`npx microbatch --state-file ${stateFile} …\``);
+      expect(second.stdout).toBe('');
+      const status = await microbatchBin(['--state-file', stateFile, 'status']);
+      expect(status.code, status.stderr).toBe(0);
+    } finally {
+      up.child.kill('SIGTERM');
       await up.exited;
       await rm(folder, { recursive: true, force: true });
     }
