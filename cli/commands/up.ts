@@ -29,22 +29,44 @@ export function statusLine(status: UpIntervalStatus): string {
   );
 }
 
-/** The first SIGINT or SIGTERM from now on (the default of exiting at once no longer applies); `dispose` stops listening. */
-function firstSignal(): { readonly received: Promise<NodeJS.Signals>; dispose(): void } {
-  let on: (signal: NodeJS.Signals) => void = () => undefined;
-  const dispose = (): void => {
-    process.off('SIGINT', on);
-    process.off('SIGTERM', on);
-  };
-  const received = new Promise<NodeJS.Signals>((resolve) => {
-    on = (signal) => {
-      dispose();
-      resolve(signal);
-    };
+/**
+ * What stops `up`, from now on: the first SIGINT or SIGTERM, or stdout or stderr failing — EPIPE,
+ * the reader of `up | tee` gone (tee dies of the same Ctrl-C), when the default would crash on the
+ * next status line and leave the state file behind. The listeners stay for the rest of the process:
+ * a repeated signal is swallowed (under npx one Ctrl-C arrives twice, the terminal's and the one npm
+ * forwards, and the default action of the second would kill `up` in the middle of stopping), and a
+ * write to a closed pipe fails quietly. `dispose` takes them away, for an `up` that did not start.
+ */
+function stopRequests(): { readonly received: Promise<string>; dispose(): void } {
+  let stop: (reason: string) => void = () => undefined;
+  const received = new Promise<string>((resolve) => {
+    stop = resolve;
   });
-  process.on('SIGINT', on);
-  process.on('SIGTERM', on);
-  return { received, dispose };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    stop(signal);
+  };
+  const outputs = (['stdout', 'stderr'] as const).map((name) => ({
+    stream: process[name],
+    onError: (error: NodeJS.ErrnoException) => {
+      stop(`${name} closed (${error.code ?? error.message})`);
+    },
+  }));
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  for (const { stream, onError } of outputs) stream.on('error', onError);
+  return {
+    received,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      for (const { stream, onError } of outputs) stream.off('error', onError);
+    },
+  };
+}
+
+/** A line for stdout, unless its reader has gone (then the stop is on its way). */
+function printLine(line: string): void {
+  if (!process.stdout.destroyed) process.stdout.write(`${line}\n`);
 }
 
 export const registerUp: RegisterCommand = (program: Command, context: CommandContext) => {
@@ -69,7 +91,7 @@ export const registerUp: RegisterCommand = (program: Command, context: CommandCo
       upSettings({ intervalSeconds: options.interval, batchSize: options.batchSize, ...cut });
       output.note('starting DynamoDB Local and the SQS emulator …');
       // Listening from the start: a Ctrl-C while the emulators start still stops them cleanly.
-      const signal = firstSignal();
+      const stopRequested = stopRequests();
       const run = await startUp({
         ...(options.interval === undefined ? {} : { intervalSeconds: options.interval }),
         ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
@@ -78,7 +100,7 @@ export const registerUp: RegisterCommand = (program: Command, context: CommandCo
         ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
         stateFile,
         onInterval: (status) => {
-          process.stdout.write(output.json ? `${JSON.stringify(status)}\n` : `${statusLine(status)}\n`);
+          printLine(output.json ? JSON.stringify(status) : statusLine(status));
         },
         onError: (error) => {
           output.note(`warning: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`, true);
@@ -87,7 +109,7 @@ export const registerUp: RegisterCommand = (program: Command, context: CommandCo
           output.note(note);
         },
       }).catch((error: unknown) => {
-        signal.dispose();
+        stopRequested.dispose();
         throw error;
       });
       const { settings, endpoints, resources } = run.state;
@@ -100,8 +122,8 @@ export const registerUp: RegisterCommand = (program: Command, context: CommandCo
           '  Ctrl-C stops it',
         ].join('\n'),
       );
-      const received = await signal.received;
-      output.note(`${received}: stopping (finishing the invocations in flight) …`);
+      const reason = await stopRequested.received;
+      output.note(`${reason}: stopping (finishing the invocations in flight) …`);
       await run.stop();
       output.note(`stopped: emulators down, ${run.stateFile} removed`);
     });

@@ -151,4 +151,57 @@ describe('the microbatch bin', () => {
       await rm(folder, { recursive: true, force: true });
     }
   });
+
+  it('stops the emulators and removes the state file when its stdout pipe has closed before Ctrl-C (`up | tee`, tee gone first), exiting 0 without a crash', async () => {
+    // Prepare: `up` ticking every second, its stdout read by nobody once its first status line is out.
+    const folder = await mkdtemp(join(tmpdir(), 'microbatch-bin-'));
+    const stateFile = join(folder, 'state.json');
+    const up = new RunningBin(['--state-file', stateFile, 'up', '--interval', '1']);
+    try {
+      await up.until(() => / interval \d+ {2}head \d+ /.test(up.stdout), 90_000);
+      up.child.stdout.destroy();
+
+      // Act: two more ticks write to the closed pipe, then Ctrl-C (if it has not stopped by itself).
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      up.child.kill('SIGINT');
+      const exit = await up.exited;
+
+      // Assess
+      expect(exit, up.stderr).toEqual({ code: 0, signal: null });
+      // The first write to the closed pipe stops it, before the Ctrl-C comes.
+      expect(up.stderr).toContain('stdout closed (EPIPE): stopping');
+      expect(up.stderr).toContain(`stopped: emulators down, ${stateFile} removed`);
+      expect(up.stderr).not.toContain('    at ');
+      expect(existsSync(stateFile)).toBe(false);
+    } finally {
+      if (up.child.exitCode === null && up.child.signalCode === null) up.child.kill('SIGTERM');
+      await up.exited;
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('stops cleanly when Ctrl-C reaches it twice, as under npx (the terminal\'s signal and the one npm forwards)', async () => {
+    // Prepare
+    const folder = await mkdtemp(join(tmpdir(), 'microbatch-bin-'));
+    const stateFile = join(folder, 'state.json');
+    const up = new RunningBin(['--state-file', stateFile, 'up', '--interval', '1']);
+    try {
+      await up.until(() => / interval \d+ {2}head \d+ /.test(up.stdout), 90_000);
+
+      // Act
+      up.child.kill('SIGINT');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      up.child.kill('SIGINT');
+      const exit = await up.exited;
+
+      // Assess
+      expect(exit, up.stderr).toEqual({ code: 0, signal: null });
+      expect(up.stderr).toContain(`stopped: emulators down, ${stateFile} removed`);
+      expect(existsSync(stateFile)).toBe(false);
+    } finally {
+      if (up.child.exitCode === null && up.child.signalCode === null) up.child.kill('SIGTERM');
+      await up.exited;
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
 });
