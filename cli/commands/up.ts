@@ -3,6 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { LOCAL_NODES_PER_SHARD } from '#local/scenario.ts';
 import { DEFAULT_LOCAL_STATE_FILE } from '../deployment.ts';
 import type { CommandContext, RegisterCommand } from '../program.ts';
+import { reachOption } from '../up/claims.ts';
 import { startUp, UP_DEFAULTS, upSettings, type UpIntervalStatus } from '../up/start-up.ts';
 
 function wholeNumber(text: string): number {
@@ -18,6 +19,12 @@ export function resumedNote(before: { readonly intervalSeconds: number; readonly
     ...(before.batchSize === now.batchSize ? [] : [`b ${before.batchSize} → ${now.batchSize}`]),
   ];
   return `  resumed the tables of the last run (queues start empty: what was queued is re-sent)${changes.length === 0 ? '' : `; ${changes.join(', ')}`}`;
+}
+
+/** Where the other commands find this `up`, in a line. */
+export function reachLine(stateFile: string): string {
+  const option = reachOption(stateFile);
+  return `  state file ${stateFile}: in another terminal, \`npx microbatch ${option} nodes add n-1 --rate 5\`, \`npx microbatch ${option} status\``;
 }
 
 /** One status line per tick. */
@@ -118,7 +125,7 @@ export const registerUp: RegisterCommand = (program: Command, context: CommandCo
           `up: t = ${settings.intervalSeconds} s, b = ${settings.batchSize}, stream ${settings.stream}, ${settings.shards > 0 ? `${settings.shards} shards` : `a shard per ${settings.nodesPerShard} nodes`}`,
           `  DynamoDB ${endpoints.dynamodb}, SQS ${endpoints.sqs}; Nodes table ${resources.nodesTable}`,
           ...(run.resumed === undefined ? [] : [resumedNote(run.resumed, settings)]),
-          `  state file ${run.stateFile}: in another terminal, \`npx microbatch --local nodes add n-1 --rate 5\`, \`npx microbatch --local status\``,
+          reachLine(run.stateFile),
           '  Ctrl-C stops it',
         ].join('\n'),
       );

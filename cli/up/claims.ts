@@ -143,8 +143,8 @@ export function releaseFile(path: string): void {
 /** What holds a data directory while an `up` runs on it: its {@link Holder} as JSON. */
 export const UP_LOCK_FILE = 'up.lock';
 
-/** The option that reaches the `up` whose state file is `stateFile`. */
-function reach(stateFile: string): string {
+/** The option that reaches the `up` whose state file is `stateFile`: `--local` for the default one. */
+export function reachOption(stateFile: string): string {
   return resolve(stateFile) === resolve(DEFAULT_LOCAL_STATE_FILE) ? '--local' : `--state-file ${stateFile}`;
 }
 
@@ -159,7 +159,7 @@ function heldStateFile(stateFile: string): HeldFile {
     label: stateFile,
     instead: 'state file',
     refusal: ({ pid }) =>
-      `another microbatch up (pid ${pid}) is running with the state file ${stateFile}: reach it with \`npx microbatch ${reach(stateFile)} …\`, ${stopHint(pid)}, ` +
+      `another microbatch up (pid ${pid}) is running with the state file ${stateFile}: reach it with \`npx microbatch ${reachOption(stateFile)} …\`, ${stopHint(pid)}, ` +
       `or give this one another state file: \`npx microbatch --state-file OTHER.json up\` (if pid ${pid} is no microbatch up — the machine has restarted since — remove ${stateFile})`,
   };
 }
@@ -173,7 +173,7 @@ function heldDataDir(dataDir: string): HeldFile {
     instead: '--data-dir',
     refusal: ({ pid, stateFile }) =>
       `--data-dir ${dataDir} is in use by another microbatch up (pid ${pid}${stateFile === undefined ? '' : `, state file ${stateFile}`}): DynamoDB Local cannot share its files; ` +
-      `${stateFile === undefined ? '' : `reach that one with \`npx microbatch ${reach(stateFile)} …\`, `}${stopHint(pid)}, or give this one another --data-dir (if pid ${pid} is no microbatch up, remove ${lock})`,
+      `${stateFile === undefined ? '' : `reach that one with \`npx microbatch ${reachOption(stateFile)} …\`, `}${stopHint(pid)}, or give this one another --data-dir (if pid ${pid} is no microbatch up, remove ${lock})`,
   };
 }
 

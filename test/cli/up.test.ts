@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resumedNote } from '#cli/commands/up.ts';
+import { reachLine, resumedNote } from '#cli/commands/up.ts';
 import { nextTick, readUpData, upSettings } from '#cli/up/start-up.ts';
 import { UsageError } from '#local/errors.ts';
 
@@ -54,5 +54,16 @@ describe('readUpData and the resumed note', () => {
       '  resumed the tables of the last run (queues start empty: what was queued is re-sent); t 2 → 8 s (the interval clock starts a new epoch at the next tick), b 5 → 10',
     );
     expect(resumedNote({ intervalSeconds: 2, batchSize: 5 }, { intervalSeconds: 2, batchSize: 5 })).toBe('  resumed the tables of the last run (queues start empty: what was queued is re-sent)');
+  });
+});
+
+describe('reachLine', () => {
+  it('tells how the other commands reach up: --local for the default state file, --state-file for another', () => {
+    expect(reachLine('out/microbatch-local.json')).toBe(
+      '  state file out/microbatch-local.json: in another terminal, `npx microbatch --local nodes add n-1 --rate 5`, `npx microbatch --local status`',
+    );
+    expect(reachLine('/tmp/up/state.json')).toBe(
+      '  state file /tmp/up/state.json: in another terminal, `npx microbatch --state-file /tmp/up/state.json nodes add n-1 --rate 5`, `npx microbatch --state-file /tmp/up/state.json status`',
+    );
   });
 });
