@@ -1,9 +1,8 @@
 /** `microbatch up`: the whole system locally, in real time, until Ctrl-C. */
 import { InvalidArgumentError, type Command } from 'commander';
 import { LOCAL_NODES_PER_SHARD } from '#local/scenario.ts';
-import { DEFAULT_LOCAL_STATE_FILE } from '../deployment.ts';
+import { DEFAULT_LOCAL_STATE_FILE, reachOption } from '../deployment.ts';
 import type { CommandContext, RegisterCommand } from '../program.ts';
-import { reachOption } from '../up/claims.ts';
 import { startUp, UP_DEFAULTS, upSettings, type UpIntervalStatus } from '../up/start-up.ts';
 
 function wholeNumber(text: string): number {

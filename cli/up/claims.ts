@@ -9,7 +9,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { UsageError } from '#local/errors.ts';
-import { DEFAULT_LOCAL_STATE_FILE, localStateText, type LocalState } from '../deployment.ts';
+import { localStateText, processRunning, reachOption, type LocalState } from '../deployment.ts';
 
 /** What a held file says about its holder. */
 export interface Holder {
@@ -17,16 +17,6 @@ export interface Holder {
   readonly startedAt?: string;
   /** The state file of the `up` that holds a data directory, to reach it by. */
   readonly stateFile?: string;
-}
-
-/** Whether a process with this pid runs (one of another user's counts: signalling it is refused, not failed). */
-export function processRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** A running process holds a file another `up` wanted; the message says who and the ways out. */
@@ -142,11 +132,6 @@ export function releaseFile(path: string): void {
 
 /** What holds a data directory while an `up` runs on it: its {@link Holder} as JSON. */
 export const UP_LOCK_FILE = 'up.lock';
-
-/** The option that reaches the `up` whose state file is `stateFile`: `--local` for the default one. */
-export function reachOption(stateFile: string): string {
-  return resolve(stateFile) === resolve(DEFAULT_LOCAL_STATE_FILE) ? '--local' : `--state-file ${stateFile}`;
-}
 
 function stopHint(pid: number): string {
   return `stop it (Ctrl-C in its terminal, or kill -INT ${pid})`;

@@ -4,7 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { claimFile, FileHeldError, processRunning, releaseFile, type HeldFile } from '#cli/up/claims.ts';
+import { processRunning } from '#cli/deployment.ts';
+import { claimFile, FileHeldError, releaseFile, type HeldFile } from '#cli/up/claims.ts';
 import { UsageError } from '#local/errors.ts';
 
 const deadPid = (): number => spawnSync(process.execPath, ['-e', '']).pid;
