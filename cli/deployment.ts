@@ -115,6 +115,40 @@ export function resourcesFromOutputs(stackName: string, outputs: Readonly<Record
   };
 }
 
+/** `--stack` without a region or credentials: the message says what to set (exit 3, the machine lacks it). */
+export class MissingAwsSetupError extends EnvironmentError {
+  constructor(
+    readonly missing: 'region' | 'credentials',
+    message: string,
+    cause: Error,
+  ) {
+    super(message, { cause });
+  }
+}
+
+/**
+ * The SDK's "Region is missing" and CredentialsProviderError for `--stack`, as what to set;
+ * undefined for any other error. The SDK says neither where it looked nor what would do.
+ */
+export function missingAwsSetup(error: unknown, stackName: string): MissingAwsSetupError | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const config = process.env.AWS_CONFIG_FILE ?? '~/.aws/config';
+  if (error.message === 'Region is missing') {
+    return new MissingAwsSetupError('region', `no AWS region for --stack ${stackName}: give --region REGION, or set AWS_REGION, or a region in the profile AWS_PROFILE (else default) of ${config}`, error);
+  }
+  if (error.name === 'CredentialsProviderError') {
+    const credentials = process.env.AWS_SHARED_CREDENTIALS_FILE ?? '~/.aws/credentials';
+    return new MissingAwsSetupError(
+      'credentials',
+      `no AWS credentials for --stack ${stackName} (${error.message}): the SDK's credential chain looks in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, ` +
+        `the profile AWS_PROFILE (else default) of ${credentials} and ${config} (keys, SSO after \`aws sso login\`, credential_process, a role to assume), ` +
+        'a web identity token (AWS_WEB_IDENTITY_TOKEN_FILE), the ECS task role and the EC2 instance role',
+      error,
+    );
+  }
+  return undefined;
+}
+
 /** A deployed stack: its outputs through DescribeStacks. */
 export async function stackDeployment(
   stackName: string,
@@ -127,7 +161,8 @@ export async function stackDeployment(
     stack = (await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0];
   } catch (error) {
     if (error instanceof Error && error.name === 'ValidationError') throw new UsageError(`no stack named ${stackName}${region === undefined ? '' : ` in ${region}`}: ${error.message}`);
-    throw error;
+    // The first call of a --stack command: the region and credentials every later client uses are found here, or not.
+    throw missingAwsSetup(error, stackName) ?? error;
   }
   if (stack === undefined) throw new UsageError(`no stack named ${stackName}`);
   const outputs = Object.fromEntries((stack.Outputs ?? []).flatMap(({ OutputKey, OutputValue }) => (OutputKey && OutputValue ? [[OutputKey, OutputValue]] : [])));

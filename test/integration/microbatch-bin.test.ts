@@ -7,11 +7,11 @@
  */
 import { execFile, spawn, type ChildProcessByStdio } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'cli', 'bin.js');
@@ -31,9 +31,9 @@ function shellEnvironment(): NodeJS.ProcessEnv {
 }
 
 /** `microbatch …args` to its end (SIGTERM after `timeoutMs`: a command that should have been refused stops). */
-function microbatchBin(args: readonly string[], timeoutMs = 60_000): Promise<Outcome> {
+function microbatchBin(args: readonly string[], timeoutMs = 60_000, env: NodeJS.ProcessEnv = shellEnvironment()): Promise<Outcome> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env: shellEnvironment(), timeout: timeoutMs }, (error, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env, timeout: timeoutMs }, (error, stdout, stderr) => {
       resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout, stderr });
     });
   });
@@ -95,6 +95,48 @@ describe('the microbatch bin', () => {
     expect(code).toBe(2);
     expect(stderr).toContain(`error: ${message}`);
     expect(stdout).toBe('');
+  });
+
+  describe('--stack on a machine without AWS configured', () => {
+    let folder: string;
+    let bare: NodeJS.ProcessEnv;
+
+    beforeEach(async () => {
+      // No AWS_* variable, empty config and credentials files, and no instance metadata to ask (there is no network).
+      folder = await mkdtemp(join(tmpdir(), 'microbatch-bin-aws-'));
+      await writeFile(join(folder, 'config'), '');
+      await writeFile(join(folder, 'credentials'), '');
+      bare = Object.fromEntries(Object.entries(shellEnvironment()).filter(([name]) => !name.startsWith('AWS_')));
+      Object.assign(bare, { AWS_CONFIG_FILE: join(folder, 'config'), AWS_SHARED_CREDENTIALS_FILE: join(folder, 'credentials'), AWS_EC2_METADATA_DISABLED: 'true' });
+    });
+
+    afterEach(async () => {
+      await rm(folder, { recursive: true, force: true });
+    });
+
+    it('says in one line that no region is set and where one comes from, and exits 3', async () => {
+      // Act
+      const { code, stdout, stderr } = await microbatchBin(['--stack', 'Sync', 'status'], 60_000, bare);
+
+      // Assess
+      expect(code, stderr).toBe(3);
+      expect(stderr).toBe(`error: no AWS region for --stack Sync: give --region REGION, or set AWS_REGION, or a region in the profile AWS_PROFILE (else default) of ${join(folder, 'config')}\n`);
+      expect(stdout).toBe('');
+    });
+
+    it("says in one line that no credentials were found, naming the credential chain's sources, and exits 3", async () => {
+      // Act
+      const { code, stdout, stderr } = await microbatchBin(['--stack', 'Sync', '--region', 'eu-west-1', 'status'], 60_000, bare);
+
+      // Assess
+      expect(code, stderr).toBe(3);
+      expect(stderr).toBe(
+        "error: no AWS credentials for --stack Sync (Could not load credentials from any providers): the SDK's credential chain looks in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, " +
+          `the profile AWS_PROFILE (else default) of ${join(folder, 'credentials')} and ${join(folder, 'config')} (keys, SSO after \`aws sso login\`, credential_process, a role to assume), ` +
+          'a web identity token (AWS_WEB_IDENTITY_TOKEN_FILE), the ECS task role and the EC2 instance role\n',
+      );
+      expect(stdout).toBe('');
+    });
   });
 
   it('shows the convergence table of a running `up` through its --state-file, and `up` exits 0 on Ctrl-C, removing the file', async () => {
