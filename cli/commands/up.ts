@@ -3,7 +3,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { LOCAL_NODES_PER_SHARD } from '#local/scenario.ts';
 import { DEFAULT_LOCAL_STATE_FILE, reachOption } from '../deployment.ts';
 import type { CommandContext, RegisterCommand } from '../program.ts';
-import { startUp, UP_DEFAULTS, upSettings, type UpIntervalStatus } from '../up/start-up.ts';
+import { FAULTS, faultsHelp } from '#local/faults.ts';
+import { startUp, UP_DEFAULTS, upFaults, upSettings, type UpIntervalStatus } from '../up/start-up.ts';
 
 function wholeNumber(text: string): number {
   const value = text.trim() === '' ? Number.NaN : Number(text);
@@ -29,9 +30,11 @@ export function reachLine(stateFile: string): string {
 /** One status line per tick. */
 export function statusLine(status: UpIntervalStatus): string {
   const latest = status.latest === undefined ? 'not judged yet' : `interval ${status.latest.interval} ${status.latest.converged ? 'converged' : 'not converged'}`;
+  const struck = FAULTS.filter(({ kind }) => status.faults[kind] > 0).map(({ flag, kind }) => `${flag} ${status.faults[kind]}`);
   return (
     `${status.scheduledTime}  interval ${status.interval}  head ${status.head}  consistent ${status.consistentNodes}/${status.activeNodes}  ` +
-    `max lag ${status.maxLagUpdates}  microbatches applied ${status.microbatchesApplied} (planned ${status.microbatchesPlanned}, shards ${status.shardsReported}/${status.shards})  ${latest}`
+    `max lag ${status.maxLagUpdates}  microbatches applied ${status.microbatchesApplied} (planned ${status.microbatchesPlanned}, shards ${status.shardsReported}/${status.shards})  ${latest}` +
+    (struck.length === 0 ? '' : `  faults: ${struck.join(', ')}`)
   );
 }
 
@@ -83,18 +86,23 @@ export const registerUp: RegisterCommand = (program: Command, context: CommandCo
     .option('--batch-size <b>', `b: updates per microbatch (default ${UP_DEFAULTS.batchSize})`, wholeNumber)
     .option('--nodes-per-shard <n>', `nodes one planner or checker shard takes (default ${LOCAL_NODES_PER_SHARD})`, wholeNumber)
     .option('--shards <n>', 'a fixed number of planner and checker shards per interval (default: from --nodes-per-shard)', wholeNumber)
-    .option('--data-dir <dir>', 'keep the tables in this directory, and resume those an earlier up left there (change --interval or --batch-size between runs as a redeployment would)')
+    .option('--faults <list>', `${faultsHelp(FAULTS.filter((fault) => !fault.throughProxy))}; the status line counts what struck (default: none)`)
+    .option(
+      '--data-dir <dir>',
+      'keep the tables in this directory, and resume those an earlier up left there (change --interval or --batch-size between runs as a redeployment would); without it every up starts empty',
+    )
     .addHelpText(
       'after',
       `\nWrites the endpoints and resource names to the --local file (default ${DEFAULT_LOCAL_STATE_FILE}) and removes it on exit. ` +
         'Refused (exit 2) while another up runs with the same state file or --data-dir; one left by an up that is gone is taken over. Needs Java 17+ (exit 3 without it).',
     )
-    .action(async (options: { interval?: number; batchSize?: number; nodesPerShard?: number; shards?: number; dataDir?: string }) => {
+    .action(async (options: { interval?: number; batchSize?: number; nodesPerShard?: number; shards?: number; dataDir?: string; faults?: string }) => {
       const output = context.output();
       const local = context.globals().local;
       const stateFile = typeof local === 'string' ? local : DEFAULT_LOCAL_STATE_FILE;
       const cut = { nodesPerShard: options.nodesPerShard, shards: options.shards };
       upSettings({ intervalSeconds: options.interval, batchSize: options.batchSize, ...cut });
+      const faults = options.faults === undefined ? undefined : upFaults(options.faults);
       output.note('starting DynamoDB Local and the SQS emulator …');
       // Listening from the start: a Ctrl-C while the emulators start still stops them cleanly.
       const stopRequested = stopRequests();
@@ -104,6 +112,7 @@ export const registerUp: RegisterCommand = (program: Command, context: CommandCo
         ...(options.nodesPerShard === undefined ? {} : { nodesPerShard: options.nodesPerShard }),
         ...(options.shards === undefined ? {} : { shards: options.shards }),
         ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+        ...(faults === undefined ? {} : { faults }),
         stateFile,
         onInterval: (status) => {
           printLine(output.json ? JSON.stringify(status) : statusLine(status));

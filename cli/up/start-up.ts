@@ -17,17 +17,19 @@ import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.
 import { DEFAULT_SETTINGS, validateSettings, type SyncSettings } from '#shared/domain/config.ts';
 import { ConfigError } from '#shared/domain/errors.ts';
 import { parseMicrobatch } from '#shared/domain/schemas.ts';
-import type { CheckOutcome } from '#shared/domain/ports.ts';
+import { listActive, type CheckOutcome } from '#shared/domain/ports.ts';
 import { CursorObserver } from '#local/cursor-observer.ts';
 import { LOCAL_REGION, localDocumentClient, localDynamoClient, localSqsClient, startEmulators, type EmulatorEndpoints, type Emulators } from '#local/emulators.ts';
 import { UsageError } from '#local/errors.ts';
-import { FifoEventSource } from '#local/event-source.ts';
+import { FifoEventSource, type DrainResult } from '#local/event-source.ts';
+import { FAULTS, NO_FAULTS, parseFaults, type FaultSettings } from '#local/faults.ts';
 import { functionEnvironment, LambdaHost, type LogLevel } from '#local/lambda-host.ts';
-import { streamOf } from '#local/random.ts';
+import { below, chance, streamOf } from '#local/random.ts';
 import { createResources, type LocalResources } from '#local/resources.ts';
 import { LOCAL_NODES_PER_SHARD } from '#local/scenario.ts';
 import { ShardedTicks } from '#local/sharded-ticks.ts';
-import type { Tally } from '#local/summary.ts';
+import { noFaults, type FaultCounts, type Tally } from '#local/summary.ts';
+import { injectPoison, planMaybeTwice, POISON_MESSAGES } from '#local/tick-faults.ts';
 import { DEFAULT_LOCAL_STATE_FILE, localState, type LocalState } from '../deployment.ts';
 import { holdUpFiles } from './claims.ts';
 
@@ -54,6 +56,8 @@ export interface UpOptions extends UpSettingOptions {
   readonly onError?: (error: unknown) => void;
   /** Told what a person should know as the run starts: a stale state file or data directory taken over. */
   readonly onNote?: (note: string) => void;
+  /** Faults to inject, from the catalogue of `npm start` ({@link upFaults}); default none. */
+  readonly faults?: FaultSettings;
 }
 
 /** What a status line says about one tick. */
@@ -74,6 +78,8 @@ export interface UpIntervalStatus {
   readonly shards: number;
   /** The checker's newest judged interval before k, if any. */
   readonly latest?: CheckOutcome['latest'];
+  /** The faults `--faults` injected since the previous tick, per kind. */
+  readonly faults: Readonly<FaultCounts>;
 }
 
 export interface UpRun {
@@ -120,6 +126,22 @@ export function upSettings(options: UpSettingOptions): Readonly<SyncSettings> {
     const option = UP_OPTIONS[error.field] ?? error.field;
     throw new UsageError(`${option}: ${error.reason}`, { cause: error });
   }
+}
+
+/**
+ * `--faults` as `up` takes it: the catalogue's syntax and kinds, less those that strike through the
+ * fault proxy `npm start` puts in front of DynamoDB Local (throttle), which `up` does not run.
+ * @throws UsageError naming a bad or refused kind.
+ */
+export function upFaults(text: string): FaultSettings {
+  const settings = parseFaults(text);
+  const refused = FAULTS.filter((fault) => fault.throughProxy && settings[fault.kind] > 0);
+  if (refused.length > 0) {
+    const injected = FAULTS.filter((fault) => !fault.throughProxy).map(({ flag }) => flag);
+    const named = refused.map(({ flag }) => flag).join(' and ');
+    throw new UsageError(`--faults: ${named} ${refused.length === 1 ? 'strikes' : 'strike'} through the fault proxy npm start puts in front of DynamoDB Local, which up does not run (up injects ${injected.join(', ')})`);
+  }
+  return settings;
 }
 
 /** The next tick strictly after `nowMs`: Scheduler's `rate(t)` fires on multiples of t. */
@@ -213,12 +235,15 @@ export async function startUp(options: UpOptions = {}): Promise<UpRun> {
   // The applied count, told from each node's cursor around each applier invocation.
   const perNode = new Map<string, Tally>();
   let sinceTick: Tally = { microbatchesApplied: 0, duplicatesSkipped: 0 };
-  const observer = new CursorObserver(new DynamoNodeRepository(clients.doc, resources.tables.nodes), perNode, () => sinceTick);
+  const nodes = new DynamoNodeRepository(clients.doc, resources.tables.nodes);
+  const observer = new CursorObserver(nodes, perNode, () => sinceTick);
+  const faults = options.faults ?? NO_FAULTS;
+  let faultsSinceTick = noFaults();
   const eventSource = new FifoEventSource({
     sqs: clients.sqs,
     queue: resources.queues.microbatch,
     region: LOCAL_REGION,
-    faults: () => ({ duplicate: 0, crash: 0, reorder: 0, lose: 0 }),
+    faults: () => faults,
     random: streamOf(0, 'up'),
     invoke: (event) => {
       watchNodes(event, perNode);
@@ -227,11 +252,24 @@ export async function startUp(options: UpOptions = {}): Promise<UpRun> {
     onInvocationError: report,
   });
 
+  const count = (drained: DrainResult): void => {
+    for (const [kind, struck] of Object.entries(drained.faults) as [keyof DrainResult['faults'], number][]) faultsSinceTick[kind] += struck;
+  };
+  const random = { poison: streamOf(0, 'up-poison'), poisonPlacement: streamOf(0, 'up-poison-placement'), plannerDuplicate: streamOf(0, 'up-planner-duplicate') };
+  /** With `poison`: malformed messages on the queue, one in the group of an active node (if there is one). */
+  const poison = async (interval: number, tag: string): Promise<void> => {
+    if (!chance(random.poison, faults.poison)) return;
+    const active = (await listActive(nodes)).nodes;
+    const victim = active[below(random.poisonPlacement, active.length)]?.nodeId ?? 'poison';
+    await injectPoison(clients.sqs, resources.queues.microbatch.url, tag, victim, interval);
+    faultsSinceTick.poison += POISON_MESSAGES;
+  };
+
   const control = { stopping: false };
   const draining = (async () => {
     while (!control.stopping) {
       try {
-        await eventSource.drain();
+        count(await eventSource.drain());
       } catch (error) {
         report(error);
       }
@@ -246,9 +284,13 @@ export async function startUp(options: UpOptions = {}): Promise<UpRun> {
     const event = { scheduledTime: scheduledTime.toISOString(), executionId: randomUUID() };
     // The checker first: it judges the intervals before this one, so it never judges a plan whose tokens were just sent.
     const check = await ticks.check(event);
-    const plan = await ticks.plan(event);
+    await poison(check.start.interval, `${runId}-${event.executionId}`);
+    const { tick: plan, duplicated } = await planMaybeTwice(ticks, event, random.plannerDuplicate, faults.plannerDuplicate);
+    if (duplicated) faultsSinceTick.plannerDuplicate += 1;
     const applied = sinceTick.microbatchesApplied;
     sinceTick = { microbatchesApplied: 0, duplicatesSkipped: 0 };
+    const struck = faultsSinceTick;
+    faultsSinceTick = noFaults();
     const { outcome } = check.progress;
     options.onInterval?.({
       interval: plan.start.interval,
@@ -262,6 +304,7 @@ export async function startUp(options: UpOptions = {}): Promise<UpRun> {
       shardsReported: plan.record.shardsReported,
       shards: plan.record.shards,
       ...(outcome?.latest === undefined ? {} : { latest: outcome.latest }),
+      faults: struck,
     });
   };
   // Each tick strictly after the last one: a timer may fire a millisecond before its time, when
