@@ -103,7 +103,6 @@ export const registerUp: RegisterCommand = (program: Command, context: CommandCo
       const cut = { nodesPerShard: options.nodesPerShard, shards: options.shards };
       upSettings({ intervalSeconds: options.interval, batchSize: options.batchSize, ...cut });
       const faults = options.faults === undefined ? undefined : upFaults(options.faults);
-      output.note('starting DynamoDB Local and the SQS emulator …');
       // Listening from the start: a Ctrl-C while the emulators start still stops them cleanly.
       const stopRequested = stopRequests();
       const run = await startUp({

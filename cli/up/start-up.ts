@@ -54,7 +54,7 @@ export interface UpOptions extends UpSettingOptions {
   readonly onInterval?: (status: UpIntervalStatus) => void;
   /** Told about a tick or an applier invocation that failed; the schedule goes on, as in the cloud. */
   readonly onError?: (error: unknown) => void;
-  /** Told what a person should know as the run starts: a stale state file or data directory taken over. */
+  /** Told what a person should know as the run starts: a stale state file or data directory taken over, the emulators starting. */
   readonly onNote?: (note: string) => void;
   /** Faults to inject, from the catalogue of `npm start` ({@link upFaults}); default none. */
   readonly faults?: FaultSettings;
@@ -188,6 +188,7 @@ interface Provisioned {
 /** The emulators (started, or given), the tables and queues, the state file written; what was made is undone if a step fails. */
 async function provision(options: UpOptions, settings: Readonly<SyncSettings>, runId: string, writeState: (state: LocalState) => void): Promise<Provisioned> {
   const earlier = options.dataDir === undefined ? undefined : readUpData(options.dataDir);
+  if (options.endpoints === undefined) options.onNote?.('starting DynamoDB Local and the SQS emulator …');
   const emulators = options.endpoints === undefined ? await startEmulators(options.dataDir === undefined ? {} : { dataDir: join(options.dataDir, 'dynamodb') }) : undefined;
   const endpoints = options.endpoints ?? emulators?.endpoints;
   if (endpoints === undefined) throw new Error('no emulator endpoints');

@@ -185,6 +185,8 @@ describe('the microbatch bin', () => {
       expect(second.code, second.stderr).toBe(2);
       expect(second.stderr).toContain(`error: another microbatch up (pid ${up.child.pid}) is running with the state file ${stateFile}: reach it with \`npx microbatch --state-file ${stateFile} …\``);
       expect(second.stdout).toBe('');
+      // Refused before it starts anything.
+      expect(second.stderr).not.toContain('starting DynamoDB Local');
       const status = await microbatchBin(['--state-file', stateFile, 'status']);
       expect(status.code, status.stderr).toBe(0);
     } finally {
