@@ -72,6 +72,26 @@ class RunningBin {
   }
 }
 
+/**
+ * `up --interval 1` on its own emulators, its state file in a new folder, from its first status line
+ * (an interval planned: a convergence record to show) through `body`; then stopped if it still runs,
+ * and the folder removed.
+ */
+async function withRunningUp(body: (up: RunningBin, stateFile: string) => Promise<void>): Promise<void> {
+  const folder = await mkdtemp(join(tmpdir(), 'microbatch-bin-'));
+  const stateFile = join(folder, 'state.json');
+  const up = new RunningBin(['--state-file', stateFile, 'up', '--interval', '1']);
+  try {
+    await up.until(() => / interval \d+ {2}head \d+ /.test(up.stdout), 90_000);
+    await body(up, stateFile);
+  } finally {
+    // A failed assertion must not leave `up` (and its Java) running: SIGTERM stops it as Ctrl-C does.
+    if (up.child.exitCode === null && up.child.signalCode === null) up.child.kill('SIGTERM');
+    await up.exited;
+    await rm(folder, { recursive: true, force: true });
+  }
+}
+
 describe('the microbatch bin', () => {
   it('prints its usage on stdout and exits 0 with --help', async () => {
     // Act
@@ -140,13 +160,8 @@ describe('the microbatch bin', () => {
   });
 
   it('shows the convergence table of a running `up` through its --state-file, and `up` exits 0 on Ctrl-C, removing the file', async () => {
-    // Prepare: `up` on its own emulators, ticking every second.
-    const folder = await mkdtemp(join(tmpdir(), 'microbatch-bin-'));
-    const stateFile = join(folder, 'state.json');
-    const up = new RunningBin(['--state-file', stateFile, 'up', '--interval', '1']);
-    try {
-      // Its first status line: an interval has been planned, so there is a convergence record to show.
-      await up.until(() => / interval \d+ {2}head \d+ /.test(up.stdout), 90_000);
+    await withRunningUp(async (up, stateFile) => {
+      // Prepare
       expect(existsSync(stateFile)).toBe(true);
 
       // Act
@@ -162,22 +177,11 @@ describe('the microbatch bin', () => {
       expect(up.stderr).toContain('SIGINT: stopping');
       expect(up.stderr).toContain(`stopped: emulators down, ${stateFile} removed`);
       expect(existsSync(stateFile)).toBe(false);
-    } finally {
-      // A failed assertion must not leave `up` (and its Java) running: SIGTERM stops it as Ctrl-C does.
-      if (up.child.exitCode === null && up.child.signalCode === null) up.child.kill('SIGTERM');
-      await up.exited;
-      await rm(folder, { recursive: true, force: true });
-    }
+    });
   });
 
-  it('refuses a second `up` on the state file of a running one with exit 2, naming the first one\'s pid, and leaves it running', async () => {
-    // Prepare
-    const folder = await mkdtemp(join(tmpdir(), 'microbatch-bin-'));
-    const stateFile = join(folder, 'state.json');
-    const up = new RunningBin(['--state-file', stateFile, 'up', '--interval', '1']);
-    try {
-      await up.until(() => up.stderr.includes('Ctrl-C stops it'), 90_000);
-
+  it("refuses a second `up` on the state file of a running one with exit 2, naming the first one's pid, and leaves it running", async () => {
+    await withRunningUp(async (up, stateFile) => {
       // Act
       const second = await microbatchBin(['--state-file', stateFile, 'up'], 20_000);
 
@@ -189,20 +193,12 @@ describe('the microbatch bin', () => {
       expect(second.stderr).not.toContain('starting DynamoDB Local');
       const status = await microbatchBin(['--state-file', stateFile, 'status']);
       expect(status.code, status.stderr).toBe(0);
-    } finally {
-      up.child.kill('SIGTERM');
-      await up.exited;
-      await rm(folder, { recursive: true, force: true });
-    }
+    });
   });
 
   it('stops the emulators and removes the state file when its stdout pipe has closed before Ctrl-C (`up | tee`, tee gone first), exiting 0 without a crash', async () => {
-    // Prepare: `up` ticking every second, its stdout read by nobody once its first status line is out.
-    const folder = await mkdtemp(join(tmpdir(), 'microbatch-bin-'));
-    const stateFile = join(folder, 'state.json');
-    const up = new RunningBin(['--state-file', stateFile, 'up', '--interval', '1']);
-    try {
-      await up.until(() => / interval \d+ {2}head \d+ /.test(up.stdout), 90_000);
+    await withRunningUp(async (up, stateFile) => {
+      // Prepare: its stdout read by nobody from now on.
       up.child.stdout.destroy();
 
       // Act: two more ticks write to the closed pipe, then Ctrl-C (if it has not stopped by itself).
@@ -217,21 +213,11 @@ describe('the microbatch bin', () => {
       expect(up.stderr).toContain(`stopped: emulators down, ${stateFile} removed`);
       expect(up.stderr).not.toContain('    at ');
       expect(existsSync(stateFile)).toBe(false);
-    } finally {
-      if (up.child.exitCode === null && up.child.signalCode === null) up.child.kill('SIGTERM');
-      await up.exited;
-      await rm(folder, { recursive: true, force: true });
-    }
+    });
   });
 
-  it('stops cleanly when Ctrl-C reaches it twice, as under npx (the terminal\'s signal and the one npm forwards)', async () => {
-    // Prepare
-    const folder = await mkdtemp(join(tmpdir(), 'microbatch-bin-'));
-    const stateFile = join(folder, 'state.json');
-    const up = new RunningBin(['--state-file', stateFile, 'up', '--interval', '1']);
-    try {
-      await up.until(() => / interval \d+ {2}head \d+ /.test(up.stdout), 90_000);
-
+  it("stops cleanly when Ctrl-C reaches it twice, as under npx (the terminal's signal and the one npm forwards)", async () => {
+    await withRunningUp(async (up, stateFile) => {
       // Act
       up.child.kill('SIGINT');
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -242,10 +228,6 @@ describe('the microbatch bin', () => {
       expect(exit, up.stderr).toEqual({ code: 0, signal: null });
       expect(up.stderr).toContain(`stopped: emulators down, ${stateFile} removed`);
       expect(existsSync(stateFile)).toBe(false);
-    } finally {
-      if (up.child.exitCode === null && up.child.signalCode === null) up.child.kill('SIGTERM');
-      await up.exited;
-      await rm(folder, { recursive: true, force: true });
-    }
+    });
   });
 });

@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeadLetter } from '#cli/dead-letters.ts';
-import { startUp, type UpIntervalStatus, type UpRun } from '#cli/up/start-up.ts';
-import { parseFaults } from '#local/faults.ts';
+import { startUp, upFaults, type UpIntervalStatus, type UpRun } from '#cli/up/start-up.ts';
 import { emulatorClients, type EmulatorClients } from './support.ts';
 import { microbatch } from './microbatch-ops-support.ts';
 
@@ -31,7 +30,7 @@ describe('microbatch up --faults poison=1', () => {
     clients = emulatorClients();
     folder = await mkdtemp(join(tmpdir(), 'microbatch-up-faults-'));
     stateFile = join(folder, 'state.json');
-    run = await startUp({ endpoints: clients.endpoints, intervalSeconds: 1, batchSize: 5, stateFile, faults: parseFaults('poison=1'), onInterval: (tick) => ticks.push(tick) });
+    run = await startUp({ endpoints: clients.endpoints, intervalSeconds: 1, batchSize: 5, stateFile, faults: upFaults('poison=1'), onInterval: (tick) => ticks.push(tick) });
   });
 
   afterAll(async () => {
