@@ -11,13 +11,14 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { createDocumentClient } from '#shared/clients.ts';
 import type { SyncSettings } from '#shared/domain/config.ts';
 import type { FunctionName } from '#infra/definitions.ts';
 import { localDynamoClient, localSqsClient } from '#local/emulators.ts';
 import type { LocalResources } from '#local/resources.ts';
-import { UsageError } from '#local/errors.ts';
+import { EnvironmentError, UsageError } from '#local/errors.ts';
 
 /** Where `microbatch up` writes what `--local` reads. */
 export const DEFAULT_LOCAL_STATE_FILE = 'out/microbatch-local.json';
@@ -114,6 +115,40 @@ export function resourcesFromOutputs(stackName: string, outputs: Readonly<Record
   };
 }
 
+/** `--stack` without a region or credentials: the message says what to set (exit 3, the machine lacks it). */
+export class MissingAwsSetupError extends EnvironmentError {
+  constructor(
+    readonly missing: 'region' | 'credentials',
+    message: string,
+    cause: Error,
+  ) {
+    super(message, { cause });
+  }
+}
+
+/**
+ * The SDK's "Region is missing" and CredentialsProviderError for `--stack`, as what to set;
+ * undefined for any other error. The SDK says neither where it looked nor what would do.
+ */
+export function missingAwsSetup(error: unknown, stackName: string): MissingAwsSetupError | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const config = process.env.AWS_CONFIG_FILE ?? '~/.aws/config';
+  if (error.message === 'Region is missing') {
+    return new MissingAwsSetupError('region', `no AWS region for --stack ${stackName}: give --region REGION, or set AWS_REGION, or a region in the profile AWS_PROFILE (else default) of ${config}`, error);
+  }
+  if (error.name === 'CredentialsProviderError') {
+    const credentials = process.env.AWS_SHARED_CREDENTIALS_FILE ?? '~/.aws/credentials';
+    return new MissingAwsSetupError(
+      'credentials',
+      `no AWS credentials for --stack ${stackName} (${error.message}): the SDK's credential chain looks in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, ` +
+        `the profile AWS_PROFILE (else default) of ${credentials} and ${config} (keys, SSO after \`aws sso login\`, credential_process, a role to assume), ` +
+        'a web identity token (AWS_WEB_IDENTITY_TOKEN_FILE), the ECS task role and the EC2 instance role',
+      error,
+    );
+  }
+  return undefined;
+}
+
 /** A deployed stack: its outputs through DescribeStacks. */
 export async function stackDeployment(
   stackName: string,
@@ -126,7 +161,8 @@ export async function stackDeployment(
     stack = (await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0];
   } catch (error) {
     if (error instanceof Error && error.name === 'ValidationError') throw new UsageError(`no stack named ${stackName}${region === undefined ? '' : ` in ${region}`}: ${error.message}`);
-    throw error;
+    // The first call of a --stack command: the region and credentials every later client uses are found here, or not.
+    throw missingAwsSetup(error, stackName) ?? error;
   }
   if (stack === undefined) throw new UsageError(`no stack named ${stackName}`);
   const outputs = Object.fromEntries((stack.Outputs ?? []).flatMap(({ OutputKey, OutputValue }) => (OutputKey && OutputValue ? [[OutputKey, OutputValue]] : [])));
@@ -162,9 +198,73 @@ export function readLocalState(file: string = DEFAULT_LOCAL_STATE_FILE): LocalSt
   return state as LocalState;
 }
 
-/** A local deployment: the emulators and names `microbatch up` wrote down. */
-export function localDeployment(file: string = DEFAULT_LOCAL_STATE_FILE): Deployment {
+const isDefaultStateFile = (file: string): boolean => resolve(file) === resolve(DEFAULT_LOCAL_STATE_FILE);
+
+/** The option that reaches the `up` whose state file is `file`: `--local` for the default one. */
+export function reachOption(file: string): string {
+  return isDefaultStateFile(file) ? '--local' : `--state-file ${file}`;
+}
+
+/** Whether a process with this pid runs (one of another user's counts: signalling it is refused, not failed). */
+export function processRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Whether anything accepts a connection on the endpoint's host and port within `timeoutMs`. */
+export function answers(endpoint: string, timeoutMs = 2_000): Promise<boolean> {
+  const url = new URL(endpoint);
+  return new Promise((resolve) => {
+    const socket = connect({ host: url.hostname, port: Number(url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : url.port) });
+    const done = (answered: boolean): void => {
+      socket.destroy();
+      resolve(answered);
+    };
+    socket.setTimeout(timeoutMs, () => {
+      done(false);
+    });
+    socket.once('connect', () => {
+      done(true);
+    });
+    socket.once('error', () => {
+      done(false);
+    });
+  });
+}
+
+/** A state file whose emulators nobody runs any more: the `up` that wrote it is gone, or going. */
+export class StaleStateFileError extends EnvironmentError {
+  constructor(
+    readonly file: string,
+    readonly state: LocalState,
+    upRuns: boolean,
+  ) {
+    const again = `start \`npx microbatch ${isDefaultStateFile(file) ? '' : `--state-file ${file} `}up\` again`;
+    super(
+      `${file} names emulators nobody answers on (DynamoDB ${state.endpoints.dynamodb}, SQS ${state.endpoints.sqs}): the microbatch up that wrote it (pid ${state.pid}) ` +
+        (upRuns ? `still runs but its emulators do not (it is stopping, or stuck): stop it, then ${again}` : `has exited without removing it; ${again}`),
+    );
+  }
+}
+
+/**
+ * A local deployment whose emulators answer. A connection is all it asks: a command against a state
+ * file left by an `up` that was killed says so in a line (exit 3) instead of failing on its first
+ * request with the SDK's ECONNREFUSED, after its retries.
+ */
+export async function answeringLocalDeployment(file: string = DEFAULT_LOCAL_STATE_FILE): Promise<Deployment> {
   const state = readLocalState(file);
+  const answered = await Promise.all([answers(state.endpoints.dynamodb), answers(state.endpoints.sqs)]);
+  if (answered.includes(false)) throw new StaleStateFileError(file, state, processRunning(state.pid));
+  return localDeployment(file, state);
+}
+
+/** A local deployment: the emulators and names `microbatch up` wrote down. */
+export function localDeployment(file: string = DEFAULT_LOCAL_STATE_FILE, state: LocalState = readLocalState(file)): Deployment {
   const dynamodb = localDynamoClient(state.endpoints.dynamodb);
   return {
     source: { kind: 'local', file, state },
@@ -181,7 +281,7 @@ export function localDeployment(file: string = DEFAULT_LOCAL_STATE_FILE): Deploy
 export async function resolveDeployment(options: { readonly stack?: string; readonly local?: string | boolean; readonly region?: string }): Promise<Deployment> {
   if (options.stack !== undefined && options.local !== undefined) throw new UsageError('give --stack NAME or --local, not both');
   if (options.stack !== undefined) return stackDeployment(options.stack, options.region === undefined ? {} : { region: options.region });
-  if (options.local !== undefined) return localDeployment(typeof options.local === 'string' ? options.local : DEFAULT_LOCAL_STATE_FILE);
+  if (options.local !== undefined) return answeringLocalDeployment(typeof options.local === 'string' ? options.local : DEFAULT_LOCAL_STATE_FILE);
   throw new UsageError('say which deployment: --stack NAME (a deployed stack) or --local (one started by `microbatch up`)');
 }
 
@@ -218,8 +318,13 @@ export function localState(input: {
   };
 }
 
+/** A local state file's text. */
+export function localStateText(state: LocalState): string {
+  return `${JSON.stringify(state, null, 2)}\n`;
+}
+
 /** Writes a local state file (its folder too) for `--local` to find. */
 export function writeLocalState(state: LocalState, file: string = DEFAULT_LOCAL_STATE_FILE): void {
   mkdirSync(dirname(resolve(file)), { recursive: true });
-  writeFileSync(resolve(file), `${JSON.stringify(state, null, 2)}\n`);
+  writeFileSync(resolve(file), localStateText(state));
 }

@@ -13,7 +13,7 @@ import { plural } from './counts.ts';
 import { startEmulators } from './emulators.ts';
 import { EXIT, failureOutcome, isEntryPoint, runProcess } from './entry-point.ts';
 import { UsageError } from './errors.ts';
-import { FAULTS, parseFaults, type FaultSettings } from './faults.ts';
+import { faultsHelp, parseFaults, type FaultSettings } from './faults.ts';
 import { writeReport } from './report-file.ts';
 import { defaultIntervals, LOCAL_NODES_PER_SHARD, nodeRates, scenarioDefaults, SCENARIOS, type Scenario } from './scenario.ts';
 import { runSimulation, type SimulationOptions } from './simulation.ts';
@@ -69,12 +69,6 @@ function faultList(text: string): FaultSettings {
     const message = error.message.replace(/^--faults: /, '');
     throw new InvalidArgumentError(`${message.charAt(0).toUpperCase()}${message.slice(1)}.`);
   }
-}
-
-/** `--help`'s text for `--faults`, one clause per kind of the catalogue. */
-function faultsHelp(): string {
-  const kinds = FAULTS.map(({ flag, bareMeansAlways, help }) => `${flag}${bareMeansAlways ? '[=P]' : '=P'} (${help})`);
-  return `faults to inject, each with a probability P in [0, 1]: ${kinds.join(', ')}`;
 }
 
 function program(): Command {

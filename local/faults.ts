@@ -15,6 +15,11 @@ interface FaultSpec {
   readonly flag: string;
   /** Whether `--faults` may name it without `=P`, meaning "always". */
   readonly bareMeansAlways: boolean;
+  /**
+   * Whether it strikes through the fault proxy `npm start` puts between the handlers and DynamoDB
+   * Local; a run without one (`microbatch up`) cannot inject it.
+   */
+  readonly throughProxy: boolean;
   /** Where it strikes, after the flag in `--help`. */
   readonly help: string;
   /** What the closing sentence calls N of them ("N duplicate deliveries"). */
@@ -37,6 +42,7 @@ export const FAULTS = [
     kind: 'duplicate',
     flag: 'duplicate',
     bareMeansAlways: false,
+    throughProxy: false,
     help: 'a batch delivered twice',
     counted: 'duplicate deliveries',
     label: 'duplicate delivery',
@@ -47,6 +53,7 @@ export const FAULTS = [
     kind: 'crash',
     flag: 'crash',
     bareMeansAlways: false,
+    throughProxy: false,
     help: 'an applier result lost',
     counted: 'crashes',
     label: 'applier crash',
@@ -57,6 +64,7 @@ export const FAULTS = [
     kind: 'throttle',
     flag: 'throttle',
     bareMeansAlways: false,
+    throughProxy: true,
     help: 'an invocation meets DynamoDB throttling',
     counted: 'throttled requests',
     label: 'throttled request',
@@ -67,6 +75,7 @@ export const FAULTS = [
     kind: 'poison',
     flag: 'poison',
     bareMeansAlways: false,
+    throughProxy: false,
     help: 'malformed messages, per interval',
     counted: 'malformed messages',
     label: 'poison message',
@@ -77,6 +86,7 @@ export const FAULTS = [
     kind: 'plannerDuplicate',
     flag: 'planner-duplicate',
     bareMeansAlways: false,
+    throughProxy: false,
     help: 'a tick delivered twice',
     counted: 'duplicate planner ticks',
     label: 'planner duplicate',
@@ -87,6 +97,7 @@ export const FAULTS = [
     kind: 'reorder',
     flag: 'reorder',
     bareMeansAlways: true,
+    throughProxy: false,
     help: 'a batch shuffled; alone: every batch',
     counted: 'reordered batches',
     label: 'reordered batch',
@@ -97,6 +108,7 @@ export const FAULTS = [
     kind: 'lose',
     flag: 'lose',
     bareMeansAlways: false,
+    throughProxy: false,
     help: 'a token acknowledged without being applied, as by a paused node',
     counted: 'lost tokens',
     label: 'lost token',
@@ -144,6 +156,12 @@ export function parseFaults(text: string): FaultSettings {
     settings[fault.kind] = p;
   }
   return settings;
+}
+
+/** `--help`'s text for `--faults`, one clause per kind of `kinds` (default: the whole catalogue). */
+export function faultsHelp(kinds: readonly (typeof FAULTS)[number][] = FAULTS): string {
+  const clauses = kinds.map(({ flag, bareMeansAlways, help }) => `${flag}${bareMeansAlways ? '[=P]' : '=P'} (${help})`);
+  return `faults to inject, each with a probability P in [0, 1]: ${clauses.join(', ')}`;
 }
 
 /** The settings in `--faults` syntax (only the kinds that are on); '' when none. */

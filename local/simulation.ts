@@ -7,7 +7,7 @@
  */
 import type { SQSBatchResponse } from 'aws-lambda';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomBytes, randomUUID } from 'node:crypto';
 import pLimit from 'p-limit';
@@ -38,6 +38,7 @@ import { createResources, type LocalResources } from './resources.ts';
 import { defaultIntervals, LOCAL_NODES_PER_SHARD, nodeRates, SyntheticWorkload, type ScenarioOptions } from './scenario.ts';
 import { ShardedTicks, type PlanTick, type SchedulerPayload } from './sharded-ticks.ts';
 import { endsConverged, faultsStopAt, noFaults, recoveryBound, summarize, type FaultCounts, type IntervalSample, type RunSummary, type Tally } from './summary.ts';
+import { injectPoison, planMaybeTwice, POISON_MESSAGES } from './tick-faults.ts';
 
 /** A run's scenario and settings, with what the runtime needs to run it and report its progress. */
 export interface SimulationOptions extends ScenarioOptions {
@@ -265,7 +266,7 @@ class LocalRun {
       const victim = this.nodeIds[below(this.random.poisonPlacement, this.nodeIds.length)] ?? 'node-1';
       // Any interval number will do: the body is poison either way.
       await injectPoison(this.clients.sqs, this.resources.queues.microbatch.url, `${this.runId}-${j}`, victim, intervalIndex(tick, t));
-      faults.poison += 2;
+      faults.poison += POISON_MESSAGES;
     }
     const plan = await this.plan({ scheduledTime: tick.toISOString(), executionId: randomUUID() }, faults);
     // The interval clock's number for the tick, as the planner gave it.
@@ -318,16 +319,11 @@ class LocalRun {
     }
   }
 
-  /**
-   * The planner on the Scheduler payload the stack configures, then its shards; with
-   * `planner-duplicate`, the tick is delivered twice (at once, or again once the first has planned).
-   */
+  /** The planner on the Scheduler payload the stack configures, then its shards; with `planner-duplicate`, maybe twice. */
   private async plan(event: SchedulerPayload, faults: FaultCounts): Promise<PlanTick> {
-    if (!chance(this.random.plannerDuplicate, this.faults.plannerDuplicate)) return this.ticks.plan(event);
-    faults.plannerDuplicate += 1;
-    if (chance(this.random.plannerDuplicate, 0.5)) return this.ticks.plan(event, 2);
-    await this.ticks.plan(event);
-    return this.ticks.plan(event);
+    const { tick, duplicated } = await planMaybeTwice(this.ticks, event, this.random.plannerDuplicate, this.faults.plannerDuplicate);
+    if (duplicated) faults.plannerDuplicate += 1;
+    return tick;
   }
 
   private deadLettered(): Promise<number> {
@@ -361,15 +357,6 @@ async function ingest(host: LambdaHost, request: { readonly updates: readonly Ne
       log(`ingest attempt ${attempt} failed, retrying with the same idempotency key: ${describeError(error)}`);
     }
   }
-}
-
-/** One body that is not JSON into a real node's group, one of a schema version the applier does not know into a group of its own. */
-async function injectPoison(sqs: SQSClient, queueUrl: string, tag: string, nodeId: string, interval: number): Promise<void> {
-  const wrongVersion = { v: 3, stream: 'main', nodeId: 'poison', interval, from: 0, target: 1, index: 0, count: 1, plannedAt: new Date().toISOString() };
-  await Promise.all([
-    sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: `{"v":1,"nodeId":"${nodeId}","from":`, MessageGroupId: nodeId, MessageDeduplicationId: `poison-${tag}-a` })),
-    sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(wrongVersion), MessageGroupId: 'poison', MessageDeduplicationId: `poison-${tag}-b` })),
-  ]);
 }
 
 async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {

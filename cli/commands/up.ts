@@ -1,9 +1,10 @@
 /** `microbatch up`: the whole system locally, in real time, until Ctrl-C. */
 import { InvalidArgumentError, type Command } from 'commander';
 import { LOCAL_NODES_PER_SHARD } from '#local/scenario.ts';
-import { DEFAULT_LOCAL_STATE_FILE } from '../deployment.ts';
+import { DEFAULT_LOCAL_STATE_FILE, reachOption } from '../deployment.ts';
 import type { CommandContext, RegisterCommand } from '../program.ts';
-import { startUp, UP_DEFAULTS, upSettings, type UpIntervalStatus } from '../up/start-up.ts';
+import { FAULTS, faultsHelp } from '#local/faults.ts';
+import { startUp, UP_DEFAULTS, upFaults, upSettings, type UpIntervalStatus } from '../up/start-up.ts';
 
 function wholeNumber(text: string): number {
   const value = text.trim() === '' ? Number.NaN : Number(text);
@@ -20,31 +21,61 @@ export function resumedNote(before: { readonly intervalSeconds: number; readonly
   return `  resumed the tables of the last run (queues start empty: what was queued is re-sent)${changes.length === 0 ? '' : `; ${changes.join(', ')}`}`;
 }
 
+/** Where the other commands find this `up`, in a line. */
+export function reachLine(stateFile: string): string {
+  const option = reachOption(stateFile);
+  return `  state file ${stateFile}: in another terminal, \`npx microbatch ${option} nodes add n-1 --rate 5\`, \`npx microbatch ${option} status\``;
+}
+
 /** One status line per tick. */
 export function statusLine(status: UpIntervalStatus): string {
   const latest = status.latest === undefined ? 'not judged yet' : `interval ${status.latest.interval} ${status.latest.converged ? 'converged' : 'not converged'}`;
+  const struck = FAULTS.filter(({ kind }) => status.faults[kind] > 0).map(({ flag, kind }) => `${flag} ${status.faults[kind]}`);
   return (
     `${status.scheduledTime}  interval ${status.interval}  head ${status.head}  consistent ${status.consistentNodes}/${status.activeNodes}  ` +
-    `max lag ${status.maxLagUpdates}  microbatches applied ${status.microbatchesApplied} (planned ${status.microbatchesPlanned}, shards ${status.shardsReported}/${status.shards})  ${latest}`
+    `max lag ${status.maxLagUpdates}  microbatches applied ${status.microbatchesApplied} (planned ${status.microbatchesPlanned}, shards ${status.shardsReported}/${status.shards})  ${latest}` +
+    (struck.length === 0 ? '' : `  faults: ${struck.join(', ')}`)
   );
 }
 
-/** The first SIGINT or SIGTERM from now on (the default of exiting at once no longer applies); `dispose` stops listening. */
-function firstSignal(): { readonly received: Promise<NodeJS.Signals>; dispose(): void } {
-  let on: (signal: NodeJS.Signals) => void = () => undefined;
-  const dispose = (): void => {
-    process.off('SIGINT', on);
-    process.off('SIGTERM', on);
-  };
-  const received = new Promise<NodeJS.Signals>((resolve) => {
-    on = (signal) => {
-      dispose();
-      resolve(signal);
-    };
+/**
+ * What stops `up`, from now on: the first SIGINT or SIGTERM, or stdout or stderr failing — EPIPE,
+ * the reader of `up | tee` gone (tee dies of the same Ctrl-C), when the default would crash on the
+ * next status line and leave the state file behind. The listeners stay for the rest of the process:
+ * a repeated signal is swallowed (under npx one Ctrl-C arrives twice, the terminal's and the one npm
+ * forwards, and the default action of the second would kill `up` in the middle of stopping), and a
+ * write to a closed pipe fails quietly. `dispose` takes them away, for an `up` that did not start.
+ */
+function stopRequests(): { readonly received: Promise<string>; dispose(): void } {
+  let stop: (reason: string) => void = () => undefined;
+  const received = new Promise<string>((resolve) => {
+    stop = resolve;
   });
-  process.on('SIGINT', on);
-  process.on('SIGTERM', on);
-  return { received, dispose };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    stop(signal);
+  };
+  const outputs = (['stdout', 'stderr'] as const).map((name) => ({
+    stream: process[name],
+    onError: (error: NodeJS.ErrnoException) => {
+      stop(`${name} closed (${error.code ?? error.message})`);
+    },
+  }));
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  for (const { stream, onError } of outputs) stream.on('error', onError);
+  return {
+    received,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      for (const { stream, onError } of outputs) stream.off('error', onError);
+    },
+  };
+}
+
+/** A line for stdout, unless its reader has gone (then the stop is on its way). */
+function printLine(line: string): void {
+  if (!process.stdout.destroyed) process.stdout.write(`${line}\n`);
 }
 
 export const registerUp: RegisterCommand = (program: Command, context: CommandContext) => {
@@ -55,32 +86,44 @@ export const registerUp: RegisterCommand = (program: Command, context: CommandCo
     .option('--batch-size <b>', `b: updates per microbatch (default ${UP_DEFAULTS.batchSize})`, wholeNumber)
     .option('--nodes-per-shard <n>', `nodes one planner or checker shard takes (default ${LOCAL_NODES_PER_SHARD})`, wholeNumber)
     .option('--shards <n>', 'a fixed number of planner and checker shards per interval (default: from --nodes-per-shard)', wholeNumber)
-    .option('--data-dir <dir>', 'keep the tables in this directory, and resume those an earlier up left there (change --interval or --batch-size between runs as a redeployment would)')
-    .addHelpText('after', `\nWrites the endpoints and resource names to the --local file (default ${DEFAULT_LOCAL_STATE_FILE}) and removes it on exit. Needs Java 17+ (exit 3 without it).`)
-    .action(async (options: { interval?: number; batchSize?: number; nodesPerShard?: number; shards?: number; dataDir?: string }) => {
+    .option('--faults <list>', `${faultsHelp(FAULTS.filter((fault) => !fault.throughProxy))}; the status line counts what struck (default: none)`)
+    .option(
+      '--data-dir <dir>',
+      'keep the tables in this directory, and resume those an earlier up left there (change --interval or --batch-size between runs as a redeployment would); without it every up starts empty',
+    )
+    .addHelpText(
+      'after',
+      `\nWrites the endpoints and resource names to the --local file (default ${DEFAULT_LOCAL_STATE_FILE}) and removes it on exit. ` +
+        'Refused (exit 2) while another up runs with the same state file or --data-dir; one left by an up that is gone is taken over. Needs Java 17+ (exit 3 without it).',
+    )
+    .action(async (options: { interval?: number; batchSize?: number; nodesPerShard?: number; shards?: number; dataDir?: string; faults?: string }) => {
       const output = context.output();
       const local = context.globals().local;
       const stateFile = typeof local === 'string' ? local : DEFAULT_LOCAL_STATE_FILE;
       const cut = { nodesPerShard: options.nodesPerShard, shards: options.shards };
       upSettings({ intervalSeconds: options.interval, batchSize: options.batchSize, ...cut });
-      output.note('starting DynamoDB Local and the SQS emulator …');
+      const faults = options.faults === undefined ? undefined : upFaults(options.faults);
       // Listening from the start: a Ctrl-C while the emulators start still stops them cleanly.
-      const signal = firstSignal();
+      const stopRequested = stopRequests();
       const run = await startUp({
         ...(options.interval === undefined ? {} : { intervalSeconds: options.interval }),
         ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
         ...(options.nodesPerShard === undefined ? {} : { nodesPerShard: options.nodesPerShard }),
         ...(options.shards === undefined ? {} : { shards: options.shards }),
         ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+        ...(faults === undefined ? {} : { faults }),
         stateFile,
         onInterval: (status) => {
-          process.stdout.write(output.json ? `${JSON.stringify(status)}\n` : `${statusLine(status)}\n`);
+          printLine(output.json ? JSON.stringify(status) : statusLine(status));
         },
         onError: (error) => {
           output.note(`warning: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`, true);
         },
+        onNote: (note) => {
+          output.note(note);
+        },
       }).catch((error: unknown) => {
-        signal.dispose();
+        stopRequested.dispose();
         throw error;
       });
       const { settings, endpoints, resources } = run.state;
@@ -89,12 +132,12 @@ export const registerUp: RegisterCommand = (program: Command, context: CommandCo
           `up: t = ${settings.intervalSeconds} s, b = ${settings.batchSize}, stream ${settings.stream}, ${settings.shards > 0 ? `${settings.shards} shards` : `a shard per ${settings.nodesPerShard} nodes`}`,
           `  DynamoDB ${endpoints.dynamodb}, SQS ${endpoints.sqs}; Nodes table ${resources.nodesTable}`,
           ...(run.resumed === undefined ? [] : [resumedNote(run.resumed, settings)]),
-          `  state file ${run.stateFile}: in another terminal, \`npx microbatch --local nodes add n-1 --rate 5\`, \`npx microbatch --local status\``,
+          reachLine(run.stateFile),
           '  Ctrl-C stops it',
         ].join('\n'),
       );
-      const received = await signal.received;
-      output.note(`${received}: stopping (finishing the invocations in flight) …`);
+      const reason = await stopRequested.received;
+      output.note(`${reason}: stopping (finishing the invocations in flight) …`);
       await run.stop();
       output.note(`stopped: emulators down, ${run.stateFile} removed`);
     });

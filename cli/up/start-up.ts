@@ -5,27 +5,33 @@
  * Scheduler-shaped event, while the applier drains the FIFO queue continuously as Lambda's event
  * source does. Nothing is simulated but the cloud around the handlers.
  */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.ts';
 import { DEFAULT_SETTINGS, validateSettings, type SyncSettings } from '#shared/domain/config.ts';
 import { ConfigError } from '#shared/domain/errors.ts';
 import { parseMicrobatch } from '#shared/domain/schemas.ts';
-import type { CheckOutcome } from '#shared/domain/ports.ts';
+import { listActive, type CheckOutcome } from '#shared/domain/ports.ts';
 import { CursorObserver } from '#local/cursor-observer.ts';
-import { LOCAL_REGION, localDocumentClient, localDynamoClient, localSqsClient, startEmulators, type EmulatorEndpoints } from '#local/emulators.ts';
+import { LOCAL_REGION, localDocumentClient, localDynamoClient, localSqsClient, startEmulators, type EmulatorEndpoints, type Emulators } from '#local/emulators.ts';
 import { UsageError } from '#local/errors.ts';
-import { FifoEventSource } from '#local/event-source.ts';
+import { FifoEventSource, type DrainResult } from '#local/event-source.ts';
+import { FAULTS, NO_FAULTS, parseFaults, type FaultSettings } from '#local/faults.ts';
 import { functionEnvironment, LambdaHost, type LogLevel } from '#local/lambda-host.ts';
-import { streamOf } from '#local/random.ts';
-import { createResources } from '#local/resources.ts';
+import { below, chance, streamOf } from '#local/random.ts';
+import { createResources, type LocalResources } from '#local/resources.ts';
 import { LOCAL_NODES_PER_SHARD } from '#local/scenario.ts';
 import { ShardedTicks } from '#local/sharded-ticks.ts';
-import type { Tally } from '#local/summary.ts';
-import { DEFAULT_LOCAL_STATE_FILE, localState, writeLocalState, type LocalState } from '../deployment.ts';
+import { noFaults, type FaultCounts, type Tally } from '#local/summary.ts';
+import { injectPoison, planMaybeTwice, POISON_MESSAGES } from '#local/tick-faults.ts';
+import { DEFAULT_LOCAL_STATE_FILE, localState, type LocalState } from '../deployment.ts';
+import { holdUpFiles } from './claims.ts';
 
 /** `up`'s defaults: a 10-second interval to watch, microbatches of 100 (the local runtime's). */
 export const UP_DEFAULTS = { intervalSeconds: 10, batchSize: 100 } as const;
@@ -48,6 +54,10 @@ export interface UpOptions extends UpSettingOptions {
   readonly onInterval?: (status: UpIntervalStatus) => void;
   /** Told about a tick or an applier invocation that failed; the schedule goes on, as in the cloud. */
   readonly onError?: (error: unknown) => void;
+  /** Told what a person should know as the run starts: a stale state file or data directory taken over, the emulators starting. */
+  readonly onNote?: (note: string) => void;
+  /** Faults to inject, from the catalogue of `npm start` ({@link upFaults}); default none. */
+  readonly faults?: FaultSettings;
 }
 
 /** What a status line says about one tick. */
@@ -68,6 +78,8 @@ export interface UpIntervalStatus {
   readonly shards: number;
   /** The checker's newest judged interval before k, if any. */
   readonly latest?: CheckOutcome['latest'];
+  /** The faults `--faults` injected since the previous tick, per kind. */
+  readonly faults: Readonly<FaultCounts>;
 }
 
 export interface UpRun {
@@ -75,7 +87,11 @@ export interface UpRun {
   readonly stateFile: string;
   /** With `dataDir`: the settings of the run whose tables this one resumed (absent: a fresh start). */
   readonly resumed?: UpData['settings'];
-  /** Stops the timer, waits for the tick and the applier invocations in flight, stops the emulators it started, removes the state file. Safe to call twice. */
+  /**
+   * Stops the timer, waits for the tick and the applier invocations in flight, stops the emulators it
+   * started, removes the state file (unless another `up` has written it since) and gives the data
+   * directory back. Safe to call twice.
+   */
   stop(): Promise<void>;
 }
 
@@ -112,6 +128,22 @@ export function upSettings(options: UpSettingOptions): Readonly<SyncSettings> {
   }
 }
 
+/**
+ * `--faults` as `up` takes it: the catalogue's syntax and kinds, less those that strike through the
+ * fault proxy `npm start` puts in front of DynamoDB Local (throttle), which `up` does not run.
+ * @throws UsageError naming a bad or refused kind.
+ */
+export function upFaults(text: string): FaultSettings {
+  const settings = parseFaults(text);
+  const refused = FAULTS.filter((fault) => fault.throughProxy && settings[fault.kind] > 0);
+  if (refused.length > 0) {
+    const injected = FAULTS.filter((fault) => !fault.throughProxy).map(({ flag }) => flag);
+    const named = refused.map(({ flag }) => flag).join(' and ');
+    throw new UsageError(`--faults: ${named} ${refused.length === 1 ? 'strikes' : 'strike'} through the fault proxy npm start puts in front of DynamoDB Local, which up does not run (up injects ${injected.join(', ')})`);
+  }
+  return settings;
+}
+
 /** The next tick strictly after `nowMs`: Scheduler's `rate(t)` fires on multiples of t. */
 export function nextTick(nowMs: number, intervalSeconds: number): Date {
   const periodMs = intervalSeconds * 1000;
@@ -144,43 +176,75 @@ export function readUpData(dataDir: string): UpData | undefined {
   }
 }
 
-export async function startUp(options: UpOptions = {}): Promise<UpRun> {
-  const settings = upSettings(options);
-  const stateFile = options.stateFile ?? DEFAULT_LOCAL_STATE_FILE;
+/** What a run is made of before its first tick. */
+interface Provisioned {
+  readonly state: LocalState;
+  readonly resources: LocalResources;
+  readonly clients: { readonly dynamodb: DynamoDBClient; readonly doc: DynamoDBDocumentClient; readonly sqs: SQSClient };
+  readonly emulators: Emulators | undefined;
+  readonly earlier: UpData | undefined;
+}
+
+/** The emulators (started, or given), the tables and queues, the state file written; what was made is undone if a step fails. */
+async function provision(options: UpOptions, settings: Readonly<SyncSettings>, runId: string, writeState: (state: LocalState) => void): Promise<Provisioned> {
   const earlier = options.dataDir === undefined ? undefined : readUpData(options.dataDir);
+  if (options.endpoints === undefined) options.onNote?.('starting DynamoDB Local and the SQS emulator …');
   const emulators = options.endpoints === undefined ? await startEmulators(options.dataDir === undefined ? {} : { dataDir: join(options.dataDir, 'dynamodb') }) : undefined;
   const endpoints = options.endpoints ?? emulators?.endpoints;
   if (endpoints === undefined) throw new Error('no emulator endpoints');
   const clients = { dynamodb: localDynamoClient(endpoints.dynamodb), doc: localDocumentClient(endpoints.dynamodb), sqs: localSqsClient(endpoints.sqs) };
-  const runId = randomBytes(3).toString('hex');
   // With a data directory the names stay those of its first run: its tables are kept, its queues made again.
   const base = earlier?.base ?? (options.dataDir === undefined ? undefined : `msync-up-${runId}`);
-  let resources;
   try {
-    resources = await createResources(clients, base === undefined ? { prefix: `msync-up-${runId}` } : { base });
+    const resources = await createResources(clients, base === undefined ? { prefix: `msync-up-${runId}` } : { base });
     if (options.dataDir !== undefined && base !== undefined) {
       const data: UpData = { version: 1, base, settings: { intervalSeconds: settings.intervalSeconds, batchSize: settings.batchSize } };
       mkdirSync(options.dataDir, { recursive: true });
       writeFileSync(join(options.dataDir, UP_DATA_FILE), `${JSON.stringify(data, null, 2)}\n`);
     }
+    const state = localState({ endpoints, resources, settings });
+    writeState(state);
+    return { state, resources, clients, emulators, earlier };
   } catch (error) {
+    clients.dynamodb.destroy();
+    clients.doc.destroy();
+    clients.sqs.destroy();
     await emulators?.stop();
     throw error;
   }
-  const state = localState({ endpoints, resources, settings });
-  writeLocalState(state, stateFile);
+}
+
+export async function startUp(options: UpOptions = {}): Promise<UpRun> {
+  const settings = upSettings(options);
+  const stateFile = options.stateFile ?? DEFAULT_LOCAL_STATE_FILE;
+  const files = holdUpFiles(stateFile, options.dataDir, options.onNote ?? (() => undefined));
+  const runId = randomBytes(3).toString('hex');
+  let provisioned: Provisioned;
+  try {
+    provisioned = await provision(options, settings, runId, (state) => {
+      files.writeState(state);
+    });
+  } catch (error) {
+    files.release();
+    throw error;
+  }
+  const { state, resources, clients, emulators, earlier } = provisioned;
+  const { endpoints } = state;
 
   const report = options.onError ?? (() => undefined);
   const host = new LambdaHost(functionEnvironment({ settings, resources: resources.functionResources, endpoints, logLevel: options.logLevel ?? 'SILENT' }), runId);
   // The applied count, told from each node's cursor around each applier invocation.
   const perNode = new Map<string, Tally>();
   let sinceTick: Tally = { microbatchesApplied: 0, duplicatesSkipped: 0 };
-  const observer = new CursorObserver(new DynamoNodeRepository(clients.doc, resources.tables.nodes), perNode, () => sinceTick);
+  const nodes = new DynamoNodeRepository(clients.doc, resources.tables.nodes);
+  const observer = new CursorObserver(nodes, perNode, () => sinceTick);
+  const faults = options.faults ?? NO_FAULTS;
+  let faultsSinceTick = noFaults();
   const eventSource = new FifoEventSource({
     sqs: clients.sqs,
     queue: resources.queues.microbatch,
     region: LOCAL_REGION,
-    faults: () => ({ duplicate: 0, crash: 0, reorder: 0, lose: 0 }),
+    faults: () => faults,
     random: streamOf(0, 'up'),
     invoke: (event) => {
       watchNodes(event, perNode);
@@ -189,11 +253,24 @@ export async function startUp(options: UpOptions = {}): Promise<UpRun> {
     onInvocationError: report,
   });
 
+  const count = (drained: DrainResult): void => {
+    for (const [kind, struck] of Object.entries(drained.faults) as [keyof DrainResult['faults'], number][]) faultsSinceTick[kind] += struck;
+  };
+  const random = { poison: streamOf(0, 'up-poison'), poisonPlacement: streamOf(0, 'up-poison-placement'), plannerDuplicate: streamOf(0, 'up-planner-duplicate') };
+  /** With `poison`: malformed messages on the queue, one in the group of an active node (if there is one). */
+  const poison = async (interval: number, tag: string): Promise<void> => {
+    if (!chance(random.poison, faults.poison)) return;
+    const active = (await listActive(nodes)).nodes;
+    const victim = active[below(random.poisonPlacement, active.length)]?.nodeId ?? 'poison';
+    await injectPoison(clients.sqs, resources.queues.microbatch.url, tag, victim, interval);
+    faultsSinceTick.poison += POISON_MESSAGES;
+  };
+
   const control = { stopping: false };
   const draining = (async () => {
     while (!control.stopping) {
       try {
-        await eventSource.drain();
+        count(await eventSource.drain());
       } catch (error) {
         report(error);
       }
@@ -208,9 +285,13 @@ export async function startUp(options: UpOptions = {}): Promise<UpRun> {
     const event = { scheduledTime: scheduledTime.toISOString(), executionId: randomUUID() };
     // The checker first: it judges the intervals before this one, so it never judges a plan whose tokens were just sent.
     const check = await ticks.check(event);
-    const plan = await ticks.plan(event);
+    await poison(check.start.interval, `${runId}-${event.executionId}`);
+    const { tick: plan, duplicated } = await planMaybeTwice(ticks, event, random.plannerDuplicate, faults.plannerDuplicate);
+    if (duplicated) faultsSinceTick.plannerDuplicate += 1;
     const applied = sinceTick.microbatchesApplied;
     sinceTick = { microbatchesApplied: 0, duplicatesSkipped: 0 };
+    const struck = faultsSinceTick;
+    faultsSinceTick = noFaults();
     const { outcome } = check.progress;
     options.onInterval?.({
       interval: plan.start.interval,
@@ -224,6 +305,7 @@ export async function startUp(options: UpOptions = {}): Promise<UpRun> {
       shardsReported: plan.record.shardsReported,
       shards: plan.record.shards,
       ...(outcome?.latest === undefined ? {} : { latest: outcome.latest }),
+      faults: struck,
     });
   };
   // Each tick strictly after the last one: a timer may fire a millisecond before its time, when
@@ -249,7 +331,7 @@ export async function startUp(options: UpOptions = {}): Promise<UpRun> {
       clients.doc.destroy();
       clients.sqs.destroy();
       await emulators?.stop();
-      rmSync(resolve(stateFile), { force: true });
+      files.release();
     })();
     return stopped;
   };

@@ -2,7 +2,7 @@
 import { CloudFormationClient, CloudFormationServiceException, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { stackDeployment } from '#cli/deployment.ts';
+import { MissingAwsSetupError, stackDeployment } from '#cli/deployment.ts';
 import { UsageError } from '#local/errors.ts';
 import { EXIT, failureOutcome } from '#local/entry-point.ts';
 import { STACK_OUTPUTS, stackWith } from '#test/support/mocked-deployment.ts';
@@ -91,5 +91,44 @@ describe('stackDeployment', () => {
 
     // Assess
     expect(failureOutcome(failure)).toEqual({ code: EXIT.usage, message: 'no stack named Nope in eu-west-1: Stack with id Nope does not exist' });
+  });
+});
+
+describe('stackDeployment without a region or credentials', () => {
+  const cloudFormation = mockClient(CloudFormationClient);
+
+  beforeEach(() => {
+    cloudFormation.reset();
+  });
+
+  it.each([
+    ['region', new Error('Region is missing')],
+    ['credentials', Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' })],
+  ] as const)('turns the SDK\'s missing %s into exit 3 with what to set', async (missing, sdkError: Error) => {
+    // Prepare
+    cloudFormation.on(DescribeStacksCommand).rejects(sdkError);
+
+    // Act
+    const failure = await stackDeployment('Sync', { cloudFormation: new CloudFormationClient({ region: 'eu-west-1' }) }).catch((error: unknown) => error);
+
+    // Assess
+    expect(failure).toBeInstanceOf(MissingAwsSetupError);
+    expect(failure).toMatchObject({ missing, cause: sdkError });
+    const outcome = failureOutcome(failure);
+    expect(outcome.code).toBe(EXIT.environment);
+    expect(outcome.message).toMatch(new RegExp(`^no AWS ${missing} for --stack Sync[ :]`));
+  });
+
+  it('leaves any other SDK error as it is (exit 1, with its stack)', async () => {
+    // Prepare
+    const denied = Object.assign(new Error('User is not authorized to perform: cloudformation:DescribeStacks'), { name: 'AccessDenied' });
+    cloudFormation.on(DescribeStacksCommand).rejects(denied);
+
+    // Act
+    const failure = await stackDeployment('Sync', { cloudFormation: new CloudFormationClient({ region: 'eu-west-1' }) }).catch((error: unknown) => error);
+
+    // Assess
+    expect(failure).toBe(denied);
+    expect(failureOutcome(failure).code).toBe(EXIT.failed);
   });
 });

@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resumedNote } from '#cli/commands/up.ts';
-import { nextTick, readUpData, upSettings } from '#cli/up/start-up.ts';
+import { reachLine, resumedNote, statusLine } from '#cli/commands/up.ts';
+import { nextTick, readUpData, upFaults, upSettings, type UpIntervalStatus } from '#cli/up/start-up.ts';
+import { NO_FAULTS } from '#local/faults.ts';
 import { UsageError } from '#local/errors.ts';
 
 describe('upSettings', () => {
@@ -54,5 +55,69 @@ describe('readUpData and the resumed note', () => {
       '  resumed the tables of the last run (queues start empty: what was queued is re-sent); t 2 → 8 s (the interval clock starts a new epoch at the next tick), b 5 → 10',
     );
     expect(resumedNote({ intervalSeconds: 2, batchSize: 5 }, { intervalSeconds: 2, batchSize: 5 })).toBe('  resumed the tables of the last run (queues start empty: what was queued is re-sent)');
+  });
+});
+
+describe('reachLine', () => {
+  it('tells how the other commands reach up: --local for the default state file, --state-file for another', () => {
+    expect(reachLine('out/microbatch-local.json')).toBe(
+      '  state file out/microbatch-local.json: in another terminal, `npx microbatch --local nodes add n-1 --rate 5`, `npx microbatch --local status`',
+    );
+    expect(reachLine('/tmp/up/state.json')).toBe(
+      '  state file /tmp/up/state.json: in another terminal, `npx microbatch --state-file /tmp/up/state.json nodes add n-1 --rate 5`, `npx microbatch --state-file /tmp/up/state.json status`',
+    );
+  });
+});
+
+describe('upFaults', () => {
+  it('takes the kinds of the fault catalogue that strike in real time, each with its probability', () => {
+    expect(upFaults('poison=1,lose=0.1,duplicate=0.2,crash=0.05,reorder,planner-duplicate=0.5')).toEqual({
+      ...NO_FAULTS,
+      poison: 1,
+      lose: 0.1,
+      duplicate: 0.2,
+      crash: 0.05,
+      reorder: 1,
+      plannerDuplicate: 0.5,
+    });
+  });
+
+  it('refuses throttle, which strikes through a proxy up does not run, naming the kinds it injects', () => {
+    expect(() => upFaults('poison=1,throttle=0.1')).toThrow(
+      new UsageError('--faults: throttle strikes through the fault proxy npm start puts in front of DynamoDB Local, which up does not run (up injects duplicate, crash, poison, planner-duplicate, reorder, lose)'),
+    );
+  });
+
+  it("refuses an unknown kind with the catalogue's message", () => {
+    expect(() => upFaults('nope=1')).toThrow(/^--faults: unknown fault kind "nope" \(known: duplicate, crash, throttle, poison, planner-duplicate, reorder, lose\)$/);
+  });
+});
+
+describe('statusLine', () => {
+  const status: UpIntervalStatus = {
+    interval: 7,
+    scheduledTime: '2026-11-30T07:00:05.000Z',
+    head: 30,
+    consistentNodes: 1,
+    activeNodes: 2,
+    maxLagUpdates: 4,
+    microbatchesApplied: 3,
+    microbatchesPlanned: 2,
+    shardsReported: 1,
+    shards: 1,
+    latest: { interval: 6, converged: false },
+    faults: NO_FAULTS,
+  };
+
+  it('says what a tick did, and nothing of faults when none struck', () => {
+    expect(statusLine(status)).toBe(
+      '2026-11-30T07:00:05.000Z  interval 7  head 30  consistent 1/2  max lag 4  microbatches applied 3 (planned 2, shards 1/1)  interval 6 not converged',
+    );
+  });
+
+  it('counts the faults that struck since the last tick, by their --faults names', () => {
+    expect(statusLine({ ...status, faults: { ...NO_FAULTS, poison: 2, lose: 1 } })).toBe(
+      '2026-11-30T07:00:05.000Z  interval 7  head 30  consistent 1/2  max lag 4  microbatches applied 3 (planned 2, shards 1/1)  interval 6 not converged  faults: poison 2, lose 1',
+    );
   });
 });
