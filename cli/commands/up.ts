@@ -1,5 +1,6 @@
 /** `microbatch up`: the whole system locally, in real time, until Ctrl-C. */
 import { InvalidArgumentError, type Command } from 'commander';
+import { plural } from '#local/counts.ts';
 import { LOCAL_NODES_PER_SHARD } from '#local/scenario.ts';
 import { DEFAULT_LOCAL_STATE_FILE, reachOption } from '../deployment.ts';
 import type { CommandContext, RegisterCommand } from '../program.ts';
@@ -129,7 +130,7 @@ export const registerUp: RegisterCommand = (program: Command, context: CommandCo
       const { settings, endpoints, resources } = run.state;
       output.note(
         [
-          `up: t = ${settings.intervalSeconds} s, b = ${settings.batchSize}, stream ${settings.stream}, ${settings.shards > 0 ? `${settings.shards} shards` : `a shard per ${settings.nodesPerShard} nodes`}`,
+          `up: t = ${settings.intervalSeconds} s, b = ${settings.batchSize}, stream ${settings.stream}, ${settings.shards > 0 ? plural(settings.shards, 'shard') : `a shard per ${plural(settings.nodesPerShard, 'node')}`}`,
           `  DynamoDB ${endpoints.dynamodb}, SQS ${endpoints.sqs}; Nodes table ${resources.nodesTable}`,
           ...(run.resumed === undefined ? [] : [resumedNote(run.resumed, settings)]),
           reachLine(run.stateFile),
