@@ -4,6 +4,7 @@
  * has to name the resources, and a stack only has to answer DescribeStacks with its outputs.
  */
 import { mkdtempSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateSettings } from '#shared/domain/config.ts';
@@ -54,7 +55,21 @@ export const LOCAL_RESOURCES: DeploymentResources = {
   checkTaskQueueUrl: 'http://127.0.0.1:9/queue/local-check-tasks',
 };
 
-/** A state file for `--state-file` naming {@link LOCAL_RESOURCES} on endpoints nothing listens on (the clients are mocked). */
+/**
+ * An endpoint that accepts connections and closes them: enough for the command line's check that a
+ * state file's emulators answer (a connection), while every request goes to the mocked clients.
+ * It does not keep the test process alive.
+ */
+const acceptingEndpoint: string = await new Promise((resolve, reject) => {
+  const server = createServer((socket) => socket.destroy());
+  server.once('error', reject);
+  server.listen(0, '127.0.0.1', () => {
+    server.unref();
+    resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  });
+});
+
+/** A state file for `--state-file` naming {@link LOCAL_RESOURCES} on an endpoint that answers connections (the clients are mocked). */
 export function mockedLocalStateFile(): string {
   const file = join(mkdtempSync(join(tmpdir(), 'microbatch-mocked-')), 'state.json');
   writeLocalState(
@@ -62,7 +77,7 @@ export function mockedLocalStateFile(): string {
       version: 1,
       pid: process.pid,
       startedAt: new Date(0).toISOString(),
-      endpoints: { dynamodb: 'http://127.0.0.1:9', sqs: 'http://127.0.0.1:9' },
+      endpoints: { dynamodb: acceptingEndpoint, sqs: acceptingEndpoint },
       resources: LOCAL_RESOURCES,
       settings: validateSettings({ intervalSeconds: 60, batchSize: 10 }, 'local'),
     },
