@@ -1,8 +1,10 @@
 /** `microbatch up`: the whole system locally, in real time, until Ctrl-C. */
 import { InvalidArgumentError, type Command } from 'commander';
+import { UsageError } from '#local/errors.ts';
 import { plural } from '#local/counts.ts';
 import { LOCAL_NODES_PER_SHARD } from '#local/scenario.ts';
 import { DEFAULT_LOCAL_STATE_FILE, reachOption } from '../deployment.ts';
+import { stopRequests } from '../stop-requests.ts';
 import type { CommandContext, RegisterCommand } from '../program.ts';
 import { FAULTS, faultsHelp } from '#local/faults.ts';
 import { startUp, UP_DEFAULTS, upFaults, upSettings, type UpIntervalStatus } from '../up/start-up.ts';
@@ -22,6 +24,17 @@ export function resumedNote(before: { readonly intervalSeconds: number; readonly
   return `  resumed the tables of the last run (queues start empty: what was queued is re-sent)${changes.length === 0 ? '' : `; ${changes.join(', ')}`}`;
 }
 
+/** Where `up --keep` keeps its tables: next to the default state file, in the ignored out/. */
+export const KEPT_DATA_DIR = 'out/up-data';
+
+/** The data directory `--keep` or `--data-dir` names, if any: `--keep` is `--data-dir out/up-data`. */
+export function upDataDir(options: { readonly keep?: boolean; readonly dataDir?: string }): string | undefined {
+  if (options.keep === true && options.dataDir !== undefined) {
+    throw new UsageError(`--keep is --data-dir ${KEPT_DATA_DIR}: give one of --keep and --data-dir ${options.dataDir}`);
+  }
+  return options.keep === true ? KEPT_DATA_DIR : options.dataDir;
+}
+
 /** Where the other commands find this `up`, in a line. */
 export function reachLine(stateFile: string): string {
   const option = reachOption(stateFile);
@@ -37,41 +50,6 @@ export function statusLine(status: UpIntervalStatus): string {
     `max lag ${status.maxLagUpdates}  microbatches applied ${status.microbatchesApplied} (planned ${status.microbatchesPlanned}, shards ${status.shardsReported}/${status.shards})  ${latest}` +
     (struck.length === 0 ? '' : `  faults: ${struck.join(', ')}`)
   );
-}
-
-/**
- * What stops `up`, from now on: the first SIGINT or SIGTERM, or stdout or stderr failing — EPIPE,
- * the reader of `up | tee` gone (tee dies of the same Ctrl-C), when the default would crash on the
- * next status line and leave the state file behind. The listeners stay for the rest of the process:
- * a repeated signal is swallowed (under npx one Ctrl-C arrives twice, the terminal's and the one npm
- * forwards, and the default action of the second would kill `up` in the middle of stopping), and a
- * write to a closed pipe fails quietly. `dispose` takes them away, for an `up` that did not start.
- */
-function stopRequests(): { readonly received: Promise<string>; dispose(): void } {
-  let stop: (reason: string) => void = () => undefined;
-  const received = new Promise<string>((resolve) => {
-    stop = resolve;
-  });
-  const onSignal = (signal: NodeJS.Signals): void => {
-    stop(signal);
-  };
-  const outputs = (['stdout', 'stderr'] as const).map((name) => ({
-    stream: process[name],
-    onError: (error: NodeJS.ErrnoException) => {
-      stop(`${name} closed (${error.code ?? error.message})`);
-    },
-  }));
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  for (const { stream, onError } of outputs) stream.on('error', onError);
-  return {
-    received,
-    dispose: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      for (const { stream, onError } of outputs) stream.off('error', onError);
-    },
-  };
 }
 
 /** A line for stdout, unless its reader has gone (then the stop is on its way). */
@@ -90,20 +68,22 @@ export const registerUp: RegisterCommand = (program: Command, context: CommandCo
     .option('--faults <list>', `${faultsHelp(FAULTS.filter((fault) => !fault.throughProxy))}; the status line counts what struck (default: none)`)
     .option(
       '--data-dir <dir>',
-      'keep the tables in this directory, and resume those an earlier up left there (change --interval or --batch-size between runs as a redeployment would); without it every up starts empty',
+      'keep the tables in this directory, and resume those an earlier up left there (change --interval or --batch-size between runs as a redeployment would); without it (or --keep) every up starts empty',
     )
+    .option('--keep', `keep the tables between runs in ${KEPT_DATA_DIR}: short for --data-dir ${KEPT_DATA_DIR}`)
     .addHelpText(
       'after',
       `\nWrites the endpoints and resource names to the --local file (default ${DEFAULT_LOCAL_STATE_FILE}) and removes it on exit. ` +
         'Refused (exit 2) while another up runs with the same state file or --data-dir; one left by an up that is gone is taken over. Needs Java 17+ (exit 3 without it).',
     )
-    .action(async (options: { interval?: number; batchSize?: number; nodesPerShard?: number; shards?: number; dataDir?: string; faults?: string }) => {
+    .action(async (options: { interval?: number; batchSize?: number; nodesPerShard?: number; shards?: number; dataDir?: string; keep?: boolean; faults?: string }) => {
       const output = context.output();
       const local = context.globals().local;
       const stateFile = typeof local === 'string' ? local : DEFAULT_LOCAL_STATE_FILE;
       const cut = { nodesPerShard: options.nodesPerShard, shards: options.shards };
       upSettings({ intervalSeconds: options.interval, batchSize: options.batchSize, ...cut });
       const faults = options.faults === undefined ? undefined : upFaults(options.faults);
+      const dataDir = upDataDir(options);
       // Listening from the start: a Ctrl-C while the emulators start still stops them cleanly.
       const stopRequested = stopRequests();
       const run = await startUp({
@@ -111,7 +91,7 @@ export const registerUp: RegisterCommand = (program: Command, context: CommandCo
         ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
         ...(options.nodesPerShard === undefined ? {} : { nodesPerShard: options.nodesPerShard }),
         ...(options.shards === undefined ? {} : { shards: options.shards }),
-        ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+        ...(dataDir === undefined ? {} : { dataDir }),
         ...(faults === undefined ? {} : { faults }),
         stateFile,
         onInterval: (status) => {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { reachLine, resumedNote, statusLine } from '#cli/commands/up.ts';
+import { KEPT_DATA_DIR, reachLine, resumedNote, statusLine, upDataDir } from '#cli/commands/up.ts';
 import { nextTick, readUpData, upFaults, upSettings, type UpIntervalStatus } from '#cli/up/start-up.ts';
 import { NO_FAULTS } from '#local/faults.ts';
 import { UsageError } from '#local/errors.ts';
@@ -55,6 +55,19 @@ describe('readUpData and the resumed note', () => {
       '  resumed the tables of the last run (queues start empty: what was queued is re-sent); t 2 → 8 s (the interval clock starts a new epoch at the next tick), b 5 → 10',
     );
     expect(resumedNote({ intervalSeconds: 2, batchSize: 5 }, { intervalSeconds: 2, batchSize: 5 })).toBe('  resumed the tables of the last run (queues start empty: what was queued is re-sent)');
+  });
+});
+
+describe('upDataDir', () => {
+  it('keeps the tables in out/up-data for --keep, in the named directory for --data-dir, nowhere without either', () => {
+    expect(upDataDir({ keep: true })).toBe(KEPT_DATA_DIR);
+    expect(KEPT_DATA_DIR).toBe('out/up-data');
+    expect(upDataDir({ dataDir: '/tmp/tables' })).toBe('/tmp/tables');
+    expect(upDataDir({})).toBeUndefined();
+  });
+
+  it('refuses --keep beside --data-dir, as the two name different directories', () => {
+    expect(() => upDataDir({ keep: true, dataDir: '/tmp/tables' })).toThrow(new UsageError('--keep is --data-dir out/up-data: give one of --keep and --data-dir /tmp/tables'));
   });
 });
 

@@ -95,6 +95,7 @@ describe('microbatch up', () => {
     [['up', '--shards', '2000'], /--shards: must be between 0 and 1000/],
     [['up', '--faults', 'poison=1,throttle=0.1'], /--faults: throttle strikes through the fault proxy npm start puts in front of DynamoDB Local, which up does not run/],
     [['up', '--faults', 'poison=2'], /--faults: the probability of poison must be a number in \[0, 1\]/],
+    [['up', '--keep', '--data-dir', 'out/other'], /--keep is --data-dir out\/up-data: give one of --keep and --data-dir out\/other/],
     [['status', '--limit', '0'], /--limit.*must be a whole number ≥ 1/],
     [['status', '--watch', 'often'], /--watch.*must be a whole number ≥ 1/],
     [['plan'], /plan runs only with --dry-run: the schedule plans every interval/],
