@@ -4,6 +4,7 @@ import type { CommandContext, RegisterCommand } from '../program.ts';
 import { formatStatus } from '../status/format-status.ts';
 import { readStatus } from '../status/read-status.ts';
 import { repeatUntilAborted } from '../status/watch.ts';
+import { stopRequests } from '../stop-requests.ts';
 
 function positiveWholeNumber(text: string): number {
   const value = text.trim() === '' ? Number.NaN : Number(text);
@@ -28,17 +29,8 @@ export const registerStatus: RegisterCommand = (program: Command, context: Comma
         await show();
         return;
       }
-      const stop = new AbortController();
-      const abort = (): void => {
-        stop.abort();
-      };
-      process.once('SIGINT', abort);
-      process.once('SIGTERM', abort);
-      try {
-        await repeatUntilAborted(show, (options.watch === true ? 5 : options.watch) * 1000, stop.signal);
-      } finally {
-        process.off('SIGINT', abort);
-        process.off('SIGTERM', abort);
-      }
+      // Until Ctrl-C, or until the reader of its output has gone (`status --watch | head`): exit 0 then, quietly.
+      const stop = stopRequests();
+      await repeatUntilAborted(show, (options.watch === true ? 5 : options.watch) * 1000, stop.signal);
     });
 };

@@ -216,6 +216,22 @@ describe('the microbatch bin', () => {
     });
   });
 
+  it('ends `status --watch` with exit 0 and no stack trace once its stdout pipe has closed (`status --watch | head`)', async () => {
+    await withRunningUp(async (_up, stateFile) => {
+      // Prepare
+      const watch = new RunningBin(['--state-file', stateFile, 'status', '--watch', '1']);
+      await watch.until(() => watch.stdout.includes('alarms: none locally'), 30_000);
+
+      // Act: its reader goes, as head does after its lines; the next refresh writes to the closed pipe.
+      watch.child.stdout.destroy();
+      const exit = await watch.exited;
+
+      // Assess
+      expect(exit, watch.stderr).toEqual({ code: 0, signal: null });
+      expect(watch.stderr).toBe('');
+    });
+  });
+
   it("stops cleanly when Ctrl-C reaches it twice, as under npx (the terminal's signal and the one npm forwards)", async () => {
     await withRunningUp(async (up, stateFile) => {
       // Act
