@@ -71,7 +71,7 @@ export function describeNode(detail: NodeDetail): string {
 }
 
 export const registerNodes: RegisterCommand = (program: Command, context: CommandContext) => {
-  const nodes = program.command('nodes').description('register, list, show one, pause, resume, re-rate or remove the nodes');
+  const nodes = program.command('nodes').description('register, list, show one, pause, resume, re-rate, reset (rebuild from the log) or remove the nodes');
   const done = (value: Record<string, unknown>, line: string): void => {
     context.output().result(value, () => line);
   };
