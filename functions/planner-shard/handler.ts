@@ -7,7 +7,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { DynamoConvergenceStore } from '#shared/adapters/dynamodb/convergence-store.ts';
+import { DynamoPlanHeaders } from '#shared/adapters/dynamodb/plan-headers.ts';
 import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.ts';
 import { DynamoPlanLedger } from '#shared/adapters/dynamodb/plan-ledger.ts';
 import { SqsMicrobatchQueue } from '#shared/adapters/sqs/microbatch-queue.ts';
@@ -35,7 +35,7 @@ const deps: PlanShardDeps = {
   nodes: new DynamoNodeRepository(doc, resources.nodesTable),
   ledger: new DynamoPlanLedger(doc, resources.plansTable),
   queue: new SqsMicrobatchQueue(sqs, resources.queueUrl),
-  convergence: new DynamoConvergenceStore(doc, resources.convergenceTable),
+  convergence: new DynamoPlanHeaders(doc, resources.convergenceTable),
   onRejected: (rejected: readonly RejectedNode[]): void => {
     logger.error('Nodes items that are not valid nodes: skipped, every other node is planned', { rejected });
   },

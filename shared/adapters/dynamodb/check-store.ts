@@ -9,12 +9,12 @@
  *
  * Both expire (TTL) a day after their tick.
  */
-import type { DynamoDBDocumentClient, UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { TallyState } from '#shared/domain/convergence.ts';
 import type { CheckHeader, CheckOutcome, CheckProgress, CheckStore } from '#shared/domain/ports.ts';
 import { answered, MalformedItemError } from '../errors.ts';
-import { ItemReader, isConditionFailed, queryAll, type StoredItem } from './items.ts';
+import { conditionalPut, conditionalUpdate, isConditionFailed, ItemReader, newestItem, queryAll, type StoredItem } from './items.ts';
 
 const headerKey = (stream: string, interval: number): { stream: string; interval: number } => ({ stream: `${stream}#check`, interval });
 const partialPartition = (stream: string, interval: number): string => `${stream}#check#${interval}`;
@@ -27,30 +27,24 @@ export class DynamoCheckStore implements CheckStore {
   ) {}
 
   async putCheckHeader(header: CheckHeader, expiresAtEpochSeconds: number): Promise<{ written: boolean; header: CheckHeader }> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            ...headerKey(header.stream, header.interval),
-            checkedAt: header.checkedAt,
-            shards: header.shards,
-            segments: header.segments,
-            heads: header.heads,
-            averageIngestPerInterval: header.averageIngestPerInterval,
-            judged: header.judged,
-            ...(header.newest === undefined ? {} : { newest: header.newest }),
-            merged: false,
-            expiresAt: expiresAtEpochSeconds,
-          },
-          ConditionExpression: 'attribute_not_exists(#interval)',
-          ExpressionAttributeNames: { '#interval': 'interval' },
-        }),
-      );
-      return { written: true, header };
-    } catch (error) {
-      if (!isConditionFailed(error)) throw error;
-    }
+    const written = await conditionalPut(this.doc, {
+      TableName: this.tableName,
+      Item: {
+        ...headerKey(header.stream, header.interval),
+        checkedAt: header.checkedAt,
+        shards: header.shards,
+        segments: header.segments,
+        heads: header.heads,
+        averageIngestPerInterval: header.averageIngestPerInterval,
+        judged: header.judged,
+        ...(header.newest === undefined ? {} : { newest: header.newest }),
+        merged: false,
+        expiresAt: expiresAtEpochSeconds,
+      },
+      ConditionExpression: 'attribute_not_exists(#interval)',
+      ExpressionAttributeNames: { '#interval': 'interval' },
+    });
+    if (written) return { written, header };
     // An earlier run of this tick wrote it: its choice of what to judge stands.
     const stored = await this.getCheckHeader(header.stream, header.interval);
     if (stored === undefined) throw new MalformedItemError(this.tableName, 'interval', `${header.interval}: the check header exists but cannot be read back`);
@@ -63,23 +57,13 @@ export class DynamoCheckStore implements CheckStore {
   }
 
   async latestTick(stream: string): Promise<number | undefined> {
-    const { Items } = answered(
-      await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: '#stream = :stream',
-          ProjectionExpression: '#interval',
-          ExpressionAttributeNames: { '#stream': 'stream', '#interval': 'interval' },
-          ExpressionAttributeValues: { ':stream': headerKey(stream, 0).stream },
-          ScanIndexForward: false,
-          Limit: 1,
-          ConsistentRead: true,
-        }),
-      ),
-      'Query',
-      this.tableName,
-    );
-    const stored = Items?.[0];
+    const stored = await newestItem(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: '#stream = :stream',
+      ProjectionExpression: '#interval',
+      ExpressionAttributeNames: { '#stream': 'stream', '#interval': 'interval' },
+      ExpressionAttributeValues: { ':stream': headerKey(stream, 0).stream },
+    });
     return stored === undefined ? undefined : new ItemReader(this.tableName, stored).number('interval');
   }
 
@@ -146,7 +130,7 @@ export class DynamoCheckStore implements CheckStore {
   }
 
   async markMerged(stream: string, interval: number, outcome: CheckOutcome): Promise<boolean> {
-    return this.conditionalUpdate({
+    return conditionalUpdate(this.doc, {
       TableName: this.tableName,
       Key: headerKey(stream, interval),
       // The outcome is JSON text: it is only ever read back whole (a few KB: counts and top-N lists).
@@ -197,14 +181,4 @@ export class DynamoCheckStore implements CheckStore {
     return { header, progress };
   }
 
-  /** @returns false when the condition failed; every other error propagates. */
-  private async conditionalUpdate(input: UpdateCommandInput): Promise<boolean> {
-    try {
-      await this.doc.send(new UpdateCommand(input));
-      return true;
-    } catch (error) {
-      if (isConditionFailed(error)) return false;
-      throw error;
-    }
-  }
 }

@@ -1,54 +1,18 @@
 /**
  * The Convergence table (DESIGN §3, §7): pk `stream` (S), sk `interval` (N). The planner writes an
- * interval's plan header once; the checker adds its verdict to that same item; `expiresAt` is the TTL.
+ * interval's plan header once ({@link DynamoPlanHeaders}); the checker adds its verdict to that same
+ * item; `expiresAt` is the TTL.
  */
-import type { DynamoDBDocumentClient, UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { ConvergenceStore } from '#shared/domain/ports.ts';
-import { EXPIRY_REASONS, NO_PLAN_TOTALS, type ConvergenceRecord, type ExpiryReason, type IntervalStatus, type IntervalVerdict, type Judgement, type LaggingNode, type PlanHeader, type PlanTotals, type UnderProvisionedNode } from '#shared/domain/types.ts';
-import { answered, MalformedItemError } from '../errors.ts';
+import { EXPIRY_REASONS, type ConvergenceRecord, type ExpiryReason, type IntervalStatus, type IntervalVerdict, type Judgement, type LaggingNode, type PlanHeader, type UnderProvisionedNode } from '#shared/domain/types.ts';
+import { answered } from '../errors.ts';
 import type { StoredItem } from './items.ts';
-import { ItemReader, isConditionFailed, queryAll, withoutUndefined } from './items.ts';
-
-/**
- * The verdict's attributes, stored as they are (all are numbers, lists or booleans DynamoDB holds
- * exactly). The lists hold at most reportTopN (≤ 100) nodes each: the item stays a few KB at any
- * fleet size (3.3 KB for 100,000 lagging, under-provisioned, broken nodes with 64-character ids),
- * where whole lists took 186 bytes a node and passed DynamoDB's 400 KB item limit at ~2,200 such
- * nodes — after which recordVerdict failed at every tick.
- */
-const VERDICT_FIELDS = [
-  'activeNodes',
-  'consistentNodes',
-  'maxLagUpdates',
-  'maxStalenessSeconds',
-  'laggingCount',
-  'laggingNodes',
-  'underProvisionedCount',
-  'underProvisionedNodes',
-  'integrityFailureCount',
-  'integrityFailures',
-  'converged',
-] as const satisfies readonly (keyof IntervalVerdict)[];
-
-/** The plan header's attributes. */
-const HEADER_ATTRIBUTES = ['stream', 'interval', 'head', 'headChain', 'plannedAt', 'shards', 'segments', 'previousSegments', 'plannedShards', 'expiredShards'] as const;
+import { conditionalUpdate, ItemReader, queryAll, withoutUndefined } from './items.ts';
+import { DynamoPlanHeaders, HEADER_ATTRIBUTES, readTotals, toPlanHeader, VERDICT_FIELDS } from './plan-headers.ts';
 
 /** What the checker reads of a record (not the verdict's lists): {@link DynamoConvergenceStore.statuses}. */
 const STATUS_ATTRIBUTES = [...HEADER_ATTRIBUTES, 'converged', 'convergedAt', 'checkedAt', 'expiredAt', 'expiredReason', 'version'] as const;
-
-/** The totals the planner shards add to their header. */
-const TOTAL_FIELDS = Object.keys(NO_PLAN_TOTALS) as (keyof PlanTotals)[];
-
-/**
- * The attribute each total is stored under: its own name, but `planned…` for a total named like a
- * verdict field. The planner's `activeNodes` and the verdict's share the item: under one name the
- * verdict's SET overwrote what the shards had added, and the record read the checker's count back
- * as the planner's.
- */
-const TOTAL_ATTRIBUTES = Object.fromEntries(
-  TOTAL_FIELDS.map((field) => [field, (VERDICT_FIELDS as readonly string[]).includes(field) ? `planned${field.charAt(0).toUpperCase()}${field.slice(1)}` : field]),
-) as Readonly<Record<keyof PlanTotals, string>>;
 
 /**
  * The item that holds a stream's watermark (`closedThrough`): in a partition of its own, so queries
@@ -56,98 +20,8 @@ const TOTAL_ATTRIBUTES = Object.fromEntries(
  */
 const watermarkKey = (stream: string): { stream: string; interval: number } => ({ stream: `${stream}#checker`, interval: 0 });
 
-/** {@link ConvergenceStore} over the Convergence table. */
-export class DynamoConvergenceStore implements ConvergenceStore {
-  constructor(
-    private readonly doc: DynamoDBDocumentClient,
-    private readonly tableName: string,
-  ) {}
-
-  async putPlanHeader(header: PlanHeader, expiresAtEpochSeconds: number): Promise<{ written: boolean; header: PlanHeader }> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            stream: header.stream,
-            interval: header.interval,
-            head: header.head,
-            headChain: header.headChain,
-            plannedAt: header.plannedAt,
-            shards: header.shards,
-            segments: header.segments,
-            previousSegments: header.previousSegments,
-            expiresAt: expiresAtEpochSeconds,
-            converged: false,
-          },
-          ConditionExpression: 'attribute_not_exists(#interval)',
-          ExpressionAttributeNames: { '#interval': 'interval' },
-        }),
-      );
-      return { written: true, header };
-    } catch (error) {
-      if (!isConditionFailed(error)) throw error;
-    }
-    // An earlier run of this interval wrote it: plan against that head.
-    const { Item } = answered(
-      await this.doc.send(
-        new GetCommand({ TableName: this.tableName, Key: { stream: header.stream, interval: header.interval }, ConsistentRead: true }),
-      ),
-      'GetItem',
-      this.tableName,
-    );
-    if (Item === undefined) throw new MalformedItemError(this.tableName, 'interval', `${header.interval}: the plan header exists but cannot be read back`);
-    return { written: false, header: toPlanHeader(new ItemReader(this.tableName, Item)) };
-  }
-
-  async latestPlanHeader(stream: string, before: number): Promise<(PlanHeader & Partial<PlanTotals>) | undefined> {
-    const names = Object.fromEntries([...HEADER_ATTRIBUTES, ...Object.values(TOTAL_ATTRIBUTES)].map((name) => [`#${name}`, name]));
-    const { Items } = answered(
-      await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: '#stream = :stream AND #interval < :before',
-          ProjectionExpression: Object.keys(names).join(', '),
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: { ':stream': stream, ':before': before },
-          ScanIndexForward: false,
-          Limit: 1,
-          ConsistentRead: true,
-        }),
-      ),
-      'Query',
-      this.tableName,
-    );
-    const stored = Items?.[0];
-    if (stored === undefined) return undefined;
-    const item = new ItemReader(this.tableName, stored);
-    return { ...toPlanHeader(item), ...readTotals(item) };
-  }
-
-  async reportPlanShard(stream: string, interval: number, shard: number, report: { readonly totals: PlanTotals } | { readonly expired: true }): Promise<boolean> {
-    // One mark per shard, in either set: a redelivered task that finds its mark adds nothing again.
-    const names: Record<string, string> = { '#interval': 'interval', '#plannedShards': 'plannedShards', '#expiredShards': 'expiredShards' };
-    const values: Record<string, unknown> = { ':shard': shard, ':shardSet': new Set([shard]) };
-    let update: string;
-    if ('expired' in report) update = 'ADD #expiredShards :shardSet';
-    else {
-      update = `ADD #plannedShards :shardSet, ${TOTAL_FIELDS.map((field) => `#${TOTAL_ATTRIBUTES[field]} :${field}`).join(', ')}`;
-      for (const field of TOTAL_FIELDS) {
-        names[`#${TOTAL_ATTRIBUTES[field]}`] = TOTAL_ATTRIBUTES[field];
-        values[`:${field}`] = report.totals[field];
-      }
-    }
-    return this.conditionalUpdate({
-      TableName: this.tableName,
-      Key: { stream, interval },
-      UpdateExpression: update,
-      ConditionExpression:
-        'attribute_exists(#interval) AND (attribute_not_exists(#plannedShards) OR NOT contains(#plannedShards, :shard)) AND (attribute_not_exists(#expiredShards) OR NOT contains(#expiredShards, :shard))',
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-    });
-  }
-
+/** {@link ConvergenceStore} over the Convergence table: the plan headers, and the verdicts. */
+export class DynamoConvergenceStore extends DynamoPlanHeaders implements ConvergenceStore {
   async recent(stream: string, upTo: number, limit: number): Promise<ConvergenceRecord[]> {
     const records: ConvergenceRecord[] = [];
     let startKey: Record<string, unknown> | undefined;
@@ -192,7 +66,7 @@ export class DynamoConvergenceStore implements ConvergenceStore {
       names['#convergedAt'] = 'convergedAt';
     }
     if (readVersion > 0) values[':readVersion'] = readVersion;
-    return this.conditionalUpdate({
+    return conditionalUpdate(this.doc, {
       TableName: this.tableName,
       Key: { stream, interval: verdict.interval },
       UpdateExpression: `SET ${assignments.join(', ')}`,
@@ -237,7 +111,7 @@ export class DynamoConvergenceStore implements ConvergenceStore {
 
   async expire(stream: string, interval: number, expiredAt: string, reason: ExpiryReason): Promise<boolean> {
     // The version moves on, so a verdict judged from the record as it was cannot land after this.
-    return this.conditionalUpdate({
+    return conditionalUpdate(this.doc, {
       TableName: this.tableName,
       Key: { stream, interval },
       UpdateExpression: 'SET #expiredAt = :expiredAt, #expiredReason = :reason, #version = if_not_exists(#version, :zero) + :one',
@@ -249,7 +123,7 @@ export class DynamoConvergenceStore implements ConvergenceStore {
 
   async closeThrough(stream: string, interval: number): Promise<void> {
     // A run that raised it further first wins: the watermark only moves forward.
-    await this.conditionalUpdate({
+    await conditionalUpdate(this.doc, {
       TableName: this.tableName,
       Key: watermarkKey(stream),
       UpdateExpression: 'SET #closedThrough = :through',
@@ -259,43 +133,12 @@ export class DynamoConvergenceStore implements ConvergenceStore {
     });
   }
 
-  /** @returns false when the condition failed; every other error propagates. */
-  private async conditionalUpdate(input: UpdateCommandInput): Promise<boolean> {
-    try {
-      await this.doc.send(new UpdateCommand(input));
-      return true;
-    } catch (error) {
-      if (isConditionFailed(error)) return false;
-      throw error;
-    }
-  }
-
   private toRecord(stored: StoredItem): ConvergenceRecord {
     const item = new ItemReader(this.tableName, stored);
     const status = toStatus(item);
     const verdict = status.checkedAt === undefined ? undefined : toVerdict(item, status, status.converged);
     return { ...status, ...readTotals(item), ...withoutUndefined({ verdict }) };
   }
-}
-
-/** A header written before planning was sharded has no cut: it was one run over one segment. */
-function toPlanHeader(item: ItemReader): PlanHeader {
-  const segments = item.optionalNumber('segments') ?? 1;
-  return {
-    stream: item.string('stream'),
-    interval: item.number('interval'),
-    head: item.number('head'),
-    headChain: item.string('headChain'),
-    plannedAt: item.string('plannedAt'),
-    shards: item.optionalNumber('shards') ?? 1,
-    segments,
-    previousSegments: item.optionalNumber('previousSegments') ?? segments,
-  };
-}
-
-/** The totals stored on an item, as far as its shards have reported them. */
-function readTotals(item: ItemReader): Partial<PlanTotals> {
-  return withoutUndefined(Object.fromEntries(TOTAL_FIELDS.map((field) => [field, item.optionalNumber(TOTAL_ATTRIBUTES[field])])));
 }
 
 function toStatus(item: ItemReader): IntervalStatus {

@@ -3,9 +3,9 @@
  * `Record<string, any>`; every attribute is checked here so that a malformed item fails loudly,
  * naming the table and attribute, instead of leaking `undefined` into the domain.
  */
-import type { DynamoDBDocumentClient, QueryCommandInput, ScanCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient, PutCommandInput, QueryCommandInput, ScanCommandInput, UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { JsonValue } from '#shared/domain/types.ts';
 import { answered, MalformedItemError } from '../errors.ts';
 
@@ -149,6 +149,34 @@ export function withoutUndefined<T extends Record<string, unknown>>(fields: T): 
 /** A failed `ConditionExpression` on a single-item write. */
 export function isConditionFailed(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException;
+}
+
+/** A PutItem whose condition may fail (first writer wins): @returns false when it failed; every other error propagates. */
+export async function conditionalPut(doc: DynamoDBDocumentClient, input: PutCommandInput): Promise<boolean> {
+  try {
+    await doc.send(new PutCommand(input));
+    return true;
+  } catch (error) {
+    if (isConditionFailed(error)) return false;
+    throw error;
+  }
+}
+
+/** The last item of a Query in key order (the newest interval of a partition), consistently read; undefined for none. */
+export async function newestItem(doc: DynamoDBDocumentClient, input: Omit<QueryCommandInput, 'ScanIndexForward' | 'Limit' | 'ConsistentRead'>): Promise<StoredItem | undefined> {
+  const { Items } = answered(await doc.send(new QueryCommand({ ...input, ScanIndexForward: false, Limit: 1, ConsistentRead: true })), 'Query', input.TableName ?? '');
+  return Items?.[0];
+}
+
+/** An UpdateItem whose condition may fail: @returns false when it failed; every other error propagates. */
+export async function conditionalUpdate(doc: DynamoDBDocumentClient, input: UpdateCommandInput): Promise<boolean> {
+  try {
+    await doc.send(new UpdateCommand(input));
+    return true;
+  } catch (error) {
+    if (isConditionFailed(error)) return false;
+    throw error;
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * The Nodes table (DESIGN §3): pk `nodeId` (S) with the node's rate, status and its two cursors.
  */
-import type { DynamoDBDocumentClient, ScanCommandInput, UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient, ScanCommandInput } from '@aws-sdk/lib-dynamodb';
 import { DeleteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { GENESIS_CHAIN } from '#shared/domain/chain.ts';
 import { readNodeItem, type RejectedNode } from '#shared/domain/node.ts';
@@ -11,7 +11,7 @@ import { requirePositiveInteger } from '../batching.ts';
 import { answered, MalformedItemError } from '../errors.ts';
 import { mergeAsync } from '../merge.ts';
 import type { ScanPage } from './items.ts';
-import { isConditionFailed, scanPages } from './items.ts';
+import { conditionalUpdate, isConditionFailed, scanPages } from './items.ts';
 import { DynamoTableSize, type DynamoTableSizeOptions } from './table-size.ts';
 
 /** Tuning for {@link DynamoNodeRepository}; the defaults suit production. */
@@ -92,7 +92,7 @@ export class DynamoNodeRepository implements NodeRepository {
     // The condition also fails for a node that does not exist, so a claim never creates one. The
     // interval term keeps a node to one claim per interval even when a re-plan from the cursor
     // happens to expect the same plannedSeq as a concurrent duplicate run.
-    return this.conditionalUpdate({
+    return conditionalUpdate(this.doc, {
       TableName: this.tableName,
       Key: { nodeId },
       UpdateExpression:
@@ -131,7 +131,7 @@ export class DynamoNodeRepository implements NodeRepository {
       names['#lastProducedAt'] = 'lastProducedAt';
       values[':lastProducedAt'] = cursor.lastProducedAt;
     }
-    return this.conditionalUpdate({
+    return conditionalUpdate(this.doc, {
       TableName: this.tableName,
       Key: { nodeId },
       UpdateExpression: update,
@@ -182,7 +182,7 @@ export class DynamoNodeRepository implements NodeRepository {
   async change(nodeId: string, changes: { readonly rate?: number; readonly status?: NodeStatus }): Promise<boolean> {
     const fields: [string, unknown][] = Object.entries(changes);
     if (fields.length === 0) throw new RangeError('change takes a rate, a status or both');
-    return this.conditionalUpdate({
+    return conditionalUpdate(this.doc, {
       TableName: this.tableName,
       Key: { nodeId },
       UpdateExpression: `SET ${fields.map(([name]) => `#${name} = :${name}`).join(', ')}`,
@@ -205,16 +205,6 @@ export class DynamoNodeRepository implements NodeRepository {
     }
   }
 
-  /** @returns false when the condition failed; every other error propagates. */
-  private async conditionalUpdate(input: UpdateCommandInput): Promise<boolean> {
-    try {
-      await this.doc.send(new UpdateCommand(input));
-      return true;
-    } catch (error) {
-      if (isConditionFailed(error)) return false;
-      throw error;
-    }
-  }
 
   /** The configured segment count, or one per `nodesPerSegment` items of the table. */
   private async segments(): Promise<number> {

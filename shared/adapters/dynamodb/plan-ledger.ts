@@ -8,12 +8,12 @@
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { PlanLedger } from '#shared/domain/ports.ts';
 import { decodeEntries, encodeEntries, type PlanEntry, type SegmentPlan } from '#shared/domain/segment-plan.ts';
 import { NO_PLAN_TOTALS, type PlanTotals } from '#shared/domain/types.ts';
-import { answered, MalformedItemError } from '../errors.ts';
-import { ItemReader, isConditionFailed } from './items.ts';
+import { MalformedItemError } from '../errors.ts';
+import { ItemReader, isConditionFailed, newestItem } from './items.ts';
 
 /**
  * Room for the compressed entries: DynamoDB's item limit is 400 KB (409,600 bytes) for names and
@@ -37,22 +37,12 @@ export class DynamoPlanLedger implements PlanLedger {
   ) {}
 
   async latest(stream: string, segments: number, segment: number, upTo: number): Promise<SegmentPlan | undefined> {
-    const { Items } = answered(
-      await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: '#segment = :segment AND #interval <= :upTo',
-          ExpressionAttributeNames: { '#segment': 'segment', '#interval': 'interval' },
-          ExpressionAttributeValues: { ':segment': segmentKey(stream, segments, segment), ':upTo': upTo },
-          ScanIndexForward: false,
-          Limit: 1,
-          ConsistentRead: true,
-        }),
-      ),
-      'Query',
-      this.tableName,
-    );
-    const stored = Items?.[0];
+    const stored = await newestItem(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: '#segment = :segment AND #interval <= :upTo',
+      ExpressionAttributeNames: { '#segment': 'segment', '#interval': 'interval' },
+      ExpressionAttributeValues: { ':segment': segmentKey(stream, segments, segment), ':upTo': upTo },
+    });
     if (stored === undefined) return undefined;
     const item = new ItemReader(this.tableName, stored);
     const packed: unknown = stored.entries;
