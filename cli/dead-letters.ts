@@ -12,7 +12,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { ValidationError } from '#shared/domain/errors.ts';
-import { parseMicrobatch } from '#shared/domain/schemas.ts';
+import { parseMicrobatch } from '#shared/domain/microbatch.ts';
 import { plural } from '#local/counts.ts';
 
 /**

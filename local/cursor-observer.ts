@@ -4,7 +4,7 @@
  */
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.ts';
-import { parseMicrobatch } from '#shared/domain/schemas.ts';
+import { parseMicrobatch } from '#shared/domain/microbatch.ts';
 import type { Microbatch } from '#shared/domain/types.ts';
 import type { Tally } from './summary.ts';
 

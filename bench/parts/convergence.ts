@@ -12,7 +12,7 @@ import { DEFAULT_SETTINGS } from '#shared/domain/config.ts';
 import { sharePerInterval } from '#shared/domain/formula.ts';
 import { intervalStart } from '#shared/domain/interval.ts';
 import { MAX_ENTRIES_PER_APPEND } from '#shared/domain/ports.ts';
-import { parseMicrobatch } from '#shared/domain/schemas.ts';
+import { parseMicrobatch } from '#shared/domain/microbatch.ts';
 import type { LogEntry, NewUpdate } from '#shared/domain/types.ts';
 import { applyMicrobatch } from '#shared/usecases/apply-microbatch.ts';
 import { chainEntries } from '#shared/usecases/append-updates.ts';

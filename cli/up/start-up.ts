@@ -16,7 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoNodeRepository } from '#shared/adapters/dynamodb/node-repository.ts';
 import { DEFAULT_SETTINGS, validateSettings, type SyncSettings } from '#shared/domain/config.ts';
 import { ConfigError } from '#shared/domain/errors.ts';
-import { parseMicrobatch } from '#shared/domain/schemas.ts';
+import { parseMicrobatch } from '#shared/domain/microbatch.ts';
 import { listActive, type CheckOutcome } from '#shared/domain/ports.ts';
 import { CursorObserver } from '#local/cursor-observer.ts';
 import { LOCAL_REGION, localDocumentClient, localDynamoClient, localSqsClient, startEmulators, type EmulatorEndpoints, type Emulators } from '#local/emulators.ts';

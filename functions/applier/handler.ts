@@ -14,7 +14,7 @@ import { processFifoBatch } from '#shared/adapters/sqs/fifo-batch.ts';
 import { createDocumentClient } from '#shared/clients.ts';
 import { loadEndpoints, loadResources, loadSettings } from '#shared/config.ts';
 import { IntegrityError } from '#shared/domain/errors.ts';
-import { parseMicrobatch } from '#shared/domain/schemas.ts';
+import { parseMicrobatch } from '#shared/domain/microbatch.ts';
 import { METRIC } from '#shared/metrics.ts';
 import { addCounts, logger, metrics } from '#shared/observability.ts';
 import { applyMicrobatch, type ApplyOutcome } from '#shared/usecases/apply-microbatch.ts';

@@ -8,6 +8,7 @@
  * and leaving it out keeps their bundles inside 1.25× the bare SDK clients (bench/parts/cold-start.ts).
  */
 import { ValidationError } from './errors.ts';
+import { timeProblem } from './iso-time.ts';
 
 /** The classic EventBridge rule payload (with the other members EventBridge sends). */
 export interface ClassicScheduledEvent {
@@ -32,20 +33,6 @@ export interface ScheduledTick {
   /** The time the tick was scheduled for: a retried or duplicated delivery carries the same one. */
   readonly scheduledTime: Date;
   readonly shape: 'classic' | 'scheduler';
-}
-
-/** ISO 8601 date and time with `Z` or a numeric offset, as EventBridge writes it; seconds and fractions optional. */
-const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;
-const TIME_PROBLEM = 'must be an ISO 8601 date and time with an offset, such as 2026-11-27T10:18:00Z';
-
-function timeProblem(value: unknown): string | undefined {
-  if (value === undefined) return 'is missing';
-  const match = typeof value === 'string' ? ISO_TIME.exec(value) : null;
-  if (match === null) return TIME_PROBLEM;
-  // Date.parse rolls 2026-02-30 over into March: check the day exists in its month.
-  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
-  const date = new Date(Date.UTC(year, month - 1, day));
-  return date.getUTCMonth() === month - 1 && date.getUTCDate() === day ? undefined : TIME_PROBLEM;
 }
 
 /** The fields of `event` that keep it from being a classic rule payload, as `field: problem`. */

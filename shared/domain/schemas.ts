@@ -1,59 +1,23 @@
 /**
- * The rich inputs are validated here with zod/mini: the microbatch message (schema v2; v1 is
- * retired and refused) on the applier's side, and ingest requests. zod/mini keeps those bundles small;
- * its schemas are Standard Schemas, so the Powertools parser middleware takes them as they are. The
- * two scheduled-event shapes are checked by hand (scheduled-event.ts), so that the planner and the
- * checker bundle no schema library at all.
+ * Ingest requests are validated here with zod/mini: a request of many updates, each with its op's
+ * rule for `value`, is where a schema library earns its place. zod/mini keeps the ingest bundle
+ * small; its schemas are Standard Schemas, so the Powertools parser middleware takes them as they
+ * are. The microbatch message (microbatch.ts) and the two scheduled-event shapes
+ * (scheduled-event.ts) are checked by hand, so that the applier, the planner and the checker bundle
+ * no schema library at all.
  */
 import * as z from 'zod/mini';
 // Only the English messages: `z.locales` would bundle every language (~260 KB per function).
 import en from 'zod/v4/locales/en.js';
 import { ValidationError } from './errors.ts';
-import { IDENTIFIER_PATTERN, IDENTIFIER_RULE, MAX_IDEMPOTENCY_KEY_LENGTH, NODE_ID_PATTERN, NODE_ID_RULE } from './identifiers.ts';
+import { MAX_IDEMPOTENCY_KEY_LENGTH } from './identifiers.ts';
 import { OP_NAMES, OPS } from './ops.ts';
-import type { JsonValue, Microbatch, NewUpdate, Op } from './types.ts';
+import type { JsonValue, NewUpdate, Op } from './types.ts';
 
 z.config(en());
 
 export const MAX_KEY_BYTES = 1024;
 export const MAX_UPDATES_PER_REQUEST = 1000;
-
-const identifier = z.string().check(z.regex(IDENTIFIER_PATTERN, `must be ${IDENTIFIER_RULE}`));
-const nodeId = z.string().check(z.regex(NODE_ID_PATTERN, `must be ${NODE_ID_RULE}`));
-const nonNegativeInt = z.int().check(z.nonnegative());
-const isoTime = z.iso.datetime({ offset: true });
-
-/** Schema version 2 (DESIGN §3): every token of a plan carries the plan's target. */
-export const microbatchSchema = z
-  .object({
-    v: z.literal(2),
-    stream: identifier,
-    nodeId,
-    interval: nonNegativeInt,
-    from: nonNegativeInt,
-    target: z.int().check(z.positive()),
-    index: nonNegativeInt,
-    count: z.int().check(z.positive()),
-    plannedAt: isoTime,
-  })
-  .check(
-    z.refine((m) => m.target >= m.from, { error: 'target must not be below from', path: ['target'] }),
-    z.refine((m) => m.index < m.count, { error: 'index must be less than count', path: ['index'] }),
-  );
-
-/**
- * Why a schema v1 body is refused. v1 carried the range `(from, to]` and was read as
- * `target = to` while the queue drained after v2 arrived (2026-11-30). The microbatch queue keeps
- * a message 4 days (`QUEUES.microbatch.retentionSeconds`, infra/definitions.ts), so the last v1
- * body a planner sent is gone 4 days after the deploy that brought v2. A v1 body that is still
- * there loses nothing by being refused: the record fails like any invalid one, is dead-lettered
- * after maxReceiveCount receives, and the planner plans the node from its own cursor — the next
- * plan's tokens cover outstanding work, and once the cursor has stood still for
- * staleAfterIntervals the outstanding tokens are re-sent.
- */
-export const MICROBATCH_V1_RETIRED =
-  'v: microbatch schema v1 was retired on 2026-12-04 (microbatch-sync 0.1.0): this token is refused and is dead-lettered after maxReceiveCount receives; ' +
-  "nothing is lost, the planner re-sends the node's outstanding work as v2 once its cursor has stood still for staleAfterIntervals";
 
 /**
  * Why `value` is not plain JSON data, or undefined when it is. Hand-written rather than a zod union
@@ -155,18 +119,6 @@ export function parseOrThrow<T>(schema: z.ZodMiniType<T>, input: unknown, what: 
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   throw new ValidationError(`invalid ${what}`, result.error.issues.map(describeIssue));
-}
-
-/** Parses an SQS body into a (v2) microbatch, or throws a ValidationError (bad JSON, a retired or unknown version, bad field). */
-export function parseMicrobatch(body: string): Microbatch {
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch (error) {
-    throw new ValidationError('invalid microbatch', [`body is not JSON: ${(error as Error).message}`]);
-  }
-  if (typeof json === 'object' && json !== null && 'v' in json && json.v === 1) throw new ValidationError('invalid microbatch', [MICROBATCH_V1_RETIRED]);
-  return parseOrThrow(microbatchSchema, json, 'microbatch');
 }
 
 /** Validates a whole ingest request: one bad update rejects it all. */

@@ -3,8 +3,7 @@ import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SqsMicrobatchQueue } from '#shared/adapters/sqs/microbatch-queue.ts';
-import { deduplicationId } from '#shared/domain/microbatch.ts';
-import { parseMicrobatch } from '#shared/domain/schemas.ts';
+import { deduplicationId, parseMicrobatch } from '#shared/domain/microbatch.ts';
 import type { Microbatch } from '#shared/domain/types.ts';
 import { inFlightCounter, noSleep } from './support.ts';
 

@@ -7,7 +7,7 @@ import { DynamoDBDocumentClient, PutCommand, QueryCommand, ScanCommand, UpdateCo
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { parseMicrobatch } from '#shared/domain/schemas.ts';
+import { parseMicrobatch } from '#shared/domain/microbatch.ts';
 import { decodeEntries, encodeEntries, type PlanEntry } from '#shared/domain/segment-plan.ts';
 import { serializeTask, type CheckTask, type PlanTask } from '#shared/domain/shard-task.ts';
 import { NO_PLAN_TOTALS, type Microbatch, type PlanTotals } from '#shared/domain/types.ts';

@@ -105,6 +105,11 @@ describe.each(FUNCTION_NAMES)('the %s bundle', (name) => {
     expect(ours.filter((path) => !/^(functions|shared)\//.test(path))).toEqual([]);
   });
 
+  it('bundles a schema library only where ingest requests are validated: the others check their inputs by hand', () => {
+    const zod = bundledSources(name).some((path) => path.startsWith('node_modules/zod/'));
+    expect(zod).toBe(name === 'ingest');
+  });
+
   it('bundles the AWS SDK and needs no require at run time', () => {
     const code = bundle(name);
     expect(code).not.toMatch(/from\s*["']@aws-sdk\//);

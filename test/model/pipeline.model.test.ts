@@ -14,7 +14,7 @@ import { firstChainBreak, GENESIS_CHAIN } from '#shared/domain/chain.ts';
 import { DEFAULT_SETTINGS } from '#shared/domain/config.ts';
 import { sharePerInterval } from '#shared/domain/formula.ts';
 import { replay } from '#shared/domain/ops.ts';
-import { parseMicrobatch } from '#shared/domain/schemas.ts';
+import { parseMicrobatch } from '#shared/domain/microbatch.ts';
 import type { ConvergenceRecord, JsonValue, LogEntry, NewUpdate, ReplicaItem } from '#shared/domain/types.ts';
 import { appendUpdates } from '#shared/usecases/append-updates.ts';
 import { InMemoryLog, type CrashRule } from '#test/support/in-memory.ts';

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { SqsMicrobatchQueue } from '#shared/adapters/sqs/microbatch-queue.ts';
 import { planNode } from '#shared/domain/plan.ts';
 import { intervalStart } from '#shared/domain/interval.ts';
-import { parseMicrobatch } from '#shared/domain/schemas.ts';
+import { parseMicrobatch } from '#shared/domain/microbatch.ts';
 import type { NewUpdate } from '#shared/domain/types.ts';
 import { appendUpdates } from '#shared/usecases/append-updates.ts';
 import { applyMicrobatch } from '#shared/usecases/apply-microbatch.ts';

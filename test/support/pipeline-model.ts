@@ -13,7 +13,7 @@
 import { DEFAULT_SETTINGS } from '#shared/domain/config.ts';
 import { CursorRaceError, ValidationError } from '#shared/domain/errors.ts';
 import { sharePerInterval } from '#shared/domain/formula.ts';
-import { parseMicrobatch } from '#shared/domain/schemas.ts';
+import { parseMicrobatch } from '#shared/domain/microbatch.ts';
 import type { ConvergenceRecord, IntervalVerdict, NewUpdate, NodeState } from '#shared/domain/types.ts';
 import { appendUpdates } from '#shared/usecases/append-updates.ts';
 import { applyMicrobatch, type ApplyMicrobatchDeps } from '#shared/usecases/apply-microbatch.ts';

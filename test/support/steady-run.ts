@@ -6,7 +6,7 @@
  * never stops.
  */
 import { intervalStart } from '#shared/domain/interval.ts';
-import { parseMicrobatch } from '#shared/domain/schemas.ts';
+import { parseMicrobatch } from '#shared/domain/microbatch.ts';
 import type { NewUpdate } from '#shared/domain/types.ts';
 import { appendUpdates } from '#shared/usecases/append-updates.ts';
 import { applyMicrobatch } from '#shared/usecases/apply-microbatch.ts';

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { intervalStart } from '#shared/domain/interval.ts';
-import { parseMicrobatch } from '#shared/domain/schemas.ts';
+import { parseMicrobatch } from '#shared/domain/microbatch.ts';
 import type { NewUpdate } from '#shared/domain/types.ts';
 import { appendUpdates } from '#shared/usecases/append-updates.ts';
 import { planShard } from '#shared/usecases/plan-shard.ts';
