@@ -3,6 +3,7 @@
  * against them. The model (model.ts) computes the numbers; this module only compares them.
  */
 import { FUNCTIONS } from '#infra/definitions.ts';
+import { plural } from '#local/counts.ts';
 import { UsageError } from '#local/errors.ts';
 
 /** EventBridge Scheduler's `rate()` has a one-minute resolution: t is whole minutes, at least 60 s, in the cloud (DESIGN §10, validateSettings). */
@@ -165,7 +166,7 @@ export function checkLimits(point: LimitInputs): readonly LimitCheck[] {
     {
       key: 'plannerHalfInterval',
       ok: planner.busiestShardSeconds <= shardBudget,
-      detail: `the busiest of ${n(planner.shards)} planner shard(s) (nodesPerShard ${n(planner.nodesPerShard)}) plans ${n(Math.ceil(planner.busiestShardNodes))} nodes in ${n(planner.busiestShardSegments)} segment(s) in ~${n(planner.busiestShardSeconds)} s ≤ ${n(shardBudget)} s (half the interval, at most the shard's ${n(planner.shardTimeoutSeconds)} s timeout)`,
+      detail: `the busiest of ${plural(planner.shards, 'planner shard')} (nodesPerShard ${n(planner.nodesPerShard)}) plans ${plural(Math.ceil(planner.busiestShardNodes), 'node')} in ${plural(planner.busiestShardSegments, 'segment')} in ~${n(planner.busiestShardSeconds)} s ≤ ${n(shardBudget)} s (half the interval, at most the shard's ${n(planner.shardTimeoutSeconds)} s timeout)`,
     },
   ];
 }

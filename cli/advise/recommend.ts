@@ -2,6 +2,7 @@
  * The advisor's answer: every (t, b) of a grid analysed, the feasible region, and one recommended
  * point with the reasons for it. Pure.
  */
+import { plural } from '#local/counts.ts';
 import { analyzePoint, type AdviseInput, type PointAnalysis } from './model.ts';
 import { LIMIT_REMEDIES, type LimitKey } from './limits.ts';
 
@@ -101,10 +102,10 @@ function convergenceNote(input: AdviseInput, point: PointAnalysis): string {
   if (never.length === 0) return `Every node converges at t = ${t} s: each share ceil(r·t) exceeds the ${NUMBER.format(ingest)} ingested per interval.`;
   const named = never.map((node) => `${node.nodeId} (share ${NUMBER.format(node.share)}${node.share === ingest ? ' = the ingest' : ''})`);
   return [
-    `${never.length} node(s) never converge at t = ${t} s under the ingest of ${NUMBER.format(input.ingestRate)}/s (${NUMBER.format(ingest)} per interval): ${someOf(named)}.`,
+    `${plural(never.length, 'node')} never ${never.length === 1 ? 'converges' : 'converge'} at t = ${t} s under the ingest of ${NUMBER.format(input.ingestRate)}/s (${NUMBER.format(ingest)} per interval): ${someOf(named)}.`,
     ' A node converges only when its share ceil(r·t) exceeds the ingest per interval',
     never.some((node) => node.share === ingest) ? '; one whose share equals it keeps pace but never works off a backlog.' : '.',
-    ' Raise their rate.',
+    never.length === 1 ? ' Raise its rate.' : ' Raise their rate.',
     never.length === point.nodes.length ? '' : input.targetLagSeconds === null ? ' Staleness is judged on the other nodes.' : ' The lag target is judged on the other nodes.',
   ].join('');
 }
@@ -123,7 +124,10 @@ export function recommend(input: AdviseInput, points: readonly PointAnalysis[]):
         ...blocking.slice(0, 1).map((limit) => `For ${limit.key}: ${LIMIT_REMEDIES[limit.key]}.`),
         ...(neverAnywhere.length === 0
           ? []
-          : [`${neverAnywhere.length} node(s) never converge at any t of the grid under the ingest of ${NUMBER.format(input.ingestRate)}/s — ${someOf(neverAnywhere)}: their share ceil(r·t) never exceeds the ingest per interval; raise their rate.`]),
+          : [
+              `${plural(neverAnywhere.length, 'node')} never ${neverAnywhere.length === 1 ? 'converges' : 'converge'} at any t of the grid under the ingest of ${NUMBER.format(input.ingestRate)}/s — ${someOf(neverAnywhere)}: ` +
+                (neverAnywhere.length === 1 ? 'its share ceil(r·t) never exceeds the ingest per interval; raise its rate.' : 'their share ceil(r·t) never exceeds the ingest per interval; raise their rate.'),
+            ]),
       ],
     };
   }

@@ -9,6 +9,7 @@ import { FUNCTIONS } from '#infra/definitions.ts';
 import { validateSettings } from '#shared/domain/config.ts';
 import { ConfigError } from '#shared/domain/errors.ts';
 import type { ShardingRules } from '#shared/domain/sharding.ts';
+import { count } from '#local/counts.ts';
 import { UsageError } from '#local/errors.ts';
 import { analyzePoint, DEFAULT_WORKLOAD, type AdviseInput, type ApplierSettings, type NodeRate } from '../advise/model.ts';
 import { requireBatchSize, requireInterval, type AdviseTarget } from '../advise/limits.ts';
@@ -146,7 +147,7 @@ async function nodesFrom(options: AdviseOptions, context: CommandContext): Promi
     throw new UsageError('no node rates: give --rates r1,r2,…, --rates-file FILE, or a deployment (--stack NAME or --local) to read its Nodes table');
   }
   const { nodes, rejected } = await ratesFromDeployment(await context.deployment());
-  if (rejected > 0) context.output().note(`${rejected} Nodes item(s) are not valid nodes and were left out (the planner skips them too)`);
+  if (rejected > 0) context.output().note(`warning: ${rejected === 1 ? '1 Nodes item is not a valid node and was' : `${count(rejected)} Nodes items are not valid nodes and were`} left out (the planner skips them too)`, true);
   if (nodes.length === 0) throw new UsageError('the deployment has no active nodes: register some (microbatch nodes add) or give --rates');
   return nodes;
 }

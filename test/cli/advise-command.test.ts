@@ -2,8 +2,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'node-html-parser';
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { microbatch } from '#test/support/microbatch-cli.ts';
+import { mockedLocalStateFile } from '#test/support/mocked-deployment.ts';
 
 
 /** Runs `microbatch …` in process, with stdout and stderr captured. */
@@ -42,7 +46,7 @@ describe('microbatch advise', () => {
     expect(code).toBe(0);
     expect(stdout).toContain('At the recommendation: t = 60 s, b = 5, ingest 1/s = 60 per interval');
     expect(stdout).toMatch(/│ node-2 +│ 1 +│ 60 +│ NEVER \(= ingest\) +│ 60 +│ 12 +│ never +│ never +│/);
-    expect(stdout).toMatch(/2 node\(s\) never converge at t = 60 s .*node-2 \(share 60 = the ingest\)/);
+    expect(stdout).toMatch(/2 nodes never converge at t = 60 s .*node-2 \(share 60 = the ingest\)/);
   });
 
   it('says where the backlog of the catch-up column comes from: ten minutes of ingest unless --backlog gives one', async () => {
@@ -202,5 +206,36 @@ describe('microbatch advise', () => {
     // The interval passes; the rates come from the flags, so no state file is needed.
     expect(stderr).toBe('');
     expect(code).toBe(0);
+  });
+});
+
+describe('microbatch advise on a deployment', () => {
+  const ddb = mockClient(DynamoDBDocumentClient);
+  const stateFile = mockedLocalStateFile();
+
+  beforeEach(() => {
+    ddb.reset();
+    process.exitCode = undefined;
+  });
+
+  it.each([
+    [1, 'warning: 1 Nodes item is not a valid node and was left out (the planner skips them too)'],
+    [2, 'warning: 2 Nodes items are not valid nodes and were left out (the planner skips them too)'],
+  ])('reads the rates of its Nodes table and warns of the %i items that are not nodes in agreeing words, with --json too', async (bad, note) => {
+    // Prepare: two active nodes, and items with a rate stored as a string.
+    const broken = Array.from({ length: bad }, (_, index) => ({ nodeId: `bad-${index}`, rate: 'fast', status: 'active', appliedSeq: 0, appliedChain: '0'.repeat(64), plannedSeq: 0 }));
+    ddb.on(DescribeTableCommand).resolves({ Table: { ItemCount: 3 } });
+    ddb.on(ScanCommand).resolves({ Items: [...['n-1', 'n-2'].map((nodeId) => ({ nodeId, rate: 2, status: 'active', appliedSeq: 0, appliedChain: '0'.repeat(64), plannedSeq: 0 })), ...broken] });
+
+    // Act
+    const { code, stdout, stderr } = await microbatch('--state-file', stateFile, '--json', 'advise', '--ingest-rate', '1', '--target-lag', '180');
+
+    // Assess
+    expect(code, stderr).toBe(0);
+    expect(stderr).toContain(note);
+    expect((JSON.parse(stdout) as { input: { nodes: unknown[] } }).input.nodes).toEqual([
+      { nodeId: 'n-1', rate: 2 },
+      { nodeId: 'n-2', rate: 2 },
+    ]);
   });
 });

@@ -97,7 +97,7 @@ describe('checkLimits', () => {
       (candidate) => candidate.key === 'plannerHalfInterval',
     );
     expect(limit?.detail).toBe(
-      "the busiest of 20 planner shard(s) (nodesPerShard 50,000) plans 50,782 nodes in 26 segment(s) in ~6.46 s ≤ 30 s (half the interval, at most the shard's 120 s timeout)",
+      "the busiest of 20 planner shards (nodesPerShard 50,000) plans 50,782 nodes in 26 segments in ~6.46 s ≤ 30 s (half the interval, at most the shard's 120 s timeout)",
     );
   });
 

@@ -53,7 +53,7 @@ describe('advise', () => {
     expect(reasons.some((reason) => /t = 180 s would cost .* over the target/.test(reason))).toBe(true);
     // n-1 (2/s under 4/s) never converges at any t: named, and left out of the lag target.
     expect(reasons.at(-1)).toBe(
-      '1 node(s) never converge at t = 120 s under the ingest of 4/s (480 per interval): n-1 (share 240). A node converges only when its share ceil(r·t) exceeds the ingest per interval. Raise their rate. The lag target is judged on the other nodes.',
+      '1 node never converges at t = 120 s under the ingest of 4/s (480 per interval): n-1 (share 240). A node converges only when its share ceil(r·t) exceeds the ingest per interval. Raise its rate. The lag target is judged on the other nodes.',
     );
   });
 
@@ -101,7 +101,7 @@ describe('advise', () => {
 
     // Assess
     expect(point).toBeNull();
-    expect(reasons.at(-1)).toBe('1 node(s) never converge at any t of the grid under the ingest of 1/s — slow: their share ceil(r·t) never exceeds the ingest per interval; raise their rate.');
+    expect(reasons.at(-1)).toBe('1 node never converges at any t of the grid under the ingest of 1/s — slow: its share ceil(r·t) never exceeds the ingest per interval; raise its rate.');
   });
 
   it('marks every point as missing the target when no node can converge', () => {
@@ -131,7 +131,7 @@ describe('advise, nodes at the edge of convergence', () => {
     expect(reasons.join('\n')).not.toMatch(/Every node converges|meet every limit and the 300 s lag target/);
     const t = NUMBER.format(point?.intervalSeconds ?? 0);
     expect(reasons.at(-1)).toBe(
-      `3 node(s) never converge at t = ${point?.intervalSeconds} s under the ingest of 1/s (${t} per interval): node-1 (share ${t} = the ingest), node-2 (share ${t} = the ingest), node-3 (share ${t} = the ingest). ` +
+      `3 nodes never converge at t = ${point?.intervalSeconds} s under the ingest of 1/s (${t} per interval): node-1 (share ${t} = the ingest), node-2 (share ${t} = the ingest), node-3 (share ${t} = the ingest). ` +
         'A node converges only when its share ceil(r·t) exceeds the ingest per interval; one whose share equals it keeps pace but never works off a backlog. Raise their rate.',
     );
   });
@@ -147,7 +147,7 @@ describe('advise, nodes at the edge of convergence', () => {
     // Assess
     const t = point?.intervalSeconds ?? 0;
     expect(reasons.at(-1)).toBe(
-      `2 node(s) never converge at t = ${t} s under the ingest of 1/s (${t} per interval): node-1 (share ${t / 2}), node-2 (share ${t} = the ingest). ` +
+      `2 nodes never converge at t = ${t} s under the ingest of 1/s (${t} per interval): node-1 (share ${t / 2}), node-2 (share ${t} = the ingest). ` +
         'A node converges only when its share ceil(r·t) exceeds the ingest per interval; one whose share equals it keeps pace but never works off a backlog. Raise their rate. The lag target is judged on the other nodes.',
     );
   });
