@@ -2,32 +2,18 @@
  * Each function's IAM statements, resource by resource: exactly the calls its adapters make
  * (shared/adapters/**), and the schedules' roles. One synth serves the whole file.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FUNCTION_NAMES, FUNCTIONS, type FunctionName } from '#infra/definitions.ts';
-import type { ServiceFunction } from '#infra/constructs/service-function.ts';
-import { grantsOf, identityStatements, logicalId, propertiesOf, roleStatements, synth, type CfnTemplate, type Synthesized } from './support.ts';
+import { defaultStack, grantsOf, identityStatements, logicalId, roleStatements } from './support.ts';
 
-let synthesized: Synthesized;
-let json: CfnTemplate;
-
-beforeAll(() => {
-  synthesized = synth();
-  json = synthesized.json;
-});
-
-function fn(name: FunctionName): ServiceFunction {
-  return synthesized.stack.functions[name];
-}
-
-function properties(id: string): Record<string, unknown> {
-  return propertiesOf(json, id);
-}
+const built = defaultStack();
+const { fn, properties } = built;
 
 describe('least privilege', () => {
   const consume = ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'];
   const withoutLogs = (name: FunctionName): Record<string, string[]> => {
     const logGroupId = logicalId(fn(name).logGroup);
-    return Object.fromEntries(Object.entries(grantsOf(json, fn(name))).filter(([resource]) => resource !== logGroupId));
+    return Object.fromEntries(Object.entries(grantsOf(built.json, fn(name))).filter(([resource]) => resource !== logGroupId));
   };
 
   it('lets the planner read the head, size the fleet, write, read back and query plan headers and send plan tasks', () => {
@@ -89,28 +75,28 @@ describe('least privilege', () => {
   const WRITES = /^dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem|PartiQL(Insert|Update|Delete))$/;
 
   it('gives the applier no write action on the Log table', () => {
-    expect((grantsOf(json, fn('applier')).LogTable ?? []).filter((action) => WRITES.test(action))).toEqual([]);
+    expect((grantsOf(built.json, fn('applier')).LogTable ?? []).filter((action) => WRITES.test(action))).toEqual([]);
   });
 
   it.each(['planner', 'checker'] as const)('lets the %s send its failed-run record to the failed-ticks queue, and only send', (name) => {
     const failedTicksArn = { 'Fn::GetAtt': ['SchedulerDeadLetterQueue', 'Arn'] };
     // minimizePolicies may merge it with the coordinator's SendMessage on its task queue.
-    const statements = roleStatements(json, logicalId(fn(name).role)).filter((statement) => statement.Resource.some((resource) => JSON.stringify(resource) === JSON.stringify(failedTicksArn)));
+    const statements = roleStatements(built.json, logicalId(fn(name).role)).filter((statement) => statement.Resource.some((resource) => JSON.stringify(resource) === JSON.stringify(failedTicksArn)));
     expect(statements).toEqual([expect.objectContaining({ Effect: 'Allow', Action: ['sqs:SendMessage'] })]);
   });
 
   it('gives the functions that nothing invokes asynchronously no access to the failed-ticks queue', () => {
     const unscheduled = FUNCTION_NAMES.filter((name) => FUNCTIONS[name].invokedBy !== 'schedule');
     expect(unscheduled).toEqual(['plannerShard', 'applier', 'checkerShard', 'ingest']);
-    for (const name of unscheduled) expect(grantsOf(json, fn(name)).SchedulerDeadLetterQueue).toBeUndefined();
+    for (const name of unscheduled) expect(grantsOf(built.json, fn(name)).SchedulerDeadLetterQueue).toBeUndefined();
   });
 
   it('gives no function but the applier any action on the Replica table', () => {
-    for (const name of FUNCTION_NAMES.filter((other) => other !== 'applier')) expect(grantsOf(json, fn(name)).ReplicaTable, name).toBeUndefined();
+    for (const name of FUNCTION_NAMES.filter((other) => other !== 'applier')) expect(grantsOf(built.json, fn(name)).ReplicaTable, name).toBeUndefined();
   });
 
   it('grants no wildcard action and no wildcard resource in any identity policy', () => {
-    const statements = identityStatements(json);
+    const statements = identityStatements(built.json);
     expect(statements.length).toBeGreaterThan(0);
     for (const statement of statements) {
       expect(statement.Action.filter((action) => action.includes('*'))).toEqual([]);
@@ -120,13 +106,13 @@ describe('least privilege', () => {
 
   it('lets each scheduler role invoke only its own function and send only to the scheduler DLQ', () => {
     for (const [schedule, target] of [
-      [synthesized.stack.schedules.planner, fn('planner')],
-      [synthesized.stack.schedules.checker, fn('checker')],
+      [built.synthesized.stack.schedules.planner, fn('planner')],
+      [built.synthesized.stack.schedules.checker, fn('checker')],
     ] as const) {
       const scheduleProps = properties(logicalId(schedule)) as { Target: { RoleArn: { 'Fn::GetAtt': [string, string] } } };
       const roleId = scheduleProps.Target.RoleArn['Fn::GetAtt'][0];
       const functionId = logicalId(target.function);
-      synthesized.template.hasResourceProperties('AWS::IAM::Policy', {
+      built.synthesized.template.hasResourceProperties('AWS::IAM::Policy', {
         Roles: [{ Ref: roleId }],
         PolicyDocument: {
           Statement: [

@@ -4,41 +4,27 @@
  */
 import { Match } from 'aws-cdk-lib/assertions';
 import { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { METRIC } from '#shared/metrics.ts';
-import { FUNCTION_NAMES, type FunctionName } from '#infra/definitions.ts';
-import type { ServiceFunction } from '#infra/constructs/service-function.ts';
-import { logicalId, metricsTheHandlerEmits, propertiesOf, resourcesOfType, synth, type CfnTemplate, type Synthesized } from './support.ts';
+import { FUNCTION_NAMES } from '#infra/definitions.ts';
+import { defaultStack, logicalId, metricsTheHandlerEmits, resourcesOfType } from './support.ts';
 
-let synthesized: Synthesized;
-let json: CfnTemplate;
-
-beforeAll(() => {
-  synthesized = synth();
-  json = synthesized.json;
-});
-
-function fn(name: FunctionName): ServiceFunction {
-  return synthesized.stack.functions[name];
-}
-
-function properties(id: string): Record<string, unknown> {
-  return propertiesOf(json, id);
-}
+const built = defaultStack();
+const { fn, properties } = built;
 
 /** The dashboard's body, its tokens (ARNs, queue names) replaced by a placeholder. */
 function dashboardBody(): { widgets: { properties: { title: string; metrics?: unknown[][] } }[] } {
-  const [dashboard] = Object.values(resourcesOfType(json, 'AWS::CloudWatch::Dashboard'));
+  const [dashboard] = Object.values(resourcesOfType(built.json, 'AWS::CloudWatch::Dashboard'));
   const parts = (dashboard?.Properties?.DashboardBody as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
   return JSON.parse(parts.map((part) => (typeof part === 'string' ? part : 'TOKEN')).join('')) as ReturnType<typeof dashboardBody>;
 }
 
 describe('monitoring', () => {
-  const topicRef = (): { Ref: string } => ({ Ref: logicalId(synthesized.stack.monitoring.topic) });
+  const topicRef = (): { Ref: string } => ({ Ref: logicalId(built.synthesized.stack.monitoring.topic) });
 
   it('alarms when a microbatch or a shard task is dead-lettered or a tick is lost (the failed-ticks queue is not empty)', () => {
     for (const queueId of ['MicrobatchDeadLetterQueue', 'SchedulerDeadLetterQueue', 'PlanTaskDeadLetterQueue', 'CheckTaskDeadLetterQueue']) {
-      synthesized.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      built.synthesized.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/SQS',
         MetricName: 'ApproximateNumberOfMessagesVisible',
         Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
@@ -51,7 +37,7 @@ describe('monitoring', () => {
   });
 
   it("alarms when the checker's Converged metric stays below 1 for notConvergedIntervals intervals", () => {
-    synthesized.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    built.synthesized.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'MicrobatchSync',
       MetricName: METRIC.Converged,
       // Powertools adds the service dimension to the stream dimension the functions set.
@@ -67,7 +53,7 @@ describe('monitoring', () => {
   });
 
   it("alarms when the applier fails a microbatch whose entries do not continue the node's chain", () => {
-    const alarm = properties(logicalId(synthesized.stack.monitoring.alarms.microbatchIntegrityFailures));
+    const alarm = properties(logicalId(built.synthesized.stack.monitoring.alarms.microbatchIntegrityFailures));
     expect(alarm).toMatchObject({
       Namespace: 'MicrobatchSync',
       MetricName: METRIC.MicrobatchIntegrityFailures,
@@ -82,7 +68,7 @@ describe('monitoring', () => {
   });
 
   it("alarms, apart, when the checker finds nodes whose chain differs from the log's", () => {
-    const alarm = properties(logicalId(synthesized.stack.monitoring.alarms.integrityFailedNodes));
+    const alarm = properties(logicalId(built.synthesized.stack.monitoring.alarms.integrityFailedNodes));
     expect(alarm).toMatchObject({
       Namespace: 'MicrobatchSync',
       MetricName: METRIC.IntegrityFailedNodes,
@@ -98,7 +84,7 @@ describe('monitoring', () => {
   });
 
   it('alarms when a planner shard skips a Nodes item that is not a valid node', () => {
-    const alarm = properties(logicalId(synthesized.stack.monitoring.alarms.rejectedNodes));
+    const alarm = properties(logicalId(built.synthesized.stack.monitoring.alarms.rejectedNodes));
     expect(alarm).toMatchObject({
       Namespace: 'MicrobatchSync',
       MetricName: METRIC.RejectedNodes,
@@ -115,7 +101,7 @@ describe('monitoring', () => {
   });
 
   it('alarms when an interval leaves the open window without converging', () => {
-    const alarm = properties(logicalId(synthesized.stack.monitoring.alarms.intervalsExpired));
+    const alarm = properties(logicalId(built.synthesized.stack.monitoring.alarms.intervalsExpired));
     expect(alarm).toMatchObject({
       Namespace: 'MicrobatchSync',
       MetricName: METRIC.IntervalsExpired,
@@ -128,7 +114,7 @@ describe('monitoring', () => {
   });
 
   it.each(FUNCTION_NAMES)('alarms on errors of the %s function', (name) => {
-    synthesized.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    built.synthesized.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/Lambda',
       MetricName: 'Errors',
       Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(fn(name).function) } }],
@@ -141,7 +127,7 @@ describe('monitoring', () => {
   });
 
   it.each(['planner', 'checker'] as const)("alarms when Lambda cannot deliver a failed %s run's record to the failed-ticks queue", (name) => {
-    const alarm = properties(logicalId(synthesized.stack.monitoring.alarms.destinationDeliveryFailures[name]));
+    const alarm = properties(logicalId(built.synthesized.stack.monitoring.alarms.destinationDeliveryFailures[name]));
     expect(alarm).toMatchObject({
       Namespace: 'AWS/Lambda',
       MetricName: 'DestinationDeliveryFailures',
@@ -157,28 +143,28 @@ describe('monitoring', () => {
   });
 
   it('watches destination deliveries of the scheduled functions only: nothing invokes the others asynchronously', () => {
-    const watched = Object.values(resourcesOfType(json, 'AWS::CloudWatch::Alarm'))
+    const watched = Object.values(resourcesOfType(built.json, 'AWS::CloudWatch::Alarm'))
       .filter((alarm) => alarm.Properties?.MetricName === 'DestinationDeliveryFailures')
       .map((alarm) => (alarm.Properties?.Dimensions as { Value: unknown }[])[0]?.Value);
     expect(watched).toEqual([{ Ref: logicalId(fn('planner').function) }, { Ref: logicalId(fn('checker').function) }]);
   });
 
   it('sends every alarm and its recovery to the topic, which requires TLS and has no subscriber by default', () => {
-    const alarms = Object.values(resourcesOfType(json, 'AWS::CloudWatch::Alarm'));
+    const alarms = Object.values(resourcesOfType(built.json, 'AWS::CloudWatch::Alarm'));
     // 11 on the system's own signals, 6 on function errors (one per function), 2 on the scheduled functions' destinations.
     expect(alarms).toHaveLength(19);
     for (const alarm of alarms) expect(alarm.Properties).toMatchObject({ AlarmActions: [topicRef()], OKActions: [topicRef()] });
-    synthesized.template.resourceCountIs('AWS::SNS::Subscription', 0);
-    synthesized.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+    built.synthesized.template.resourceCountIs('AWS::SNS::Subscription', 0);
+    built.synthesized.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
     });
   });
 
   it('encrypts the alarm topic with a rotating customer managed key that CloudWatch may use', () => {
-    const [keyId] = Object.keys(resourcesOfType(json, 'AWS::KMS::Key'));
+    const [keyId] = Object.keys(resourcesOfType(built.json, 'AWS::KMS::Key'));
     expect(keyId).toBeDefined();
-    synthesized.template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
-    synthesized.template.hasResourceProperties('AWS::KMS::Key', {
+    built.synthesized.template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
+    built.synthesized.template.hasResourceProperties('AWS::KMS::Key', {
       EnableKeyRotation: true,
       KeyPolicy: {
         Statement: Match.arrayWith([
@@ -193,7 +179,7 @@ describe('monitoring', () => {
   });
 
   it('names every alarm after what it watches', () => {
-    const alarms = synthesized.stack.monitoring.node.children.filter((child) => child instanceof Alarm);
+    const alarms = built.synthesized.stack.monitoring.node.children.filter((child) => child instanceof Alarm);
     expect(alarms.map((alarm) => alarm.node.id)).toEqual([
       'MicrobatchDeadLetters',
       'FailedTicks',
@@ -221,7 +207,7 @@ describe('monitoring', () => {
     ['incompletePlans', METRIC.IncompletePlans, /^An interval's plan was never whole/],
     ['unmergedChecks', METRIC.UnmergedChecks, /^A check tick's shards never all reported/],
   ] as const)('alarms on any %s the checker counts in an interval', (name, metricName, description) => {
-    const alarm = properties(logicalId(synthesized.stack.monitoring.alarms[name]));
+    const alarm = properties(logicalId(built.synthesized.stack.monitoring.alarms[name]));
     expect(alarm).toMatchObject({
       Namespace: 'MicrobatchSync',
       MetricName: metricName,
@@ -243,7 +229,7 @@ describe('monitoring', () => {
     ['planTaskDeadLetters', 'PlanTaskDeadLetterQueue', /^A planner shard task failed every receive/],
     ['checkTaskDeadLetters', 'CheckTaskDeadLetterQueue', /^A checker shard task failed every receive/],
   ] as const)('alarms (%s) as soon as a shard task reaches %s', (name, queueId, description) => {
-    const alarm = properties(logicalId(synthesized.stack.monitoring.alarms[name]));
+    const alarm = properties(logicalId(built.synthesized.stack.monitoring.alarms[name]));
     expect(alarm).toMatchObject({
       Namespace: 'AWS/SQS',
       MetricName: 'ApproximateNumberOfMessagesVisible',
@@ -263,7 +249,7 @@ describe('monitoring', () => {
     const widget = dashboardBody().widgets.find((candidate) => candidate.properties.title === 'Dead-letter queue depth');
     const labels = (widget?.properties.metrics ?? []).map((metric) => (metric.at(-1) as { label?: string }).label);
     expect(labels).toEqual(['Microbatch DLQ', 'Failed ticks', 'Plan task DLQ', 'Check task DLQ']);
-    const depthAlarms = Object.values(resourcesOfType(json, 'AWS::CloudWatch::Alarm')).filter((alarm) => alarm.Properties?.MetricName === 'ApproximateNumberOfMessagesVisible');
+    const depthAlarms = Object.values(resourcesOfType(built.json, 'AWS::CloudWatch::Alarm')).filter((alarm) => alarm.Properties?.MetricName === 'ApproximateNumberOfMessagesVisible');
     expect(depthAlarms).toHaveLength(labels.length);
   });
 
@@ -275,20 +261,20 @@ describe('monitoring', () => {
   });
 
   it('describes the failed-ticks alarm as a lost tick', () => {
-    const alarm = properties(logicalId(synthesized.stack.monitoring.alarms.failedTicks));
+    const alarm = properties(logicalId(built.synthesized.stack.monitoring.alarms.failedTicks));
     expect(alarm).toMatchObject({ Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['SchedulerDeadLetterQueue', 'QueueName'] } }] });
     expect(alarm.AlarmDescription).toMatch(/^A planner or checker tick was lost/);
   });
 
   it("shows every alarm of the stack, and nothing else, in the dashboard's alarm widget", () => {
-    const [dashboard] = Object.values(resourcesOfType(json, 'AWS::CloudWatch::Dashboard'));
+    const [dashboard] = Object.values(resourcesOfType(built.json, 'AWS::CloudWatch::Dashboard'));
     const parts = (dashboard?.Properties?.DashboardBody as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
     const shown = parts.flatMap((part) => {
       const [id, attribute] = (part as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'] ?? [];
       return attribute === 'Arn' && id !== undefined ? [id] : [];
     });
-    expect(shown.sort()).toEqual(Object.keys(resourcesOfType(json, 'AWS::CloudWatch::Alarm')).sort());
-    expect(shown).toContain(logicalId(synthesized.stack.monitoring.alarms.failedTicks));
+    expect(shown.sort()).toEqual(Object.keys(resourcesOfType(built.json, 'AWS::CloudWatch::Alarm')).sort());
+    expect(shown).toContain(logicalId(built.synthesized.stack.monitoring.alarms.failedTicks));
   });
 
   it('builds a dashboard of convergence lag, lagging nodes, updates applied, DLQ depth, shards, plan records and the alarms', () => {
@@ -309,7 +295,7 @@ describe('monitoring', () => {
   it('reads only metrics a handler emits, and every metric of the list has a handler that emits it', () => {
     const emitted = new Set(FUNCTION_NAMES.flatMap(metricsTheHandlerEmits));
     expect([...emitted].sort()).toEqual(Object.values(METRIC).sort());
-    const alarmed = Object.values(resourcesOfType(json, 'AWS::CloudWatch::Alarm'))
+    const alarmed = Object.values(resourcesOfType(built.json, 'AWS::CloudWatch::Alarm'))
       .filter((alarm) => alarm.Properties?.Namespace === 'MicrobatchSync')
       .map((alarm) => alarm.Properties?.MetricName);
     // A dashboard metric is [namespace, name, ...dimensions] (or ['.', …] for "same as above").

@@ -3,28 +3,13 @@
  * Lambda may retry it (only as often as its fixed waits fit in one interval), and, in the stack with
  * cdk.json's defaults, the schedules, their payload and the failed-ticks queue.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseScheduledEvent } from '#shared/domain/scheduled-event.ts';
 import { tickAsyncInvoke } from '#infra/constructs/schedules.ts';
-import type { ServiceFunction } from '#infra/constructs/service-function.ts';
-import type { FunctionName } from '#infra/definitions.ts';
-import { logicalId, propertiesOf, resourcesOfType, synth, type CfnTemplate, type Synthesized } from './support.ts';
+import { defaultStack, logicalId, resourcesOfType } from './support.ts';
 
-let synthesized: Synthesized;
-let json: CfnTemplate;
-
-beforeAll(() => {
-  synthesized = synth();
-  json = synthesized.json;
-});
-
-function fn(name: FunctionName): ServiceFunction {
-  return synthesized.stack.functions[name];
-}
-
-function properties(id: string): Record<string, unknown> {
-  return propertiesOf(json, id);
-}
+const built = defaultStack();
+const { fn, properties } = built;
 
 describe('tickAsyncInvoke', () => {
   it.each([
@@ -44,7 +29,7 @@ describe('tickAsyncInvoke', () => {
 
 describe('schedules', () => {
   it.each(['planner', 'checker'] as const)('invokes the %s every interval with flexible window off, retries and a DLQ', (name) => {
-    expect(properties(logicalId(synthesized.stack.schedules[name]))).toMatchObject({
+    expect(properties(logicalId(built.synthesized.stack.schedules[name]))).toMatchObject({
       ScheduleExpression: 'rate(1 minute)',
       FlexibleTimeWindow: { Mode: 'OFF' },
       State: 'ENABLED',
@@ -57,7 +42,7 @@ describe('schedules', () => {
   });
 
   it.each(['planner', 'checker'] as const)('sends the %s the Scheduler payload its event schema accepts', (name) => {
-    const input = (properties(logicalId(synthesized.stack.schedules[name])) as { Target: { Input: string } }).Target.Input;
+    const input = (properties(logicalId(built.synthesized.stack.schedules[name])) as { Target: { Input: string } }).Target.Input;
     expect(JSON.parse(input)).toEqual({
       scheduledTime: '<aws.scheduler.scheduled-time>',
       executionId: '<aws.scheduler.execution-id>',
@@ -80,7 +65,7 @@ describe('a failed run of a scheduled function', () => {
   it.each(['planner', 'checker'] as const)(
     'is not retried by Lambda at t = 60 s, is dropped after one interval, and is recorded on the failed-ticks queue (%s)',
     (name) => {
-      synthesized.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      built.synthesized.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
         FunctionName: { Ref: logicalId(fn(name).function) },
         Qualifier: '$LATEST',
         // Lambda waits a minute before its first retry: at t = 60 s it would always come after the event's age.
@@ -92,27 +77,27 @@ describe('a failed run of a scheduled function', () => {
   );
 
   it('is configured for the two scheduled functions only', () => {
-    const configs = Object.values(resourcesOfType(json, 'AWS::Lambda::EventInvokeConfig')).map((resource) => resource.Properties?.FunctionName);
+    const configs = Object.values(resourcesOfType(built.json, 'AWS::Lambda::EventInvokeConfig')).map((resource) => resource.Properties?.FunctionName);
     expect(configs).toHaveLength(2);
     expect(configs).toEqual(expect.arrayContaining([{ Ref: logicalId(fn('planner').function) }, { Ref: logicalId(fn('checker').function) }]));
   });
 
   it.each(['planner', 'checker'] as const)('is configured only once the %s role may send to the queue (Lambda checks the permission when the configuration is put)', (name) => {
     const service = fn(name);
-    const [policyId] = Object.keys(resourcesOfType(json, 'AWS::IAM::Policy')).filter((id) => {
-      const roles = json.Resources[id]?.Properties?.Roles as unknown[];
+    const [policyId] = Object.keys(resourcesOfType(built.json, 'AWS::IAM::Policy')).filter((id) => {
+      const roles = built.json.Resources[id]?.Properties?.Roles as unknown[];
       return JSON.stringify(roles) === JSON.stringify([{ Ref: logicalId(service.role) }]);
     });
     // The configuration names the function, which depends on the role's policy.
-    expect((json.Resources[logicalId(service.function)] as { DependsOn?: string[] }).DependsOn).toContain(policyId);
+    expect((built.json.Resources[logicalId(service.function)] as { DependsOn?: string[] }).DependsOn).toContain(policyId);
   });
 
   it('lands in the same queue as the ticks Scheduler could not deliver', () => {
     for (const name of ['planner', 'checker'] as const) {
-      const target = (properties(logicalId(synthesized.stack.schedules[name])) as { Target: { DeadLetterConfig: { Arn: unknown } } }).Target;
+      const target = (properties(logicalId(built.synthesized.stack.schedules[name])) as { Target: { DeadLetterConfig: { Arn: unknown } } }).Target;
       expect(target.DeadLetterConfig.Arn).toEqual({ 'Fn::GetAtt': ['SchedulerDeadLetterQueue', 'Arn'] });
     }
-    expect(synthesized.stack.schedules.failedTicks).toBeDefined();
+    expect(built.synthesized.stack.schedules.failedTicks).toBeDefined();
   });
 });
 

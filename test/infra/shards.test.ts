@@ -4,26 +4,12 @@
  * One synth serves the whole file.
  */
 import { Match } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FUNCTION_NAMES, FUNCTIONS, QUEUES, TASK_MAX_RECEIVE_COUNT, type FunctionName } from '#infra/definitions.ts';
-import type { ServiceFunction } from '#infra/constructs/service-function.ts';
-import { grantsOf, logicalId, propertiesOf, resourcesOfType, synth, type CfnTemplate, type Synthesized } from './support.ts';
+import { defaultStack, grantsOf, logicalId, resourcesOfType } from './support.ts';
 
-let synthesized: Synthesized;
-let json: CfnTemplate;
-
-beforeAll(() => {
-  synthesized = synth();
-  json = synthesized.json;
-});
-
-function fn(name: FunctionName): ServiceFunction {
-  return synthesized.stack.functions[name];
-}
-
-function properties(id: string): Record<string, unknown> {
-  return propertiesOf(json, id);
-}
+const built = defaultStack();
+const { fn, properties } = built;
 
 /** Each shard function with the task queue it consumes, the dead-letter queue behind it and the coordinator that sends to it. */
 const SHARDS = [
@@ -33,7 +19,7 @@ const SHARDS = [
 
 /** The event source mapping of a function (it has exactly one). */
 function eventSourceOf(name: FunctionName): Record<string, unknown> {
-  const mappings = Object.values(resourcesOfType(json, 'AWS::Lambda::EventSourceMapping')).filter(
+  const mappings = Object.values(resourcesOfType(built.json, 'AWS::Lambda::EventSourceMapping')).filter(
     (mapping) => JSON.stringify(mapping.Properties?.FunctionName) === JSON.stringify({ Ref: logicalId(fn(name).function) }),
   );
   expect(mappings).toHaveLength(1);
@@ -69,8 +55,8 @@ describe('the shard functions', () => {
 
   it('are the only functions a task queue invokes, and no schedule or asynchronous invoke reaches them', () => {
     expect(FUNCTION_NAMES.filter((name) => FUNCTIONS[name].invokedBy === 'taskQueue')).toEqual(['plannerShard', 'checkerShard']);
-    const scheduled = Object.values(resourcesOfType(json, 'AWS::Scheduler::Schedule')).map((schedule) => (schedule.Properties as { Target: { Arn: unknown } }).Target.Arn);
-    const asyncConfigured = Object.values(resourcesOfType(json, 'AWS::Lambda::EventInvokeConfig')).map((config) => config.Properties?.FunctionName);
+    const scheduled = Object.values(resourcesOfType(built.json, 'AWS::Scheduler::Schedule')).map((schedule) => (schedule.Properties as { Target: { Arn: unknown } }).Target.Arn);
+    const asyncConfigured = Object.values(resourcesOfType(built.json, 'AWS::Lambda::EventInvokeConfig')).map((config) => config.Properties?.FunctionName);
     for (const { shard } of SHARDS) {
       expect(scheduled).not.toContainEqual({ 'Fn::GetAtt': [logicalId(fn(shard).function), 'Arn'] });
       expect(asyncConfigured).not.toContainEqual({ Ref: logicalId(fn(shard).function) });
@@ -100,7 +86,7 @@ describe('the shard task queues', () => {
   it.each(SHARDS.flatMap(({ queue, deadLetterQueue }) => [queue, deadLetterQueue]))('encrypt %s with SQS-managed keys and deny it every request without TLS', (queueId) => {
     expect(properties(queueId).SqsManagedSseEnabled).toBe(true);
     expect(properties(queueId).KmsMasterKeyId).toBeUndefined();
-    synthesized.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+    built.synthesized.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
       Queues: [{ Ref: queueId }],
       PolicyDocument: {
         Statement: Match.arrayWith([
@@ -111,13 +97,13 @@ describe('the shard task queues', () => {
   });
 
   it.each(SHARDS)('let only the $coordinator send to its queue and only the $shard consume it', ({ shard, coordinator, queue, deadLetterQueue }) => {
-    const access = Object.fromEntries(FUNCTION_NAMES.flatMap((name) => (grantsOf(json, fn(name))[queue] === undefined ? [] : [[name, grantsOf(json, fn(name))[queue]]])));
+    const access = Object.fromEntries(FUNCTION_NAMES.flatMap((name) => (grantsOf(built.json, fn(name))[queue] === undefined ? [] : [[name, grantsOf(built.json, fn(name))[queue]]])));
     expect(access).toEqual({
       [coordinator]: ['sqs:SendMessage'],
       [shard]: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'],
     });
     // SQS itself moves a task to the dead-letter queue: no function needs access to it.
-    for (const name of FUNCTION_NAMES) expect(grantsOf(json, fn(name))[deadLetterQueue], name).toBeUndefined();
+    for (const name of FUNCTION_NAMES) expect(grantsOf(built.json, fn(name))[deadLetterQueue], name).toBeUndefined();
   });
 });
 
@@ -137,11 +123,11 @@ describe('the Plans table', () => {
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: false },
       DeletionProtectionEnabled: true,
     });
-    expect(json.Resources.PlansTable?.DeletionPolicy).toBe('Retain');
+    expect(built.json.Resources.PlansTable?.DeletionPolicy).toBe('Retain');
   });
 
   it('is read and written by the planner shards only', () => {
-    const access = Object.fromEntries(FUNCTION_NAMES.flatMap((name) => (grantsOf(json, fn(name)).PlansTable === undefined ? [] : [[name, grantsOf(json, fn(name)).PlansTable]])));
+    const access = Object.fromEntries(FUNCTION_NAMES.flatMap((name) => (grantsOf(built.json, fn(name)).PlansTable === undefined ? [] : [[name, grantsOf(built.json, fn(name)).PlansTable]])));
     expect(access).toEqual({ plannerShard: ['dynamodb:PutItem', 'dynamodb:Query'] });
   });
 });

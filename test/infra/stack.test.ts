@@ -4,44 +4,20 @@
  * statements, monitoring.test.ts the alarms and dashboard, schedules.test.ts the schedules.
  */
 import { Match } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RESOURCE_ENV, SETTINGS_ENV, type Resource } from '#shared/config.ts';
 import { FUNCTION_NAMES, FUNCTIONS, QUEUES, TABLES, type FunctionName } from '#infra/definitions.ts';
-import type { ServiceFunction } from '#infra/constructs/service-function.ts';
-import {
-  environmentOf,
-  grantsOf,
-  logicalId,
-  propertiesOf,
-  resourcesOfType,
-  resourcesTheHandlerLoads,
-  synth,
-  type CfnTemplate,
-  type Synthesized,
-} from './support.ts';
+import { defaultStack, environmentOf, grantsOf, logicalId, resourcesOfType, resourcesTheHandlerLoads } from './support.ts';
 
-let synthesized: Synthesized;
-let json: CfnTemplate;
-
-beforeAll(() => {
-  synthesized = synth();
-  json = synthesized.json;
-});
-
-function fn(name: FunctionName): ServiceFunction {
-  return synthesized.stack.functions[name];
-}
-
-function properties(id: string): Record<string, unknown> {
-  return propertiesOf(json, id);
-}
+const built = defaultStack();
+const { fn, properties } = built;
 
 describe('stateful resources', () => {
   it('keeps the exact logical ids of every table and queue, so no refactor replaces one', () => {
-    expect(Object.keys(resourcesOfType(json, 'AWS::DynamoDB::Table')).sort()).toEqual(
+    expect(Object.keys(resourcesOfType(built.json, 'AWS::DynamoDB::Table')).sort()).toEqual(
       ['ConvergenceTable', 'IngestRequestsTable', 'LogTable', 'NodesTable', 'PlansTable', 'ReplicaTable'],
     );
-    expect(Object.keys(resourcesOfType(json, 'AWS::SQS::Queue')).sort()).toEqual([
+    expect(Object.keys(resourcesOfType(built.json, 'AWS::SQS::Queue')).sort()).toEqual([
       'CheckTaskDeadLetterQueue',
       'CheckTaskQueue',
       'MicrobatchDeadLetterQueue',
@@ -54,7 +30,7 @@ describe('stateful resources', () => {
 
   it('retains tables, queues and log groups by default', () => {
     for (const type of ['AWS::DynamoDB::Table', 'AWS::SQS::Queue', 'AWS::Logs::LogGroup']) {
-      for (const resource of Object.values(resourcesOfType(json, type))) {
+      for (const resource of Object.values(resourcesOfType(built.json, type))) {
         expect(resource.DeletionPolicy).toBe('Retain');
         expect(resource.UpdateReplacePolicy).toBe('Retain');
       }
@@ -77,7 +53,7 @@ describe('tables', () => {
   });
 
   it('bills every table on demand and encrypts it with the AWS managed key', () => {
-    for (const table of Object.values(resourcesOfType(json, 'AWS::DynamoDB::Table'))) {
+    for (const table of Object.values(resourcesOfType(built.json, 'AWS::DynamoDB::Table'))) {
       expect(table.Properties).toMatchObject({ BillingMode: 'PAY_PER_REQUEST', SSESpecification: { SSEEnabled: true } });
       expect(table.Properties?.ProvisionedThroughput).toBeUndefined();
     }
@@ -85,7 +61,7 @@ describe('tables', () => {
 
   it('turns point-in-time recovery on for Log, Nodes and Replica only', () => {
     const pitr = Object.fromEntries(
-      Object.entries(resourcesOfType(json, 'AWS::DynamoDB::Table')).map(([id, table]) => [
+      Object.entries(resourcesOfType(built.json, 'AWS::DynamoDB::Table')).map(([id, table]) => [
         id,
         (table.Properties?.PointInTimeRecoverySpecification as { PointInTimeRecoveryEnabled: boolean }).PointInTimeRecoveryEnabled,
       ]),
@@ -99,11 +75,11 @@ describe('tables', () => {
   });
 
   it('protects retained tables from deletion', () => {
-    for (const table of Object.values(resourcesOfType(json, 'AWS::DynamoDB::Table'))) expect(table.Properties?.DeletionProtectionEnabled).toBe(true);
+    for (const table of Object.values(resourcesOfType(built.json, 'AWS::DynamoDB::Table'))) expect(table.Properties?.DeletionProtectionEnabled).toBe(true);
   });
 
   it('builds every table from its definition', () => {
-    for (const definition of Object.values(TABLES)) expect(json.Resources[definition.logicalId]?.Type).toBe('AWS::DynamoDB::Table');
+    for (const definition of Object.values(TABLES)) expect(built.json.Resources[definition.logicalId]?.Type).toBe('AWS::DynamoDB::Table');
   });
 });
 
@@ -130,7 +106,7 @@ describe('queues', () => {
   });
 
   it.each(Object.values(QUEUES).map((queue) => queue.logicalId))('denies every request to %s that does not use TLS', (queueId) => {
-    synthesized.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+    built.synthesized.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
       Queues: [{ Ref: queueId }],
       PolicyDocument: {
         Statement: Match.arrayWith([
@@ -159,11 +135,11 @@ describe('functions', () => {
     const logGroupId = logicalId(service.logGroup);
     expect(properties(logicalId(service.function))).toMatchObject({ Role: { 'Fn::GetAtt': [logicalId(service.role), 'Arn'] }, LoggingConfig: { LogGroup: { Ref: logGroupId } } });
     expect(properties(logGroupId).RetentionInDays).toBe(30);
-    expect(grantsOf(json, service)[logGroupId]).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+    expect(grantsOf(built.json, service)[logGroupId]).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
   });
 
   it.each(FUNCTION_NAMES)('sets source maps, Powertools and the shared settings in the environment of %s', (name) => {
-    expect(environmentOf(json, fn(name))).toMatchObject({
+    expect(environmentOf(built.json, fn(name))).toMatchObject({
       NODE_OPTIONS: '--enable-source-maps',
       POWERTOOLS_SERVICE_NAME: 'microbatch-sync',
       POWERTOOLS_METRICS_NAMESPACE: 'MicrobatchSync',
@@ -185,7 +161,7 @@ describe('functions', () => {
 
   it.each(FUNCTION_NAMES)('gives %s exactly the resource variables its handler loads', (name) => {
     const resourceNames = Object.values(RESOURCE_ENV) as string[];
-    const set = Object.keys(environmentOf(json, fn(name))).filter((key) => resourceNames.includes(key));
+    const set = Object.keys(environmentOf(built.json, fn(name))).filter((key) => resourceNames.includes(key));
     expect(set.sort()).toEqual(resourcesTheHandlerLoads(name).map((resource) => RESOURCE_ENV[resource]).sort());
   });
 
@@ -198,7 +174,7 @@ describe('functions', () => {
     ['ingest', { logTable: 'LogTable', ingestRequestsTable: 'IngestRequestsTable' }],
   ])("points each of %s's resource variables at its table or queue", (name, resources) => {
     const resourceNames = Object.values(RESOURCE_ENV) as string[];
-    const set = Object.fromEntries(Object.entries(environmentOf(json, fn(name))).filter(([key]) => resourceNames.includes(key)));
+    const set = Object.fromEntries(Object.entries(environmentOf(built.json, fn(name))).filter(([key]) => resourceNames.includes(key)));
     expect(set).toEqual(Object.fromEntries(Object.entries(resources).map(([resource, id]) => [RESOURCE_ENV[resource as Resource], { Ref: id }])));
   });
 
@@ -209,8 +185,8 @@ describe('functions', () => {
 
   it('feeds the applier from the queue in batches of 10 with partial batch responses and a concurrency cap', () => {
     // The applier's, and one per shard function's task queue.
-    synthesized.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
-    synthesized.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+    built.synthesized.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
+    built.synthesized.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: { 'Fn::GetAtt': ['MicrobatchQueue', 'Arn'] },
       FunctionName: { Ref: logicalId(fn('applier').function) },
       BatchSize: 10,
@@ -223,7 +199,7 @@ describe('functions', () => {
 
 describe('outputs', () => {
   it('tells a user the table names, queue URLs, function names, alarm topic and dashboard link', () => {
-    expect(Object.keys(json.Outputs ?? {}).sort()).toEqual([
+    expect(Object.keys(built.json.Outputs ?? {}).sort()).toEqual([
       'AlarmTopicArn',
       'ApplierFunctionName',
       'CheckTaskDeadLetterQueueUrl',
@@ -246,14 +222,14 @@ describe('outputs', () => {
       'QueueUrl',
       'ReplicaTableName',
     ]);
-    expect(json.Outputs?.QueueUrl?.Value).toEqual({ Ref: 'MicrobatchQueue' });
-    expect(JSON.stringify(json.Outputs?.DashboardUrl?.Value)).toContain('console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards:name=');
+    expect(built.json.Outputs?.QueueUrl?.Value).toEqual({ Ref: 'MicrobatchQueue' });
+    expect(JSON.stringify(built.json.Outputs?.DashboardUrl?.Value)).toContain('console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards:name=');
   });
 
   it('points the outputs of the sharded planner and checker at the Plans table, the task queues and the shard functions', () => {
     const values = Object.fromEntries(
       ['PlansTableName', 'PlanTaskQueueUrl', 'PlanTaskDeadLetterQueueUrl', 'CheckTaskQueueUrl', 'CheckTaskDeadLetterQueueUrl', 'PlannerShardFunctionName', 'CheckerShardFunctionName'].map(
-        (id) => [id, json.Outputs?.[id]?.Value],
+        (id) => [id, built.json.Outputs?.[id]?.Value],
       ),
     );
     expect(values).toEqual({

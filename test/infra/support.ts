@@ -4,6 +4,7 @@
  * cdk-nag runs on every synth here: a finding makes `Template.fromStack` throw.
  */
 import { readFileSync } from 'node:fs';
+import { beforeAll } from 'vitest';
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CfnRole } from 'aws-cdk-lib/aws-iam';
@@ -54,6 +55,36 @@ export function synth(overrides: Overrides = {}, env: { CDK_DEFAULT_REGION?: str
   );
   const template = Template.fromStack(created.stack);
   return { ...created, template, json: template.toJSON() as CfnTemplate };
+}
+
+/** cdk.json's stack, synthesized once for a test file, with the lookups every infra test makes. */
+export interface DefaultStack {
+  readonly synthesized: Synthesized;
+  readonly json: CfnTemplate;
+  readonly fn: (name: FunctionName) => ServiceFunction;
+  readonly properties: (id: string) => Record<string, unknown>;
+}
+
+/** Synthesizes cdk.json's stack in the calling file's `beforeAll`; read it inside the tests. */
+export function defaultStack(): DefaultStack {
+  let synthesized: Synthesized | undefined;
+  beforeAll(() => {
+    synthesized = synth();
+  });
+  const get = (): Synthesized => {
+    if (synthesized === undefined) throw new Error('the stack is synthesized in beforeAll: read it inside a test');
+    return synthesized;
+  };
+  return {
+    get synthesized() {
+      return get();
+    },
+    get json() {
+      return get().json;
+    },
+    fn: (name) => get().stack.functions[name],
+    properties: (id) => propertiesOf(get().json, id),
+  };
 }
 
 /** The logical id of a construct's CloudFormation resource. */
