@@ -280,6 +280,29 @@ function recordOf(report: RunReport, index: number): ConvergenceRecord | undefin
   return report.records.find((record) => record.interval === report.intervals[index]);
 }
 
+/**
+ * DESIGN §5's recovery under ingest that never stops: each node whose share exceeds the ingest is
+ * consistent at every interval from its bound (faults stopping at `window`) on, and with every node
+ * fast enough every interval from the last bound on converges. @returns the node-intervals checked.
+ */
+function expectRecoveredWithinBound(report: RunReport, window: number): number {
+  let checked = 0;
+  const bounds = report.shares.map((share, node) => recoveryBound(window, report.deficits[node] ?? 0, share, report.ingestMax));
+  for (const [node, bound] of bounds.entries()) {
+    if (!Number.isFinite(bound)) continue;
+    for (let i = bound; i < report.ingestEnd; i += 1) {
+      expect(report.appliedAfter[i]?.[node], `node ${node} at interval ${i} (bound ${bound}, deficit ${report.deficits[node]})`).toBeGreaterThanOrEqual(
+        report.plannedHeads[i] ?? Number.POSITIVE_INFINITY,
+      );
+      checked += 1;
+    }
+  }
+  if (bounds.every(Number.isFinite)) {
+    for (let i = Math.max(...bounds); i < report.ingestEnd; i += 1) expect(recordOf(report, i)?.converged, `interval ${i}`).toBe(true);
+  }
+  return checked;
+}
+
 /** When tick `index` was (or, past the run, would have been) scheduled: the `checkedAt` of what its checker judged. */
 function startOf(report: RunReport, index: number): string {
   const known = report.tickTimes[index];
@@ -383,21 +406,7 @@ describe('the pipeline model', () => {
         const report = await model.run();
         await auditAfterDrain(model, report, scenario);
 
-        const bounds = report.shares.map((share, node) => recoveryBound(faults.window, report.deficits[node] ?? 0, share, report.ingestMax));
-        for (const [node, bound] of bounds.entries()) {
-          if (!Number.isFinite(bound)) continue;
-          // Consistent at every interval from the bound on, while ingest goes on.
-          for (let i = bound; i < report.ingestEnd; i += 1) {
-            expect(report.appliedAfter[i]?.[node], `node ${node} at interval ${i} (bound ${bound}, deficit ${report.deficits[node]})`).toBeGreaterThanOrEqual(
-              report.plannedHeads[i] ?? Number.POSITIVE_INFINITY,
-            );
-            watched += 1;
-          }
-        }
-        // With every node fast enough, every interval from the last bound on converges.
-        if (bounds.every(Number.isFinite)) {
-          for (let i = Math.max(...bounds); i < report.ingestEnd; i += 1) expect(recordOf(report, i)?.converged, `interval ${i}`).toBe(true);
-        }
+        watched += expectRecoveredWithinBound(report, faults.window);
       }),
       { numRuns: 300 },
     );
@@ -425,19 +434,7 @@ describe('the pipeline model', () => {
         expect(model.ports.clock.writes).toHaveLength(1 + changesOfT);
 
         // From F on the settings are final: the bound of DESIGN §5 with the new shares.
-        const bounds = report.shares.map((share, node) => recoveryBound(faults.window, report.deficits[node] ?? 0, share, report.ingestMax));
-        for (const [node, bound] of bounds.entries()) {
-          if (!Number.isFinite(bound)) continue;
-          for (let i = bound; i < report.ingestEnd; i += 1) {
-            expect(report.appliedAfter[i]?.[node], `node ${node} at interval ${i} (bound ${bound}, deficit ${report.deficits[node]})`).toBeGreaterThanOrEqual(
-              report.plannedHeads[i] ?? Number.POSITIVE_INFINITY,
-            );
-            watched += 1;
-          }
-        }
-        if (bounds.every(Number.isFinite)) {
-          for (let i = Math.max(...bounds); i < report.ingestEnd; i += 1) expect(recordOf(report, i)?.converged, `interval ${i}`).toBe(true);
-        }
+        watched += expectRecoveredWithinBound(report, faults.window);
       }),
       { numRuns: 200 },
     );
