@@ -174,7 +174,7 @@ export async function runAdvise(options: AdviseOptions, context: CommandContext)
 export const registerAdvise: RegisterCommand = (program: Command, context) => {
   program
     .command('advise')
-    .description('Choose the interval t and the microbatch size b: per-node convergence and lag, requests and monthly cost, the feasible region, a recommendation')
+    .description('choose the interval t and the microbatch size b: per-node convergence and lag, requests and monthly cost, the feasible region, a recommendation')
     .addOption(new Option('--rates <list>', 'node rates in updates/s, comma-separated (e.g. 2,5,10)'))
     .addOption(new Option('--rates-file <file>', 'node rates: JSON ([2,5] or [{"nodeId","rate"}] or {"n-1":2}), CSV (nodeId,rate) or one rate per line; - for stdin'))
     .addOption(new Option('--ingest-rate <n>', 'average updates per second appended to the log (required)'))
